@@ -1,0 +1,25 @@
+# PPFER: privacy-preserving video facial expression recognition (Xu et al.), as a workflow.
+# Stages follow the paper's Figure 2; each rules/*.smk is one stage family.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/wavelet.smk"
+include: "rules/privacy.smk"
+include: "rules/compensation.smk"
+include: "rules/evaluation.smk"
+
+
+rule all:
+    input:
+        FINAL_OUTPUTS,
+    default_target: True

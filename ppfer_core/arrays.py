@@ -1,0 +1,153 @@
+"""Torch datasets over the memory-mapped artifacts (clips, wavelet bands) and labels from the index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import ConcatDataset, Dataset
+
+from ppfer_core import wavelet
+
+
+def load_clips(path: str | Path) -> np.ndarray:
+    """Memory-map a uint8 clip array [N, T, H, W, 3]."""
+    return np.load(path, mmap_mode="r")
+
+
+def split_index(index_path: str | Path, split: str) -> pd.DataFrame:
+    """Rows of one split, ordered by their position in the split's array."""
+    index = pd.read_parquet(index_path)
+    return index[index["split"] == split].sort_values("row").reset_index(drop=True)
+
+
+def identity_labels(index: pd.DataFrame, split: str) -> tuple[np.ndarray, list[str]]:
+    """Identity class of every clip of a split (position of its actor among all actors of the corpus) and the actor list."""
+    actors = sorted(index["actor"].astype(str).unique())
+    rows = index[index["split"] == split].sort_values("row")
+    lookup = {a: i for i, a in enumerate(actors)}
+    return rows["actor"].astype(str).map(lookup).to_numpy(np.int64), actors
+
+
+def emotion_labels(index: pd.DataFrame, split: str) -> np.ndarray:
+    """Emotion class (position in ppfer_core.EMOTIONS) of every clip of a split."""
+    return index[index["split"] == split].sort_values("row")["label"].to_numpy(np.int64)
+
+
+def frames_to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """uint8 [..., H, W, 3] -> float [..., 3, H, W] in [0, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(frames)).float().div_(255.0)
+    return t.movedim(-1, -3)
+
+
+class FrameDataset(Dataset):
+    """Frames of clips [N, T, H, W, 3] with a per-clip label: every frame (``per_clip=None``)
+    or, each time a clip is drawn, ``per_clip`` random frames of it (one item per clip)."""
+
+    def __init__(self, clips: np.ndarray, labels: np.ndarray, per_clip: int | None = None):
+        self.clips, self.labels, self.per_clip = clips, torch.as_tensor(labels), per_clip
+        self.t = clips.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.clips) if self.per_clip else len(self.clips) * self.t
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.per_clip:
+            f = int(torch.randint(self.t, ()).item())
+            return frames_to_tensor(self.clips[i, f]), self.labels[i]
+        return frames_to_tensor(self.clips[i // self.t, i % self.t]), self.labels[i // self.t]
+
+
+class ClipDataset(Dataset):
+    """Whole clips as video tensors [3, T, H, W] with their labels (utility model input)."""
+
+    def __init__(self, clips: np.ndarray, labels: np.ndarray):
+        self.clips, self.labels = clips, torch.as_tensor(labels)
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return frames_to_tensor(self.clips[i]).movedim(0, 1), self.labels[i]
+
+
+class BandDataset(Dataset):
+    """Wavelet band images mapped to [0, 1]-like range with the clip label: the low band
+    [N, T, 3, h, w] gives one image per frame, a high band [N, T, 3, 3, h, w] three (H, V, D)."""
+
+    def __init__(self, band: np.ndarray, labels: np.ndarray, kind: str, level_k: int):
+        self.band, self.labels, self.kind, self.level_k = band, torch.as_tensor(labels), kind, level_k
+        self.per_clip = band.shape[1] * (3 if kind == "high" else 1)
+        self.flat = band.reshape(-1, *band.shape[-3:])
+
+    def __len__(self) -> int:
+        return len(self.flat)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.from_numpy(np.ascontiguousarray(self.flat[i]))
+        return band_to_image(x, self.kind, self.level_k), self.labels[i // self.per_clip]
+
+
+def band_to_image(x: torch.Tensor, kind: str, level_k: int) -> torch.Tensor:
+    """Coefficients -> model image space (see :mod:`ppfer_core.wavelet`)."""
+    return wavelet.low_to_image(x, level_k) if kind == "low" else wavelet.high_to_image(x, level_k)
+
+
+def image_to_band(x: torch.Tensor, kind: str, level_k: int) -> torch.Tensor:
+    """Model image space -> coefficients."""
+    return wavelet.image_to_low(x, level_k) if kind == "low" else wavelet.image_to_high(x, level_k)
+
+
+def map_frames(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    clips: np.ndarray,
+    out: np.ndarray,
+    batch: int = 64,
+) -> np.ndarray:
+    """Apply an image-to-image function (float [B, 3, H, W] in [0, 1] -> same) to every frame of
+    uint8 clips, writing uint8 frames into ``out`` (e.g. a memory map) batch by batch."""
+    n, t = clips.shape[:2]
+    src = clips.reshape(n * t, *clips.shape[2:])
+    dst = out.reshape(n * t, *out.shape[2:])
+    with torch.no_grad():
+        for start in range(0, n * t, batch):
+            y = fn(frames_to_tensor(src[start : start + batch]))
+            dst[start : start + batch] = wavelet.to_uint8(y).movedim(-3, -1).cpu().numpy()
+    return out
+
+
+def open_output(path: str | Path, shape: tuple[int, ...], dtype: type = np.uint8) -> np.ndarray:
+    """Create a memory-mapped .npy output of the given shape."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+
+
+class PairedFrameDataset(Dataset):
+    """Every frame of clips ``src`` with its clip label and the same frame of ``dst``
+    (compensator with an MSE target, recovery attack): items (src, label, dst)."""
+
+    def __init__(self, src: np.ndarray, labels: np.ndarray, dst: np.ndarray):
+        if src.shape[:2] != dst.shape[:2]:
+            raise ValueError(f"paired clips differ in shape: {src.shape} vs {dst.shape}")
+        self.src, self.dst, self.labels, self.t = src, dst, torch.as_tensor(labels), src.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.src) * self.t
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        c, f = divmod(i, self.t)
+        return frames_to_tensor(self.src[c, f]), self.labels[c], frames_to_tensor(self.dst[c, f])
+
+
+
+def band_dataset(low: str | None, highs: list[str], labels: np.ndarray) -> Dataset:
+    """Images of one frequency stream of a split: the low band file (level L = len(highs)),
+    or, with ``low=None``, the subbands of every high band file high_1..high_L."""
+    if low is not None:
+        return BandDataset(np.load(low, mmap_mode="r"), labels, "low", len(highs))
+    return ConcatDataset(
+        [BandDataset(np.load(f, mmap_mode="r"), labels, "high", k) for k, f in enumerate(highs, start=1)]
+    )

@@ -1,0 +1,77 @@
+"""Training and testing of the workflow's classifiers: identity classifier / validator V_pl,
+identity budget controllers C_lpr, C_hpr, expression controller C_fc, utility model F_u,
+and the adaptive attacker — all one supervised cross-entropy path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ppfer_core.training import Player, TrainResult, autocast, make_loader, optimizer, train
+
+
+def cross_entropy_loss(model: nn.Module) -> Callable:
+    """Loss of a classifier on a batch (x, y): cross-entropy, with its batch accuracy as a metric."""
+
+    def loss(batch):
+        x, y = batch[0], batch[1]
+        logits = model(x)
+        return F.cross_entropy(logits.float(), y), {"acc": (logits.argmax(1) == y).float().mean().item()}
+
+    return loss
+
+
+def fit_classifier(
+    model: nn.Module,
+    dataset: Dataset,
+    settings: dict[str, Any],
+    device: torch.device,
+    seed: int,
+    state_path: Path | None = None,
+    log: Callable[[str], None] = print,
+    desc: str = "classifier",
+    workers: int = 0,
+) -> TrainResult:
+    """Train ``model`` with cross-entropy on ``dataset`` using settings {epochs, batch_size, lr, optimizer[, weight_decay]}."""
+    model.to(device)
+    opt = optimizer(model.parameters(), settings["optimizer"], settings["lr"], settings.get("weight_decay", 0.0))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings["epochs"])
+    loader = make_loader(dataset, settings["batch_size"], True, seed, device, workers)
+    return train(
+        [Player("ce", [model], opt, cross_entropy_loss(model), sched)],
+        loader,
+        settings["epochs"],
+        device,
+        seed,
+        state_path=state_path,
+        settings={"settings": settings, "desc": desc, "n": len(dataset)},
+        log=log,
+        desc=desc,
+    )
+
+
+@torch.no_grad()
+def predict_labels(model: nn.Module, dataset: Dataset, device: torch.device, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted and true labels of every item of ``dataset`` (in order)."""
+    model.to(device).eval()
+    preds, labels = [], []
+    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        with autocast(device):
+            preds.append(model(x.to(device)).argmax(1).cpu())
+        labels.append(y)
+    return torch.cat(preds).numpy(), torch.cat(labels).numpy()
+
+
+def per_class_accuracy(pred: np.ndarray, true: np.ndarray, names: list[str] | tuple[str, ...]) -> dict[str, float]:
+    """Accuracy within each true class (NaN for a class with no items)."""
+    return {
+        name: float((pred[true == c] == c).mean()) if (true == c).any() else float("nan")
+        for c, name in enumerate(names)
+    }

@@ -1,0 +1,62 @@
+"""Job plumbing shared by the workflow scripts: logging to the rule's log file, JSON artifacts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+
+def job_logger(log_path: str | Path | None, name: str = "ppfer") -> Callable[[str], None]:
+    """Send this job's messages, warnings and progress bars (stderr) to its log file; return a log function."""
+    logger = logging.getLogger(name)
+    logger.handlers.clear()
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if log_path is not None:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        stream = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the job
+        sys.stderr = stream
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logging.captureWarnings(True)
+    return logger.info
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write a metrics/settings object as indented JSON, creating the folder."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON artifact."""
+    return json.loads(Path(path).read_text())
+
+
+def setup_job(snakemake: Any) -> tuple[Callable[[str], None], "torch.device"]:
+    """Common start of a training/inference job: log file, seeds, thread count, device."""
+    import torch
+
+    from ppfer_core.training import seed_everything, select_device
+
+    log = job_logger(snakemake.log[0])
+    cfg = snakemake.config
+    seed_everything(job_seed(snakemake))
+    torch.set_num_threads(max(1, int(snakemake.threads)))
+    device = select_device(cfg["device"])
+    log(f"job {snakemake.rule} {dict(snakemake.wildcards)} on {device} with {snakemake.threads} threads")
+    return log, device
+
+
+def state_path(output: str | Path) -> Path:
+    """Where the resumable training state of a final weights file lives."""
+    return Path(str(output) + ".state")
+
+
+def job_seed(snakemake: Any) -> int:
+    """The seed a rule passes through params (so that changing it reruns the rule), else config's."""
+    return int(getattr(snakemake.params, "seed", snakemake.config["seed"]))

@@ -1,0 +1,251 @@
+"""The training engine: one loop for every training in the workflow, plus batched inference.
+
+A training is a list of :class:`Player` s stepped in order on every batch. A supervised
+training (classifiers, L1 pretraining, enhancers against a frozen controller, the
+compensator) is one player; an adversarial minimax (trade-off framework) is several.
+The loop seeds every epoch from (seed, epoch), writes a resumable state after every
+epoch and resumes from it when rerun, so a preempted job ends with the same weights as
+an uninterrupted one. Final weights are the caller's to write once :func:`train` returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+Batch = Sequence[torch.Tensor]
+LossFn = Callable[[Batch], tuple[torch.Tensor, dict[str, float]]]
+
+
+def select_device(prefer: str = "auto") -> torch.device:
+    """CUDA when present (or asked for), else CPU."""
+    if prefer == "cpu" or (prefer == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    return torch.device("cuda")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) and ask for deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 mixed precision on CUDA, a no-op on CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """Put a module in eval mode with gradients off (controllers, validator)."""
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+@dataclass
+class Player:
+    """One trainable party: its modules, optimiser and the loss it minimises on a batch."""
+
+    name: str
+    modules: list[nn.Module]
+    optimizer: torch.optim.Optimizer
+    loss: LossFn
+    scheduler: Any | None = None
+
+
+@dataclass
+class TrainResult:
+    """What a training did: per-epoch metrics and why it stopped."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped: str = "completed"
+    resumed_from: int = 0
+
+
+def fingerprint(settings: dict[str, Any]) -> str:
+    """Stable hash of the settings a resumable state belongs to."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def make_loader(
+    dataset: Dataset, batch_size: int, shuffle: bool, seed: int, device: torch.device, workers: int = 0
+) -> DataLoader:
+    """DataLoader with a seeded generator (reseeded per epoch by :func:`train`) and pinned memory on CUDA."""
+    gen = torch.Generator()
+    gen.manual_seed(seed)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=gen,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0,
+    )
+
+
+def train(
+    players: list[Player],
+    loader: DataLoader,
+    epochs: int,
+    device: torch.device,
+    seed: int,
+    state_path: Path | None = None,
+    settings: dict[str, Any] | None = None,
+    stop: Callable[[dict[str, float]], str | None] | None = None,
+    log: Callable[[str], None] = print,
+    desc: str = "train",
+) -> TrainResult:
+    """Run ``epochs`` epochs; each batch steps every player in order (the one loop).
+
+    ``state_path`` holds a resumable state (modules, optimisers, schedulers, epoch, history,
+    RNG) written after every epoch and removed on completion; a state written under other
+    ``settings`` is ignored. ``stop`` sees an epoch's metrics and returns a reason to stop early.
+    """
+    fp = fingerprint(settings or {})
+    result = TrainResult()
+    start = 0
+    if state_path is not None and state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        if state.get("fingerprint") == fp:
+            for p, ps in zip(players, state["players"], strict=True):
+                for m, ms in zip(p.modules, ps["modules"], strict=True):
+                    m.load_state_dict(ms)
+                p.optimizer.load_state_dict(ps["optimizer"])
+                if p.scheduler is not None and ps.get("scheduler") is not None:
+                    p.scheduler.load_state_dict(ps["scheduler"])
+            start = state["epoch"] + 1
+            result.history = state["history"]
+            result.resumed_from = start
+            log(f"[{desc}] resumed from {state_path} at epoch {start}/{epochs}")
+            if state.get("stopped"):
+                result.stopped = state["stopped"]
+                return result
+        else:
+            log(f"[{desc}] ignoring state {state_path}: written under other settings")
+    for epoch in range(start, epochs):
+        torch.manual_seed(seed * 1000 + epoch)
+        np.random.seed((seed * 1000 + epoch) % 2**32)
+        random.seed(seed * 1000 + epoch)
+        if isinstance(loader.generator, torch.Generator):
+            loader.generator.manual_seed(seed * 1000 + epoch)
+        t0 = time.time()
+        sums: dict[str, float] = {}
+        count = 0
+        bar = tqdm(loader, desc=f"{desc} {epoch + 1}/{epochs}", file=sys.stderr, leave=False, mininterval=5)
+        for batch in bar:
+            batch = [b.to(device, non_blocking=True) for b in batch]
+            n = int(batch[0].shape[0])
+            for p in players:
+                for m in p.modules:
+                    m.train()
+                p.optimizer.zero_grad(set_to_none=True)
+                with autocast(device):
+                    loss, metrics = p.loss(batch)
+                loss.backward()
+                p.optimizer.step()
+                sums[f"{p.name}_loss"] = sums.get(f"{p.name}_loss", 0.0) + float(loss.detach()) * n
+                for k, v in metrics.items():
+                    sums[k] = sums.get(k, 0.0) + float(v) * n
+            count += n
+        for p in players:
+            if p.scheduler is not None:
+                p.scheduler.step()
+        row = {"epoch": epoch + 1, **{k: v / max(count, 1) for k, v in sums.items()}, "seconds": time.time() - t0}
+        result.history.append(row)
+        log(f"[{desc}] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        reason = stop(row) if stop is not None else None
+        if state_path is not None:
+            _save_state(state_path, players, epoch, result.history, fp, reason)
+        if reason:
+            result.stopped = reason
+            log(f"[{desc}] stopped after epoch {epoch + 1}: {reason}")
+            break
+    return result
+
+
+def _save_state(
+    path: Path, players: list[Player], epoch: int, history: list[dict], fp: str, stopped: str | None
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "fingerprint": fp,
+        "epoch": epoch,
+        "history": history,
+        "stopped": stopped,
+        "players": [
+            {
+                "modules": [m.state_dict() for m in p.modules],
+                "optimizer": p.optimizer.state_dict(),
+                "scheduler": p.scheduler.state_dict() if p.scheduler is not None else None,
+            }
+            for p in players
+        ],
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def finish(state_path: Path | None) -> None:
+    """Remove the resumable state once the final weights are written."""
+    if state_path is not None and state_path.exists():
+        state_path.unlink()
+
+
+@torch.no_grad()
+def predict(model: nn.Module, batches: Iterable[torch.Tensor], device: torch.device) -> torch.Tensor:
+    """Concatenated outputs of a frozen model over input batches (moved to CPU, float32)."""
+    model.eval()
+    outs = []
+    for x in batches:
+        with autocast(device):
+            outs.append(model(x.to(device)).float().cpu())
+    return torch.cat(outs)
+
+
+def optimizer(params: Iterable[torch.nn.Parameter], name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """Adam / AdamW / SGD by name (fused Adam when every parameter is on one device type, which is much faster on CPU)."""
+    params = [p for p in params if p.requires_grad]
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r} (adam, adamw, sgd)")
+
+
+def save_weights(model: nn.Module, path: str | Path) -> None:
+    """Write final weights (a state_dict) atomically."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(path) + ".tmp")
+    torch.save(model.state_dict(), tmp)
+    os.replace(tmp, path)
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a PPFER checkpoint written by :func:`save_weights` into the same architecture (strict)."""
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model

@@ -1,0 +1,50 @@
+# Shared paths and helpers of the PPFER workflow.
+import json
+
+RES = "results"
+SPLITS = ["train", "test"]
+LEVELS = list(range(1, config["wavelet"]["level"] + 1))
+
+
+def clips(corpus, split):
+    """Ingested uint8 clips of a corpus split."""
+    return f"{RES}/data/{corpus}/{split}.npy"
+
+
+def band_files(split):
+    """Wavelet band files of a split of the main corpus."""
+    return [f"{RES}/wavelet/{split}/low.npy"] + [
+        f"{RES}/wavelet/{split}/high_{k}.npy" for k in LEVELS
+    ]
+
+
+def training(stage):
+    """A stage's training settings, passed through params so that editing them reruns the stage."""
+    return dict(config["train"][stage])
+
+
+FINAL_OUTPUTS = [
+    f"{RES}/tables/table1.csv",
+    f"{RES}/tables/table2.csv",
+    f"{RES}/data/cremad/index.parquet",
+    f"{RES}/data/dfew/index.parquet",
+    *band_files("train"),
+    *band_files("test"),
+]
+
+
+def rep_clips(rep, split):
+    """Clips of a representation: the ingested originals or a producer rule's output."""
+    if rep == "original":
+        return clips("cremad", split)
+    return f"{RES}/reps/{rep}/{split}.npy"
+
+
+INDEX = f"{RES}/data/cremad/index.parquet"
+WILD_INDEX = f"{RES}/data/dfew/index.parquet"
+GPU = {"gpu": 1}
+
+# Rows of the paper's tables: (name, representation). Baselines add theirs here.
+TABLE1 = [("No Privacy Preservation", "original"), ("Ours", "ours")]
+TABLE2 = [("NPP", "original"), ("Ours", "ours")]
+TABLE1_REPS = [rep for _, rep in TABLE1]

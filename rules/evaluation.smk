@@ -1,0 +1,65 @@
+# Figure 2 (3) and (4): the one evaluation path. Every representation {rep} (original, G, ours,
+# baselines, ablations) is scored by the same rules: V_pl -> PLR, F_u -> ACC.
+
+
+rule leakage:
+    input:
+        validator=rules.train_identity.output.model,
+        test=lambda w: rep_clips(w.rep, "test"),
+        index=INDEX,
+    output:
+        metrics=f"{RES}/metrics/leakage/{{rep}}.json",
+    params:
+        model=config["models"]["identity"],
+        seed=config["leakage"]["seed"],
+    threads: 1
+    log:
+        "logs/leakage/{rep}.log",
+    benchmark:
+        "benchmarks/leakage/{rep}.tsv"
+    script:
+        "../workflow_scripts/leakage.py"
+
+
+rule utility:
+    input:
+        train=lambda w: rep_clips(w.rep, "train"),
+        test=lambda w: rep_clips(w.rep, "test"),
+        index=INDEX,
+    output:
+        model=f"{RES}/models/utility/{{rep}}.pt",
+        metrics=f"{RES}/metrics/utility/{{rep}}.json",
+    params:
+        seed=config["seed"],
+        model=config["models"]["utility"],
+        train=training("utility"),
+    threads: workflow.cores
+    resources:
+        **GPU,
+    log:
+        "logs/utility/{rep}.log",
+    benchmark:
+        "benchmarks/utility/{rep}.tsv"
+    script:
+        "../workflow_scripts/utility.py"
+
+
+rule tables:
+    input:
+        leakage=expand(f"{RES}/metrics/leakage/{{rep}}.json", rep=TABLE1_REPS + ["G"]),
+        utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=TABLE1_REPS),
+        identity=rules.train_identity.output.metrics,
+        controllers=expand(f"{RES}/metrics/controller_{{band}}.json", band=["low", "high"]),
+        expression=rules.train_expression.output.metrics,
+    output:
+        table1=f"{RES}/tables/table1.csv",
+        table2=f"{RES}/tables/table2.csv",
+    params:
+        table1=TABLE1,
+        table2=TABLE2,
+    log:
+        "logs/tables.log",
+    benchmark:
+        "benchmarks/tables.tsv"
+    script:
+        "../workflow_scripts/tables.py"

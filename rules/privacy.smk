@@ -1,0 +1,124 @@
+# Figure 2 (1): controlled privacy preservation. Identity classifier (also the validator V_pl),
+# identity budget controllers C_lpr / C_hpr, privacy enhancers F_lpr / F_hpr, merge into G.
+
+
+rule train_identity:
+    input:
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        index=INDEX,
+    output:
+        model=f"{RES}/models/identity.pt",
+        metrics=f"{RES}/metrics/identity.json",
+    params:
+        seed=config["seed"],
+        model=config["models"]["identity"],
+        train=training("identity"),
+    threads: workflow.cores
+    resources:
+        **GPU,
+    log:
+        "logs/train_identity.log",
+    benchmark:
+        "benchmarks/train_identity.tsv"
+    script:
+        "../workflow_scripts/train_identity.py"
+
+
+rule train_controller:
+    input:
+        identity=rules.train_identity.output.model,
+        train=band_files("train"),
+        test=band_files("test"),
+        index=INDEX,
+    output:
+        model=f"{RES}/models/controller_{{band}}.pt",
+        metrics=f"{RES}/metrics/controller_{{band}}.json",
+    wildcard_constraints:
+        band="low|high",
+    params:
+        seed=config["seed"],
+        model=config["models"]["identity"],
+        train=training("controller"),
+    threads: workflow.cores
+    resources:
+        **GPU,
+    log:
+        "logs/train_controller/{band}.log",
+    benchmark:
+        "benchmarks/train_controller/{band}.tsv"
+    script:
+        "../workflow_scripts/train_controller.py"
+
+
+rule pretrain_enhancer:
+    input:
+        train=clips("cremad", "train"),
+        bands=band_files("train"),
+    output:
+        model=f"{RES}/models/enhancer_init.pt",
+        metrics=f"{RES}/metrics/enhancer_init.json",
+    params:
+        seed=config["seed"],
+        unet=config["models"]["unet"],
+        train=training("enhancer_pretrain"),
+    threads: workflow.cores
+    resources:
+        **GPU,
+    log:
+        "logs/pretrain_enhancer.log",
+    benchmark:
+        "benchmarks/pretrain_enhancer.tsv"
+    script:
+        "../workflow_scripts/pretrain_enhancer.py"
+
+
+rule train_enhancer:
+    input:
+        init=rules.pretrain_enhancer.output.model,
+        controller=f"{RES}/models/controller_{{band}}.pt",
+        train=band_files("train"),
+        index=INDEX,
+    output:
+        model=f"{RES}/models/enhancer_{{band}}.pt",
+        metrics=f"{RES}/metrics/enhancer_{{band}}.json",
+    wildcard_constraints:
+        band="low|high",
+    params:
+        seed=config["seed"],
+        unet=config["models"]["unet"],
+        model=config["models"]["identity"],
+        train=training("enhancer"),
+        enhancer=config["enhancer"],
+    threads: workflow.cores
+    resources:
+        **GPU,
+    log:
+        "logs/train_enhancer/{band}.log",
+    benchmark:
+        "benchmarks/train_enhancer/{band}.tsv"
+    script:
+        "../workflow_scripts/train_enhancer.py"
+
+
+rule merge_enhanced:
+    input:
+        low=f"{RES}/models/enhancer_low.pt",
+        high=f"{RES}/models/enhancer_high.pt",
+        bands=band_files("{split}"),
+    output:
+        clips=f"{RES}/reps/G/{{split}}.npy",
+    params:
+        seed=config["seed"],
+        unet=config["models"]["unet"],
+        wavelet=config["wavelet"],
+        size=config["ingest"]["size"],
+    threads: workflow.cores
+    resources:
+        **GPU,
+    log:
+        "logs/merge_enhanced/{split}.log",
+    benchmark:
+        "benchmarks/merge_enhanced/{split}.tsv"
+    script:
+        "../workflow_scripts/merge_enhanced.py"

@@ -1,0 +1,19 @@
+"""Rule tables: the paper's Tables 1 and 2 as CSV from the metric files."""
+from pathlib import Path
+
+from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.tables import table1, table2
+
+log = job_logger(snakemake.log[0])
+leakage = {Path(f).stem: read_json(f) for f in snakemake.input.leakage}
+utility = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
+t1 = table1(snakemake.params.table1, leakage, utility)
+components = {"identity_classifier_acc": read_json(snakemake.input.identity)["test_acc"]}
+for f in snakemake.input.controllers:
+    components[f"{Path(f).stem}_acc"] = read_json(f)["test_acc"]
+components["expression_controller_acc"] = read_json(snakemake.input.expression)["main_test_acc"]
+for k, v in components.items():
+    t1[k] = round(v, 3)
+t1.to_csv(snakemake.output.table1, index=False)
+table2(snakemake.params.table2, utility).to_csv(snakemake.output.table2, index=False)
+log("\n" + t1.to_string(index=False))

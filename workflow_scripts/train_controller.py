@@ -1,0 +1,34 @@
+"""Rule train_controller: identity budget controller C_lpr / C_hpr, initialised from the
+identity classifier and fine-tuned on the images of its band."""
+import pandas as pd
+
+from ppfer_core.arrays import band_dataset, identity_labels
+from ppfer_core.classifiers import fit_classifier, predict_labels
+from ppfer_core.nets import build_image_classifier
+from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.training import finish, load_weights, save_weights
+
+log, device = setup_job(snakemake)
+band = snakemake.wildcards.band
+index = pd.read_parquet(snakemake.input.index)
+
+
+def dataset(files, split):
+    low, *highs = files
+    return band_dataset(low if band == "low" else None, highs, identity_labels(index, split)[0])
+
+
+p = snakemake.params
+model = build_image_classifier(p.model["arch"], index["actor"].nunique(), None)
+load_weights(model, snakemake.input.identity)
+test = dataset(snakemake.input.test, "test")
+pred0, true = predict_labels(model, test, device)
+state = state_path(snakemake.output.model)
+result = fit_classifier(model, dataset(snakemake.input.train, "train"), p.train, device,
+                        job_seed(snakemake), state, log, f"controller_{band}", snakemake.config["workers"])
+pred, true = predict_labels(model, test, device)
+save_weights(model, snakemake.output.model)
+finish(state)
+acc0, acc = 100.0 * float((pred0 == true).mean()), 100.0 * float((pred == true).mean())
+log(f"C_{band[0]}pr test accuracy on {band} band images: {acc:.2f}% (before fine-tuning: {acc0:.2f}%)")
+write_json(snakemake.output.metrics, {"test_acc": acc, "test_acc_before_finetune": acc0, "history": result.history})

@@ -1,0 +1,25 @@
+"""Rule utility: the utility model F_u (R3D) trained on a representation's train split and
+tested on its test split: ACC and per-class accuracy."""
+import pandas as pd
+
+from ppfer_core import EMOTIONS
+from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips
+from ppfer_core.classifiers import fit_classifier, per_class_accuracy, predict_labels
+from ppfer_core.nets import build_video_classifier
+from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.training import finish, save_weights
+
+log, device = setup_job(snakemake)
+p = snakemake.params
+index = pd.read_parquet(snakemake.input.index)
+model = build_video_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model["width"])
+state = state_path(snakemake.output.model)
+train_set = ClipDataset(load_clips(snakemake.input.train), emotion_labels(index, "train"))
+result = fit_classifier(model, train_set, p.train, device, job_seed(snakemake), state, log, f"utility_{snakemake.wildcards.rep}", snakemake.config["workers"])
+save_weights(model, snakemake.output.model)
+finish(state)
+pred, true = predict_labels(model, ClipDataset(load_clips(snakemake.input.test), emotion_labels(index, "test")), device, 16)
+acc = 100.0 * float((pred == true).mean())
+per_class = {k: 100.0 * v for k, v in per_class_accuracy(pred, true, EMOTIONS).items()}
+log(f"{snakemake.wildcards.rep}: ACC {acc:.2f}% " + " ".join(f"{k} {v:.1f}" for k, v in per_class.items()))
+write_json(snakemake.output.metrics, {"rep": snakemake.wildcards.rep, "acc": acc, "per_class": per_class, "n": int(len(true)), "history": result.history})

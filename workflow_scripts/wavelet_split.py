@@ -1,0 +1,21 @@
+"""Rule wavelet_split: ptwt 2-D DWT of every frame of a split, streamed into band files."""
+from pathlib import Path
+
+import numpy as np
+
+from ppfer_core.runtime import job_logger
+from ppfer_core.wavelet import clips_to_bands
+
+log = job_logger(snakemake.log[0])
+clips = np.load(snakemake.input.clips, mmap_mode="r")
+p = snakemake.params.wavelet
+paths = {Path(f).stem: f for f in [snakemake.output.low, *snakemake.output.highs]}
+low, highs = clips_to_bands(
+    clips,
+    p["name"],
+    p["level"],
+    alloc=lambda name, shape: np.lib.format.open_memmap(paths[name], mode="w+", dtype=np.float32, shape=shape),
+)
+for arr in (low, *highs):
+    arr.flush()
+log(f"{snakemake.input.clips} {clips.shape} -> low {low.shape}, high {[h.shape for h in highs]} ({p})")
