@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from ppfer_core.training import Player, finish, make_loader, optimizer, train
+
+DEVICE = torch.device("cpu")
+
+
+def _problem(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(64, 5, generator=g)
+    y = (x[:, 0] > 0).long()
+    return TensorDataset(x, y)
+
+
+def _player(model):
+    def loss(batch):
+        logits = model(batch[0])
+        return nn.functional.cross_entropy(logits, batch[1]), {"acc": (logits.argmax(1) == batch[1]).float().mean().item()}
+
+    return Player("ce", [model], optimizer(model.parameters(), "adam", 0.05), loss)
+
+
+def _run(state_path, epochs, crash_after=None):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), nn.Dropout(0.2), nn.ReLU(), nn.Linear(8, 2))
+    stop = None
+    if crash_after is not None:
+
+        def stop(row):
+            if row["epoch"] == crash_after:
+                raise KeyboardInterrupt("simulated preemption")
+
+    loader = make_loader(_problem(), 16, True, 3, DEVICE)
+    result = train([_player(model)], loader, epochs, DEVICE, seed=3, state_path=state_path, settings={"a": 1}, stop=stop)
+    return model, result
+
+
+def test_loss_goes_down_and_history_is_logged():
+    _, result = _run(None, 6)
+    assert len(result.history) == 6
+    assert result.history[-1]["ce_loss"] < result.history[0]["ce_loss"]
+
+
+def test_same_seed_same_weights():
+    a, _ = _run(None, 3)
+    b, _ = _run(None, 3)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_preempted_training_resumes_and_matches_uninterrupted(tmp_path):
+    state = tmp_path / "model.pt.state"
+    reference, _ = _run(None, 5)
+    with pytest.raises(KeyboardInterrupt):
+        _run(state, 5, crash_after=3)
+    # the state written before the crash is for epochs 1-2 (the crash is raised inside epoch 3's stop check)
+    assert state.exists()
+    resumed, result = _run(state, 5)
+    assert result.resumed_from == 2
+    assert [r["epoch"] for r in result.history] == [1, 2, 3, 4, 5]
+    for pa, pb in zip(reference.parameters(), resumed.parameters()):
+        assert torch.equal(pa, pb)
+    finish(state)
+    assert not state.exists()
+
+
+def test_state_of_other_settings_is_ignored(tmp_path):
+    state = tmp_path / "s.pt"
+    _run(state, 2)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 2))
+    loader = make_loader(_problem(), 16, True, 3, DEVICE)
+    result = train([_player(model)], loader, 1, DEVICE, seed=3, state_path=state, settings={"a": 2})
+    assert result.resumed_from == 0
+
+
+def test_two_players_step_in_turn():
+    torch.manual_seed(0)
+    a, b = nn.Linear(5, 2), nn.Linear(5, 2)
+    before = [p.clone() for p in (*a.parameters(), *b.parameters())]
+    loader = make_loader(_problem(), 16, True, 0, DEVICE)
+    result = train([_player(a), _player(b)], loader, 1, DEVICE, seed=0)
+    after = list(a.parameters()) + list(b.parameters())
+    assert all(not torch.equal(x, y) for x, y in zip(before, after))
+    assert {"ce_loss", "acc"} <= set(result.history[0])
+
+
+def test_early_stop_rule_ends_training():
+    torch.manual_seed(0)
+    model = nn.Linear(5, 2)
+    loader = make_loader(_problem(), 16, True, 0, DEVICE)
+    result = train([_player(model)], loader, 10, DEVICE, seed=0, stop=lambda row: "enough" if row["epoch"] == 2 else None)
+    assert len(result.history) == 2 and result.stopped == "enough"
+
+
+def test_unknown_optimizer_is_refused():
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        optimizer(nn.Linear(2, 2).parameters(), "rmsprop", 0.1)
