@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 
 def job_logger(log_path: str | Path | None, name: str = "ppfer") -> Callable[[str], None]:
-    """Send this job's messages, warnings and progress bars (stderr) to its log file; return a log function."""
+    """Send this job's messages, prints, warnings and progress bars to its log file; return a log function."""
     logger = logging.getLogger(name)
     logger.handlers.clear()
     logger.setLevel(logging.INFO)
@@ -18,7 +18,7 @@ def job_logger(log_path: str | Path | None, name: str = "ppfer") -> Callable[[st
     if log_path is not None:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         stream = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the job
-        sys.stderr = stream
+        sys.stderr = sys.stdout = stream
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     logger.addHandler(handler)

@@ -53,7 +53,6 @@ rule train_controller:
 
 rule pretrain_enhancer:
     input:
-        train=clips("cremad", "train"),
         bands=band_files("train"),
     output:
         model=f"{RES}/models/enhancer_init.pt",

@@ -1,9 +1,9 @@
 """Rule pretrain_enhancer: the one U-Net initialisation of F_lpr and F_hpr, an identity map
-learnt with L1 on original frames and on both bands' images (SPAct's anonymiser pretraining)."""
+learnt with L1 on the images of both bands (SPAct's anonymiser pretraining)."""
 import numpy as np
 from torch.utils.data import ConcatDataset
 
-from ppfer_core.arrays import FrameDataset, band_dataset, load_clips
+from ppfer_core.arrays import band_dataset
 from ppfer_core.enhancer import l1_identity_loss
 from ppfer_core.nets import UNet
 from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
@@ -11,12 +11,9 @@ from ppfer_core.training import Player, finish, make_loader, optimizer, save_wei
 
 log, device = setup_job(snakemake)
 p = snakemake.params
-train_clips = load_clips(snakemake.input.train)
-no_labels = np.zeros(len(train_clips), dtype=np.int64)
 low, *highs = snakemake.input.bands
-data = ConcatDataset(
-    [FrameDataset(train_clips, no_labels), band_dataset(low, highs, no_labels), band_dataset(None, highs, no_labels)]
-)
+no_labels = np.zeros(np.load(low, mmap_mode="r").shape[0], dtype=np.int64)
+data = ConcatDataset([band_dataset(low, highs, no_labels), band_dataset(None, highs, no_labels)])
 model = UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]).to(device)
 opt = optimizer(model.parameters(), p.train["optimizer"], p.train["lr"])
 state = state_path(snakemake.output.model)

@@ -1,0 +1,478 @@
+"""Model builders: U-Net, pixel-space U-ViT, image (timm) and video (R3D) classifiers, explicit weight loading.
+
+Every model takes float input in [0, 1] (images ``[B, C, H, W]``, videos ``[B, 3, T, H, W]``); classifiers
+normalise inside their wrapper.  Nothing here downloads: weights come only from local files, and every loader
+reports which tensors it loaded and skipped and raises when it loaded none.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # must precede any timm / huggingface_hub import
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "IMAGENET_MEAN", "IMAGENET_STD", "KINETICS_MEAN", "KINETICS_STD",
+    "LoadReport", "Normalized", "UNet", "UViT", "load_matching", "load_checkpoint", "load_state_file",
+    "load_uvit_blocks", "build_image_classifier", "build_video_classifier", "R3DSmall",
+]
+
+log = logging.getLogger("ppfer.nets")  # child of runtime.job_logger's "ppfer" logger
+
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+"""ImageNet channel means (RGB, [0, 1] scale)."""
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+"""ImageNet channel standard deviations."""
+KINETICS_MEAN: tuple[float, float, float] = (0.43216, 0.394666, 0.37645)
+"""Kinetics-400 channel means used by torchvision's video models."""
+KINETICS_STD: tuple[float, float, float] = (0.22803, 0.22145, 0.216989)
+"""Kinetics-400 channel standard deviations."""
+
+UVIT_BLOCK_PREFIXES: tuple[str, ...] = ("in_blocks", "mid_block", "out_blocks", "norm")
+"""Top-level U-ViT module names whose tensors :func:`load_uvit_blocks` transfers."""
+
+
+def _emit(msg: str) -> None:
+    """Log ``msg``; print it when logging is not configured so that it always reaches the job log."""
+    if log.hasHandlers() and log.isEnabledFor(logging.INFO):
+        log.info(msg)
+    else:
+        print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+@dataclass
+class LoadReport:
+    """What a weight loader did: tensors loaded, skipped (with reason) and left new in the model."""
+
+    source: str
+    loaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def summary(self, show: int = 4) -> str:
+        """One line: counts plus the first few names of each list."""
+
+        def few(names: list[str]) -> str:
+            more = f", ... +{len(names) - show}" if len(names) > show else ""
+            return ", ".join(names[:show]) + more
+
+        return (f"loaded {len(self.loaded)} tensors from {self.source}; skipped {len(self.skipped)} "
+                f"({few(self.skipped)}); new {len(self.missing)} ({few(self.missing)})")
+
+
+def load_state_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a state dict from a local ``.pt/.pth`` (weights_only, CPU) or ``.safetensors`` file, unwrapping
+    ``{"state_dict"|"model"|"nnet"|"net": ...}`` containers."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        obj: object = load_file(str(path), device="cpu")
+    else:
+        try:
+            obj = torch.load(path, weights_only=True, map_location="cpu", mmap=True)
+        except RuntimeError:  # legacy (non-zip) serialisation cannot be memory-mapped
+            obj = torch.load(path, weights_only=True, map_location="cpu")
+    for key in ("state_dict", "model", "nnet", "net"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+            break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(f"{path} does not contain a state dict of tensors")
+    return obj  # type: ignore[return-value]
+
+
+def _finish(report: LoadReport, own: dict[str, torch.Tensor], what: str) -> LoadReport:
+    """Fill ``missing``, raise when nothing but BatchNorm counters loaded, and log the summary."""
+    done = set(report.loaded)
+    report.missing = [k for k in own if k not in done]
+    if not any(not k.endswith("num_batches_tracked") for k in report.loaded):
+        raise ValueError(f"{what}: nothing of {report.source} was loaded: {report.summary()}")
+    _emit(report.summary())
+    return report
+
+
+def _strip(key: str, prefixes: tuple[str, ...]) -> str:
+    """Remove any of ``prefixes`` from the front of ``key`` (repeatedly)."""
+    changed = True
+    while changed:
+        changed = False
+        for p in prefixes:
+            if p and key.startswith(p):
+                key, changed = key[len(p):], True
+    return key
+
+
+@torch.no_grad()
+def load_matching(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str,
+                  strip_prefixes: tuple[str, ...] = ("module.", "_orig_mod.")) -> LoadReport:
+    """Copy every tensor whose name (after stripping prefixes) and shape match into ``model``; raise if none."""
+    own = model.state_dict()
+    report = LoadReport(source=source)
+    for raw_key, value in state_dict.items():
+        key = _strip(raw_key, strip_prefixes)
+        if key not in own:
+            report.skipped.append(f"{raw_key} (not in model)")
+        elif own[key].shape != value.shape:
+            report.skipped.append(f"{raw_key} (shape {tuple(value.shape)} != {tuple(own[key].shape)})")
+        else:
+            own[key].copy_(value.to(own[key].dtype))
+            report.loaded.append(key)
+    return _finish(report, own, "load_matching (no tensor matches by name and shape)")
+
+
+def load_checkpoint(model: nn.Module, path: str | Path,
+                    strip_prefixes: tuple[str, ...] = ("module.", "_orig_mod.")) -> LoadReport:
+    """Load a local state-dict file (e.g. a previous PPFER checkpoint) into ``model`` with :func:`load_matching`."""
+    return load_matching(model, load_state_file(path), str(path), strip_prefixes)
+
+
+# --------------------------------------------------------------------------------------------- wrappers
+
+
+class Normalized(nn.Module):
+    """Wrap ``net`` so that it takes [0, 1] input and normalises it per channel (dim 1) with ``mean``/``std``."""
+
+    def __init__(self, net: nn.Module, mean: tuple[float, ...], std: tuple[float, ...], ndim: int = 4):
+        super().__init__()
+        self.net = net
+        self.load_report: LoadReport | None = None  # set by the builders when weights came from a file
+        shape = (1, len(mean)) + (1,) * (ndim - 2)
+        self.register_buffer("mean", torch.tensor(mean).view(shape), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(shape), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise and run the wrapped network."""
+        return self.net((x - self.mean) / self.std)
+
+
+# --------------------------------------------------------------------------------------------- U-Net
+
+
+def _norm2d(kind: str, channels: int) -> nn.Module:
+    """BatchNorm2d or GroupNorm (up to 8 groups) for ``channels``."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":
+        groups = max(g for g in (8, 4, 2, 1) if channels % g == 0)
+        return nn.GroupNorm(groups, channels)
+    raise ValueError(f"unknown norm {kind!r} (batch | group)")
+
+
+class DoubleConv(nn.Sequential):
+    """Two 3×3 conv–norm–ReLU layers."""
+
+    def __init__(self, cin: int, cout: int, norm: str = "batch"):
+        super().__init__(
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False), _norm2d(norm, cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False), _norm2d(norm, cout), nn.ReLU(inplace=True),
+        )
+
+
+class UNet(nn.Module):
+    """Encoder–decoder with skip connections (privacy enhancers F_lpr/F_hpr, trade-off anonymiser, recovery attacker)."""
+
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, base_width: int = 32, depth: int = 4,
+                 norm: Literal["batch", "group"] = "batch", bilinear: bool = True):
+        super().__init__()
+        if depth < 1:
+            raise ValueError("UNet depth must be >= 1")
+        self.depth = depth
+        widths = [base_width * 2**i for i in range(depth + 1)]
+        self.inc = DoubleConv(in_channels, widths[0], norm)
+        self.down = nn.ModuleList(DoubleConv(widths[i], widths[i + 1], norm) for i in range(depth))
+        self.up = nn.ModuleList()
+        self.dec = nn.ModuleList()
+        for i in reversed(range(depth)):  # from the bottom: widths[i+1] -> widths[i]
+            if bilinear:
+                self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                                             nn.Conv2d(widths[i + 1], widths[i], 1)))
+            else:
+                self.up.append(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2))
+            self.dec.append(DoubleConv(2 * widths[i], widths[i], norm))
+        self.outc = nn.Conv2d(widths[0], out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``[B, C_in, H, W]`` (any H, W) to ``[B, C_out, H, W]`` in [0, 1]."""
+        h, w = x.shape[-2:]
+        m = 2**self.depth
+        ph, pw = (-h) % m, (-w) % m
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        skips = [self.inc(x)]
+        for down in self.down:
+            skips.append(down(F.max_pool2d(skips[-1], 2)))
+        y = skips.pop()
+        for up, dec in zip(self.up, self.dec):
+            y = dec(torch.cat([up(y), skips.pop()], dim=1))
+        return torch.sigmoid(self.outc(y))[..., :h, :w]
+
+
+# --------------------------------------------------------------------------------------------- U-ViT
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with U-ViT's parameter names (``qkv``, ``proj``)."""
+
+    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = False):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"embed_dim {dim} is not divisible by num_heads {num_heads}")
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Attend over tokens ``[B, L, D]``."""
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
+        return self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, d))
+
+
+class Mlp(nn.Module):
+    """Two-layer GELU MLP with timm/U-ViT names (``fc1``, ``fc2``)."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply fc1 → GELU → fc2."""
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Block(nn.Module):
+    """U-ViT transformer block: optional long-skip fusion ``skip_linear(cat[x, skip])``, then pre-norm attn and MLP."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = False, skip: bool = False):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, num_heads, qkv_bias)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.skip_linear = nn.Linear(2 * dim, dim) if skip else None
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+        """Run the block on tokens ``[B, L, D]`` (``skip`` required for out-blocks)."""
+        if self.skip_linear is not None:
+            x = self.skip_linear(torch.cat([x, skip], dim=-1))
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patch embedding (``proj`` = Conv2d with kernel = stride = patch)."""
+
+    def __init__(self, patch_size: int, in_chans: int, embed_dim: int):
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, C, H, W]`` → tokens ``[B, (H/p)(W/p), D]``."""
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class UViT(nn.Module):
+    """Pixel-space U-ViT (feature compensator F_fc): ViT with long skip connections, frame in → frame out."""
+
+    def __init__(self, img_size: int, patch_size: int, in_channels: int = 3, embed_dim: int = 192, depth: int = 7,
+                 num_heads: int = 4, mlp_ratio: float = 4.0, residual: bool = True, qkv_bias: bool = False):
+        super().__init__()
+        if img_size % patch_size:
+            raise ValueError(f"img_size {img_size} is not divisible by patch_size {patch_size}")
+        self.img_size, self.patch_size, self.in_channels = img_size, patch_size, in_channels
+        self.residual = residual
+        self.grid = img_size // patch_size
+        self.patch_embed = PatchEmbed(patch_size, in_channels, embed_dim)
+        self.pos_embed = nn.Parameter(torch.zeros(1, self.grid**2, embed_dim))
+        self.in_blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio, qkv_bias) for _ in range(depth // 2))
+        self.mid_block = Block(embed_dim, num_heads, mlp_ratio, qkv_bias)
+        self.out_blocks = nn.ModuleList(
+            Block(embed_dim, num_heads, mlp_ratio, qkv_bias, skip=True) for _ in range(depth // 2))
+        self.norm = nn.LayerNorm(embed_dim)
+        self.decoder_pred = nn.Linear(embed_dim, patch_size**2 * in_channels)
+        self.final_layer = nn.Conv2d(in_channels, in_channels, 3, padding=1)
+        self._init_weights()
+
+    @torch.no_grad()
+    def _init_weights(self) -> None:
+        """U-ViT init (trunc-normal 0.02 linears, unit LayerNorm); residual head starts as the identity map."""
+        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if self.residual:
+            # decoder_pred = 0 makes the head output 0 (identity map); final_layer is a Dirac (identity) conv
+            # rather than 0, because zeroing both would leave every weight but final_layer.bias without gradient.
+            nn.init.zeros_(self.decoder_pred.weight)
+            nn.init.zeros_(self.decoder_pred.bias)
+            nn.init.dirac_(self.final_layer.weight)
+            nn.init.zeros_(self.final_layer.bias)
+
+    def unpatchify(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``[B, L, p·p·C]`` (U-ViT's ``(p1 p2 C)`` order) → ``[B, C, H, W]``."""
+        b, g, p, c = tokens.shape[0], self.grid, self.patch_size, self.in_channels
+        x = tokens.view(b, g, g, p, p, c).permute(0, 5, 1, 3, 2, 4)
+        return x.reshape(b, c, g * p, g * p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map frames ``[B, C, img, img]`` in [0, 1] to frames of the same shape in [0, 1]."""
+        if x.shape[-3:] != (self.in_channels, self.img_size, self.img_size):
+            raise ValueError(f"UViT expects [B, {self.in_channels}, {self.img_size}, {self.img_size}], got "
+                             f"{list(x.shape)}")
+        h = self.patch_embed(x) + self.pos_embed
+        skips = []
+        for blk in self.in_blocks:
+            h = blk(h)
+            skips.append(h)
+        h = self.mid_block(h)
+        for blk in self.out_blocks:
+            h = blk(h, skips.pop())
+        head = self.final_layer(self.unpatchify(self.decoder_pred(self.norm(h))))
+        return (x + head).clamp(0.0, 1.0) if self.residual else torch.sigmoid(head)
+
+
+@torch.no_grad()
+def load_uvit_blocks(model: UViT, checkpoint: str | Path) -> LoadReport:
+    """Load the transformer blocks and final norm of a U-ViT checkpoint into ``model``; embedding and head stay new."""
+    state = load_state_file(checkpoint)
+    own = model.state_dict()
+    report = LoadReport(source=str(checkpoint))
+    for raw_key, value in state.items():
+        key = _strip(raw_key, ("module.", "_orig_mod."))
+        if key.split(".", 1)[0] not in UVIT_BLOCK_PREFIXES:
+            report.skipped.append(f"{raw_key} (not a block)")
+        elif key not in own:
+            report.skipped.append(f"{raw_key} (not in model)")
+        elif own[key].shape != value.shape:
+            report.skipped.append(f"{raw_key} (shape {tuple(value.shape)} != {tuple(own[key].shape)})")
+        else:
+            own[key].copy_(value.to(own[key].dtype))
+            report.loaded.append(key)
+    return _finish(report, own, "load_uvit_blocks (no U-ViT block tensor fits the model)")
+
+
+# --------------------------------------------------------------------------------------------- classifiers
+
+
+@torch.no_grad()
+def _verify_loaded(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> LoadReport:
+    """Report which tensors of ``state`` now sit unchanged in ``model`` (i.e. were loaded); raise if none."""
+    own = model.state_dict()
+    report = LoadReport(source=source)
+    for key, value in state.items():
+        if key not in own:
+            report.skipped.append(f"{key} (not in model)")
+        elif own[key].shape != value.shape:
+            report.skipped.append(f"{key} (shape {tuple(value.shape)} != {tuple(own[key].shape)})")
+        elif not torch.equal(own[key].cpu(), value.to(own[key].dtype)):
+            report.skipped.append(f"{key} (re-initialised)")
+        else:
+            report.loaded.append(key)
+    return _finish(report, own, "pretrained classifier")
+
+
+def build_image_classifier(arch: str, num_classes: int, weights_file: str | Path | None = None,
+                           drop_rate: float = 0.0) -> Normalized:
+    """timm classifier wrapped with ImageNet normalisation; weights only from a local file, else from scratch."""
+    import timm
+
+    kwargs: dict = dict(num_classes=num_classes, drop_rate=drop_rate)
+    report = None
+    if weights_file is None:
+        net = timm.create_model(arch, pretrained=False, **kwargs)
+        _emit(f"{arch}: {num_classes} classes, trained from scratch (no weights file)")
+    else:
+        path = Path(weights_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"weights file not found: {path}")
+        net = timm.create_model(arch, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **kwargs)
+        from timm.models import load_state_dict as timm_load_state_dict
+
+        report = _verify_loaded(net, timm_load_state_dict(str(path)), str(path))
+    model = Normalized(net, IMAGENET_MEAN, IMAGENET_STD, ndim=4)
+    model.load_report = report
+    return model
+
+
+class R3DSmall(nn.Module):
+    """torchvision's R3D design (VideoResNet stem, BasicBlock + Conv3DSimple) with channel widths w, 2w, 4w, 8w."""
+
+    def __init__(self, num_classes: int, width: int = 64, layers: tuple[int, int, int, int] = (1, 1, 1, 1)):
+        super().__init__()
+        from torchvision.models.video.resnet import BasicBlock, Conv3DSimple, VideoResNet
+
+        self.inplanes = width
+        self.stem = nn.Sequential(
+            nn.Conv3d(3, width, kernel_size=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
+            nn.BatchNorm3d(width), nn.ReLU(inplace=True))
+        make = VideoResNet._make_layer  # reuses torchvision's layer builder (reads/updates self.inplanes)
+        self.layer1 = make(self, BasicBlock, Conv3DSimple, width, layers[0], stride=1)
+        self.layer2 = make(self, BasicBlock, Conv3DSimple, 2 * width, layers[1], stride=2)
+        self.layer3 = make(self, BasicBlock, Conv3DSimple, 4 * width, layers[2], stride=2)
+        self.layer4 = make(self, BasicBlock, Conv3DSimple, 8 * width, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool3d(1)
+        self.fc = nn.Linear(8 * width, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv3d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm3d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, 3, T, H, W]`` (already normalised) → logits ``[B, num_classes]``."""
+        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
+        return self.fc(self.avgpool(x).flatten(1))
+
+
+def build_video_classifier(arch: str, num_classes: int, weights_file: str | Path | None = None,
+                           width: int = 64) -> Normalized:
+    """Utility model F_u: torchvision ``r3d_18`` (optional local Kinetics state dict) or CPU-sized ``r3d_small``."""
+    report = None
+    if arch == "r3d_18":
+        from torchvision.models.video import r3d_18
+
+        net: nn.Module = r3d_18(weights=None)  # 400-way, so a Kinetics state dict loads fully
+        if weights_file is not None:
+            report = load_checkpoint(net, weights_file)
+        else:
+            _emit(f"r3d_18: {num_classes} classes, trained from scratch (no weights file)")
+        net.fc = nn.Linear(net.fc.in_features, num_classes)
+        nn.init.normal_(net.fc.weight, 0, 0.01)
+        nn.init.zeros_(net.fc.bias)
+    elif arch == "r3d_small":
+        net = R3DSmall(num_classes, width=width)
+        if weights_file is not None:
+            report = load_checkpoint(net, weights_file)
+        else:
+            _emit(f"r3d_small(width={width}): {num_classes} classes, trained from scratch")
+    else:
+        raise ValueError(f"unknown video arch {arch!r} (r3d_18 | r3d_small)")
+    model = Normalized(net, KINETICS_MEAN, KINETICS_STD, ndim=5)
+    model.load_report = report
+    return model
