@@ -16,6 +16,7 @@ include: "rules/data.smk"
 include: "rules/wavelet.smk"
 include: "rules/privacy.smk"
 include: "rules/compensation.smk"
+include: "rules/baselines.smk"
 include: "rules/evaluation.smk"
 
 

@@ -62,16 +62,32 @@ class FrameDataset(Dataset):
 
 
 class ClipDataset(Dataset):
-    """Whole clips as video tensors [3, T, H, W] with their labels (utility model input)."""
+    """Whole clips as video tensors [3, T, H, W] with their labels (utility model input).
+    ``augment`` applies a random horizontal flip and a random shift of up to ``shift`` pixels."""
 
-    def __init__(self, clips: np.ndarray, labels: np.ndarray):
-        self.clips, self.labels = clips, torch.as_tensor(labels)
+    def __init__(self, clips: np.ndarray, labels: np.ndarray, augment: bool = False, shift: int = 4):
+        self.clips, self.labels, self.augment, self.shift = clips, torch.as_tensor(labels), augment, shift
 
     def __len__(self) -> int:
         return len(self.clips)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return frames_to_tensor(self.clips[i]).movedim(0, 1), self.labels[i]
+        x = frames_to_tensor(self.clips[i]).movedim(0, 1)
+        if self.augment:
+            x = random_flip_shift(x, self.shift)
+        return x, self.labels[i]
+
+
+def random_flip_shift(x: torch.Tensor, shift: int) -> torch.Tensor:
+    """Flip [..., H, W] horizontally with probability 1/2 and shift it by up to ``shift`` px (edge padded)."""
+    if torch.rand(()) < 0.5:
+        x = x.flip(-1)
+    if shift > 0:
+        dy, dx = (int(v) for v in torch.randint(-shift, shift + 1, (2,)))
+        h, w = x.shape[-2:]
+        padded = torch.nn.functional.pad(x.flatten(0, -3)[None], (shift, shift, shift, shift), mode="replicate")[0]
+        x = padded[:, shift + dy : shift + dy + h, shift + dx : shift + dx + w].reshape(x.shape)
+    return x
 
 
 class BandDataset(Dataset):

@@ -7,7 +7,8 @@ Outputs in ``out_dir`` (see docs/ARCHITECTURE.md):
 
 - ``{split}.npy``            uint8 ``[N, T, H, W, 3]`` per split present (``train``, ``test``),
 - ``index.parquet``          clip_id, actor, emotion, label, sentence, level, split, row, source,
-                             frames_decoded (sorted by split, then row),
+                             frames_decoded, box_x0, box_y0, box_x1, box_y1 (the region of the
+                             source frames that became the clip, pixel edges) (sorted by split, then row),
 - ``rejected.parquet``       source, reason (always written, possibly empty),
 - ``{split}_landmarks.npy``  float32 ``[N, T, K, 2]`` when a landmarks npz is given.
 
@@ -24,6 +25,7 @@ centre of a W-wide frame is x = (W - 1) / 2.
 from __future__ import annotations
 
 import math
+import mmap
 import os
 import re
 import time
@@ -40,6 +42,7 @@ import pandas as pd
 
 from ppfer_core import EMOTIONS
 from ppfer_core.datasets import FRAME_EXTENSIONS, Listing, SourceClip
+from ppfer_core.faces import FaceSettings
 
 INDEX_COLUMNS = (
     "clip_id",
@@ -52,11 +55,15 @@ INDEX_COLUMNS = (
     "row",
     "source",
     "frames_decoded",
+    "box_x0",
+    "box_y0",
+    "box_x1",
+    "box_y1",
 )
 REJECTED_COLUMNS = ("source", "reason")
-CROPS = ("center", "none")
+CROPS = ("center", "none", "face")
 ON_ERROR = ("skip", "fail")
-_CHUNK_BYTES = 64 << 20  # rows copied from the staging file per step
+_CHUNK_BYTES = 32 << 20  # bytes of clips written between two releases of the memory-mapped pages
 
 
 class IngestError(Exception):
@@ -227,13 +234,21 @@ def read_frames(source: str) -> list[np.ndarray]:
 # --------------------------------------------------------------------------- geometry
 
 
-def crop_box(h: int, w: int, size: tuple[int, int], crop: str) -> tuple[float, float, float, float]:
+def crop_box(
+    h: int, w: int, size: tuple[int, int], crop: str, box: tuple[float, float, float, float] | None = None
+) -> tuple[float, float, float, float]:
     """Region ``(left, top, width, height)`` of an ``h x w`` frame that is resized to ``size`` = (H, W).
 
     ``"center"``: the largest centred region with the target aspect ratio (sub-pixel exact);
-    ``"none"``: the whole frame (aspect ratio not preserved).
+    ``"none"``: the whole frame (aspect ratio not preserved);
+    ``"face"``: ``box`` = (x0, y0, x1, y1), the clip's face box (:func:`ppfer_core.faces.clip_box`).
     """
     H, W = size
+    if crop == "face":
+        if box is None:
+            raise ValueError('crop "face" needs the clip\'s face box')
+        x0, y0, x1, y1 = (float(v) for v in box)
+        return x0, y0, x1 - x0, y1 - y0
     if crop == "none":
         return 0.0, 0.0, float(w), float(h)
     if crop != "center":
@@ -243,8 +258,11 @@ def crop_box(h: int, w: int, size: tuple[int, int], crop: str) -> tuple[float, f
     return (w - cw) / 2, (h - ch) / 2, cw, ch
 
 
-def fit_frame(frame: np.ndarray, size: tuple[int, int], crop: str) -> np.ndarray:
-    """Crop (``"center"`` or ``"none"``) and resize (antialiased, PIL bilinear) to ``size`` = (H, W).
+def fit_frame(
+    frame: np.ndarray, size: tuple[int, int], crop: str, box: tuple[float, float, float, float] | None = None
+) -> np.ndarray:
+    """Crop (``"center"``, ``"none"`` or ``"face"`` with its ``box``, see :func:`crop_box`) and resize
+    (antialiased, PIL bilinear) to ``size`` = (H, W).
 
     Returns uint8 RGB ``[H, W, 3]``; a grey frame is repeated over 3 channels, alpha dropped.
     """
@@ -263,7 +281,7 @@ def fit_frame(frame: np.ndarray, size: tuple[int, int], crop: str) -> np.ndarray
         raise ValueError(f"expected an [h, w, 3] frame, got shape {a.shape}")
     H, W = size
     h, w = a.shape[:2]
-    left, top, cw, ch = crop_box(h, w, size, crop)
+    left, top, cw, ch = crop_box(h, w, size, crop, box)
     if (h, w) == (H, W) and (cw, ch) == (w, h):
         return np.ascontiguousarray(a).copy()
     # hard crop to the whole pixels the region touches (nothing outside it bleeds in through the
@@ -276,12 +294,18 @@ def fit_frame(frame: np.ndarray, size: tuple[int, int], crop: str) -> np.ndarray
     return np.asarray(out, dtype=np.uint8)
 
 
-def fit_points(points: np.ndarray, frame_hw: tuple[int, int], size: tuple[int, int], crop: str) -> np.ndarray:
+def fit_points(
+    points: np.ndarray,
+    frame_hw: tuple[int, int],
+    size: tuple[int, int],
+    crop: str,
+    box: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
     """Map x, y points (``[..., 2]``, pixel centres at integers) of an ``frame_hw`` frame through
     the same crop + resize as :func:`fit_frame`; returns float32."""
     h, w = frame_hw
     H, W = size
-    left, top, cw, ch = crop_box(h, w, size, crop)
+    left, top, cw, ch = crop_box(h, w, size, crop, box)
     p = np.asarray(points, dtype=np.float64)
     out = np.empty_like(p)
     out[..., 0] = (p[..., 0] - left + 0.5) * (W / cw) - 0.5
@@ -356,14 +380,39 @@ def assign_split(index: pd.DataFrame, test_fraction: float, seed: int) -> pd.Ser
 # --------------------------------------------------------------------------- ingest
 
 
+def _clip_region(dec: _Decoded, size: tuple[int, int], crop: str, face: FaceSettings | None):
+    """The region (x0, y0, x1, y1) of the clip's frames that is kept, and notes; for ``"face"`` one
+    smoothed box from the sampled frames (:func:`ppfer_core.faces.clip_box`)."""
+    H, W = size
+    frames = [dec.frames[i] for i in sorted(dec.frames)]
+    h, w = frames[0].shape[:2]
+    if crop != "face":
+        left, top, cw, ch = crop_box(h, w, size, crop)
+        return (left, top, left + cw, top + ch), []
+    from ppfer_core import faces
+
+    face = face or FaceSettings()
+    if any(f.shape[:2] != (h, w) for f in frames):
+        raise BadInput(f"frames of different sizes in one clip ({sorted({f.shape[:2] for f in frames})}): one face box cannot fit them")
+    try:
+        box, n_found = faces.clip_box(frames, faces.get_detector(face), face.margin, W / H, face.n_detect)
+    except faces.NoFaceFound as exc:
+        raise BadInput(str(exc)) from None
+    searched = min(face.n_detect, len(frames))
+    notes = [f"face found in {n_found} of {searched} frames searched"] if n_found < searched else []
+    return box, notes
+
+
 def _process_clip(
-    clip: SourceClip, t: int, size: tuple[int, int], crop: str, lm: np.ndarray | None
-) -> tuple[np.ndarray, int, list[str], np.ndarray | None]:
+    clip: SourceClip, t: int, size: tuple[int, int], crop: str, lm: np.ndarray | None, face: FaceSettings | None = None
+) -> tuple[np.ndarray, int, list[str], np.ndarray | None, tuple[float, float, float, float]]:
     """Decode one clip, sample ``t`` frames, fit them; map its landmarks the same way."""
     dec = _decode(clip.source, t)
     idx = sample_indices(dec.n, t)
     H, W = size
-    fitted = {i: fit_frame(f, size, crop) for i, f in dec.frames.items()}
+    box, box_notes = _clip_region(dec, size, crop, face)
+    dec.notes = dec.notes + box_notes
+    fitted = {i: fit_frame(f, size, crop, box) for i, f in dec.frames.items()}
     clip_arr = np.stack([fitted[i] for i in idx])
     lm_out = None
     if lm is not None:
@@ -373,16 +422,16 @@ def _process_clip(
             notes = notes + [f"landmarks cover {lm.shape[0]} frames, clip has {dec.n} (frames past the end: NaN)"]
         for j, i in enumerate(idx):
             if i < lm.shape[0]:
-                lm_out[j] = fit_points(lm[i], dec.frames[i].shape[:2], size, crop)
+                lm_out[j] = fit_points(lm[i], dec.frames[i].shape[:2], size, crop, box)
         dec.notes = notes
-    return clip_arr, dec.n, dec.notes, lm_out
+    return clip_arr, dec.n, dec.notes, lm_out, box
 
 
 def _run_clip(args):
     """Worker wrapper: never raises for a bad input, returns the reason instead."""
-    clip, t, size, crop, lm = args
+    clip, t, size, crop, lm, face = args
     try:
-        return "ok", _process_clip(clip, t, size, crop, lm)
+        return "ok", _process_clip(clip, t, size, crop, lm, face)
     except BadInput as exc:
         return "bad", str(exc)
     except Exception as exc:  # noqa: BLE001 - a decoder crash on one input must not lose the others
@@ -413,15 +462,26 @@ def _open_npy(path: Path, dtype, shape: tuple[int, ...]) -> np.ndarray:
     return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
 
 
+def _release(arr: np.ndarray | None) -> None:
+    """Write a memmap's dirty pages to its file and drop its pages from this process's resident set
+    (they stay in the page cache), so that ingest's peak RSS does not grow with the corpus."""
+    if isinstance(arr, np.memmap):
+        arr.flush()
+        mm = getattr(arr, "_mmap", None)
+        if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            mm.madvise(mmap.MADV_DONTNEED)
+
+
 def _copy_rows(src: np.ndarray, rows: np.ndarray, dst_path: Path) -> None:
     """Copy ``src[rows]`` into a new .npy at ``dst_path`` a chunk at a time."""
     dst = _open_npy(dst_path, src.dtype, (len(rows),) + src.shape[1:])
     row_bytes = max(1, int(np.prod(src.shape[1:])) * src.dtype.itemsize)
     step = max(1, _CHUNK_BYTES // row_bytes)
     for a in range(0, len(rows), step):
-        dst[a : a + step] = src[rows[a : a + step]]
-    if isinstance(dst, np.memmap):
-        dst.flush()
+        for j, r in enumerate(rows[a : a + step], start=a):  # row by row: no chunk-sized copy in memory
+            dst[j] = src[r]
+        _release(dst)
+        _release(src)
     del dst
 
 
@@ -446,6 +506,10 @@ def _write_index(df: pd.DataFrame, path: Path) -> None:
         ("row", pa.int64()),
         ("source", pa.string()),
         ("frames_decoded", pa.int64()),
+        ("box_x0", pa.float64()),
+        ("box_y0", pa.float64()),
+        ("box_x1", pa.float64()),
+        ("box_y1", pa.float64()),
     ]
     cols = {name: [None if pd.isna(v) else v for v in df[name].tolist()] for name, _ in schema}
     pq.write_table(_table(cols, schema), path)
@@ -479,10 +543,13 @@ def ingest(
     landmarks: Path | None = None,
     log: Callable[[str], None] = print,
     workers: int = 1,
+    face: FaceSettings | None = None,
 ) -> pd.DataFrame:
     """Decode the clips of ``listing`` into ``out_dir`` (see the module docstring); return the index.
 
-    ``t`` frames per clip (evenly sampled), ``size`` = (H, W), ``crop`` in ``("center", "none")``.
+    ``t`` frames per clip (evenly sampled), ``size`` = (H, W), ``crop`` in ``("center", "none", "face")``;
+    ``"face"`` crops one box per clip found by :mod:`ppfer_core.faces` with ``face`` settings (a clip
+    without a face is a bad input, "no face found ...").
     ``on_error="skip"`` records bad inputs in rejected.parquet and goes on; ``"fail"`` checks every
     input, then raises :class:`IngestError` naming all bad ones (nothing is written).
     Preset splits (DFEW) are kept; otherwise :func:`assign_split` with ``test_fraction`` and ``seed``.
@@ -500,6 +567,13 @@ def ingest(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
+    if crop == "face":
+        from ppfer_core.faces import get_detector
+
+        face = face or FaceSettings()
+        detector = get_detector(face)  # a missing package or a bad model file stops here, not once per clip
+        log(f"crop: face ({detector.name} on {face.n_detect} frames per clip, score >= {face.score_threshold}, "
+            f"margin {face.margin}, median box, aspect {W}:{H})")
 
     for note in listing.notes:
         log(note)
@@ -539,12 +613,13 @@ def ingest(
                     lm = np.asarray(lm_file[stem], dtype=np.float32)
                     if lm.ndim != 3 or lm.shape[1:] != (n_points, 2):
                         raise ValueError(f"landmarks of {stem}: expected [F, {n_points}, 2], got {lm.shape}")
-                return clip, t, size, crop, lm
+                return clip, t, size, crop, lm, face
 
             return make
 
         kept: list[int] = []
         decoded: dict[int, int] = {}
+        boxes: dict[int, tuple[float, float, float, float]] = {}
         no_landmarks = 0
         progress_every = max(1, math.ceil(n_clips / 10))  # about ten progress lines
         for i, (status, result) in enumerate(_results([job(c) for c in clips], workers)):
@@ -553,8 +628,10 @@ def ingest(
                 rejected.append((clip.source, result))
                 log(f"rejected {clip.source}: {result}")
             else:
-                arr, n_frames, notes, lm_out = result
+                arr, n_frames, notes, lm_out, boxes[i] = result
                 stage[i] = arr
+                if (len(kept) + 1) % max(1, _CHUNK_BYTES // max(1, arr.nbytes)) == 0:
+                    _release(stage)
                 if stage_lm is not None:
                     if lm_out is None:
                         no_landmarks += 1
@@ -588,6 +665,7 @@ def ingest(
                     split=c.split,
                     source=c.source,
                     frames_decoded=decoded[i],
+                    **dict(zip(("box_x0", "box_y0", "box_x1", "box_y1"), boxes[i])),
                     _stage=i,
                 )
             )

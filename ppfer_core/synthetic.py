@@ -65,6 +65,11 @@ MIN_SIZE = 16
 MAX_SIZE = 4095
 """Largest frame size (px): H.263-in-FLV stores width/height in 16 bits; kept well below."""
 
+EXPRESSION_GAIN = 1.5
+"""Scale of the emotion deformations (action units) at apex relative to the prototypes."""
+SPEECH_GAIN = 0.6
+"""Scale of the speaking mouth motion present in every clip (a nuisance to expression)."""
+
 _STREAM_CREMAD = 1
 _STREAM_DFEW = 2
 _SS = 2  # supersampling factor
@@ -335,7 +340,7 @@ def _clip_params(
         proto[_AU[k]] = v
     jitter = re_.uniform(0.7, 1.3, proto.shape), re_.normal(0, 0.08, proto.shape)
     if emotion != "NEU":
-        proto = (proto * jitter[0] + jitter[1]) * tr["expressive"]
+        proto = (proto * jitter[0] + jitter[1]) * tr["expressive"] * EXPRESSION_GAIN
     x = np.arange(n) / max(n - 1, 1)
     a = re_.uniform(0.0, 0.3)
     b = a + re_.uniform(0.15, 0.35)
@@ -349,7 +354,10 @@ def _clip_params(
     phase = np.cumsum(np.full(n, rate) * rs.uniform(0.8, 1.2, n))
     syl_amp = rs.uniform(0.4, 1.0, int(phase[-1]) + 3)
     speak = (
-        (0.5 - 0.5 * np.cos(2 * np.pi * phase)) ** 1.3 * syl_amp[phase.astype(int)] * rs.uniform(0.2, 0.45)
+        (0.5 - 0.5 * np.cos(2 * np.pi * phase)) ** 1.3
+        * syl_amp[phase.astype(int)]
+        * rs.uniform(0.2, 0.45)
+        * SPEECH_GAIN
     )
     au[:, _AU["open"]] += speak
     au[:, _AU["stretch"]] += 0.25 * np.sin(2 * np.pi * phase * 0.5 + rs.uniform(0, 6)) * rs.uniform(0, 0.8)
@@ -366,9 +374,10 @@ def _clip_params(
 
     # pose: placement + smooth jitter
     k = 1.8 if wild else 1.0
-    scale = size * (rp.uniform(0.26, 0.31) if wild else rp.uniform(0.24, 0.29))
-    cx = size * (0.5 + rp.uniform(-0.06, 0.06) * k)
-    cy = size * (rp.uniform(0.36, 0.42) if wild else rp.uniform(0.38, 0.45))
+    # framing of a face-cropped clip: the face fills most of the frame, as after ingest's face crop
+    scale = size * (rp.uniform(0.34, 0.42) if wild else rp.uniform(0.35, 0.40))
+    cx = size * (0.5 + rp.uniform(-0.05, 0.05) * k)
+    cy = size * (rp.uniform(0.44, 0.52) if wild else rp.uniform(0.46, 0.52))
     pose = dict(
         tx=cx + size * 0.008 * k * _smooth_noise(rp, n) + rp.normal(0, 0.08 * size / 64, n),
         ty=cy + size * 0.008 * k * _smooth_noise(rp, n) + rp.normal(0, 0.08 * size / 64, n),

@@ -11,8 +11,11 @@ from ppfer_core import EMOTIONS
 Metrics = Mapping[str, Mapping]
 
 
-def table1(rows: Sequence[tuple[str, str]], leakage: Metrics, utility: Metrics) -> pd.DataFrame:
-    """Table 1: approach, PLR, ACC, chance (percent), one row per (approach, representation)."""
+def table1(
+    rows: Sequence[tuple[str, str]], leakage: Metrics, utility: Metrics, settings: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Table 1: approach, PLR, ACC, chance (percent), one row per (approach, representation);
+    ``settings``: an approach's chosen setting (e.g. the blur sigma), in column ``setting``."""
     out = []
     for approach, rep in rows:
         lk, ut = leakage[rep], utility[rep]
@@ -23,6 +26,7 @@ def table1(rows: Sequence[tuple[str, str]], leakage: Metrics, utility: Metrics) 
                 "acc": round(ut["acc"], 3),
                 "chance": round(lk["chance"], 3),
                 "representation": rep,
+                "setting": (settings or {}).get(approach, ""),
                 "plr_correct": lk["correct"],
                 "n_test": lk["n"],
             }

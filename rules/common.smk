@@ -44,7 +44,21 @@ INDEX = f"{RES}/data/cremad/index.parquet"
 WILD_INDEX = f"{RES}/data/dfew/index.parquet"
 GPU = {"gpu": 1}
 
+# Baselines (rules/baselines.smk): the blur sweep (rep -> sigma); Table 1's two blur rows are the
+# placeholders MATCH_PLR / MATCH_ACC, resolved from the sweep's metrics by the tables rule.
+from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_rep
+
+BLUR_SWEEP = {blur_rep(s): float(s) for s in config["baselines"]["blur"]["sigmas"]}
 # Rows of the paper's tables: (name, representation). Baselines add theirs here.
-TABLE1 = [("No Privacy Preservation", "original"), ("Ours", "ours")]
+TABLE1 = [
+    ("No Privacy Preservation", "original"),
+    ("Gaussian Blur 1", MATCH_PLR),
+    ("Gaussian Blur 2", MATCH_ACC),
+    ("Trade-off Framework", "tradeoff"),
+    ("Optical Flow", "flow"),
+    ("Image Swapping", "swap"),
+    ("Ours", "ours"),
+]
 TABLE2 = [("NPP", "original"), ("Ours", "ours")]
-TABLE1_REPS = [rep for _, rep in TABLE1]
+MATCHED = (MATCH_PLR, MATCH_ACC)
+TABLE1_REPS = [rep for _, rep in TABLE1 if rep not in MATCHED] + list(BLUR_SWEEP)

@@ -43,7 +43,7 @@ rule generate_wild_corpus:
 
 def ingest_input(corpus):
     if config["data"]["source"] != "synthetic":
-        return []
+        return [corpus_root(corpus)]  # the real corpus folder: a missing one stops the run before any job
     if corpus == "cremad":
         return rules.generate_corpus.output
     return rules.generate_wild_corpus.output

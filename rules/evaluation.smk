@@ -54,8 +54,10 @@ rule tables:
     output:
         table1=f"{RES}/tables/table1.csv",
         table2=f"{RES}/tables/table2.csv",
+        blur_sweep=f"{RES}/tables/blur_sweep.csv",
     params:
         table1=TABLE1,
+        blur_sweep=BLUR_SWEEP,
         table2=TABLE2,
     log:
         "logs/tables.log",

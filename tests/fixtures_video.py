@@ -196,3 +196,135 @@ def make_dfew_corpus(root: Path, size: tuple[int, int] = (40, 40)) -> dict:
         "00012": ("DIS", "test"),
     }
     return dict(frames=n_frames, expected=expected, missing=9)
+
+
+# --------------------------------------------------------------------------- CREMA-D as it really is
+
+CREMAD_SIZE = (360, 480)  # H, W of CREMA-D's VideoFlash files
+CREMAD_FPS = 30
+
+
+def encode_flv(path: Path, frames: np.ndarray, fps: int = CREMAD_FPS, audio: str | None = "libmp3lame",
+               bit_rate: int = 1_000_000) -> None:
+    """Encode RGB frames ``[F, H, W, 3]`` as CREMA-D stores them: FLV, Sorenson H.263 (``flv1``),
+    yuv420p, ``fps`` frames/s, with an interleaved mono audio track (MP3 by default, 22,050 Hz)."""
+    import av
+
+    n, h, w, _ = frames.shape
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="flv") as out:
+        vs = out.add_stream("flv", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.bit_rate = bit_rate
+        astream, sent = None, 0
+        if audio is not None:
+            astream = out.add_stream(audio, rate=22050)
+            astream.layout = "mono"
+        for i in range(n):
+            for pkt in vs.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frames[i]), format="rgb24")):
+                out.mux(pkt)
+            if astream is not None:
+                cc = astream.codec_context
+                k = cc.frame_size or 1024
+                while sent * k < (i + 1) * cc.sample_rate / fps:
+                    for pkt in astream.encode(_audio_frame(cc.format.name, k, cc.sample_rate, sent)):
+                        out.mux(pkt)
+                    sent += 1
+        for pkt in vs.encode():
+            out.mux(pkt)
+        if astream is not None:
+            for pkt in astream.encode():
+                out.mux(pkt)
+
+
+def studio_background(h: int = CREMAD_SIZE[0], w: int = CREMAD_SIZE[1], seed: int = 0) -> np.ndarray:
+    """A plain, softly lit backdrop like CREMA-D's (grey-blue gradient, a little noise)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = 70 + 50 * (x / w) + 20 * (y / h)
+    img = np.stack([base, base + 8, base + 25], axis=-1) + rng.normal(0, 2, (h, w, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def cremad_real_clip(actor: int, emotion: str, n_frames: int = 45, face_px: int = 160,
+                     face_xy: tuple[int, int] = (290, 110), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Frames ``[F, 360, 480, 3]`` of a CREMA-D-like clip: a synthetic talking face
+    (:func:`ppfer_core.synthetic.render_clip`, ``face_px`` square) pasted at ``face_xy`` (left, top)
+    of a 480x360 studio frame, off-centre. Returns (frames, the face's landmark box per frame
+    ``[F, 4]`` = x0, y0, x1, y1 in the 480x360 frame)."""
+    from ppfer_core.synthetic import render_clip
+
+    face, lm = render_clip(actor, emotion, 0.8, n_frames, face_px, seed=seed)
+    h, w = CREMAD_SIZE
+    x, y = face_xy
+    if not (0 <= x and x + face_px <= w and 0 <= y and y + face_px <= h):
+        raise ValueError(f"a {face_px}px face at {face_xy} does not fit a {w}x{h} frame")
+    frames = np.repeat(studio_background(seed=actor)[None], n_frames, axis=0)
+    frames[:, y : y + face_px, x : x + face_px] = face
+    boxes = np.stack([lm[..., 0].min(1) + x, lm[..., 1].min(1) + y, lm[..., 0].max(1) + x, lm[..., 1].max(1) + y], 1)
+    return frames, boxes
+
+
+def make_cremad_real_corpus(root: Path, clips: list[tuple[str, tuple[int, int]]], n_frames: int = 45,
+                            face_px: int = 160, no_face: str | None = None) -> dict[str, np.ndarray]:
+    """``root/VideoFlash/{name}.flv`` in CREMA-D's real form (480x360, 30 fps, flv1 + MP3) for
+    ``clips`` = [(CREMA-D stem, face (left, top)), ...]; ``no_face``: one more stem whose clip is
+    the empty studio backdrop. Returns {stem: mean landmark box [4] in the 480x360 frame}."""
+    boxes = {}
+    for k, (stem, xy) in enumerate(clips):
+        actor, _, emotion, _ = stem.split("_")
+        frames, b = cremad_real_clip(int(actor), emotion, n_frames, face_px, xy, seed=k)
+        encode_flv(root / "VideoFlash" / f"{stem}.flv", frames)
+        boxes[stem] = b.mean(0)
+    if no_face is not None:
+        empty = np.repeat(studio_background(seed=1)[None], n_frames, axis=0)
+        encode_flv(root / "VideoFlash" / f"{no_face}.flv", empty)
+    return boxes
+
+
+def cremad_names() -> list[str]:
+    """7,442 stems shaped like CREMA-D's: 91 actors 1001-1091 x (11 sentences x 6 emotions at XX,
+    plus IEO: NEU at XX and 5 emotions at LO/MD/HI) = 7,462, less 20 (CREMA-D lacks a few)."""
+    from ppfer_core import EMOTIONS
+    from ppfer_core.datasets import CREMAD_SENTENCES
+
+    names = []
+    for actor in range(1001, 1092):
+        for sentence in CREMAD_SENTENCES:
+            for emo in EMOTIONS:
+                levels = ["XX"] if sentence != "IEO" or emo == "NEU" else ["LO", "MD", "HI"]
+                names += [f"{actor}_{sentence}_{emo}_{level}" for level in levels]
+    drop = set(np.random.default_rng(123).choice(len(names), 20, replace=False).tolist())
+    return [n for i, n in enumerate(names) if i not in drop]
+
+
+# --------------------------------------------------------------------------- DFEW as it really is
+
+
+def make_dfew_folds(root: Path, n_clips: int = 20, size: tuple[int, int] = (24, 24), n_frames: int = 4) -> dict:
+    """DFEW's layout with all five folds: ``Clip/clip_224x224/{id:05d}/{n:05d}.jpg`` and
+    ``EmoLabel_DataSplit/{train,test}(single-labeled)/set_{1..5}.csv``. Clip ``id`` (1..n_clips) is in
+    fold ``k``'s test set when ``(id - 1) % 5 == k - 1`` and in its train set otherwise, as in DFEW's
+    5-fold cross-validation; labels cycle 1..7 (5 = surprise, dropped). Returns
+    ``dict(labels={id: label}, test={fold: set(ids)})``."""
+    from PIL import Image
+
+    clip_root = root / "Clip" / "clip_224x224"
+    labels = {vid: (vid - 1) % 7 + 1 for vid in range(1, n_clips + 1)}
+    h, w = size
+    for vid in labels:
+        d = clip_root / f"{vid:05d}"
+        d.mkdir(parents=True, exist_ok=True)
+        for i in range(1, n_frames + 1):
+            Image.fromarray(np.full((h, w, 3), (vid * 9) % 256, np.uint8)).save(d / f"{i:05d}.jpg")
+    test = {k: {vid for vid in labels if (vid - 1) % 5 == k - 1} for k in range(1, 6)}
+    for k in range(1, 6):
+        for split in ("train", "test"):
+            d = root / "EmoLabel_DataSplit" / f"{split}(single-labeled)"
+            d.mkdir(parents=True, exist_ok=True)
+            ids = sorted(test[k]) if split == "test" else sorted(set(labels) - test[k])
+            with open(d / f"set_{k}.csv", "w", newline="") as f:
+                wr = csv.writer(f)
+                wr.writerow(["video_name", "label"])
+                wr.writerows((vid, labels[vid]) for vid in ids)
+    return dict(labels=labels, test=test)

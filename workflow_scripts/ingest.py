@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from ppfer_core.datasets import list_cremad, list_dfew
+from ppfer_core.faces import FaceSettings
 from ppfer_core.ingest import ingest
 from ppfer_core.runtime import job_logger
 
@@ -14,15 +15,21 @@ if p.corpus == "cremad":
 else:
     listing = list_dfew(root, fold=p.fold)
     landmarks = None
+crop = p.ingest["crop"]
+if crop == "face" and p.corpus == "dfew":  # DFEW's clip_224x224 frames are face crops already
+    crop = "center"
+    log("crop: face asked; DFEW's clip_224x224 frames are face crops already: centre crop instead")
 ingest(
     listing,
     Path(snakemake.output.index).parent,
     t=p.ingest["frames"],
     size=tuple(p.ingest["size"]),
-    crop=p.ingest["crop"],
+    crop=crop,
     on_error=p.ingest["on_error"],
     seed=p.seed,
     test_fraction=p.ingest["test_fraction"],
     landmarks=landmarks if landmarks is not None and landmarks.exists() else None,
     log=log,
+    workers=snakemake.threads,
+    face=FaceSettings(margin=p.ingest.get("face_margin", 0.25)),
 )

@@ -1,13 +1,16 @@
 """Rule tables: the paper's Tables 1 and 2 as CSV from the metric files."""
 from pathlib import Path
 
+from ppfer_core.baselines import resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
 from ppfer_core.tables import table1, table2
 
 log = job_logger(snakemake.log[0])
 leakage = {Path(f).stem: read_json(f) for f in snakemake.input.leakage}
 utility = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
-t1 = table1(snakemake.params.table1, leakage, utility)
+rows, settings, sweep = resolve_table1_rows(snakemake.params.table1, leakage, utility, snakemake.params.blur_sweep)
+sweep.to_csv(snakemake.output.blur_sweep, index=False)
+t1 = table1(rows, leakage, utility, settings)
 components = {"identity_classifier_acc": read_json(snakemake.input.identity)["test_acc"]}
 for f in snakemake.input.controllers:
     components[f"{Path(f).stem}_acc"] = read_json(f)["test_acc"]

@@ -14,7 +14,7 @@ p = snakemake.params
 index = pd.read_parquet(snakemake.input.index)
 model = build_video_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model["width"])
 state = state_path(snakemake.output.model)
-train_set = ClipDataset(load_clips(snakemake.input.train), emotion_labels(index, "train"))
+train_set = ClipDataset(load_clips(snakemake.input.train), emotion_labels(index, "train"), augment=p.model["augment"])
 result = fit_classifier(model, train_set, p.train, device, job_seed(snakemake), state, log, f"utility_{snakemake.wildcards.rep}", snakemake.config["workers"])
 save_weights(model, snakemake.output.model)
 finish(state)

@@ -1,0 +1,134 @@
+"""Trade-off framework baseline (SPAct-style, paper §4.3): an anonymiser U-Net trained by alternating
+minimax against a self-supervised privacy encoder, while a utility model keeps the expression.
+
+Three :class:`~ppfer_core.training.Player` s are stepped in turn on each batch of (frame, expression)
+by the one training loop:
+
+1. anonymiser A: minimise CE(U(A(x)), y) - w * NT-Xent(P(aug(A(x))), P(aug'(A(x))));
+2. utility model U: minimise CE(U(A(x)), y) (A fixed);
+3. privacy encoder P: minimise NT-Xent between two augmented views of A(x) (A fixed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PROJECTION_DIM = 128
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SimCLR's normalised-temperature cross-entropy: row i of ``z1`` and of ``z2`` are the positive
+    pair; the other 2N - 2 embeddings of the batch are negatives."""
+    n = z1.shape[0]
+    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
+    sim = z @ z.T / temperature
+    sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    return F.cross_entropy(sim, target)
+
+
+def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random, differentiable view of images [B, 3, H, W] in [0, 1]: resized crop (60-100 % of
+    the side), horizontal flip, brightness and contrast jitter, grey with probability 0.2."""
+    b = x.shape[0]
+
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(b, generator=generator).to(x.device)
+
+    side = u(0.6, 1.0)
+    flip = torch.where(torch.rand(b, generator=generator) < 0.5, -1.0, 1.0).to(x.device)
+    tx, ty = (1 - side) * u(-1.0, 1.0), (1 - side) * u(-1.0, 1.0)
+    theta = torch.zeros(b, 2, 3, device=x.device)
+    theta[:, 0, 0], theta[:, 0, 2] = side * flip, tx
+    theta[:, 1, 1], theta[:, 1, 2] = side, ty
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    y = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    y = y * u(0.7, 1.3).view(b, 1, 1, 1)
+    mean = y.mean(dim=(1, 2, 3), keepdim=True)
+    y = (y - mean) * u(0.7, 1.3).view(b, 1, 1, 1) + mean
+    grey = (torch.rand(b, generator=generator) < 0.2).to(x.device).view(b, 1, 1, 1)
+    lum = (0.299 * y[:, 0:1] + 0.587 * y[:, 1:2] + 0.114 * y[:, 2:3]).expand_as(y)
+    return torch.where(grey, lum, y).clamp(0.0, 1.0)
+
+
+class PrivacyEncoder(nn.Module):
+    """Self-supervised privacy branch: an image backbone (pooled features) and a 2-layer projection head."""
+
+    def __init__(self, backbone: nn.Module, features: int, dim: int = PROJECTION_DIM):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Sequential(nn.Linear(features, 2 * dim), nn.ReLU(inplace=True), nn.Linear(2 * dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Images [B, 3, H, W] in [0, 1] -> embeddings [B, dim]."""
+        return self.head(self.backbone(x))
+
+
+def build_privacy_encoder(arch: str, dim: int = PROJECTION_DIM) -> PrivacyEncoder:
+    """A timm backbone (from scratch, ImageNet-normalised input, no classifier) with a projection head."""
+    from ppfer_core.nets import build_image_classifier
+
+    backbone = build_image_classifier(arch, 0)
+    return PrivacyEncoder(backbone, backbone.net.num_features, dim)
+
+
+@contextlib.contextmanager
+def no_param_grads(*modules: nn.Module) -> Iterator[None]:
+    """Build the graph without gradients for these modules' parameters (inputs still get gradients)."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def _views(encoder: nn.Module, a: torch.Tensor, temperature: float) -> torch.Tensor:
+    """NT-Xent of the encoder on two augmented views of the anonymised batch ``a``."""
+    return nt_xent(encoder(augment(a)).float(), encoder(augment(a)).float(), temperature)
+
+
+def anonymiser_loss(anonymiser: nn.Module, utility: nn.Module, encoder: nn.Module, privacy_weight: float, temperature: float) -> Callable:
+    """Player 1 on a batch (x, y): utility cross-entropy minus ``privacy_weight`` x the encoder's NT-Xent."""
+
+    def loss(batch):
+        x, y = batch[0], batch[1]
+        with no_param_grads(utility, encoder):
+            a = anonymiser(x)
+            logits = utility(a).float()
+            ce = F.cross_entropy(logits, y)
+            nt = _views(encoder, a, temperature)
+        return ce - privacy_weight * nt, {"anon_ce": ce.item(), "anon_ntxent": nt.item()}
+
+    return loss
+
+
+def utility_loss(anonymiser: nn.Module, utility: nn.Module) -> Callable:
+    """Player 2 on a batch (x, y): the utility model's cross-entropy on the (fixed) anonymised frames."""
+
+    def loss(batch):
+        x, y = batch[0], batch[1]
+        with torch.no_grad():
+            a = anonymiser(x)
+        logits = utility(a).float()
+        return F.cross_entropy(logits, y), {"utility_acc": (logits.argmax(1) == y).float().mean().item()}
+
+    return loss
+
+
+def privacy_loss(anonymiser: nn.Module, encoder: nn.Module, temperature: float) -> Callable:
+    """Player 3 on a batch (x, ...): the privacy encoder's NT-Xent on the (fixed) anonymised frames."""
+
+    def loss(batch):
+        with torch.no_grad():
+            a = anonymiser(batch[0])
+        return _views(encoder, a, temperature), {}
+
+    return loss

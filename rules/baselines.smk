@@ -1,0 +1,93 @@
+# Paper §4.3 baselines, each a producer of a representation reps/{rep}/{split}.npy; PLR and ACC come
+# from the generic leakage / utility rules (rules/evaluation.smk), the blur rows of Table 1 from the
+# sweep by ppfer_core.baselines.match_blur (in the tables rule).
+BASELINES = config["baselines"]
+
+
+rule blur:
+    input:
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+    output:
+        train=f"{RES}/reps/blur-s{{sigma}}/train.npy",
+        test=f"{RES}/reps/blur-s{{sigma}}/test.npy",
+    wildcard_constraints:
+        sigma=r"\d+(\.\d+)?",
+    params:
+        sigma=lambda w: float(w.sigma),
+    threads: 1
+    log:
+        "logs/baselines/blur-s{sigma}.log",
+    benchmark:
+        "benchmarks/baselines/blur-s{sigma}.tsv"
+    script:
+        "../workflow_scripts/baseline_blur.py"
+
+
+rule train_tradeoff:
+    input:
+        init=rules.pretrain_enhancer.output.model,
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        index=INDEX,
+    output:
+        model=f"{RES}/models/tradeoff.pt",
+        metrics=f"{RES}/metrics/tradeoff.json",
+        train=f"{RES}/reps/tradeoff/train.npy",
+        test=f"{RES}/reps/tradeoff/test.npy",
+    params:
+        seed=config["seed"],
+        unet=config["models"]["unet"],
+        utility=config["models"]["expression"],
+        tradeoff=BASELINES["tradeoff"],
+    threads: workflow.cores
+    resources:
+        **GPU,
+    log:
+        "logs/baselines/train_tradeoff.log",
+    benchmark:
+        "benchmarks/baselines/train_tradeoff.tsv"
+    script:
+        "../workflow_scripts/baseline_tradeoff.py"
+
+
+rule flow:
+    input:
+        clips=clips("cremad", "{split}"),
+    output:
+        clips=f"{RES}/reps/flow/{{split}}.npy",
+    wildcard_constraints:
+        split="train|test",
+    params:
+        flow=BASELINES["flow"],
+    threads: 1
+    log:
+        "logs/baselines/flow/{split}.log",
+    benchmark:
+        "benchmarks/baselines/flow/{split}.tsv"
+    script:
+        "../workflow_scripts/baseline_flow.py"
+
+
+rule swap:
+    input:
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        index=INDEX,
+    output:
+        train=f"{RES}/reps/swap/train.npy",
+        test=f"{RES}/reps/swap/test.npy",
+        donor=f"{RES}/reps/swap/donor.png",
+    params:
+        seed=config["seed"],
+        swap=BASELINES["swap"],
+        # written by ingest beside the clips when the corpus has landmarks (not a declared output:
+        # real corpora have none, and then the landmark detector is used)
+        landmarks=[f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS],
+    threads: 1
+    log:
+        "logs/baselines/swap.log",
+    benchmark:
+        "benchmarks/baselines/swap.tsv"
+    script:
+        "../workflow_scripts/baseline_swap.py"

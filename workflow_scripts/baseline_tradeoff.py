@@ -1,0 +1,46 @@
+"""Rule train_tradeoff: the trade-off framework (SPAct-style): an anonymiser U-Net (from the L1
+identity-map pretraining) trained by alternating minimax against a self-supervised privacy encoder
+and with a frame-wise expression model; writes the anonymised clips of both splits."""
+import pandas as pd
+from torch import nn
+
+from ppfer_core import EMOTIONS
+from ppfer_core.arrays import FrameDataset, emotion_labels, load_clips, map_frames, open_output
+from ppfer_core.nets import UNet, build_image_classifier
+from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.tradeoff import anonymiser_loss, build_privacy_encoder, privacy_loss, utility_loss
+from ppfer_core.training import Player, finish, load_weights, make_loader, optimizer, save_weights, train
+
+log, device = setup_job(snakemake)
+p = snakemake.params
+cfg = p.tradeoff
+index = pd.read_parquet(snakemake.input.index)
+clips_train, clips_test = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
+anonymiser = load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init)
+utility = build_image_classifier(p.utility["arch"], len(EMOTIONS), p.utility["weights"])
+encoder = build_privacy_encoder(cfg["encoder"])
+nets = nn.ModuleDict({"anonymiser": anonymiser, "utility": utility, "encoder": encoder}).to(device)
+players = [
+    Player("anonymiser", [anonymiser], optimizer(anonymiser.parameters(), "adam", cfg["lr"]),
+           anonymiser_loss(anonymiser, utility, encoder, cfg["privacy_weight"], cfg["temperature"])),
+    Player("utility", [utility], optimizer(utility.parameters(), "adam", cfg["lr"]), utility_loss(anonymiser, utility)),
+    Player("privacy", [encoder], optimizer(encoder.parameters(), "adam", cfg["lr"]),
+           privacy_loss(anonymiser, encoder, cfg["temperature"])),
+]
+# frame-wise: one random frame per clip per epoch, with the clip's expression label
+data = FrameDataset(clips_train, emotion_labels(index, "train"), per_clip=1)
+state = state_path(snakemake.output.model)
+result = train(
+    players,
+    make_loader(data, cfg["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"]),
+    cfg["epochs"], device, job_seed(snakemake), state,
+    {"tradeoff": cfg, "unet": p.unet, "utility": p.utility, "n": len(data)}, log=log, desc="tradeoff",
+)
+save_weights(nets, snakemake.output.model)
+finish(state)
+anonymiser.eval()
+for src, dst in ((clips_train, snakemake.output.train), (clips_test, snakemake.output.test)):
+    out = open_output(dst, src.shape)
+    map_frames(lambda x: anonymiser(x.to(device)).float(), src, out)
+    out.flush()
+write_json(snakemake.output.metrics, {"history": result.history, "settings": cfg})
