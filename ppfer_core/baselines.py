@@ -212,15 +212,18 @@ def warp_points(points: np.ndarray, target_landmarks: np.ndarray, donor_landmark
     e1, e2 = tri_t[:, 1] - a, tri_t[:, 2] - a  # [K, 2]
     det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]  # twice the signed area
     ok = np.abs(det) > 1e-6
-    safe = np.where(ok, det, 1.0)
-    r = p[:, None, :] - a[None]  # [P, K, 2]
-    w1 = (r[..., 0] * e2[:, 1] - r[..., 1] * e2[:, 0]) / safe
-    w2 = (e1[:, 0] * r[..., 1] - e1[:, 1] * r[..., 0]) / safe
-    w = np.stack([1.0 - w1 - w2, w1, w2], axis=-1)  # [P, K, 3]
-    score = np.where(ok[None], w.min(-1), -np.inf)  # how far inside each triangle
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    rx = p[:, 0:1] - a[None, :, 0]  # [P, K]
+    ry = p[:, 1:2] - a[None, :, 1]
+    w1 = (rx * e2[:, 1] - ry * e2[:, 0]) * inv
+    w2 = (ry * e1[:, 0] - rx * e1[:, 1]) * inv
+    w0 = 1.0 - w1 - w2
+    score = np.minimum(np.minimum(w0, w1), w2)  # how far inside each triangle
+    score[:, ~ok] = -np.inf
     k = score.argmax(1)
-    inside = score[np.arange(len(p)), k] >= -1e-6
-    wk = w[np.arange(len(p)), k]  # [P, 3]
+    rows = np.arange(len(p))
+    inside = score[rows, k] >= -1e-6
+    wk = np.stack([w0[rows, k], w1[rows, k], w2[rows, k]], axis=1)  # [P, 3]
     donor_pts = np.einsum("pi,pij->pj", wk, tri_d[k])
     return donor_pts, inside
 

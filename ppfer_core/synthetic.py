@@ -65,7 +65,7 @@ MIN_SIZE = 16
 MAX_SIZE = 4095
 """Largest frame size (px): H.263-in-FLV stores width/height in 16 bits; kept well below."""
 
-EXPRESSION_GAIN = 1.5
+EXPRESSION_GAIN = 2.0
 """Scale of the emotion deformations (action units) at apex relative to the prototypes."""
 SPEECH_GAIN = 0.6
 """Scale of the speaking mouth motion present in every clip (a nuisance to expression)."""
@@ -375,9 +375,9 @@ def _clip_params(
     # pose: placement + smooth jitter
     k = 1.8 if wild else 1.0
     # framing of a face-cropped clip: the face fills most of the frame, as after ingest's face crop
-    scale = size * (rp.uniform(0.34, 0.42) if wild else rp.uniform(0.35, 0.40))
-    cx = size * (0.5 + rp.uniform(-0.05, 0.05) * k)
-    cy = size * (rp.uniform(0.44, 0.52) if wild else rp.uniform(0.46, 0.52))
+    scale = size * (rp.uniform(0.40, 0.47) if wild else rp.uniform(0.42, 0.46))
+    cx = size * (0.5 + rp.uniform(-0.03, 0.03) * k)
+    cy = size * (rp.uniform(0.36, 0.42) if wild else rp.uniform(0.37, 0.41))
     pose = dict(
         tx=cx + size * 0.008 * k * _smooth_noise(rp, n) + rp.normal(0, 0.08 * size / 64, n),
         ty=cy + size * 0.008 * k * _smooth_noise(rp, n) + rp.normal(0, 0.08 * size / 64, n),
@@ -793,14 +793,18 @@ def _render_clip(tr: dict, cp: dict, size: int) -> tuple[np.ndarray, np.ndarray]
         return tf
 
     # keep all landmarks inside the frame: shrink about the centre if needed
-    lm = np.stack([make_tf(f, 1.0, np.zeros(2))(g["lm"]) for f, g in enumerate(geos)])
+    # the fit is computed on the expressionless face (with headroom for jaw drop and brow raise),
+    # so that the framing never depends on the emotion
+    rest = np.zeros(len(AU_NAMES))
+    neutral = [_geometry(tr, rest, 1.0, cp["gaze"][f])["lm"] for f in range(n)]
+    lm = np.stack([make_tf(f, 1.0, np.zeros(2))(g) for f, g in enumerate(neutral)])
     margin = 1.0 + 0.02 * size
     c0 = size / 2 - 0.5
-    ext = np.abs(lm - c0).max()
+    ext = 1.12 * np.abs(lm - c0).max()
     s_fix = min(1.0, (c0 - margin) / max(ext, 1e-6))
     t_fix = np.full(2, c0 * (1 - s_fix))
-    if s_fix < 1.0:
-        lm = np.stack([make_tf(f, s_fix, t_fix)(g["lm"]) for f, g in enumerate(geos)])
+    lm = np.stack([make_tf(f, s_fix, t_fix)(g["lm"]) for f, g in enumerate(geos)])
+    lm = np.clip(lm, 0.0, size - 1.0)
 
     L = cp["light"]
     yy, xx = (np.mgrid[0:size, 0:size].astype(np.float32) - size / 2) / size

@@ -55,6 +55,15 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
+def to_device(module: nn.Module, device: torch.device) -> nn.Module:
+    """Move a model to the device; on CUDA also to channels-last memory (3-D for video models)."""
+    module.to(device)
+    if device.type == "cuda":
+        video = any(isinstance(m, nn.Conv3d) for m in module.modules())
+        module.to(memory_format=torch.channels_last_3d if video else torch.channels_last)
+    return module
+
+
 def freeze(module: nn.Module) -> nn.Module:
     """Put a module in eval mode with gradients off (controllers, validator)."""
     module.eval()
@@ -91,7 +100,9 @@ def fingerprint(settings: dict[str, Any]) -> str:
 def make_loader(
     dataset: Dataset, batch_size: int, shuffle: bool, seed: int, device: torch.device, workers: int = 0
 ) -> DataLoader:
-    """DataLoader with a seeded generator (reseeded per epoch by :func:`train`) and pinned memory on CUDA."""
+    """DataLoader with a seeded generator (reseeded per epoch by :func:`train`) and pinned memory on CUDA.
+    Workers are not persistent, so every epoch's worker RNG derives from the reseeded generator
+    and a resumed training draws the same random frames as an uninterrupted one."""
     gen = torch.Generator()
     gen.manual_seed(seed)
     return DataLoader(
@@ -101,7 +112,6 @@ def make_loader(
         generator=gen,
         num_workers=workers,
         pin_memory=device.type == "cuda",
-        persistent_workers=workers > 0,
     )
 
 
@@ -124,6 +134,9 @@ def train(
     ``settings`` is ignored. ``stop`` sees an epoch's metrics and returns a reason to stop early.
     """
     fp = fingerprint(settings or {})
+    for p in players:
+        for m in p.modules:
+            to_device(m, device)
     result = TrainResult()
     start = 0
     if state_path is not None and state_path.exists():

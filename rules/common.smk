@@ -42,7 +42,16 @@ def rep_clips(rep, split):
 
 INDEX = f"{RES}/data/cremad/index.parquet"
 WILD_INDEX = f"{RES}/data/dfew/index.parquet"
-GPU = {"gpu": 1}
+GPU = {
+    "gpu": 1,
+    "mem_mb": config["resources"]["gpu_mem_mb"],
+    "runtime": config["resources"]["gpu_runtime"],
+}
+
+
+def weights_file(model):
+    """A model's local pretrained weights as a rule input (missing file fails at planning)."""
+    return config["models"][model]["weights"] or []
 
 # Baselines (rules/baselines.smk): the blur sweep (rep -> sigma); Table 1's two blur rows are the
 # placeholders MATCH_PLR / MATCH_ACC, resolved from the sweep's metrics by the tables rule.

@@ -9,6 +9,7 @@ rule train_expression:
         index=WILD_INDEX,
         main_test=clips("cremad", "test"),
         main_index=INDEX,
+        weights=weights_file("expression"),
     output:
         model=f"{RES}/models/expression.pt",
         metrics=f"{RES}/metrics/expression.json",
@@ -34,6 +35,7 @@ rule train_compensator:
         test=rep_clips("G", "test"),
         original=clips("cremad", "train"),
         index=INDEX,
+        weights=weights_file("uvit"),
     output:
         model=f"{RES}/models/compensator.pt",
         metrics=f"{RES}/metrics/compensator.json",

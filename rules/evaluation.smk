@@ -26,6 +26,7 @@ rule utility:
         train=lambda w: rep_clips(w.rep, "train"),
         test=lambda w: rep_clips(w.rep, "test"),
         index=INDEX,
+        weights=weights_file("utility"),
     output:
         model=f"{RES}/models/utility/{{rep}}.pt",
         metrics=f"{RES}/metrics/utility/{{rep}}.json",

@@ -7,6 +7,7 @@ rule train_identity:
         train=clips("cremad", "train"),
         test=clips("cremad", "test"),
         index=INDEX,
+        weights=weights_file("identity"),
     output:
         model=f"{RES}/models/identity.pt",
         metrics=f"{RES}/metrics/identity.json",

@@ -205,3 +205,23 @@ def test_face_crop_without_packages_says_what_to_install(monkeypatch, tmp_path):
         ingest(list_cremad(tmp_path / "c"), tmp_path / "o", t=4, size=(32, 32), crop="face", on_error="skip",
                seed=0, test_fraction=0.5, log=lambda m: None)
     assert not (Path(tmp_path / "o") / "index.parquet").exists()
+
+
+@needs_detector
+def test_face_crop_maps_the_landmarks_with_the_box(tmp_path):
+    """The embedded corpus with crop face: its landmarks go through the same box as the frames."""
+    from ppfer_core.synthetic import generate_cremad
+
+    generate_cremad(tmp_path / "c", n_actors=2, clips_per_cell=1, n_frames=(6, 8), size=64, fps=30, seed=0)
+    src = np.load(tmp_path / "c" / "landmarks.npz")
+    index = ingest(list_cremad(tmp_path / "c"), tmp_path / "o", t=4, size=(48, 48), crop="face", on_error="fail",
+                   seed=0, test_fraction=0.5, landmarks=tmp_path / "c" / "landmarks.npz", log=lambda m: None)
+    assert len(index) == 12
+    for split in ("train", "test"):
+        lm = np.load(tmp_path / "o" / f"{split}_landmarks.npy")
+        for r in index[index["split"] == split].itertuples():
+            first = src[r.clip_id][0]  # frame 0 is the first sampled frame
+            scale = 48 / (r.box_x1 - r.box_x0)
+            expect = (first - [r.box_x0, r.box_y0] + 0.5) * scale - 0.5
+            assert np.allclose(lm[r.row, 0], expect, atol=1e-3)
+            assert (lm[r.row] > -1).all() and (lm[r.row] < 49).all()  # the face is inside the crop

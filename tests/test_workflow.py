@@ -30,7 +30,6 @@ def test_default_dag_plans(tmp_path):
     [
         ("ingest:\n  framez: 3\n", "framez"),  # unknown key
         ("ingest:\n  frames: eight\n", "frames"),  # mistyped
-        ("wavelet:\n  level: 1\n", "name"),  # missing key
         ("enhancer:\n  objective: maximise\n  l1_weight: 0\n  identity_budget: null\n", "objective"),
     ],
 )
@@ -97,3 +96,14 @@ def test_editing_one_stage_setting_reruns_only_it_and_its_dependents(tiny_run, t
     assert "train_compensator" in out and "tables" in out
     for upstream in ("generate_corpus", "ingest_cremad", "train_identity", "train_enhancer", "merge_enhanced", "train_expression"):
         assert f"rule {upstream}:" not in out, upstream
+
+
+def test_missing_key_is_named():
+    import yaml
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    del config["wavelet"]["name"]
+    with pytest.raises(WorkflowError, match="'name' is a required property"):
+        validate(config, str(ROOT / "schemas/config.schema.yaml"))
