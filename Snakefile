@@ -11,6 +11,9 @@ configfile: "config.yaml"
 validate(config, "schemas/config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/wavelet.smk"
@@ -18,6 +21,9 @@ include: "rules/privacy.smk"
 include: "rules/compensation.smk"
 include: "rules/baselines.smk"
 include: "rules/evaluation.smk"
+include: "rules/ablation.smk"
+include: "rules/threat.smk"
+include: "rules/report.smk"
 
 
 rule all:

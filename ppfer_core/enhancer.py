@@ -4,14 +4,18 @@ trained against frozen identity budget controllers C_lpr / C_hpr, then merged in
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import Dataset
 
 from ppfer_core import wavelet
 from ppfer_core.arrays import band_to_image, image_to_band
+from ppfer_core.training import Player, TrainResult, freeze, make_loader, optimizer, train
 
 OBJECTIVES = ("ce", "entropy")
 
@@ -62,6 +66,32 @@ def budget_stop(budget: float | None) -> Callable[[dict[str, float]], str | None
     return stop
 
 
+def apply_enhancers(
+    low: torch.Tensor, highs: list[torch.Tensor], enhancer_low: nn.Module | None, enhancer_high: nn.Module | None
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """F_lpr on the low band [B, 3, h, w] and F_hpr on every subband of every high band
+    [B, 3, 3, h_k, w_k], in the coefficient domain (differentiable). ``None`` leaves a band as it is."""
+    level = len(highs)
+    if enhancer_low is not None:
+        low = image_to_band(enhancer_low(band_to_image(low, "low", level)).float(), "low", level)
+    out = []
+    for k, hb in enumerate(highs, start=1):
+        if enhancer_high is not None:
+            img = band_to_image(hb.flatten(0, 1), "high", k)
+            hb = image_to_band(enhancer_high(img).float(), "high", k).unflatten(0, (hb.shape[0], 3))
+        out.append(hb)
+    return low, out
+
+
+def enhance_frames(
+    frames: torch.Tensor, enhancer_low: nn.Module | None, enhancer_high: nn.Module | None, wavelet_name: str, level: int
+) -> torch.Tensor:
+    """Transform, enhance both streams and inverse-transform float frames [B, 3, H, W] (differentiable)."""
+    low, highs = wavelet.dwt(frames, wavelet_name, level)
+    low, highs = apply_enhancers(low, highs, enhancer_low, enhancer_high)
+    return wavelet.idwt(low, highs, wavelet_name, tuple(frames.shape[-2:])).clamp(0, 1)
+
+
 @torch.no_grad()
 def enhance_bands(
     enhancer_low: nn.Module | None,
@@ -76,7 +106,6 @@ def enhance_bands(
 ) -> np.ndarray:
     """G = inverse transform of F_lpr(low) and F_hpr(each high subband), written as uint8 clips
     into ``out`` [N, T, H, W, 3]. A ``None`` enhancer leaves its band unchanged."""
-    level = len(highs)
     n, t = low.shape[:2]
     flat_low = low.reshape(n * t, *low.shape[2:])
     flat_highs = [h.reshape(n * t, *h.shape[2:]) for h in highs]
@@ -87,16 +116,57 @@ def enhance_bands(
     for start in range(0, n * t, batch):
         sl = slice(start, start + batch)
         lo = torch.from_numpy(np.ascontiguousarray(flat_low[sl])).to(device)
-        if enhancer_low is not None:
-            lo = image_to_band(enhancer_low(band_to_image(lo, "low", level)).float(), "low", level)
-        hs = []
-        for k, h in enumerate(flat_highs, start=1):
-            hb = torch.from_numpy(np.ascontiguousarray(h[sl])).to(device)  # [B, 3, 3, h, w]
-            if enhancer_high is not None:
-                b = hb.shape[0]
-                img = band_to_image(hb.flatten(0, 1), "high", k)
-                hb = image_to_band(enhancer_high(img).float(), "high", k).unflatten(0, (b, 3))
-            hs.append(hb)
+        hs = [torch.from_numpy(np.ascontiguousarray(h[sl])).to(device) for h in flat_highs]
+        lo, hs = apply_enhancers(lo, hs, enhancer_low, enhancer_high)
         frames = wavelet.idwt(lo, hs, wavelet_name, size)
         dst[sl] = wavelet.to_uint8(frames).permute(0, 2, 3, 1).cpu().numpy()
     return out
+
+
+def joint_utility_loss(
+    enhance: Callable[[torch.Tensor], torch.Tensor], utility: nn.Module
+) -> Callable:
+    """Controller-free enhancement trained jointly with the utility model (ablation tasks 2 and 6):
+    clips [B, 3, T, H, W] -> enhance every frame -> F_u -> expression cross-entropy."""
+
+    def loss(batch):
+        clips, e = batch[0], batch[1]
+        b, c, t, h, w = clips.shape
+        frames = clips.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+        enhanced = enhance(frames).reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
+        logits = utility(enhanced).float()
+        return F.cross_entropy(logits, e), {"acc": (logits.argmax(1) == e).float().mean().item()}
+
+    return loss
+
+
+def fit_enhancer(
+    enhancer: nn.Module,
+    controller: nn.Module,
+    dataset: Dataset,
+    settings: dict[str, Any],
+    objective: dict[str, Any],
+    device: torch.device,
+    seed: int,
+    state_path: Path | None,
+    log: Callable[[str], None],
+    desc: str,
+    workers: int = 0,
+) -> TrainResult:
+    """Algorithm 1 for one stream: train ``enhancer`` against the frozen ``controller`` with the
+    configured objective {objective, l1_weight, identity_budget} and training ``settings``."""
+    freeze(controller.to(device))
+    enhancer.to(device)
+    opt = optimizer(enhancer.parameters(), settings["optimizer"], settings["lr"])
+    return train(
+        [Player("privacy", [enhancer], opt, privacy_loss(enhancer, controller, objective["objective"], objective["l1_weight"]))],
+        make_loader(dataset, settings["batch_size"], True, seed, device, workers),
+        settings["epochs"],
+        device,
+        seed,
+        state_path,
+        {"train": settings, "objective": objective, "desc": desc},
+        stop=budget_stop(objective["identity_budget"]),
+        log=log,
+        desc=desc,
+    )

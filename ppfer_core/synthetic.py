@@ -65,7 +65,7 @@ MIN_SIZE = 16
 MAX_SIZE = 4095
 """Largest frame size (px): H.263-in-FLV stores width/height in 16 bits; kept well below."""
 
-EXPRESSION_GAIN = 2.0
+EXPRESSION_GAIN = 2.5
 """Scale of the emotion deformations (action units) at apex relative to the prototypes."""
 SPEECH_GAIN = 0.6
 """Scale of the speaking mouth motion present in every clip (a nuisance to expression)."""

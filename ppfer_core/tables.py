@@ -41,3 +41,40 @@ def table2(rows: Sequence[tuple[str, str]], utility: Metrics) -> pd.DataFrame:
         per_class = utility[rep]["per_class"]
         out.append({"exp": name, **{e: round(per_class[e], 3) for e in EMOTIONS}, "Avg": round(utility[rep]["acc"], 3)})
     return pd.DataFrame(out)
+
+
+def table4(tasks: Sequence[Mapping], leakage: Metrics, utility: Metrics) -> pd.DataFrame:
+    """Table 4: one row per ablation task spec (components on/off) with its representation's PLR and ACC."""
+    cols = ["transform", "enhancers", "controller", "compensator", "compensator_controller"]
+    rows = []
+    for t in tasks:
+        rep = t["rep"]
+        rows.append(
+            {"task": t["task"], **{c: bool(t[c]) for c in cols},
+             "plr": round(leakage[rep]["plr"], 3), "acc": round(utility[rep]["acc"], 3), "representation": rep}
+        )
+    return pd.DataFrame(rows)
+
+
+def table3(rows: Sequence[str], table1: pd.DataFrame, recovery: Metrics, leakage: Metrics, adaptive: Metrics) -> pd.DataFrame:
+    """Table 3 (threat model): per approach (named as in Table 1, whose ``representation`` column says which
+    method output it is), SSIM / PSNR of the recovered test frames, PLR of V_pl on them, and the adaptive
+    attacker's PLR on the method's own outputs (``plr_adaptive``, beyond the paper)."""
+    t1 = table1.set_index("approach")
+    out = []
+    for approach in rows:
+        rep = t1.loc[approach, "representation"]
+        rec, lk = recovery[rep], leakage[f"recovered-{rep}"]
+        out.append(
+            {
+                "approach": approach,
+                "ssim": round(rec["ssim"], 4),
+                "psnr": round(rec["psnr"], 3),
+                "plr": round(lk["plr"], 3),
+                "plr_adaptive": round(adaptive[rep]["plr"], 3),
+                "chance": round(lk["chance"], 3),
+                "representation": rep,
+                "setting": "" if pd.isna(t1.loc[approach, "setting"]) else t1.loc[approach, "setting"],
+            }
+        )
+    return pd.DataFrame(out)

@@ -26,6 +26,9 @@ def training(stage):
 FINAL_OUTPUTS = [
     f"{RES}/tables/table1.csv",
     f"{RES}/tables/table2.csv",
+    f"{RES}/tables/table4.csv",
+    f"{RES}/tables/table3.csv",
+    f"{RES}/report/runtime.csv",  # the report rule (rules/report.smk)
     f"{RES}/data/cremad/index.parquet",
     f"{RES}/data/dfew/index.parquet",
     *band_files("train"),
@@ -71,3 +74,27 @@ TABLE1 = [
 TABLE2 = [("NPP", "original"), ("Ours", "ours")]
 MATCHED = (MATCH_PLR, MATCH_ACC)
 TABLE1_REPS = [rep for _, rep in TABLE1 if rep not in MATCHED] + list(BLUR_SWEEP)
+# Table 3 (threat model, rules/threat.smk): Table 1's methods; every blur sigma is attacked, the rows picked as in Table 1.
+TABLE3 = [name for name, rep in TABLE1 if rep != "original"]
+THREAT_REPS = [rep for name, rep in TABLE1 if name in TABLE3 and rep not in MATCHED] + list(BLUR_SWEEP)
+
+# Feature-compensated representations: name -> (input representation, compensator loss).
+# "ours" is the paper's method (C = F_fc(G) against C_fc); the others are ablation tasks.
+COMPENSATED = {
+    "ours": ("G", "ce"),
+    "pe-frames-fc": ("pe-frames", "ce"),
+    "joint-frames-fc": ("joint-frames", "ce"),
+    "G-fcmse": ("G", "mse"),
+}
+
+# Table 4: the paper's ablation tasks as method specifications -> the representation they produce.
+ABLATION = [
+    dict(task=1, transform=False, enhancers=True, controller=True, compensator=True, compensator_controller=True, rep="pe-frames-fc"),
+    dict(task=2, transform=False, enhancers=True, controller=False, compensator=True, compensator_controller=True, rep="joint-frames-fc"),
+    dict(task=3, transform=False, enhancers=True, controller=True, compensator=False, compensator_controller=False, rep="pe-frames"),
+    dict(task=4, transform=True, enhancers=True, controller=True, compensator=True, compensator_controller=False, rep="G-fcmse"),
+    dict(task=5, transform=True, enhancers=True, controller=True, compensator=False, compensator_controller=False, rep="G"),
+    dict(task=6, transform=True, enhancers=True, controller=False, compensator=False, compensator_controller=False, rep="joint-wavelet"),
+    dict(task="full", transform=True, enhancers=True, controller=True, compensator=True, compensator_controller=True, rep="ours"),
+]
+ABLATION_REPS = [t["rep"] for t in ABLATION]

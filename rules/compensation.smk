@@ -31,28 +31,30 @@ rule train_expression:
 rule train_compensator:
     input:
         controller=rules.train_expression.output.model,
-        train=rep_clips("G", "train"),
-        test=rep_clips("G", "test"),
+        train=lambda w: rep_clips(COMPENSATED[w.rep][0], "train"),
+        test=lambda w: rep_clips(COMPENSATED[w.rep][0], "test"),
         original=clips("cremad", "train"),
         index=INDEX,
         weights=weights_file("uvit"),
     output:
-        model=f"{RES}/models/compensator.pt",
-        metrics=f"{RES}/metrics/compensator.json",
-        train=f"{RES}/reps/ours/train.npy",
-        test=f"{RES}/reps/ours/test.npy",
+        model=f"{RES}/models/compensator/{{rep}}.pt",
+        metrics=f"{RES}/metrics/compensator/{{rep}}.json",
+        train=f"{RES}/reps/{{rep}}/train.npy",
+        test=f"{RES}/reps/{{rep}}/test.npy",
+    wildcard_constraints:
+        rep="|".join(COMPENSATED),
     params:
         seed=config["seed"],
         uvit=config["models"]["uvit"],
         model=config["models"]["expression"],
         train=training("compensator"),
-        loss="ce",
+        loss=lambda w: COMPENSATED[w.rep][1],
     threads: workflow.cores
     resources:
         **GPU,
     log:
-        "logs/train_compensator.log",
+        "logs/train_compensator/{rep}.log",
     benchmark:
-        "benchmarks/train_compensator.tsv"
+        "benchmarks/train_compensator/{rep}.tsv"
     script:
         "../workflow_scripts/train_compensator.py"

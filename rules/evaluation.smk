@@ -52,9 +52,10 @@ rule tables:
         identity=rules.train_identity.output.metrics,
         controllers=expand(f"{RES}/metrics/controller_{{band}}.json", band=["low", "high"]),
         expression=rules.train_expression.output.metrics,
+        adaptive=expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=TABLE1_REPS),
     output:
-        table1=f"{RES}/tables/table1.csv",
-        table2=f"{RES}/tables/table2.csv",
+        table1=report(f"{RES}/tables/table1.csv", caption="../report/table1.rst", category="Tables"),
+        table2=report(f"{RES}/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         blur_sweep=f"{RES}/tables/blur_sweep.csv",
     params:
         table1=TABLE1,

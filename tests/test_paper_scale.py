@@ -21,7 +21,7 @@ from ppfer_core import EMOTIONS, nets
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "config" / "paper.yaml"
 GPU_RULES = {"train_identity", "train_controller", "pretrain_enhancer", "train_enhancer", "merge_enhanced",
-             "train_expression", "train_compensator", "utility"}
+             "train_expression", "train_compensator", "utility", "recover", "adaptive_leakage"}
 
 
 def _snakemake(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:

@@ -72,12 +72,36 @@ def test_tiny_run_writes_every_artifact_log_and_benchmark(tiny_run):
         "results/reps/G/test.npy",
         "results/reps/ours/test.npy",
         "results/models/enhancer_low.pt",
-        "results/models/compensator.pt",
+        "results/models/compensator/ours.pt",
         "logs/train_enhancer/high.log",
         "benchmarks/utility/ours.tsv",
     ):
         assert (tiny_run / rel).exists(), rel
     assert not list((tiny_run / "results/models").glob("*.state")), "resumable states must be removed on completion"
+
+
+def test_tiny_run_yields_threat_table_and_report(tiny_run):
+    t3 = pd.read_csv(tiny_run / "results/tables/table3.csv", keep_default_na=False)
+    assert list(t3.columns[:5]) == ["approach", "ssim", "psnr", "plr", "plr_adaptive"]
+    assert list(t3["approach"]) == [
+        "Gaussian Blur 1", "Gaussian Blur 2", "Trade-off Framework", "Optical Flow", "Image Swapping", "Ours"]
+    assert ((t3["ssim"] > -1) & (t3["ssim"] <= 1) & (t3["psnr"] > 0) & (t3["plr"] >= 0) & (t3["plr"] <= 100)).all()
+    t1 = pd.read_csv(tiny_run / "results/tables/table1.csv", keep_default_na=False)
+    assert t1["plr_adaptive"].between(0, 100).all()
+    assert list(t1.set_index("approach").loc[t3["approach"], "representation"]) == list(t3["representation"])
+    for rel in ("figure1_privacy_utility.png", "table2_per_class.png", "frames.png", "runtime.png", "runtime.csv"):
+        assert (tiny_run / "results/report" / rel).stat().st_size > 0, rel
+    runtime = pd.read_csv(tiny_run / "results/report/runtime.csv")
+    assert {"train_identity", "recover", "adaptive_leakage", "leakage", "tables", "table3"} <= set(runtime["rule"])
+    assert (runtime["s"] >= 0).all() and "report" not in set(runtime["rule"])
+
+
+def test_snakemake_report_of_the_tiny_run_is_html(tiny_run):
+    html = tiny_run / "report.html"
+    res = snakemake(tiny_run, "--report", str(html))
+    assert res.returncode == 0, res.stderr[-3000:]
+    text = html.read_text(errors="replace")
+    assert text.lstrip().lower().startswith("<!doctype html") and "table3.csv" in text
 
 
 def test_nothing_to_do_after_a_complete_run(tiny_run):

@@ -11,6 +11,8 @@ utility = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
 rows, settings, sweep = resolve_table1_rows(snakemake.params.table1, leakage, utility, snakemake.params.blur_sweep)
 sweep.to_csv(snakemake.output.blur_sweep, index=False)
 t1 = table1(rows, leakage, utility, settings)
+adaptive = {Path(f).stem: read_json(f) for f in snakemake.input.adaptive}
+t1.insert(4, "plr_adaptive", [round(adaptive[rep]["plr"], 3) for rep in t1["representation"]])
 components = {"identity_classifier_acc": read_json(snakemake.input.identity)["test_acc"]}
 for f in snakemake.input.controllers:
     components[f"{Path(f).stem}_acc"] = read_json(f)["test_acc"]

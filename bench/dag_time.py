@@ -1,0 +1,156 @@
+"""Run time of the whole DAG from a clean results directory, and how much of it is not model computation.
+
+Runs ``snakemake`` (all targets, ``--cores N --resources gpu=1``) on a config in a fresh working
+directory, then prints:
+
+- the wall time of the Snakemake process and the number of jobs (benchmark files);
+- the summed wall time ``s`` of the jobs (benchmark files) and its ratio to the wall time (parallelism);
+- the run time per rule (``results/report/runtime.csv`` of the report rule, plus the report itself);
+- the seconds the jobs spent in training epochs, as the training loop logs them (``seconds`` of every
+  epoch in the ``history`` of the metric files): the model computation;
+- the share of the summed job time outside training epochs (start-up, imports, I/O, inference,
+  metrics), and the part of it that is start-up: jobs x the measured start-up of a job's Python process
+  (interpreter + Snakemake's script preamble + torch / timm / ppfer_core imports; an upper bound, as
+  not every job imports torch).
+
+    python bench/dag_time.py --config tiny                 # config.yaml + config/tiny.yaml
+    python bench/dag_time.py                               # the default config (config.yaml)
+    python bench/dag_time.py --config tiny --workdir /tmp/dagtime --clean --json /tmp/dagtime.json
+
+The working directory must be new or empty, or ``--clean`` removes its results/, logs/,
+benchmarks/ and .snakemake/ first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CONFIGS = {"default": [], "tiny": ["config/tiny.yaml"], "paper": ["config/paper.yaml"]}
+STARTUP = {
+    "interpreter": "pass",
+    "snakemake script preamble": "import snakemake.script",
+    "torch, timm, ppfer_core": "import torch, timm, pandas, ppfer_core.training, ppfer_core.nets, ppfer_core.arrays",
+}
+
+
+def startup_seconds(repeats: int = 3) -> dict[str, float]:
+    """Median wall time of a fresh Python process doing each import (cumulative: each includes the interpreter)."""
+    out = {}
+    for name, code in STARTUP.items():
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+            times.append(time.perf_counter() - t0)
+        out[name] = statistics.median(times)
+    return out
+
+
+def training_seconds(metrics_dir: Path) -> tuple[float, int]:
+    """Sum of the epoch ``seconds`` in every ``history`` list of the metric JSON files, and the epoch count."""
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if k == "history" and isinstance(v, list):
+                    for row in v:
+                        if isinstance(row, dict) and "seconds" in row:
+                            yield float(row["seconds"])
+                else:
+                    yield from walk(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                yield from walk(v)
+
+    seconds = [s for f in sorted(metrics_dir.rglob("*.json")) for s in walk(json.loads(f.read_text()))]
+    return float(sum(seconds)), len(seconds)
+
+
+def prepare(workdir: Path, clean: bool) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    stale = [workdir / d for d in ("results", "logs", "benchmarks", ".snakemake") if (workdir / d).exists()]
+    if stale and not clean:
+        raise SystemExit(f"{workdir} holds {', '.join(p.name for p in stale)}: use --clean or a new --workdir")
+    for p in stale:
+        shutil.rmtree(p)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="default", help="default | tiny | paper | a YAML file merged over config.yaml")
+    ap.add_argument("--workdir", type=Path, default=None, help="working directory (default: a new temporary one)")
+    ap.add_argument("--clean", action="store_true", help="remove results/, logs/, benchmarks/, .snakemake/ of --workdir first")
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    ap.add_argument("extra", nargs="*", help="further snakemake arguments (after --)")
+    args = ap.parse_args()
+
+    from ppfer_core.report import read_benchmark
+
+    configs = [str(ROOT / "config.yaml")] + [
+        str(ROOT / c) for c in CONFIGS.get(args.config, [str(Path(args.config).resolve())])
+    ]
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ppfer_dag_time_"))
+    prepare(workdir, args.clean)
+    startup = startup_seconds()
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", *configs, "--cores", str(args.cores), "--resources", "gpu=1", *args.extra]
+    print(f"running in {workdir}: {' '.join(cmd)}", flush=True)
+    t0 = time.perf_counter()
+    with open(workdir / "dag_time.log", "w") as log:
+        res = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise SystemExit(f"snakemake failed ({res.returncode}); see {workdir / 'dag_time.log'}")
+
+    bench = sorted((workdir / "benchmarks").rglob("*.tsv"))
+    job_s = sum(read_benchmark(f)["s"] for f in bench)
+    train_s, epochs = training_seconds(workdir / "results" / "metrics")
+    per_job_startup = startup["torch, timm, ppfer_core"] + startup["snakemake script preamble"] - startup["interpreter"]
+    startup_s = len(bench) * per_job_startup
+    summary = {
+        "config": args.config, "cores": args.cores, "workdir": str(workdir),
+        "wall_s": wall, "jobs": len(bench), "job_s_sum": job_s, "parallelism": job_s / wall,
+        "training_s": train_s, "training_epochs": epochs,
+        "outside_training_s": job_s - train_s, "outside_training_share": 1 - train_s / job_s,
+        "startup_per_job_s": per_job_startup, "startup_s_estimate": startup_s, "startup_share_estimate": startup_s / job_s,
+        "startup_measured": startup,
+    }
+    runtime_csv = workdir / "results" / "report" / "runtime.csv"
+    if runtime_csv.exists():
+        import pandas as pd
+
+        per_rule = pd.read_csv(runtime_csv)
+        own = workdir / "benchmarks" / "report.tsv"
+        if own.exists():
+            row = {"stage": "report", "rule": "report", "jobs": 1, **{k: v for k, v in read_benchmark(own).items() if k in ("s", "cpu_time")}}
+            per_rule = pd.concat([per_rule, pd.DataFrame([row])], ignore_index=True)
+        print(per_rule[["stage", "rule", "jobs", "s", "cpu_time", "max_rss_peak"]].to_string(index=False))
+        summary["per_rule_s"] = dict(zip(per_rule["rule"], per_rule["s"].round(2)))
+
+    print(f"\nconfig {args.config}, {args.cores} cores")
+    print(f"wall time of the DAG:                 {wall:9.1f} s  ({len(bench)} jobs)")
+    print(f"summed job time (benchmark s):        {job_s:9.1f} s  (parallelism {job_s / wall:.2f})")
+    print(f"in training epochs (metric histories):{train_s:9.1f} s  ({epochs} epochs)")
+    print(f"outside training (start-up, I/O, inference, metrics): {job_s - train_s:.1f} s = "
+          f"{100 * (1 - train_s / job_s):.1f}% of the summed job time")
+    print(f"  of which job start-up, estimated:   {startup_s:9.1f} s = {100 * startup_s / job_s:.1f}% "
+          f"({len(bench)} jobs x {per_job_startup:.2f} s: "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items()) + ")")
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2, default=float) + "\n")
+
+
+if __name__ == "__main__":
+    main()

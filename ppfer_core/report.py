@@ -1,0 +1,192 @@
+"""The run's final report: figures from the tables and clips, and the run time per rule from the
+``benchmark:`` files. matplotlib with the Agg backend (no display needed)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ppfer_core import EMOTIONS
+
+BENCHMARK_COLUMNS = ("s", "max_rss", "cpu_time")
+"""Columns of a Snakemake benchmark file that the run-time summary reads (seconds, MB, seconds)."""
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# --------------------------------------------------------------------------------------------- run time
+
+
+def pattern_regex(pattern: str) -> re.Pattern:
+    """Regex of a Snakemake file pattern: every ``{wildcard}`` (with or without a constraint) matches
+    one or more characters, the rest literally."""
+    parts = re.split(r"\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}", pattern)
+    return re.compile(".+?".join(re.escape(p) for p in parts) + r"\Z")
+
+
+def rule_of(path: str, patterns: Mapping[str, str]) -> str:
+    """The rule whose benchmark pattern matches ``path`` (the most literal pattern wins); else the
+    path's first component under the benchmark folder, without suffix."""
+    best, best_literal = None, -1
+    for rule, pattern in patterns.items():
+        if pattern_regex(pattern).match(path):
+            literal = len(re.sub(r"\{[^}]*\}", "", pattern))
+            if literal > best_literal:
+                best, best_literal = rule, literal
+    if best is not None:
+        return best
+    parts = Path(path).parts
+    return Path(parts[1] if len(parts) > 2 else parts[-1]).stem
+
+
+def read_benchmark(path: str | Path) -> dict[str, float]:
+    """One benchmark file's ``s``, ``max_rss`` (MB) and ``cpu_time`` (mean over repeats; NaN if absent)."""
+    df = pd.read_csv(path, sep="\t", na_values=["-", "NA", ""])
+    return {c: float(pd.to_numeric(df[c], errors="coerce").mean()) if c in df else float("nan") for c in BENCHMARK_COLUMNS}
+
+
+def read_benchmarks(
+    files: Sequence[str | Path], patterns: Mapping[str, str], stages: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """One row per benchmark file: file, rule, stage (e.g. the rule file it comes from), s, max_rss, cpu_time."""
+    rows = []
+    for f in files:
+        rule = rule_of(str(f), patterns)
+        rows.append({"file": str(f), "rule": rule, "stage": (stages or {}).get(rule, ""), **read_benchmark(f)})
+    return pd.DataFrame(rows, columns=["file", "rule", "stage", *BENCHMARK_COLUMNS])
+
+
+def runtime_summary(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Per rule: stage, jobs, summed wall time ``s`` and ``cpu_time`` (seconds), ``max_rss`` summed over
+    the rule's jobs and its peak (MB); slowest rule first."""
+    if jobs.empty:
+        return pd.DataFrame(columns=["stage", "rule", "jobs", "s", "cpu_time", "max_rss_sum", "max_rss_peak", "share"])
+    g = jobs.groupby("rule", sort=False)
+    out = pd.DataFrame(
+        {
+            "stage": g["stage"].first(),
+            "jobs": g.size(),
+            "s": g["s"].sum(),
+            "cpu_time": g["cpu_time"].sum(min_count=1),
+            "max_rss_sum": g["max_rss"].sum(min_count=1),
+            "max_rss_peak": g["max_rss"].max(),
+        }
+    ).reset_index()
+    out["share"] = out["s"] / out["s"].sum()
+    out = out.sort_values(["s", "rule"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return out[["stage", "rule", "jobs", "s", "cpu_time", "max_rss_sum", "max_rss_peak", "share"]].round(3)
+
+
+def plot_runtime(summary: pd.DataFrame, path: str | Path) -> None:
+    """Horizontal bars of each rule's summed wall time, coloured by stage, peak memory as a label."""
+    plt = _pyplot()
+    df = summary.iloc[::-1]
+    stages = list(dict.fromkeys(summary["stage"]))
+    cmap = plt.get_cmap("tab10")
+    colours = [cmap(stages.index(s) % 10) for s in df["stage"]]
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(df) + 1.5))
+    ax.barh(df["rule"], df["s"], color=colours)
+    for y, (s, rss, n) in enumerate(zip(df["s"], df["max_rss_peak"], df["jobs"])):
+        ax.text(s, y, f" {n} job{'s' if n != 1 else ''}, peak {rss:.0f} MB", va="center", fontsize=7)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i % 10)) for i in range(len(stages))]
+    ax.legend(handles, [s or "?" for s in stages], fontsize=7, loc="lower right", title="stage", title_fontsize=7)
+    ax.set_xlabel("wall time summed over the rule's jobs (s)")
+    ax.set_title(f"run time per rule: {summary['s'].sum():.0f} s in {int(summary['jobs'].sum())} jobs")
+    ax.set_xlim(0, max(float(summary["s"].max()), 1e-9) * 1.45)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------------- figures from tables
+
+
+def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chance: float = 100.0 / len(EMOTIONS)) -> None:
+    """The paper's Figure 1: every Table 1 approach as a point (PLR, ACC); chance of each as a dashed line.
+    With a ``plr_adaptive`` column, the adaptive attacker's PLR is drawn as a hollow marker linked to it."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    cmap = plt.get_cmap("tab10")
+    for i, row in enumerate(table1.itertuples(index=False)):
+        c = cmap(i % 10)
+        ax.scatter(row.plr, row.acc, color=c, s=50, zorder=3, label=row.approach)
+        ax.annotate(row.approach, (row.plr, row.acc), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        if "plr_adaptive" in table1 and pd.notna(getattr(row, "plr_adaptive", np.nan)):
+            ax.plot([row.plr, row.plr_adaptive], [row.acc, row.acc], color=c, lw=0.8, ls=":", zorder=2)
+            ax.scatter(row.plr_adaptive, row.acc, facecolors="none", edgecolors=[c], s=50, zorder=3)
+    chance = float(table1["chance"].iloc[0])
+    ax.axvline(chance, color="grey", ls="--", lw=1, label=f"identity chance ({chance:.1f}%)")
+    ax.axhline(expression_chance, color="grey", ls="-.", lw=1, label=f"expression chance ({expression_chance:.1f}%)")
+    ax.set_xlabel("privacy leakage ratio PLR (%)  ← better")
+    ax.set_ylabel("video FER accuracy ACC (%)  better →")
+    ax.set_xlim(-2, 102)
+    ax.set_ylim(-2, 102)
+    ax.grid(alpha=0.3)
+    title = "privacy vs utility per approach (Table 1)"
+    if "plr_adaptive" in table1:
+        title += "\nhollow: PLR of the adaptive attacker"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_per_class(table2: pd.DataFrame, path: str | Path) -> None:
+    """Table 2 as grouped bars: accuracy per expression class (and Avg) of each row."""
+    plt = _pyplot()
+    classes = [c for c in table2.columns if c != "exp"]
+    x = np.arange(len(classes))
+    width = 0.8 / max(len(table2), 1)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, row in enumerate(table2.itertuples(index=False)):
+        values = [getattr(row, c) for c in classes]
+        ax.bar(x + (i - (len(table2) - 1) / 2) * width, values, width, label=row.exp)
+    ax.set_xticks(x, classes)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title("per-class video FER accuracy (Table 2)", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def pick_evenly(n: int, k: int) -> np.ndarray:
+    """``k`` distinct indices spread evenly over ``range(n)`` (all of them if ``k >= n``)."""
+    return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(int))
+
+
+def frame_grid(rows: Sequence[tuple[str, np.ndarray]], clips: Sequence[int], frames: Sequence[int], path: str | Path) -> None:
+    """A grid of frames: one row per representation (label, uint8 clips ``[N, T, H, W, 3]``), one
+    column per (clip, frame); the same clips and frames in every row."""
+    plt = _pyplot()
+    h, w = rows[0][1].shape[2:4]
+    ncols = len(clips) * len(frames)
+    scale = max(0.6, 48 / max(h, w))
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(ncols * w * scale / 48 + 1.6, len(rows) * h * scale / 48 + 0.4),
+                             squeeze=False)
+    for r, (label, arr) in enumerate(rows):
+        for c, (clip, frame) in enumerate((c, f) for c in clips for f in frames):
+            ax = axes[r, c]
+            ax.imshow(np.asarray(arr[clip, frame]), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"clip {clip}, t={frame}", fontsize=6)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
+    fig.subplots_adjust(left=0.16, right=0.99, top=0.97, bottom=0.01, wspace=0.03, hspace=0.05)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,142 @@
+"""Threat model (paper §4.5, Table 3) and an adaptive attacker (beyond the paper).
+
+- Recovery attack: a white-box attacker who has a method's outputs on the training set and the
+  original training frames trains a U-Net with L1 to map one to the other, frame by frame
+  (:func:`fit_recovery`), then recovers the method's test outputs (:func:`recover_clips`). The
+  recovered frames are a representation ``recovered-{rep}`` scored by the usual PLR, and by
+  :func:`frame_quality` (scikit-image SSIM and PSNR against the original test frames).
+- Adaptive attacker (SPAct's protocol): an identity classifier trained on the method's anonymised
+  training frames and tested like the validator (one seeded random frame per test clip) on its
+  anonymised test split (:func:`adaptive_leakage`).
+
+Both train with :func:`ppfer_core.training.train` (the one loop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ppfer_core.arrays import FrameDataset, PairedFrameDataset, map_frames
+from ppfer_core.classifiers import fit_classifier
+from ppfer_core.evaluation import privacy_leakage
+from ppfer_core.training import Player, TrainResult, make_loader, optimizer, train
+
+PSNR_CAP = 100.0
+"""PSNR (dB) reported for a frame recovered exactly (scikit-image returns inf), so that means stay finite."""
+
+
+# --------------------------------------------------------------------------------------------- metrics
+
+
+def frame_ssim(recovered: np.ndarray, original: np.ndarray) -> float:
+    """SSIM of one uint8 RGB frame [H, W, 3] against the original (scikit-image, 7x7 window, data range 255)."""
+    from skimage.metrics import structural_similarity
+
+    return float(structural_similarity(original, recovered, channel_axis=-1, data_range=255))
+
+
+def frame_psnr(recovered: np.ndarray, original: np.ndarray) -> float:
+    """PSNR (dB) of one uint8 frame against the original (scikit-image, data range 255), capped at :data:`PSNR_CAP`."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    if np.array_equal(recovered, original):
+        return PSNR_CAP
+    return float(min(peak_signal_noise_ratio(original, recovered, data_range=255), PSNR_CAP))
+
+
+def frame_quality(recovered: np.ndarray, original: np.ndarray, chunk: int = 64) -> dict[str, float]:
+    """Mean SSIM and PSNR over every frame of uint8 clips ``[N, T, H, W, 3]`` (or frames ``[N, H, W, 3]``)."""
+    if recovered.shape != original.shape:
+        raise ValueError(f"recovered and original differ in shape: {recovered.shape} vs {original.shape}")
+    rec = recovered.reshape(-1, *recovered.shape[-3:])
+    orig = original.reshape(-1, *original.shape[-3:])
+    ssim, psnr = [], []
+    for start in range(0, len(rec), chunk):
+        r, o = np.asarray(rec[start : start + chunk]), np.asarray(orig[start : start + chunk])
+        for a, b in zip(r, o):
+            ssim.append(frame_ssim(a, b))
+            psnr.append(frame_psnr(a, b))
+    return {"ssim": float(np.mean(ssim)), "psnr": float(np.mean(psnr)), "frames": len(ssim)}
+
+
+# --------------------------------------------------------------------------------------------- recovery attack
+
+
+def recovery_loss(model: nn.Module) -> Callable:
+    """L1 between the recovery of a method's frame and the original frame, on a batch (src, label, dst)."""
+
+    def loss(batch):
+        src, dst = batch[0], batch[2]
+        return F.l1_loss(model(src).float(), dst), {}
+
+    return loss
+
+
+def fit_recovery(
+    model: nn.Module,
+    outputs: np.ndarray,
+    originals: np.ndarray,
+    settings: dict[str, Any],
+    device: torch.device,
+    seed: int,
+    state_path: Path | None = None,
+    log: Callable[[str], None] = print,
+    desc: str = "recovery",
+    workers: int = 0,
+) -> TrainResult:
+    """Train the recovery model (outputs -> originals, every frame, L1) with settings
+    {epochs, batch_size, lr, optimizer[, weight_decay]}."""
+    data = PairedFrameDataset(outputs, np.zeros(len(outputs), dtype=np.int64), originals)
+    opt = optimizer(model.parameters(), settings["optimizer"], settings["lr"], settings.get("weight_decay", 0.0))
+    return train(
+        [Player("l1", [model], opt, recovery_loss(model))],
+        make_loader(data, settings["batch_size"], True, seed, device, workers),
+        settings["epochs"],
+        device,
+        seed,
+        state_path=state_path,
+        settings={"settings": settings, "desc": desc, "n": len(data)},
+        log=log,
+        desc=desc,
+    )
+
+
+def recover_clips(model: nn.Module, clips: np.ndarray, out: np.ndarray, device: torch.device, batch: int = 64) -> np.ndarray:
+    """Recovered uint8 clips of a method's outputs, written into ``out`` (e.g. a memory map)."""
+    model.to(device).eval()
+    return map_frames(lambda x: model(x.to(device)).float(), clips, out, batch)
+
+
+# --------------------------------------------------------------------------------------------- adaptive attacker
+
+
+def adaptive_leakage(
+    model: nn.Module,
+    train_clips: np.ndarray,
+    train_identities: np.ndarray,
+    test_clips: np.ndarray,
+    test_identities: np.ndarray,
+    n_identities: int,
+    settings: dict[str, Any],
+    device: torch.device,
+    seed: int,
+    leakage_seed: int,
+    state_path: Path | None = None,
+    log: Callable[[str], None] = print,
+    desc: str = "adaptive",
+    workers: int = 0,
+) -> tuple[dict[str, float], TrainResult]:
+    """Train an identity classifier on every frame of a method's anonymised train clips, then
+    score it as the validator is scored (:func:`ppfer_core.evaluation.privacy_leakage`: one
+    seeded random frame per test clip). Returns the leakage metrics (``plr`` in percent) and the training."""
+    result = fit_classifier(
+        model, FrameDataset(train_clips, train_identities), settings, device, seed, state_path, log, desc, workers
+    )
+    return privacy_leakage(model, test_clips, test_identities, n_identities, leakage_seed, device), result

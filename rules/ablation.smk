@@ -1,0 +1,79 @@
+# Ablation (paper Table 4): the six tasks as method specifications run by the same producer and
+# evaluation rules. Task 5 is G itself; tasks 1, 2 and 4 are compensated representations
+# (COMPENSATED in common.smk); tasks 3 and 1 use a single-stream enhancer on whole frames
+# against the identity classifier; tasks 2 and 6 train controller-free enhancers jointly with F_u.
+
+
+rule enhance_frames:
+    input:
+        init=rules.pretrain_enhancer.output.model,
+        controller=rules.train_identity.output.model,
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        index=INDEX,
+    output:
+        model=f"{RES}/models/enhancer_frames.pt",
+        metrics=f"{RES}/metrics/enhancer_frames.json",
+        train=f"{RES}/reps/pe-frames/train.npy",
+        test=f"{RES}/reps/pe-frames/test.npy",
+    params:
+        seed=config["seed"],
+        unet=config["models"]["unet"],
+        model=config["models"]["identity"],
+        train=training("enhancer"),
+        enhancer=config["enhancer"],
+    threads: workflow.cores
+    resources:
+        **GPU,
+    log:
+        "logs/enhance_frames.log",
+    benchmark:
+        "benchmarks/enhance_frames.tsv"
+    script:
+        "../workflow_scripts/enhance_frames.py"
+
+
+rule train_joint:
+    input:
+        init=rules.pretrain_enhancer.output.model,
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        index=INDEX,
+    output:
+        model=f"{RES}/models/joint_{{transform}}.pt",
+        metrics=f"{RES}/metrics/joint_{{transform}}.json",
+        train=f"{RES}/reps/joint-{{transform}}/train.npy",
+        test=f"{RES}/reps/joint-{{transform}}/test.npy",
+    wildcard_constraints:
+        transform="frames|wavelet",
+    params:
+        seed=config["seed"],
+        unet=config["models"]["unet"],
+        model=config["models"]["utility"],
+        wavelet=config["wavelet"],
+        train=training("joint"),
+    threads: workflow.cores
+    resources:
+        **GPU,
+    log:
+        "logs/train_joint/{transform}.log",
+    benchmark:
+        "benchmarks/train_joint/{transform}.tsv"
+    script:
+        "../workflow_scripts/train_joint.py"
+
+
+rule table4:
+    input:
+        leakage=expand(f"{RES}/metrics/leakage/{{rep}}.json", rep=ABLATION_REPS),
+        utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=ABLATION_REPS),
+    output:
+        table=f"{RES}/tables/table4.csv",
+    params:
+        tasks=ABLATION,
+    log:
+        "logs/table4.log",
+    benchmark:
+        "benchmarks/table4.tsv"
+    script:
+        "../workflow_scripts/table4.py"

@@ -1,0 +1,75 @@
+# The run's final report (results/report/): Figure 1 (PLR vs ACC of every Table 1 approach), frame
+# grids of the representations and recoveries, Table 2's per-class bars, and the run time per rule
+# from the benchmark: files. Outputs flagged report() make `snakemake --report report.html` work.
+from pathlib import Path
+
+
+def benchmark_patterns(wildcards):
+    """Benchmark file pattern of every rule (rule -> pattern), to attribute benchmark files to rules."""
+    return {
+        r.name: str(r.benchmark)
+        for r in workflow.rules
+        if r.benchmark and r.name != "report"
+    }
+
+
+def rule_stages(wildcards):
+    """Stage of every rule: the rules/*.smk file (or Snakefile) it is defined in."""
+    return {r.name: Path(r.snakefile).stem for r in workflow.rules}
+
+
+FRAME_REPS = list(dict.fromkeys(["original", "G", "ours", *TABLE1_REPS]))
+
+
+rule report:
+    input:
+        # every final output, so that the run time covers the whole run (benchmarks of upstream jobs)
+        finals=lambda w: [
+            f for f in FINAL_OUTPUTS if not f.startswith(f"{RES}/report/")
+        ],
+        table1=f"{RES}/tables/table1.csv",
+        table2=f"{RES}/tables/table2.csv",
+        table3=f"{RES}/tables/table3.csv",
+        reps=[rep_clips(rep, "test") for rep in FRAME_REPS],
+        recovered=[rep_clips(f"recovered-{rep}", "test") for rep in THREAT_REPS],
+    output:
+        figure1=report(
+            f"{RES}/report/figure1_privacy_utility.png",
+            caption="../report/figure1.rst",
+            category="Figures",
+        ),
+        per_class=report(
+            f"{RES}/report/table2_per_class.png",
+            caption="../report/per_class.rst",
+            category="Figures",
+        ),
+        frames=report(
+            f"{RES}/report/frames.png",
+            caption="../report/frames.rst",
+            category="Figures",
+        ),
+        runtime=report(
+            f"{RES}/report/runtime.csv",
+            caption="../report/runtime.rst",
+            category="Run time",
+        ),
+        runtime_plot=report(
+            f"{RES}/report/runtime.png",
+            caption="../report/runtime.rst",
+            category="Run time",
+        ),
+    log:
+        "logs/report.log",
+    benchmark:
+        "benchmarks/report.tsv"
+    threads: 1
+    params:
+        reps=FRAME_REPS,
+        recovered=THREAT_REPS,
+        clips=config["report"]["clips"],
+        frames=config["report"]["frames"],
+        benchmarks="benchmarks",
+        patterns=benchmark_patterns,
+        stages=rule_stages,
+    script:
+        "../workflow_scripts/report.py"

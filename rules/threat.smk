@@ -1,0 +1,98 @@
+# Paper §4.5 threat model (Table 3): per method, a U-Net trained with L1 to recover the original
+# train frames from the method's train outputs; its recovery of the test outputs is the
+# representation recovered-{rep}, scored by SSIM / PSNR here and by the generic leakage rule (PLR).
+# Beyond the paper: the adaptive attacker, an identity classifier trained on a method's outputs.
+# Every blur sigma of the sweep is attacked; Table 3's blur rows are picked at table time (as Table 1's).
+THREAT = config["threat"]
+if THREAT["recovery_init"] == "identity" and THREAT["unet"] not in (
+    None,
+    config["models"]["unet"],
+):
+    raise ValueError(
+        "threat.recovery_init: identity starts from the enhancers' U-Net: set threat.unet to null"
+    )
+
+
+rule recover:
+    input:
+        init=(
+            rules.pretrain_enhancer.output.model
+            if THREAT["recovery_init"] == "identity"
+            else []
+        ),
+        train=lambda w: rep_clips(w.rep, "train"),
+        test=lambda w: rep_clips(w.rep, "test"),
+        original_train=clips("cremad", "train"),
+        original_test=clips("cremad", "test"),
+    output:
+        clips=f"{RES}/reps/recovered-{{rep}}/test.npy",
+        model=f"{RES}/models/recovery/{{rep}}.pt",
+        metrics=f"{RES}/metrics/recovery/{{rep}}.json",
+    log:
+        "logs/threat/recover/{rep}.log",
+    benchmark:
+        "benchmarks/threat/recover/{rep}.tsv"
+    wildcard_constraints:
+        rep=r"[^/]+",
+    threads: workflow.cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        unet=THREAT["unet"] or config["models"]["unet"],
+        init=THREAT["recovery_init"],
+        train=dict(THREAT["recovery"]),
+    script:
+        "../workflow_scripts/recover.py"
+
+
+rule adaptive_leakage:
+    input:
+        validator=(
+            rules.train_identity.output.model
+            if THREAT["adaptive_init"] == "validator"
+            else []
+        ),
+        weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
+        train=lambda w: rep_clips(w.rep, "train"),
+        test=lambda w: rep_clips(w.rep, "test"),
+        index=INDEX,
+    output:
+        metrics=f"{RES}/metrics/adaptive/{{rep}}.json",
+    log:
+        "logs/threat/adaptive/{rep}.log",
+    benchmark:
+        "benchmarks/threat/adaptive/{rep}.tsv"
+    threads: workflow.cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        model=config["models"]["identity"],
+        init=THREAT["adaptive_init"],
+        train=dict(THREAT["adaptive"]),
+        leakage_seed=config["leakage"]["seed"],
+    script:
+        "../workflow_scripts/adaptive_leakage.py"
+
+
+rule table3:
+    input:
+        table1=f"{RES}/tables/table1.csv",
+        recovery=expand(f"{RES}/metrics/recovery/{{rep}}.json", rep=THREAT_REPS),
+        leakage=expand(f"{RES}/metrics/leakage/recovered-{{rep}}.json", rep=THREAT_REPS),
+        adaptive=expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=THREAT_REPS),
+    output:
+        table3=report(
+            f"{RES}/tables/table3.csv",
+            caption="../report/table3.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/table3.log",
+    benchmark:
+        "benchmarks/table3.tsv"
+    params:
+        rows=TABLE3,
+    script:
+        "../workflow_scripts/table3.py"

@@ -1,0 +1,30 @@
+"""Rule enhance_frames (ablation tasks 1 and 3): one privacy enhancer on whole frames, without
+the wavelet transform, trained against the identity classifier as its controller; writes its
+outputs for both splits."""
+import pandas as pd
+
+from ppfer_core.arrays import FrameDataset, identity_labels, load_clips, map_frames, open_output
+from ppfer_core.enhancer import fit_enhancer
+from ppfer_core.nets import UNet, build_image_classifier
+from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.training import finish, load_weights, save_weights
+
+log, device = setup_job(snakemake)
+p = snakemake.params
+index = pd.read_parquet(snakemake.input.index)
+y, actors = identity_labels(index, "train")
+data = FrameDataset(load_clips(snakemake.input.train), y)
+enhancer = load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init)
+controller = load_weights(build_image_classifier(p.model["arch"], len(actors), None), snakemake.input.controller)
+state = state_path(snakemake.output.model)
+result = fit_enhancer(enhancer, controller, data, p.train, p.enhancer, device, job_seed(snakemake), state, log,
+                      "enhancer_frames", snakemake.config["workers"])
+save_weights(enhancer, snakemake.output.model)
+finish(state)
+enhancer.eval()
+for split in ("train", "test"):
+    src = load_clips(snakemake.input[split])
+    out = open_output(snakemake.output[split], src.shape)
+    map_frames(lambda x: enhancer(x.to(device)).float(), src, out)
+    out.flush()
+write_json(snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer})

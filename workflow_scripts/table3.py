@@ -1,0 +1,21 @@
+"""Rule table3: the paper's Table 3 (threat model) as CSV; rows and their representations as in Table 1."""
+from pathlib import Path
+
+import pandas as pd
+
+from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.tables import table3
+
+log = job_logger(snakemake.log[0])
+
+
+def by_rep(files):
+    return {Path(f).stem: read_json(f) for f in files}
+
+
+t3 = table3(
+    snakemake.params.rows, pd.read_csv(snakemake.input.table1, keep_default_na=False, na_values=[""]),
+    by_rep(snakemake.input.recovery), by_rep(snakemake.input.leakage), by_rep(snakemake.input.adaptive),
+)
+t3.to_csv(snakemake.output.table3, index=False)
+log("\n" + t3.to_string(index=False))
