@@ -43,7 +43,7 @@ def fit_classifier(
     model.to(device)
     opt = optimizer(model.parameters(), settings["optimizer"], settings["lr"], settings.get("weight_decay", 0.0))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings["epochs"])
-    loader = make_loader(dataset, settings["batch_size"], True, seed, device, workers)
+    loader = make_loader(dataset, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch"))
     return train(
         [Player("ce", [model], opt, cross_entropy_loss(model), sched)],
         loader,

@@ -160,7 +160,7 @@ def fit_enhancer(
     opt = optimizer(enhancer.parameters(), settings["optimizer"], settings["lr"])
     return train(
         [Player("privacy", [enhancer], opt, privacy_loss(enhancer, controller, objective["objective"], objective["l1_weight"]))],
-        make_loader(dataset, settings["batch_size"], True, seed, device, workers),
+        make_loader(dataset, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch")),
         settings["epochs"],
         device,
         seed,

@@ -176,8 +176,9 @@ def frame_grid(rows: Sequence[tuple[str, np.ndarray]], clips: Sequence[int], fra
     h, w = rows[0][1].shape[2:4]
     ncols = len(clips) * len(frames)
     scale = max(0.6, 48 / max(h, w))
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(ncols * w * scale / 48 + 1.6, len(rows) * h * scale / 48 + 0.4),
-                             squeeze=False)
+    label_in = 1.8  # inches kept for the row labels
+    width_in = ncols * w * scale / 48 + label_in
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(width_in, len(rows) * h * scale / 48 + 0.4), squeeze=False)
     for r, (label, arr) in enumerate(rows):
         for c, (clip, frame) in enumerate((c, f) for c in clips for f in frames):
             ax = axes[r, c]
@@ -187,6 +188,6 @@ def frame_grid(rows: Sequence[tuple[str, np.ndarray]], clips: Sequence[int], fra
             if r == 0:
                 ax.set_title(f"clip {clip}, t={frame}", fontsize=6)
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
-    fig.subplots_adjust(left=0.16, right=0.99, top=0.97, bottom=0.01, wspace=0.03, hspace=0.05)
+    fig.subplots_adjust(left=label_in / width_in, right=0.99, top=0.97, bottom=0.01, wspace=0.03, hspace=0.05)
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -97,7 +97,7 @@ def fit_recovery(
     opt = optimizer(model.parameters(), settings["optimizer"], settings["lr"], settings.get("weight_decay", 0.0))
     return train(
         [Player("l1", [model], opt, recovery_loss(model))],
-        make_loader(data, settings["batch_size"], True, seed, device, workers),
+        make_loader(data, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch")),
         settings["epochs"],
         device,
         seed,

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm import tqdm
 
 Batch = Sequence[torch.Tensor]
@@ -98,17 +98,29 @@ def fingerprint(settings: dict[str, Any]) -> str:
 
 
 def make_loader(
-    dataset: Dataset, batch_size: int, shuffle: bool, seed: int, device: torch.device, workers: int = 0
+    dataset: Dataset,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    device: torch.device,
+    workers: int = 0,
+    items_per_epoch: int | None = None,
 ) -> DataLoader:
     """DataLoader with a seeded generator (reseeded per epoch by :func:`train`) and pinned memory on CUDA.
+    ``items_per_epoch`` draws that many random items (without replacement) per epoch instead of all.
     Workers are not persistent, so every epoch's worker RNG derives from the reseeded generator
     and a resumed training draws the same random frames as an uninterrupted one."""
     gen = torch.Generator()
     gen.manual_seed(seed)
+    sampler = None
+    if items_per_epoch is not None and items_per_epoch < len(dataset):
+        sampler = RandomSampler(dataset, num_samples=items_per_epoch, generator=gen)
+        shuffle = False
     return DataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,
+        sampler=sampler,
         generator=gen,
         num_workers=workers,
         pin_memory=device.type == "cuda",

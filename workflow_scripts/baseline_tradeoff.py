@@ -32,7 +32,7 @@ data = FrameDataset(clips_train, emotion_labels(index, "train"), per_clip=1)
 state = state_path(snakemake.output.model)
 result = train(
     players,
-    make_loader(data, cfg["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"]),
+    make_loader(data, cfg["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"], cfg.get("items_per_epoch")),
     cfg["epochs"], device, job_seed(snakemake), state,
     {"tradeoff": cfg, "unet": p.unet, "utility": p.utility, "n": len(data)}, log=log, desc="tradeoff",
 )

@@ -19,7 +19,7 @@ opt = optimizer(model.parameters(), p.train["optimizer"], p.train["lr"])
 state = state_path(snakemake.output.model)
 result = train(
     [Player("l1", [model], opt, l1_identity_loss(model))],
-    make_loader(data, p.train["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"]),
+    make_loader(data, p.train["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"], p.train.get("items_per_epoch")),
     p.train["epochs"], device, job_seed(snakemake), state, {"train": p.train, "unet": p.unet}, log=log, desc="enhancer_init",
 )
 save_weights(model, snakemake.output.model)

@@ -28,7 +28,7 @@ opt = optimizer(compensator.parameters(), p.train["optimizer"], p.train["lr"])
 state = state_path(snakemake.output.model)
 result = train(
     [Player("compensation", [compensator], opt, compensation_loss(compensator, controller, p.loss))],
-    make_loader(data, p.train["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"]),
+    make_loader(data, p.train["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"], p.train.get("items_per_epoch")),
     p.train["epochs"], device, job_seed(snakemake), state, {"train": p.train, "uvit": u, "loss": p.loss},
     log=log, desc="compensator",
 )

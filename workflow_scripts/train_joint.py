@@ -33,7 +33,7 @@ data = ClipDataset(load_clips(snakemake.input.train), emotion_labels(index, "tra
 state = state_path(snakemake.output.model)
 result = train(
     [Player("joint", modules, opt, joint_utility_loss(enhance, utility))],
-    make_loader(data, p.train["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"]),
+    make_loader(data, p.train["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"], p.train.get("items_per_epoch")),
     p.train["epochs"], device, job_seed(snakemake), state, {"train": p.train, "transform": transform},
     log=log, desc=f"joint_{transform}",
 )
