@@ -349,6 +349,7 @@ def _clip_params(
     resid = re_.uniform(0.2, 0.6)
     env = _smoothstep((x - a) / (b - a)) * (1 - (1 - resid) * _smoothstep((x - c) / (d - c)))
     au = env[:, None] * intensity * proto[None, :]
+    au[:, _AU["brow_lower"]] = np.minimum(au[:, _AU["brow_lower"]], 1.2)  # brows stay above the eyelids
     # speaking: syllable rhythm, present in every clip
     rate = rs.uniform(3.0, 5.5) / fps  # syllables per frame
     phase = np.cumsum(np.full(n, rate) * rs.uniform(0.8, 1.2, n))

@@ -98,3 +98,21 @@ ABLATION = [
     dict(task="full", transform=True, enhancers=True, controller=True, compensator=True, compensator_controller=True, rep="ours"),
 ]
 ABLATION_REPS = [t["rep"] for t in ABLATION]
+
+
+def corpus_root(corpus):
+    """Folder ingest reads: the generated corpus, or the real one named in config."""
+    if config["data"]["source"] == "synthetic":
+        return f"{RES}/corpus/{corpus}"
+    key = {"cremad": "cremad_root", "dfew": "dfew_root"}[corpus]
+    if not config["data"][key]:
+        raise ValueError(f"config key data.{key} must name a folder when data.source is 'real'")
+    return config["data"][key]
+
+
+def ingest_input(corpus):
+    if config["data"]["source"] != "synthetic":
+        return [corpus_root(corpus)]  # the real corpus folder: a missing one stops the run before any job
+    if corpus == "cremad":
+        return rules.generate_corpus.output
+    return rules.generate_wild_corpus.output

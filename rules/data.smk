@@ -1,16 +1,6 @@
 # Stage 0: the corpora (embedded synthetic ones or real CREMA-D / DFEW) and their ingest.
 
 
-def corpus_root(corpus):
-    """Folder ingest reads: the generated corpus, or the real one named in config."""
-    if config["data"]["source"] == "synthetic":
-        return f"{RES}/corpus/{corpus}"
-    key = {"cremad": "cremad_root", "dfew": "dfew_root"}[corpus]
-    if not config["data"][key]:
-        raise ValueError(f"config key data.{key} must name a folder when data.source is 'real'")
-    return config["data"][key]
-
-
 rule generate_corpus:
     output:
         videos=directory(f"{RES}/corpus/cremad/VideoFlash"),
@@ -41,14 +31,6 @@ rule generate_wild_corpus:
         "../workflow_scripts/generate_wild_corpus.py"
 
 
-def ingest_input(corpus):
-    if config["data"]["source"] != "synthetic":
-        return [corpus_root(corpus)]  # the real corpus folder: a missing one stops the run before any job
-    if corpus == "cremad":
-        return rules.generate_corpus.output
-    return rules.generate_wild_corpus.output
-
-
 rule ingest_cremad:
     input:
         ingest_input("cremad"),
@@ -59,7 +41,7 @@ rule ingest_cremad:
         rejected=f"{RES}/data/cremad/rejected.parquet",
     params:
         corpus="cremad",
-        root=corpus_root("cremad"),
+        real=config["data"]["source"] == "real",
         ingest=config["ingest"],
         seed=config["seed"],
     log:
@@ -80,7 +62,7 @@ rule ingest_dfew:
         rejected=f"{RES}/data/dfew/rejected.parquet",
     params:
         corpus="dfew",
-        root=corpus_root("dfew"),
+        real=config["data"]["source"] == "real",
         fold=config["data"]["dfew_fold"],
         ingest=config["ingest"],
         seed=config["seed"],

@@ -8,7 +8,8 @@ from ppfer_core.runtime import job_logger
 
 log = job_logger(snakemake.log[0])
 p = snakemake.params
-root = Path(p.root)
+# the real corpus folder, or the generated one (whose first output is a folder inside it)
+root = Path(snakemake.input[0]) if p.real else Path(snakemake.input[0]).parent
 if p.corpus == "cremad":
     listing = list_cremad(root)
     landmarks = root / "landmarks.npz"
