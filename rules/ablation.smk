@@ -25,6 +25,8 @@ rule enhance_frames:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/enhance_frames.log",
     benchmark:
@@ -55,6 +57,8 @@ rule train_joint:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/train_joint/{transform}.log",
     benchmark:
@@ -71,6 +75,8 @@ rule table4:
         table=f"{RES}/tables/table4.csv",
     params:
         tasks=ABLATION,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/table4.log",
     benchmark:

@@ -16,6 +16,8 @@ rule blur:
     params:
         sigma=lambda w: float(w.sigma),
     threads: 1
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/baselines/blur-s{sigma}.log",
     benchmark:
@@ -43,6 +45,8 @@ rule train_tradeoff:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/baselines/train_tradeoff.log",
     benchmark:
@@ -61,6 +65,8 @@ rule flow:
     params:
         flow=BASELINES["flow"],
     threads: 1
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/baselines/flow/{split}.log",
     benchmark:
@@ -85,6 +91,8 @@ rule swap:
         # real corpora have none, and then the landmark detector is used)
         landmarks=[f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS],
     threads: 1
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/baselines/swap.log",
     benchmark:

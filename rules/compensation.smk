@@ -20,6 +20,8 @@ rule train_expression:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/train_expression.log",
     benchmark:
@@ -52,6 +54,8 @@ rule train_compensator:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/train_compensator/{rep}.log",
     benchmark:

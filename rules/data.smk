@@ -8,6 +8,8 @@ rule generate_corpus:
     params:
         synthetic=config["data"]["synthetic"],
         seed=config["seed"],
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/generate_corpus.log",
     benchmark:
@@ -23,6 +25,8 @@ rule generate_wild_corpus:
     params:
         synthetic=config["data"]["synthetic"],
         seed=config["seed"],
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/generate_wild_corpus.log",
     benchmark:
@@ -44,6 +48,8 @@ rule ingest_cremad:
         real=config["data"]["source"] == "real",
         ingest=config["ingest"],
         seed=config["seed"],
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/ingest_cremad.log",
     benchmark:
@@ -66,6 +72,8 @@ rule ingest_dfew:
         fold=config["data"]["dfew_fold"],
         ingest=config["ingest"],
         seed=config["seed"],
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/ingest_dfew.log",
     benchmark:

@@ -13,6 +13,8 @@ rule leakage:
         model=config["models"]["identity"],
         seed=config["leakage"]["seed"],
     threads: 1
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/leakage/{rep}.log",
     benchmark:
@@ -37,6 +39,8 @@ rule utility:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/utility/{rep}.log",
     benchmark:
@@ -61,6 +65,8 @@ rule tables:
         table1=TABLE1,
         blur_sweep=BLUR_SWEEP,
         table2=TABLE2,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/tables.log",
     benchmark:

@@ -18,6 +18,8 @@ rule train_identity:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/train_identity.log",
     benchmark:
@@ -44,6 +46,8 @@ rule train_controller:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/train_controller/{band}.log",
     benchmark:
@@ -65,6 +69,8 @@ rule pretrain_enhancer:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/pretrain_enhancer.log",
     benchmark:
@@ -93,6 +99,8 @@ rule train_enhancer:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/train_enhancer/{band}.log",
     benchmark:
@@ -116,6 +124,8 @@ rule merge_enhanced:
     threads: workflow.cores
     resources:
         **GPU,
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/merge_enhanced/{split}.log",
     benchmark:

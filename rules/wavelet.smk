@@ -9,6 +9,8 @@ rule wavelet_split:
         highs=[f"{RES}/wavelet/{{split}}/high_{k}.npy" for k in LEVELS],
     params:
         wavelet=config["wavelet"],
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/wavelet_split/{split}.log",
     benchmark:
