@@ -58,6 +58,8 @@ rule report:
             caption="../report/runtime.rst",
             category="Run time",
         ),
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/report.log",
     benchmark:

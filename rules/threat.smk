@@ -28,6 +28,8 @@ rule recover:
         clips=f"{RES}/reps/recovered-{{rep}}/test.npy",
         model=f"{RES}/models/recovery/{{rep}}.pt",
         metrics=f"{RES}/metrics/recovery/{{rep}}.json",
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/threat/recover/{rep}.log",
     benchmark:
@@ -59,6 +61,8 @@ rule adaptive_leakage:
         index=INDEX,
     output:
         metrics=f"{RES}/metrics/adaptive/{{rep}}.json",
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/threat/adaptive/{rep}.log",
     benchmark:
@@ -88,6 +92,8 @@ rule table3:
             caption="../report/table3.rst",
             category="Tables",
         ),
+    conda:
+        "../envs/ppfer.yaml"
     log:
         "logs/table3.log",
     benchmark:

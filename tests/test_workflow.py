@@ -47,7 +47,8 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, need
 def tiny_run(tmp_path_factory):
     """One end-to-end run of the whole DAG on the tiny config (shared by the tests below)."""
     work = tmp_path_factory.mktemp("tiny")
-    res = snakemake(work, "--cores", "2", "--resources", "gpu=1")
+    # one thread per job and no GPU serialisation: two small jobs run side by side on 2 cores
+    res = snakemake(work, "--cores", "2", "--max-threads", "1")
     assert res.returncode == 0, res.stderr[-5000:]
     return work
 
