@@ -35,21 +35,9 @@ from PIL import Image
 from skimage.transform import resize as _sk_resize
 
 from ppfer_core import EMOTIONS
+from ppfer_core.datasets import CREMAD_SENTENCES
 
-SENTENCES: tuple[str, ...] = (
-    "IEO",
-    "TIE",
-    "IOM",
-    "IWW",
-    "TAI",
-    "MTI",
-    "IWL",
-    "ITH",
-    "DFA",
-    "ITS",
-    "TSI",
-    "WSI",
-)
+SENTENCES: tuple[str, ...] = CREMAD_SENTENCES
 """CREMA-D's 12 sentence codes."""
 LEVELS: tuple[str, ...] = ("LO", "MD", "HI", "XX")
 """CREMA-D's emotion-level codes (XX = unspecified)."""
