@@ -167,3 +167,14 @@ def band_dataset(low: str | None, highs: list[str], labels: np.ndarray) -> Datas
     return ConcatDataset(
         [BandDataset(np.load(f, mmap_mode="r"), labels, "high", k) for k, f in enumerate(highs, start=1)]
     )
+
+
+def write_representation(
+    fn: Callable[[torch.Tensor], torch.Tensor], device: torch.device, sources: list[np.ndarray], outputs: list[str]
+) -> None:
+    """Apply an image-to-image model to every frame of each source clip array (e.g. the train and
+    test splits) and write the uint8 results as the representation's .npy files."""
+    for src, dst in zip(sources, outputs, strict=True):
+        out = open_output(dst, src.shape)
+        map_frames(lambda x: fn(x.to(device)).float(), src, out)
+        out.flush()

@@ -6,7 +6,10 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import torch
 
 
 def job_logger(log_path: str | Path | None, name: str = "ppfer") -> Callable[[str], None]:

@@ -5,7 +5,7 @@ import pandas as pd
 from torch import nn
 
 from ppfer_core import EMOTIONS
-from ppfer_core.arrays import FrameDataset, emotion_labels, load_clips, map_frames, open_output
+from ppfer_core.arrays import FrameDataset, emotion_labels, load_clips, write_representation
 from ppfer_core.nets import UNet, build_image_classifier
 from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
 from ppfer_core.tradeoff import anonymiser_loss, build_privacy_encoder, privacy_loss, utility_loss
@@ -39,8 +39,5 @@ result = train(
 save_weights(nets, snakemake.output.model)
 finish(state)
 anonymiser.eval()
-for src, dst in ((clips_train, snakemake.output.train), (clips_test, snakemake.output.test)):
-    out = open_output(dst, src.shape)
-    map_frames(lambda x: anonymiser(x.to(device)).float(), src, out)
-    out.flush()
+write_representation(anonymiser, device, [clips_train, clips_test], [snakemake.output.train, snakemake.output.test])
 write_json(snakemake.output.metrics, {"history": result.history, "settings": cfg})

@@ -3,7 +3,7 @@ the wavelet transform, trained against the identity classifier as its controller
 outputs for both splits."""
 import pandas as pd
 
-from ppfer_core.arrays import FrameDataset, identity_labels, load_clips, map_frames, open_output
+from ppfer_core.arrays import FrameDataset, identity_labels, load_clips, write_representation
 from ppfer_core.enhancer import fit_enhancer
 from ppfer_core.nets import UNet, build_image_classifier
 from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
@@ -22,9 +22,6 @@ result = fit_enhancer(enhancer, controller, data, p.train, p.enhancer, device, j
 save_weights(enhancer, snakemake.output.model)
 finish(state)
 enhancer.eval()
-for split in ("train", "test"):
-    src = load_clips(snakemake.input[split])
-    out = open_output(snakemake.output[split], src.shape)
-    map_frames(lambda x: enhancer(x.to(device)).float(), src, out)
-    out.flush()
+splits = ("train", "test")
+write_representation(enhancer, device, [load_clips(snakemake.input[s]) for s in splits], [snakemake.output[s] for s in splits])
 write_json(snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer})

@@ -3,7 +3,7 @@ expression controller C_fc (Algorithm 2); writes C = F_fc(G) for both splits."""
 import pandas as pd
 
 from ppfer_core import EMOTIONS
-from ppfer_core.arrays import FrameDataset, PairedFrameDataset, emotion_labels, load_clips, map_frames, open_output
+from ppfer_core.arrays import FrameDataset, PairedFrameDataset, emotion_labels, load_clips, write_representation
 from ppfer_core.classifiers import predict_labels
 from ppfer_core.compensator import compensation_loss
 from ppfer_core.nets import UViT, build_image_classifier, load_uvit_blocks
@@ -35,10 +35,7 @@ result = train(
 save_weights(compensator, snakemake.output.model)
 finish(state)
 compensator.eval()
-for src, dst in ((g_train, snakemake.output.train), (g_test, snakemake.output.test)):
-    out = open_output(dst, src.shape)
-    map_frames(lambda x: compensator(x.to(device)).float(), src, out)
-    out.flush()
+write_representation(compensator, device, [g_train, g_test], [snakemake.output.train, snakemake.output.test])
 metrics = {"history": result.history, "loss": p.loss}
 if controller is not None:
     y = emotion_labels(index, "test")

@@ -5,7 +5,7 @@ import pandas as pd
 from torch import nn
 
 from ppfer_core import EMOTIONS
-from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, map_frames, open_output
+from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames, joint_utility_loss
 from ppfer_core.nets import UNet, build_video_classifier
 from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
@@ -41,9 +41,6 @@ save_weights(nn.ModuleList(enhancers), snakemake.output.model)
 finish(state)
 for m in modules:
     m.eval()
-for split in ("train", "test"):
-    src = load_clips(snakemake.input[split])
-    out = open_output(snakemake.output[split], src.shape)
-    map_frames(lambda x: enhance(x.to(device)).float(), src, out)
-    out.flush()
+splits = ("train", "test")
+write_representation(enhance, device, [load_clips(snakemake.input[s]) for s in splits], [snakemake.output[s] for s in splits])
 write_json(snakemake.output.metrics, {"history": result.history, "transform": transform})
