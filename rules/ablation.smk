@@ -16,21 +16,21 @@ rule enhance_frames:
         metrics=f"{RES}/metrics/enhancer_frames.json",
         train=f"{RES}/reps/pe-frames/train.npy",
         test=f"{RES}/reps/pe-frames/test.npy",
+    log:
+        "logs/enhance_frames.log",
+    benchmark:
+        "benchmarks/enhance_frames.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
     params:
         seed=config["seed"],
         unet=config["models"]["unet"],
         model=config["models"]["identity"],
         train=training("enhancer"),
         enhancer=config["enhancer"],
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
-    log:
-        "logs/enhance_frames.log",
-    benchmark:
-        "benchmarks/enhance_frames.tsv"
     script:
         "../workflow_scripts/enhance_frames.py"
 
@@ -46,23 +46,23 @@ rule train_joint:
         metrics=f"{RES}/metrics/joint_{{transform}}.json",
         train=f"{RES}/reps/joint-{{transform}}/train.npy",
         test=f"{RES}/reps/joint-{{transform}}/test.npy",
+    log:
+        "logs/train_joint/{transform}.log",
+    benchmark:
+        "benchmarks/train_joint/{transform}.tsv"
     wildcard_constraints:
         transform="frames|wavelet",
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
     params:
         seed=config["seed"],
         unet=config["models"]["unet"],
         model=config["models"]["utility"],
         wavelet=config["wavelet"],
         train=training("joint"),
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
-    log:
-        "logs/train_joint/{transform}.log",
-    benchmark:
-        "benchmarks/train_joint/{transform}.tsv"
     script:
         "../workflow_scripts/train_joint.py"
 
@@ -73,13 +73,13 @@ rule table4:
         utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=ABLATION_REPS),
     output:
         table=f"{RES}/tables/table4.csv",
-    params:
-        tasks=ABLATION,
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/table4.log",
     benchmark:
         "benchmarks/table4.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    params:
+        tasks=ABLATION,
     script:
         "../workflow_scripts/table4.py"

@@ -11,17 +11,17 @@ rule blur:
     output:
         train=f"{RES}/reps/blur-s{{sigma}}/train.npy",
         test=f"{RES}/reps/blur-s{{sigma}}/test.npy",
-    wildcard_constraints:
-        sigma=r"\d+(\.\d+)?",
-    params:
-        sigma=lambda w: float(w.sigma),
-    threads: 1
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/baselines/blur-s{sigma}.log",
     benchmark:
         "benchmarks/baselines/blur-s{sigma}.tsv"
+    wildcard_constraints:
+        sigma=r"\d+(\.\d+)?",
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        sigma=lambda w: float(w.sigma),
     script:
         "../workflow_scripts/baseline_blur.py"
 
@@ -37,20 +37,20 @@ rule train_tradeoff:
         metrics=f"{RES}/metrics/tradeoff.json",
         train=f"{RES}/reps/tradeoff/train.npy",
         test=f"{RES}/reps/tradeoff/test.npy",
+    log:
+        "logs/baselines/train_tradeoff.log",
+    benchmark:
+        "benchmarks/baselines/train_tradeoff.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
     params:
         seed=config["seed"],
         unet=config["models"]["unet"],
         utility=config["models"]["expression"],
         tradeoff=BASELINES["tradeoff"],
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
-    log:
-        "logs/baselines/train_tradeoff.log",
-    benchmark:
-        "benchmarks/baselines/train_tradeoff.tsv"
     script:
         "../workflow_scripts/baseline_tradeoff.py"
 
@@ -60,17 +60,17 @@ rule flow:
         clips=clips("cremad", "{split}"),
     output:
         clips=f"{RES}/reps/flow/{{split}}.npy",
-    wildcard_constraints:
-        split="train|test",
-    params:
-        flow=BASELINES["flow"],
-    threads: 1
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/baselines/flow/{split}.log",
     benchmark:
         "benchmarks/baselines/flow/{split}.tsv"
+    wildcard_constraints:
+        split="train|test",
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        flow=BASELINES["flow"],
     script:
         "../workflow_scripts/baseline_flow.py"
 
@@ -84,18 +84,18 @@ rule swap:
         train=f"{RES}/reps/swap/train.npy",
         test=f"{RES}/reps/swap/test.npy",
         donor=f"{RES}/reps/swap/donor.png",
+    log:
+        "logs/baselines/swap.log",
+    benchmark:
+        "benchmarks/baselines/swap.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
     params:
         seed=config["seed"],
         swap=BASELINES["swap"],
         # written by ingest beside the clips when the corpus has landmarks (not a declared output:
         # real corpora have none, and then the landmark detector is used)
         landmarks=[f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS],
-    threads: 1
-    conda:
-        "../envs/ppfer.yaml"
-    log:
-        "logs/baselines/swap.log",
-    benchmark:
-        "benchmarks/baselines/swap.tsv"
     script:
         "../workflow_scripts/baseline_swap.py"

@@ -56,6 +56,7 @@ def weights_file(model):
     """A model's local pretrained weights as a rule input (missing file fails at planning)."""
     return config["models"][model]["weights"] or []
 
+
 # Baselines (rules/baselines.smk): the blur sweep (rep -> sigma); Table 1's two blur rows are the
 # placeholders MATCH_PLR / MATCH_ACC, resolved from the sweep's metrics by the tables rule.
 from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_rep
@@ -76,7 +77,9 @@ MATCHED = (MATCH_PLR, MATCH_ACC)
 TABLE1_REPS = [rep for _, rep in TABLE1 if rep not in MATCHED] + list(BLUR_SWEEP)
 # Table 3 (threat model, rules/threat.smk): Table 1's methods; every blur sigma is attacked, the rows picked as in Table 1.
 TABLE3 = [name for name, rep in TABLE1 if rep != "original"]
-THREAT_REPS = [rep for name, rep in TABLE1 if name in TABLE3 and rep not in MATCHED] + list(BLUR_SWEEP)
+THREAT_REPS = [
+    rep for name, rep in TABLE1 if name in TABLE3 and rep not in MATCHED
+] + list(BLUR_SWEEP)
 
 # Feature-compensated representations: name -> (input representation, compensator loss).
 # "ours" is the paper's method (C = F_fc(G) against C_fc); the others are ablation tasks.
@@ -89,13 +92,69 @@ COMPENSATED = {
 
 # Table 4: the paper's ablation tasks as method specifications -> the representation they produce.
 ABLATION = [
-    dict(task=1, transform=False, enhancers=True, controller=True, compensator=True, compensator_controller=True, rep="pe-frames-fc"),
-    dict(task=2, transform=False, enhancers=True, controller=False, compensator=True, compensator_controller=True, rep="joint-frames-fc"),
-    dict(task=3, transform=False, enhancers=True, controller=True, compensator=False, compensator_controller=False, rep="pe-frames"),
-    dict(task=4, transform=True, enhancers=True, controller=True, compensator=True, compensator_controller=False, rep="G-fcmse"),
-    dict(task=5, transform=True, enhancers=True, controller=True, compensator=False, compensator_controller=False, rep="G"),
-    dict(task=6, transform=True, enhancers=True, controller=False, compensator=False, compensator_controller=False, rep="joint-wavelet"),
-    dict(task="full", transform=True, enhancers=True, controller=True, compensator=True, compensator_controller=True, rep="ours"),
+    dict(
+        task=1,
+        transform=False,
+        enhancers=True,
+        controller=True,
+        compensator=True,
+        compensator_controller=True,
+        rep="pe-frames-fc",
+    ),
+    dict(
+        task=2,
+        transform=False,
+        enhancers=True,
+        controller=False,
+        compensator=True,
+        compensator_controller=True,
+        rep="joint-frames-fc",
+    ),
+    dict(
+        task=3,
+        transform=False,
+        enhancers=True,
+        controller=True,
+        compensator=False,
+        compensator_controller=False,
+        rep="pe-frames",
+    ),
+    dict(
+        task=4,
+        transform=True,
+        enhancers=True,
+        controller=True,
+        compensator=True,
+        compensator_controller=False,
+        rep="G-fcmse",
+    ),
+    dict(
+        task=5,
+        transform=True,
+        enhancers=True,
+        controller=True,
+        compensator=False,
+        compensator_controller=False,
+        rep="G",
+    ),
+    dict(
+        task=6,
+        transform=True,
+        enhancers=True,
+        controller=False,
+        compensator=False,
+        compensator_controller=False,
+        rep="joint-wavelet",
+    ),
+    dict(
+        task="full",
+        transform=True,
+        enhancers=True,
+        controller=True,
+        compensator=True,
+        compensator_controller=True,
+        rep="ours",
+    ),
 ]
 ABLATION_REPS = [t["rep"] for t in ABLATION]
 
@@ -106,13 +165,17 @@ def corpus_root(corpus):
         return f"{RES}/corpus/{corpus}"
     key = {"cremad": "cremad_root", "dfew": "dfew_root"}[corpus]
     if not config["data"][key]:
-        raise ValueError(f"config key data.{key} must name a folder when data.source is 'real'")
+        raise ValueError(
+            f"config key data.{key} must name a folder when data.source is 'real'"
+        )
     return config["data"][key]
 
 
 def ingest_input(corpus):
     if config["data"]["source"] != "synthetic":
-        return [corpus_root(corpus)]  # the real corpus folder: a missing one stops the run before any job
+        return [
+            corpus_root(corpus)
+        ]  # the real corpus folder: a missing one stops the run before any job
     if corpus == "cremad":
         return rules.generate_corpus.output
     return rules.generate_wild_corpus.output

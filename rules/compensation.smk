@@ -13,19 +13,19 @@ rule train_expression:
     output:
         model=f"{RES}/models/expression.pt",
         metrics=f"{RES}/metrics/expression.json",
-    params:
-        seed=config["seed"],
-        model=config["models"]["expression"],
-        train=training("expression"),
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/train_expression.log",
     benchmark:
         "benchmarks/train_expression.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        model=config["models"]["expression"],
+        train=training("expression"),
     script:
         "../workflow_scripts/train_expression.py"
 
@@ -43,22 +43,22 @@ rule train_compensator:
         metrics=f"{RES}/metrics/compensator/{{rep}}.json",
         train=f"{RES}/reps/{{rep}}/train.npy",
         test=f"{RES}/reps/{{rep}}/test.npy",
+    log:
+        "logs/train_compensator/{rep}.log",
+    benchmark:
+        "benchmarks/train_compensator/{rep}.tsv"
     wildcard_constraints:
         rep="|".join(COMPENSATED),
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
     params:
         seed=config["seed"],
         uvit=config["models"]["uvit"],
         model=config["models"]["expression"],
         train=training("compensator"),
         loss=lambda w: COMPENSATED[w.rep][1],
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
-    log:
-        "logs/train_compensator/{rep}.log",
-    benchmark:
-        "benchmarks/train_compensator/{rep}.tsv"
     script:
         "../workflow_scripts/train_compensator.py"

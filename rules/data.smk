@@ -5,15 +5,15 @@ rule generate_corpus:
     output:
         videos=directory(f"{RES}/corpus/cremad/VideoFlash"),
         landmarks=f"{RES}/corpus/cremad/landmarks.npz",
-    params:
-        synthetic=config["data"]["synthetic"],
-        seed=config["seed"],
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/generate_corpus.log",
     benchmark:
         "benchmarks/generate_corpus.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    params:
+        synthetic=config["data"]["synthetic"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/generate_corpus.py"
 
@@ -22,15 +22,15 @@ rule generate_wild_corpus:
     output:
         clips=directory(f"{RES}/corpus/dfew/Clip"),
         labels=directory(f"{RES}/corpus/dfew/EmoLabel_DataSplit"),
-    params:
-        synthetic=config["data"]["synthetic"],
-        seed=config["seed"],
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/generate_wild_corpus.log",
     benchmark:
         "benchmarks/generate_wild_corpus.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    params:
+        synthetic=config["data"]["synthetic"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/generate_wild_corpus.py"
 
@@ -43,17 +43,17 @@ rule ingest_cremad:
         test=f"{RES}/data/cremad/test.npy",
         index=f"{RES}/data/cremad/index.parquet",
         rejected=f"{RES}/data/cremad/rejected.parquet",
+    log:
+        "logs/ingest_cremad.log",
+    benchmark:
+        "benchmarks/ingest_cremad.tsv"
+    conda:
+        "../envs/ppfer.yaml"
     params:
         corpus="cremad",
         real=config["data"]["source"] == "real",
         ingest=config["ingest"],
         seed=config["seed"],
-    conda:
-        "../envs/ppfer.yaml"
-    log:
-        "logs/ingest_cremad.log",
-    benchmark:
-        "benchmarks/ingest_cremad.tsv"
     script:
         "../workflow_scripts/ingest.py"
 
@@ -66,17 +66,17 @@ rule ingest_dfew:
         test=f"{RES}/data/dfew/test.npy",
         index=f"{RES}/data/dfew/index.parquet",
         rejected=f"{RES}/data/dfew/rejected.parquet",
+    log:
+        "logs/ingest_dfew.log",
+    benchmark:
+        "benchmarks/ingest_dfew.tsv"
+    conda:
+        "../envs/ppfer.yaml"
     params:
         corpus="dfew",
         real=config["data"]["source"] == "real",
         fold=config["data"]["dfew_fold"],
         ingest=config["ingest"],
         seed=config["seed"],
-    conda:
-        "../envs/ppfer.yaml"
-    log:
-        "logs/ingest_dfew.log",
-    benchmark:
-        "benchmarks/ingest_dfew.tsv"
     script:
         "../workflow_scripts/ingest.py"

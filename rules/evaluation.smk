@@ -9,16 +9,16 @@ rule leakage:
         index=INDEX,
     output:
         metrics=f"{RES}/metrics/leakage/{{rep}}.json",
-    params:
-        model=config["models"]["identity"],
-        seed=config["leakage"]["seed"],
-    threads: 1
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/leakage/{rep}.log",
     benchmark:
         "benchmarks/leakage/{rep}.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        model=config["models"]["identity"],
+        seed=config["leakage"]["seed"],
     script:
         "../workflow_scripts/leakage.py"
 
@@ -32,19 +32,19 @@ rule utility:
     output:
         model=f"{RES}/models/utility/{{rep}}.pt",
         metrics=f"{RES}/metrics/utility/{{rep}}.json",
-    params:
-        seed=config["seed"],
-        model=config["models"]["utility"],
-        train=training("utility"),
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/utility/{rep}.log",
     benchmark:
         "benchmarks/utility/{rep}.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        model=config["models"]["utility"],
+        train=training("utility"),
     script:
         "../workflow_scripts/utility.py"
 
@@ -54,22 +54,32 @@ rule tables:
         leakage=expand(f"{RES}/metrics/leakage/{{rep}}.json", rep=TABLE1_REPS + ["G"]),
         utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=TABLE1_REPS),
         identity=rules.train_identity.output.metrics,
-        controllers=expand(f"{RES}/metrics/controller_{{band}}.json", band=["low", "high"]),
+        controllers=expand(
+            f"{RES}/metrics/controller_{{band}}.json", band=["low", "high"]
+        ),
         expression=rules.train_expression.output.metrics,
         adaptive=expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=TABLE1_REPS),
     output:
-        table1=report(f"{RES}/tables/table1.csv", caption="../report/table1.rst", category="Tables"),
-        table2=report(f"{RES}/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
+        table1=report(
+            f"{RES}/tables/table1.csv",
+            caption="../report/table1.rst",
+            category="Tables",
+        ),
+        table2=report(
+            f"{RES}/tables/table2.csv",
+            caption="../report/table2.rst",
+            category="Tables",
+        ),
         blur_sweep=f"{RES}/tables/blur_sweep.csv",
-    params:
-        table1=TABLE1,
-        blur_sweep=BLUR_SWEEP,
-        table2=TABLE2,
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/tables.log",
     benchmark:
         "benchmarks/tables.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    params:
+        table1=TABLE1,
+        blur_sweep=BLUR_SWEEP,
+        table2=TABLE2,
     script:
         "../workflow_scripts/tables.py"

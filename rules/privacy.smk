@@ -11,19 +11,19 @@ rule train_identity:
     output:
         model=f"{RES}/models/identity.pt",
         metrics=f"{RES}/metrics/identity.json",
-    params:
-        seed=config["seed"],
-        model=config["models"]["identity"],
-        train=training("identity"),
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/train_identity.log",
     benchmark:
         "benchmarks/train_identity.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        model=config["models"]["identity"],
+        train=training("identity"),
     script:
         "../workflow_scripts/train_identity.py"
 
@@ -37,21 +37,21 @@ rule train_controller:
     output:
         model=f"{RES}/models/controller_{{band}}.pt",
         metrics=f"{RES}/metrics/controller_{{band}}.json",
-    wildcard_constraints:
-        band="low|high",
-    params:
-        seed=config["seed"],
-        model=config["models"]["identity"],
-        train=training("controller"),
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/train_controller/{band}.log",
     benchmark:
         "benchmarks/train_controller/{band}.tsv"
+    wildcard_constraints:
+        band="low|high",
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        model=config["models"]["identity"],
+        train=training("controller"),
     script:
         "../workflow_scripts/train_controller.py"
 
@@ -62,19 +62,19 @@ rule pretrain_enhancer:
     output:
         model=f"{RES}/models/enhancer_init.pt",
         metrics=f"{RES}/metrics/enhancer_init.json",
-    params:
-        seed=config["seed"],
-        unet=config["models"]["unet"],
-        train=training("enhancer_pretrain"),
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/pretrain_enhancer.log",
     benchmark:
         "benchmarks/pretrain_enhancer.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        unet=config["models"]["unet"],
+        train=training("enhancer_pretrain"),
     script:
         "../workflow_scripts/pretrain_enhancer.py"
 
@@ -88,23 +88,23 @@ rule train_enhancer:
     output:
         model=f"{RES}/models/enhancer_{{band}}.pt",
         metrics=f"{RES}/metrics/enhancer_{{band}}.json",
+    log:
+        "logs/train_enhancer/{band}.log",
+    benchmark:
+        "benchmarks/train_enhancer/{band}.tsv"
     wildcard_constraints:
         band="low|high",
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
     params:
         seed=config["seed"],
         unet=config["models"]["unet"],
         model=config["models"]["identity"],
         train=training("enhancer"),
         enhancer=config["enhancer"],
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
-    log:
-        "logs/train_enhancer/{band}.log",
-    benchmark:
-        "benchmarks/train_enhancer/{band}.tsv"
     script:
         "../workflow_scripts/train_enhancer.py"
 
@@ -116,19 +116,19 @@ rule merge_enhanced:
         bands=band_files("{split}"),
     output:
         clips=f"{RES}/reps/G/{{split}}.npy",
+    log:
+        "logs/merge_enhanced/{split}.log",
+    benchmark:
+        "benchmarks/merge_enhanced/{split}.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
     params:
         seed=config["seed"],
         unet=config["models"]["unet"],
         wavelet=config["wavelet"],
         size=config["ingest"]["size"],
-    threads: workflow.cores
-    resources:
-        **GPU,
-    conda:
-        "../envs/ppfer.yaml"
-    log:
-        "logs/merge_enhanced/{split}.log",
-    benchmark:
-        "benchmarks/merge_enhanced/{split}.tsv"
     script:
         "../workflow_scripts/merge_enhanced.py"

@@ -58,12 +58,12 @@ rule report:
             caption="../report/runtime.rst",
             category="Run time",
         ),
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/report.log",
     benchmark:
         "benchmarks/report.tsv"
+    conda:
+        "../envs/ppfer.yaml"
     threads: 1
     params:
         reps=FRAME_REPS,

@@ -28,14 +28,14 @@ rule recover:
         clips=f"{RES}/reps/recovered-{{rep}}/test.npy",
         model=f"{RES}/models/recovery/{{rep}}.pt",
         metrics=f"{RES}/metrics/recovery/{{rep}}.json",
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/threat/recover/{rep}.log",
     benchmark:
         "benchmarks/threat/recover/{rep}.tsv"
     wildcard_constraints:
         rep=r"[^/]+",
+    conda:
+        "../envs/ppfer.yaml"
     threads: workflow.cores
     resources:
         **GPU,
@@ -61,12 +61,12 @@ rule adaptive_leakage:
         index=INDEX,
     output:
         metrics=f"{RES}/metrics/adaptive/{{rep}}.json",
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/threat/adaptive/{rep}.log",
     benchmark:
         "benchmarks/threat/adaptive/{rep}.tsv"
+    conda:
+        "../envs/ppfer.yaml"
     threads: workflow.cores
     resources:
         **GPU,
@@ -92,12 +92,12 @@ rule table3:
             caption="../report/table3.rst",
             category="Tables",
         ),
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/table3.log",
     benchmark:
         "benchmarks/table3.tsv"
+    conda:
+        "../envs/ppfer.yaml"
     params:
         rows=TABLE3,
     script:

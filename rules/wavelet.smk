@@ -7,13 +7,13 @@ rule wavelet_split:
     output:
         low=f"{RES}/wavelet/{{split}}/low.npy",
         highs=[f"{RES}/wavelet/{{split}}/high_{k}.npy" for k in LEVELS],
-    params:
-        wavelet=config["wavelet"],
-    conda:
-        "../envs/ppfer.yaml"
     log:
         "logs/wavelet_split/{split}.log",
     benchmark:
         "benchmarks/wavelet_split/{split}.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    params:
+        wavelet=config["wavelet"],
     script:
         "../workflow_scripts/wavelet_split.py"
