@@ -119,20 +119,24 @@ def _strip(key: str, prefixes: tuple[str, ...]) -> str:
 
 @torch.no_grad()
 def load_matching(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str,
-                  strip_prefixes: tuple[str, ...] = ("module.", "_orig_mod.")) -> LoadReport:
-    """Copy every tensor whose name (after stripping prefixes) and shape match into ``model``; raise if none."""
+                  strip_prefixes: tuple[str, ...] = ("module.", "_orig_mod."),
+                  only: tuple[str, ...] | None = None, what: str = "load_matching") -> LoadReport:
+    """Copy every tensor whose name (after stripping prefixes) and shape match into ``model``; raise if none.
+    ``only`` restricts loading to names whose first component is listed (others are skipped as "not a block")."""
     own = model.state_dict()
     report = LoadReport(source=source)
     for raw_key, value in state_dict.items():
         key = _strip(raw_key, strip_prefixes)
-        if key not in own:
+        if only is not None and key.split(".", 1)[0] not in only:
+            report.skipped.append(f"{raw_key} (not a block)")
+        elif key not in own:
             report.skipped.append(f"{raw_key} (not in model)")
         elif own[key].shape != value.shape:
             report.skipped.append(f"{raw_key} (shape {tuple(value.shape)} != {tuple(own[key].shape)})")
         else:
             own[key].copy_(value.to(own[key].dtype))
             report.loaded.append(key)
-    return _finish(report, own, "load_matching (no tensor matches by name and shape)")
+    return _finish(report, own, f"{what} (no tensor matches by name and shape)")
 
 
 def load_checkpoint(model: nn.Module, path: str | Path,
@@ -356,21 +360,8 @@ class UViT(nn.Module):
 @torch.no_grad()
 def load_uvit_blocks(model: UViT, checkpoint: str | Path) -> LoadReport:
     """Load the transformer blocks and final norm of a U-ViT checkpoint into ``model``; embedding and head stay new."""
-    state = load_state_file(checkpoint)
-    own = model.state_dict()
-    report = LoadReport(source=str(checkpoint))
-    for raw_key, value in state.items():
-        key = _strip(raw_key, ("module.", "_orig_mod."))
-        if key.split(".", 1)[0] not in UVIT_BLOCK_PREFIXES:
-            report.skipped.append(f"{raw_key} (not a block)")
-        elif key not in own:
-            report.skipped.append(f"{raw_key} (not in model)")
-        elif own[key].shape != value.shape:
-            report.skipped.append(f"{raw_key} (shape {tuple(value.shape)} != {tuple(own[key].shape)})")
-        else:
-            own[key].copy_(value.to(own[key].dtype))
-            report.loaded.append(key)
-    return _finish(report, own, "load_uvit_blocks (no U-ViT block tensor fits the model)")
+    return load_matching(model, load_state_file(checkpoint), str(checkpoint),
+                         only=UVIT_BLOCK_PREFIXES, what="load_uvit_blocks")
 
 
 # --------------------------------------------------------------------------------------------- classifiers
