@@ -16,6 +16,7 @@ directory, then prints:
     python bench/dag_time.py --config tiny                 # config.yaml + config/tiny.yaml
     python bench/dag_time.py                               # the default config (config.yaml)
     python bench/dag_time.py --config tiny --workdir /tmp/dagtime --clean --json /tmp/dagtime.json
+    python bench/dag_time.py --analyse DIR                 # a finished run in DIR (wall time from its log)
 
 The working directory must be new or empty, or ``--clean`` removes its results/, logs/,
 benchmarks/ and .snakemake/ first.
@@ -77,6 +78,16 @@ def training_seconds(metrics_dir: Path) -> tuple[float, int]:
     return float(sum(seconds)), len(seconds)
 
 
+def logged_wall_seconds(workdir: Path) -> float:
+    """Wall time of the newest complete Snakemake run in ``workdir`` (its log's ``Elapsed time: H:MM:SS``)."""
+    for log in sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log"), reverse=True):
+        for line in reversed(log.read_text().splitlines()):
+            if line.startswith("Elapsed time:"):
+                h, m, sec = line.split(":", 1)[1].strip().split(":")
+                return int(h) * 3600 + int(m) * 60 + float(sec)
+    raise SystemExit(f"no complete Snakemake run logged in {workdir / '.snakemake' / 'log'}")
+
+
 def prepare(workdir: Path, clean: bool) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     stale = [workdir / d for d in ("results", "logs", "benchmarks", ".snakemake") if (workdir / d).exists()]
@@ -93,6 +104,8 @@ def main() -> None:
     ap.add_argument("--clean", action="store_true", help="remove results/, logs/, benchmarks/, .snakemake/ of --workdir first")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    ap.add_argument("--analyse", type=Path, default=None, metavar="DIR",
+                    help="do not run: summarise the finished run in DIR (wall time from its newest Snakemake log)")
     ap.add_argument("extra", nargs="*", help="further snakemake arguments (after --)")
     args = ap.parse_args()
 
@@ -101,18 +114,22 @@ def main() -> None:
     configs = [str(ROOT / "config.yaml")] + [
         str(ROOT / c) for c in CONFIGS.get(args.config, [str(Path(args.config).resolve())])
     ]
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ppfer_dag_time_"))
-    prepare(workdir, args.clean)
     startup = startup_seconds()
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", *configs, "--cores", str(args.cores), "--resources", "gpu=1", *args.extra]
-    print(f"running in {workdir}: {' '.join(cmd)}", flush=True)
-    t0 = time.perf_counter()
-    with open(workdir / "dag_time.log", "w") as log:
-        res = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    wall = time.perf_counter() - t0
-    if res.returncode != 0:
-        raise SystemExit(f"snakemake failed ({res.returncode}); see {workdir / 'dag_time.log'}")
+    if args.analyse:
+        workdir = args.analyse
+        wall = logged_wall_seconds(workdir)
+    else:
+        workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ppfer_dag_time_"))
+        prepare(workdir, args.clean)
+        cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+               "--configfile", *configs, "--cores", str(args.cores), "--resources", "gpu=1", *args.extra]
+        print(f"running in {workdir}: {' '.join(cmd)}", flush=True)
+        t0 = time.perf_counter()
+        with open(workdir / "dag_time.log", "w") as log:
+            res = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        wall = time.perf_counter() - t0
+        if res.returncode != 0:
+            raise SystemExit(f"snakemake failed ({res.returncode}); see {workdir / 'dag_time.log'}")
 
     bench = sorted((workdir / "benchmarks").rglob("*.tsv"))
     job_s = sum(read_benchmark(f)["s"] for f in bench)
