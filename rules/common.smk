@@ -179,3 +179,21 @@ def ingest_input(corpus):
     if corpus == "cremad":
         return rules.generate_corpus.output
     return rules.generate_wild_corpus.output
+
+
+# For the run-time part of the report (rules/report.smk), benchmark files and stage per rule.
+def benchmark_patterns(wildcards):
+    """Benchmark file pattern of every rule (rule -> pattern), to attribute benchmark files to rules."""
+    return {
+        r.name: str(r.benchmark)
+        for r in workflow.rules
+        if r.benchmark and r.name != "report"
+    }
+
+
+def rule_stages(wildcards):
+    """Stage of every rule: the rules/*.smk file (or Snakefile) it is defined in."""
+    return {r.name: Path(r.snakefile).stem for r in workflow.rules}
+
+
+FRAME_REPS = list(dict.fromkeys(["original", "G", "ours", *TABLE1_REPS]))

@@ -1,26 +1,6 @@
 # The run's final report (results/report/): Figure 1 (PLR vs ACC of every Table 1 approach), frame
 # grids of the representations and recoveries, Table 2's per-class bars, and the run time per rule
 # from the benchmark: files. Outputs flagged report() make `snakemake --report report.html` work.
-from pathlib import Path
-
-
-def benchmark_patterns(wildcards):
-    """Benchmark file pattern of every rule (rule -> pattern), to attribute benchmark files to rules."""
-    return {
-        r.name: str(r.benchmark)
-        for r in workflow.rules
-        if r.benchmark and r.name != "report"
-    }
-
-
-def rule_stages(wildcards):
-    """Stage of every rule: the rules/*.smk file (or Snakefile) it is defined in."""
-    return {r.name: Path(r.snakefile).stem for r in workflow.rules}
-
-
-FRAME_REPS = list(dict.fromkeys(["original", "G", "ours", *TABLE1_REPS]))
-
-
 rule report:
     input:
         # every final output, so that the run time covers the whole run (benchmarks of upstream jobs)
