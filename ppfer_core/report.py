@@ -116,12 +116,14 @@ def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chan
     """The paper's Figure 1: every Table 1 approach as a point (PLR, ACC); chance of each as a dashed line.
     With a ``plr_adaptive`` column, the adaptive attacker's PLR is drawn as a hollow marker linked to it."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 5))
+    fig, ax = plt.subplots(figsize=(8.5, 5))
     cmap = plt.get_cmap("tab10")
     for i, row in enumerate(table1.itertuples(index=False)):
         c = cmap(i % 10)
         ax.scatter(row.plr, row.acc, color=c, s=50, zorder=3, label=row.approach)
-        ax.annotate(row.approach, (row.plr, row.acc), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        right = row.plr > 80  # label points near the right edge on their left
+        ax.annotate(row.approach, (row.plr, row.acc), textcoords="offset points", xytext=(-5 if right else 5, 4),
+                    ha="right" if right else "left", fontsize=8)
         if "plr_adaptive" in table1 and pd.notna(getattr(row, "plr_adaptive", np.nan)):
             ax.plot([row.plr, row.plr_adaptive], [row.acc, row.acc], color=c, lw=0.8, ls=":", zorder=2)
             ax.scatter(row.plr_adaptive, row.acc, facecolors="none", edgecolors=[c], s=50, zorder=3)
@@ -137,7 +139,7 @@ def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chan
     if "plr_adaptive" in table1:
         title += "\nhollow: PLR of the adaptive attacker"
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))  # outside: no point hidden
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
