@@ -15,13 +15,12 @@ import pytest
 import torch
 import yaml
 from fixtures_video import cremad_real_clip, encode_flv, make_dfew_folds
+from workflow_facts import GPU_RULES
 
 from ppfer_core import EMOTIONS, nets
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "config" / "paper.yaml"
-GPU_RULES = {"train_identity", "train_controller", "pretrain_enhancer", "train_enhancer", "merge_enhanced",
-             "train_expression", "train_compensator", "utility", "recover", "adaptive_leakage"}
 
 
 def _snakemake(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
@@ -184,3 +183,14 @@ def test_weight_files_load_with_weights_only(tmp_path):
         nets.build_image_classifier("resnet18", 10, bad)
     with pytest.raises(Exception, match="(?i)weights_only|unsupported global|not allowlisted"):
         nets.load_state_file(bad)
+
+
+def test_gpu_rule_list_matches_the_rule_files():
+    """GPU_RULES (the tests' list) is exactly the rules that declare `resources: **GPU`."""
+    declared = set()
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"\n(?=rule )", smk.read_text()):
+            name = re.match(r"rule (\w+):", block)
+            if name and "**GPU" in block:
+                declared.add(name.group(1))
+    assert declared == GPU_RULES, (sorted(declared - GPU_RULES), sorted(GPU_RULES - declared))

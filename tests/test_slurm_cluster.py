@@ -22,14 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from workflow_facts import GPU_RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_PROFILE = Path(__file__).resolve().parent / "slurm_test_cluster"
 RUN_TIMEOUT = 1800  # seconds for one snakemake run through SLURM (timeout -s INT, then SIGKILL)
-# Rules that declare gpu=1 (rules/*.smk: resources **GPU); the profile maps each to partition gpu.
-GPU_RULES = {"train_identity", "train_controller", "pretrain_enhancer", "train_enhancer", "merge_enhanced",
-             "train_expression", "train_compensator", "utility", "train_tradeoff", "recover",
-             "adaptive_leakage", "enhance_frames", "train_joint"}
 # Upstream of the compensator: none of these may be resubmitted after editing its epochs.
 UPSTREAM_OF_COMPENSATOR = {"generate_corpus", "generate_wild_corpus", "ingest_cremad", "ingest_dfew",
                            "wavelet_split", "train_identity", "train_controller", "pretrain_enhancer",

@@ -1,0 +1,8 @@
+"""Facts about the workflow that several tests check against (one list, not one per test file)."""
+
+# Rules that declare gpu=1 (rules/*.smk: `resources: **GPU`); profiles/slurm maps each to partition gpu.
+GPU_RULES = frozenset({
+    "train_identity", "train_controller", "pretrain_enhancer", "train_enhancer", "merge_enhanced",
+    "train_expression", "train_compensator", "utility", "train_tradeoff", "recover", "adaptive_leakage",
+    "enhance_frames", "train_joint",
+})
