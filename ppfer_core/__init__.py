@@ -8,6 +8,7 @@
 - :mod:`ppfer_core.enhancer`    privacy enhancers F_lpr / F_hpr and their objectives
 - :mod:`ppfer_core.compensator` feature compensator F_fc
 - :mod:`ppfer_core.evaluation`  privacy leakage validator (PLR) and utility task (ACC)
+- :mod:`ppfer_core.stats`       confidence intervals of the reported rates (Wilson)
 """
 
 EMOTIONS: tuple[str, ...] = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
