@@ -43,7 +43,7 @@ rule train_tradeoff:
         "benchmarks/baselines/train_tradeoff.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: all_cores
     resources:
         **GPU,
     params:

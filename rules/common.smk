@@ -197,3 +197,11 @@ def rule_stages(wildcards):
 
 
 FRAME_REPS = list(dict.fromkeys(["original", "G", "ours", *TABLE1_REPS]))
+
+
+# Threads of a rule that uses every core (`threads: all_cores`): workflow.cores, read when a job is
+# created rather than when the rule is parsed, so that commands that run no job (`--report`,
+# `--lint`, `--summary`) need no --cores (Snakemake 9 raises on reading workflow.cores without it).
+def all_cores(wildcards):
+    """Every core given with --cores (or the profile's `cores`)."""
+    return workflow.cores

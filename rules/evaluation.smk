@@ -38,7 +38,7 @@ rule utility:
         "benchmarks/utility/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: all_cores
     resources:
         **GPU,
     params:
