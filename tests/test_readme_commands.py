@@ -406,6 +406,9 @@ CHECKS: dict[tuple[str, ...], Callable[[Command, Tree], None]] = {
 
 
 def check_command(cmd: Command, tree: Tree) -> None:
+    if any(re.fullmatch(r"[();<>|&]+", a) for a in cmd.argv):
+        pytest.fail(f"README.md line {cmd.line}: `{cmd}` uses shell syntax the checker does not read (only "
+                    "&&, ;, > FILE, <<EOF and a trailing &): extend split_commands in tests/test_readme_commands.py")
     argv = ["python" if cmd.argv[0] == "python3" else cmd.argv[0], *cmd.argv[1:]]
     checks = {**CHECKS, **{(name,): check_console_script
                            for name in tree.pyproject["project"].get("scripts", {})}}
@@ -458,9 +461,11 @@ def test_blocks_are_read_as_bash_reads_them():
     assert cmds[3].line == 17
 
 
-def test_a_command_of_unknown_kind_fails(tree):
+def test_a_command_of_unknown_kind_or_unread_shell_syntax_fails(tree):
     with pytest.raises(pytest.fail.Exception, match="no check for `curl"):
         check_command(Command(["curl", "-O", "https://example.org/x"], 1), tree)
+    with pytest.raises(pytest.fail.Exception, match="shell syntax"):
+        check_command(parse_block(1, "snakemake -n 2>&1 | tee log")[0], tree)
 
 
 def test_pip_install_lines_are_checked_against_pyproject(tree):
