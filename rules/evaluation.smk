@@ -63,7 +63,9 @@ rule tables:
         attack_frames=expand(
             f"{RES}/metrics/attacks/frames/{{rep}}.json", rep=TABLE1_REPS
         ),
-        attack_clips=expand(f"{RES}/metrics/attacks/clips/{{rep}}.json", rep=TABLE1_REPS),
+        attack_clips=expand(
+            f"{RES}/metrics/attacks/clips/{{rep}}.json", rep=TABLE1_REPS
+        ),
     output:
         table1=report(
             f"{RES}/tables/table1.csv",

@@ -2,34 +2,14 @@
 # adversaries (enhancer.adversary: retrained, ppfer_core.robust), merged into G-robust, then the same
 # feature compensator as Ours (rules/compensation.smk) -> ours-robust, scored by the same evaluation
 # path and attack suite. robust.sweep (off by default, config/robust_sweep.yaml) varies the L1 anchor.
+from ppfer_core.robust import compensated_name, robust_variants
+
 ROBUST = config["robust"]
-
-
-def robust_suffix(l1_weight):
-    """Representation suffix of a robust variant (the configured L1 weight is the Table 1 row)."""
-    return "" if float(l1_weight) == float(ROBUST["l1_weight"]) else f"-l1w{l1_weight:g}"
-
-
-ROBUST_L1 = {f"G-robust{robust_suffix(ROBUST['l1_weight'])}": ROBUST["l1_weight"]}
-if ROBUST["sweep"]["enabled"]:
-    ROBUST_L1.update({f"G-robust{robust_suffix(w)}": w for w in ROBUST["sweep"]["l1_weights"]})
-for grep in ROBUST_L1:
-    COMPENSATED["ours" + grep[len("G") :]] = (grep, "ce")
+ROBUST_L1 = robust_variants(ROBUST)  # G-robust* -> L1 anchor weight
+COMPENSATED.update({compensated_name(g): (g, "ce") for g in ROBUST_L1})
 ROBUST_SWEEP_REPS = (
-    ["ours" + grep[len("G") :] for grep in ROBUST_L1]
-    if ROBUST["sweep"]["enabled"]
-    else []
+    [compensated_name(g) for g in ROBUST_L1] if ROBUST["sweep"]["enabled"] else []
 )
-
-
-def robust_enhancer(wildcards):
-    """The enhancer settings of a robust variant: enhancer.* with adversary retrained and robust.*'s objective and L1."""
-    return {
-        **config["enhancer"],
-        "adversary": "retrained",
-        "objective": ROBUST["objective"],
-        "l1_weight": ROBUST_L1[wildcards.grep],
-    }
 
 
 rule train_robust:
@@ -62,7 +42,13 @@ rule train_robust:
         unet=config["models"]["unet"],
         model=config["models"]["identity"],
         train=dict(ROBUST["train"]),
-        enhancer=robust_enhancer,
+        # enhancer.* with adversary retrained and robust.*'s objective and L1 anchor
+        enhancer=lambda w: {
+            **config["enhancer"],
+            "adversary": "retrained",
+            "objective": ROBUST["objective"],
+            "l1_weight": ROBUST_L1[w.grep],
+        },
         wavelet=config["wavelet"],
         size=config["ingest"]["size"],
     script:
@@ -72,7 +58,9 @@ rule train_robust:
 rule robust_sweep:
     input:
         utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=ROBUST_SWEEP_REPS),
-        frames=expand(f"{RES}/metrics/attacks/frames/{{rep}}.json", rep=ROBUST_SWEEP_REPS),
+        frames=expand(
+            f"{RES}/metrics/attacks/frames/{{rep}}.json", rep=ROBUST_SWEEP_REPS
+        ),
         clips=expand(f"{RES}/metrics/attacks/clips/{{rep}}.json", rep=ROBUST_SWEEP_REPS),
         adaptive=expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=ROBUST_SWEEP_REPS),
     output:
@@ -89,7 +77,7 @@ rule robust_sweep:
     conda:
         "../envs/ppfer.yaml"
     params:
-        l1_weights={"ours" + g[len("G") :]: w for g, w in ROBUST_L1.items()},
+        l1_weights={compensated_name(g): w for g, w in ROBUST_L1.items()},
     script:
         "../workflow_scripts/robust_sweep.py"
 

@@ -144,23 +144,14 @@ rule attack_clips:
         "../workflow_scripts/attack_clips.py"
 
 
-def suite_inputs(reps):
-    """Metric files of the attack suite on the representations ``reps`` (tables, sweep)."""
-    return {
-        "frames": expand(f"{RES}/metrics/attacks/frames/{{rep}}.json", rep=reps),
-        "clips": expand(f"{RES}/metrics/attacks/clips/{{rep}}.json", rep=reps),
-        "adaptive": expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=reps),
-    }
-
-
 rule table3:
     input:
         table1=f"{RES}/tables/table1.csv",
         recovery=expand(f"{RES}/metrics/recovery/{{rep}}.json", rep=THREAT_REPS),
         leakage=expand(f"{RES}/metrics/leakage/recovered-{{rep}}.json", rep=THREAT_REPS),
         adaptive=expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=THREAT_REPS),
-        frames=suite_inputs(THREAT_REPS)["frames"],
-        clips=suite_inputs(THREAT_REPS)["clips"],
+        frames=expand(f"{RES}/metrics/attacks/frames/{{rep}}.json", rep=THREAT_REPS),
+        clips=expand(f"{RES}/metrics/attacks/clips/{{rep}}.json", rep=THREAT_REPS),
     output:
         table3=report(
             f"{RES}/tables/table3.csv",
