@@ -19,12 +19,7 @@ CPU = torch.device("cpu")
 QUIET = lambda _: None  # noqa: E731
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from test_threat import one_thread  # noqa: E402, F401  (autouse: tiny models, one thread)
 
 
 def _state(m):
