@@ -191,16 +191,18 @@ def clip_accuracy(model: nn.Module, clips: np.ndarray, labels: np.ndarray, devic
 
 def convergence_stop(conv: Convergence, val_acc: Callable[[], float | None], log: Callable[[str], None]) -> Callable:
     """The training loop's stop rule for an attacker: adds ``val_acc`` to each epoch's row and stops
-    once the train accuracy reaches the target or the validation accuracy has plateaued."""
+    once the train accuracy reaches the target (and the validation accuracy has stopped rising or
+    reached it too), or the validation accuracy has plateaued."""
     best = {"acc": -1.0, "epoch": 0}
 
     def stop(row: dict[str, float]) -> str | None:
         acc = val_acc()
+        improved = acc is not None and acc > best["acc"]
         if acc is not None:
             row["val_acc"] = acc
-            if acc > best["acc"]:
+            if improved:
                 best.update(acc=acc, epoch=row["epoch"])
-        if row.get("acc", 0.0) >= conv.target_train_acc:
+        if row.get("acc", 0.0) >= conv.target_train_acc and (not improved or acc >= conv.target_train_acc):
             return f"converged: train accuracy {row['acc']:.4f} >= {conv.target_train_acc}"
         if acc is not None and row["epoch"] - best["epoch"] >= conv.patience:
             return f"converged: validation accuracy has not improved for {conv.patience} epochs (best {best['acc']:.4f})"

@@ -35,7 +35,7 @@ def identity_clips(labels, seed, t=3, size=16):
     rng = np.random.default_rng(seed)
     colours = np.array([[230, 30, 30], [30, 230, 30], [30, 30, 230], [230, 230, 30]], dtype=np.uint8)
     x = rng.integers(60, 120, size=(len(labels), t, size, size, 3)).astype(np.uint8)
-    x[:, :, 2:10, 2:10] = colours[labels][:, None, None, None, :]
+    x[:, :, size // 8 : size // 2, size // 8 : size // 2] = colours[labels][:, None, None, None, :]
     return x
 
 
@@ -108,7 +108,7 @@ def test_scratch_cnn_attacker_converges_and_reidentifies():
     y_train, y_test = np.repeat(np.arange(4), 8), np.repeat(np.arange(4), 2)
     torch.manual_seed(0)
     conv = Convergence(target_train_acc=0.99, patience=5, val_fraction=0.25, shift=2)
-    m = frame_attack(build_small_cnn(4, 8), identity_clips(y_train, 0), y_train, identity_clips(y_test, 1), y_test,
+    m = frame_attack(build_small_cnn(4, 8), identity_clips(y_train, 0, size=32), y_train, identity_clips(y_test, 1, size=32), y_test,
                      {"epochs": 40, "batch_size": 16, "lr": 0.01, "optimizer": "adam"}, conv, CPU, 0, 0, log=QUIET)
     assert m["converged"] and m["epochs"] < 40 and m["train_acc"] >= 0.9
     assert m["plr"] == 100.0 and m["plr_vote"] == 100.0 and m["val_clips"] == 8 and m["train_clips"] == 24
