@@ -1,7 +1,8 @@
 # Paper §4.5 threat model (Table 3): per method, a U-Net trained with L1 to recover the original
 # train frames from the method's train outputs; its recovery of the test outputs is the
 # representation recovered-{rep}, scored by SSIM / PSNR here and by the generic leakage rule (PLR).
-# Beyond the paper: the adaptive attacker, an identity classifier trained on a method's outputs.
+# Beyond the paper: the adaptive attacker, an identity classifier trained on a method's outputs, and
+# the rest of the attack suite (attack_frames, attack_clips; ppfer_core.attacks): plr_worst per rep.
 # Every blur sigma of the sweep is attacked; Table 3's blur rows are picked at table time (as Table 1's).
 THREAT = config["threat"]
 ATTACKS = THREAT["attacks"]  # the attack suite (issue 14)
