@@ -31,6 +31,8 @@ def test_default_dag_plans(tmp_path):
         ("ingest:\n  framez: 3\n", "framez"),  # unknown key
         ("ingest:\n  frames: eight\n", "frames"),  # mistyped
         ("enhancer:\n  objective: maximise\n  l1_weight: 0\n  identity_budget: null\n", "objective"),
+        ("enhancer:\n  adversary: sometimes\n", "adversary"),  # issue 14
+        ("threat:\n  attacks:\n    convergence: {target_train_acc: 2}\n", "target_train_acc"),
     ],
 )
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, needle):
