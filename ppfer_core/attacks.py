@@ -30,7 +30,12 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ppfer_core.arrays import ClipDataset, FrameDataset, frames_to_tensor, random_flip_shift
+from ppfer_core.arrays import (
+    ClipDataset,
+    FrameDataset,
+    frames_to_tensor,
+    random_flip_shift,
+)
 from ppfer_core.classifiers import fit_classifier
 from ppfer_core.evaluation import leakage_frames
 from ppfer_core.nets import IMAGENET_MEAN, IMAGENET_STD, Normalized
@@ -124,7 +129,7 @@ class TrainSplit:
         return cls(np.asarray(clips[fit_rows]), ids[fit_rows], np.asarray(clips[val_rows]), ids[val_rows])
 
     def sizes(self) -> dict[str, int]:
-        return {"train_clips": int(len(self.fit)), "val_clips": int(len(self.val))}
+        return {"train_clips": len(self.fit), "val_clips": len(self.val)}
 
 
 class FlipShiftFrames(FrameDataset):

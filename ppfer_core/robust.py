@@ -30,7 +30,14 @@ from torch.utils.data import Dataset
 
 from ppfer_core.attacks import build_small_cnn
 from ppfer_core.enhancer import OBJECTIVES, fit_enhancer
-from ppfer_core.training import Player, TrainResult, freeze, make_loader, optimizer, train
+from ppfer_core.training import (
+    Player,
+    TrainResult,
+    freeze,
+    make_loader,
+    optimizer,
+    train,
+)
 
 ADVERSARY_MODES = ("frozen", "retrained")
 

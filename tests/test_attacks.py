@@ -4,22 +4,34 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torch import nn
 from torch.utils.data import TensorDataset
 
 from ppfer_core.attacks import (
-    Convergence, Leak, append_suite_columns, build_small_cnn, clip_attack, frame_attack, score_frames,
-    validation_split, vote, worst_case,
+    Convergence,
+    Leak,
+    append_suite_columns,
+    build_small_cnn,
+    clip_attack,
+    frame_attack,
+    score_frames,
+    validation_split,
+    vote,
+    worst_case,
 )
 from ppfer_core.nets import UNet, build_video_classifier
-from ppfer_core.robust import AdversaryPool, AdversarySettings, fit_privacy_enhancer, fit_robust_enhancer
+from ppfer_core.robust import (
+    AdversaryPool,
+    AdversarySettings,
+    fit_privacy_enhancer,
+    fit_robust_enhancer,
+)
 from ppfer_core.stats import wilson_interval
 
 CPU = torch.device("cpu")
-QUIET = lambda _: None  # noqa: E731
+QUIET = lambda _: None
 
 
-from test_threat import one_thread  # noqa: E402, F401  (autouse: tiny models, one thread)
+from test_threat import one_thread  # noqa: F401  (autouse: tiny models, one thread)
 
 
 def _state(m):

@@ -5,7 +5,13 @@ frames (flip / shift augmentation, until it converges), scored the same two ways
 import pandas as pd
 
 from ppfer_core.arrays import identity_labels, load_clips
-from ppfer_core.attacks import Convergence, build_small_cnn, frame_attack, frame_logits, score_frames
+from ppfer_core.attacks import (
+    Convergence,
+    build_small_cnn,
+    frame_attack,
+    frame_logits,
+    score_frames,
+)
 from ppfer_core.nets import build_image_classifier
 from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
 from ppfer_core.training import finish, load_weights
