@@ -234,3 +234,27 @@ def test_bad_adversary_settings_are_named():
         AdversarySettings.from_config({"count": 2, "restrat_every": 3})
     with pytest.raises(ValueError, match="count"):
         AdversarySettings.from_config({"count": 0})
+
+
+def test_robust_sweep_table_and_figure(tmp_path):
+    from ppfer_core.robust import compensated_name, robust_variants
+    from ppfer_core.sweep import plot_robust_sweep, robust_sweep_table
+
+    variants = robust_variants({"l1_weight": 1.0, "sweep": {"enabled": True, "l1_weights": [3, 0.3, 1.0]}})
+    assert variants == {"G-robust": 1.0, "G-robust-l1w3": 3.0, "G-robust-l1w0.3": 0.3}
+    reps = {compensated_name(g): w for g, w in variants.items()}
+    assert list(reps) == ["ours-robust", "ours-robust-l1w3", "ours-robust-l1w0.3"]
+
+    def leak(c):
+        return {"correct": c, "correct_vote": c, "n": 10, "train_acc": 1.0}
+
+    suite = {"frames": {r: {"validator": leak(1), "scratch": leak(2 + i), "recovered": leak(1)} for i, r in enumerate(reps)},
+             "adaptive": {r: leak(1) for r in reps}, "clip": {r: leak(1) for r in reps}}
+    utility = {r: {"acc": 50.0 + i} for i, r in enumerate(reps)}
+    t = robust_sweep_table(reps, utility, suite)
+    assert list(t["l1_weight"]) == [0.3, 1.0, 3.0] and list(t["plr_worst"]) == [40.0, 20.0, 30.0]
+    assert {"acc", "plr", "plr_worst_lo", "plr_worst_hi", "worst_attacker", "train_acc_clip"} <= set(t.columns)
+    plot_robust_sweep(t, tmp_path / "sweep.png", chance=10.0)
+    assert (tmp_path / "sweep.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="robust G"):
+        compensated_name("G")
