@@ -38,8 +38,10 @@ def fit_classifier(
     log: Callable[[str], None] = print,
     desc: str = "classifier",
     workers: int = 0,
+    stop: Callable[[dict[str, float]], str | None] | None = None,
 ) -> TrainResult:
-    """Train ``model`` with cross-entropy on ``dataset`` using settings {epochs, batch_size, lr, optimizer[, weight_decay]}."""
+    """Train ``model`` with cross-entropy on ``dataset`` using settings {epochs, batch_size, lr, optimizer[, weight_decay]};
+    ``stop``: the training loop's early-stop rule (e.g. an attacker's convergence)."""
     model.to(device)
     opt = optimizer(model.parameters(), settings["optimizer"], settings["lr"], settings.get("weight_decay", 0.0))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings["epochs"])
@@ -52,6 +54,7 @@ def fit_classifier(
         seed,
         state_path=state_path,
         settings={"settings": settings, "desc": desc, "n": len(dataset)},
+        stop=stop,
         log=log,
         desc=desc,
     )

@@ -112,9 +112,13 @@ def plot_runtime(summary: pd.DataFrame, path: str | Path) -> None:
 # --------------------------------------------------------------------------------------------- figures from tables
 
 
+ATTACKED_COLUMN = "plr_worst"
+"""Table 1's worst-case PLR over the attack suite (issue 14): Figure 1's hollow markers."""
+
+
 def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chance: float = 100.0 / len(EMOTIONS)) -> None:
     """The paper's Figure 1: every Table 1 approach as a point (PLR, ACC); chance of each as a dashed line.
-    With a ``plr_adaptive`` column, the adaptive attacker's PLR is drawn as a hollow marker linked to it."""
+    With a ``plr_worst`` column (else ``plr_adaptive``), that attacker's PLR is drawn as a hollow marker linked to it."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8.5, 5))
     cmap = plt.get_cmap("tab10")
@@ -124,9 +128,10 @@ def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chan
         right = row.plr > 80  # label points near the right edge on their left
         ax.annotate(row.approach, (row.plr, row.acc), textcoords="offset points", xytext=(-5 if right else 5, 4),
                     ha="right" if right else "left", fontsize=8)
-        if "plr_adaptive" in table1 and pd.notna(getattr(row, "plr_adaptive", np.nan)):
-            ax.plot([row.plr, row.plr_adaptive], [row.acc, row.acc], color=c, lw=0.8, ls=":", zorder=2)
-            ax.scatter(row.plr_adaptive, row.acc, facecolors="none", edgecolors=[c], s=50, zorder=3)
+        attacked = getattr(row, ATTACKED_COLUMN, np.nan) if ATTACKED_COLUMN in table1 else getattr(row, "plr_adaptive", np.nan)
+        if pd.notna(attacked):
+            ax.plot([row.plr, attacked], [row.acc, row.acc], color=c, lw=0.8, ls=":", zorder=2)
+            ax.scatter(attacked, row.acc, facecolors="none", edgecolors=[c], s=50, zorder=3)
     chance = float(table1["chance"].iloc[0])
     ax.axvline(chance, color="grey", ls="--", lw=1, label=f"identity chance ({chance:.1f}%)")
     ax.axhline(expression_chance, color="grey", ls="-.", lw=1, label=f"expression chance ({expression_chance:.1f}%)")
@@ -136,7 +141,9 @@ def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chan
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
     title = "privacy vs utility per approach (Table 1)"
-    if "plr_adaptive" in table1:
+    if ATTACKED_COLUMN in table1:
+        title += "\nhollow: worst-case PLR over the attack suite (plr_worst)"
+    elif "plr_adaptive" in table1:
         title += "\nhollow: PLR of the adaptive attacker"
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))  # outside: no point hidden

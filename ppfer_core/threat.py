@@ -5,9 +5,10 @@
   (:func:`fit_recovery`), then recovers the method's test outputs (:func:`recover_clips`). The
   recovered frames are a representation ``recovered-{rep}`` scored by the usual PLR, and by
   :func:`frame_quality` (scikit-image SSIM and PSNR against the original test frames).
-- Adaptive attacker (SPAct's protocol): an identity classifier trained on the method's anonymised
-  training frames and tested like the validator (one seeded random frame per test clip) on its
-  anonymised test split (:func:`adaptive_leakage`).
+- Adaptive attacker (SPAct's protocol): an identity classifier fine-tuned from V_pl on the method's
+  anonymised training frames and tested like the validator (one seeded random frame per test clip,
+  and by voting over a clip's frames) on its anonymised test split (:func:`adaptive_leakage`), one
+  member of the attack suite (:mod:`ppfer_core.attacks`).
 
 Both train with :func:`ppfer_core.training.train` (the one loop).
 """
@@ -23,9 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ppfer_core.arrays import FrameDataset, PairedFrameDataset, map_frames
-from ppfer_core.classifiers import fit_classifier
-from ppfer_core.evaluation import privacy_leakage
+from ppfer_core.arrays import PairedFrameDataset, map_frames
+from ppfer_core.attacks import Convergence, frame_attack
 from ppfer_core.training import Player, TrainResult, make_loader, optimizer, train
 
 PSNR_CAP = 100.0
@@ -132,11 +132,13 @@ def adaptive_leakage(
     log: Callable[[str], None] = print,
     desc: str = "adaptive",
     workers: int = 0,
-) -> tuple[dict[str, float], TrainResult]:
-    """Train an identity classifier on every frame of a method's anonymised train clips, then
-    score it as the validator is scored (:func:`ppfer_core.evaluation.privacy_leakage`: one
-    seeded random frame per test clip). Returns the leakage metrics (``plr`` in percent) and the training."""
-    result = fit_classifier(
-        model, FrameDataset(train_clips, train_identities), settings, device, seed, state_path, log, desc, workers
-    )
-    return privacy_leakage(model, test_clips, test_identities, n_identities, leakage_seed, device), result
+    convergence: Convergence | None = None,
+) -> dict[str, Any]:
+    """Train an identity classifier (e.g. started from V_pl's weights) on every flipped / shifted frame
+    of a method's anonymised train clips until it converges (:func:`ppfer_core.attacks.frame_attack`),
+    then score it on the anonymised test clips on V_pl's random frame per clip (``plr``, percent) and by
+    voting over all frames (``plr_vote``). Returns the metrics with the attacker's training record."""
+    m = frame_attack(model, train_clips, train_identities, test_clips, test_identities, settings,
+                     convergence or Convergence(), device, seed, leakage_seed, state_path, log, desc, workers)
+    m["chance"], m["n_identities"] = 100.0 / n_identities, int(n_identities)
+    return m

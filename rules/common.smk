@@ -71,6 +71,7 @@ TABLE1 = [
     ("Optical Flow", "flow"),
     ("Image Swapping", "swap"),
     ("Ours", "ours"),
+    ("Ours (robust)", "ours-robust"),  # issue 14: rules/robust.smk
 ]
 TABLE2 = [("NPP", "original"), ("Ours", "ours")]
 MATCHED = (MATCH_PLR, MATCH_ACC)

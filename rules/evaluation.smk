@@ -59,6 +59,13 @@ rule tables:
         ),
         expression=rules.train_expression.output.metrics,
         adaptive=expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=TABLE1_REPS),
+        # the attack suite (rules/threat.smk): plr_worst and one column per attacker
+        attack_frames=expand(
+            f"{RES}/metrics/attacks/frames/{{rep}}.json", rep=TABLE1_REPS
+        ),
+        attack_clips=expand(
+            f"{RES}/metrics/attacks/clips/{{rep}}.json", rep=TABLE1_REPS
+        ),
     output:
         table1=report(
             f"{RES}/tables/table1.csv",

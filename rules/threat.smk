@@ -1,9 +1,11 @@
 # Paper §4.5 threat model (Table 3): per method, a U-Net trained with L1 to recover the original
 # train frames from the method's train outputs; its recovery of the test outputs is the
 # representation recovered-{rep}, scored by SSIM / PSNR here and by the generic leakage rule (PLR).
-# Beyond the paper: the adaptive attacker, an identity classifier trained on a method's outputs.
+# Beyond the paper: the adaptive attacker, an identity classifier trained on a method's outputs, and
+# the rest of the attack suite (attack_frames, attack_clips; ppfer_core.attacks): plr_worst per rep.
 # Every blur sigma of the sweep is attacked; Table 3's blur rows are picked at table time (as Table 1's).
 THREAT = config["threat"]
+ATTACKS = THREAT["attacks"]  # the attack suite (issue 14)
 if THREAT["recovery_init"] == "identity" and THREAT["unet"] not in (
     None,
     config["models"]["unet"],
@@ -75,9 +77,72 @@ rule adaptive_leakage:
         model=config["models"]["identity"],
         init=THREAT["adaptive_init"],
         train=dict(THREAT["adaptive"]),
+        convergence=dict(ATTACKS["convergence"]),
         leakage_seed=config["leakage"]["seed"],
     script:
         "../workflow_scripts/adaptive_leakage.py"
+
+
+# The attack suite (issue 14, ppfer_core.attacks): every attacker trains on the rep's train split only
+# and is scored on its test split (one random frame per clip and voting). attack_frames: V_pl (and V_pl
+# on the recovery attack's output) scored by voting, and a 4-layer CNN from scratch; attack_clips: a
+# video identity classifier. One job each per rep: editing one attacker reruns only its jobs.
+
+
+rule attack_frames:
+    input:
+        validator=rules.train_identity.output.model,
+        train=lambda w: rep_clips(w.rep, "train"),
+        test=lambda w: rep_clips(w.rep, "test"),
+        recovered=lambda w: (
+            rep_clips(f"recovered-{w.rep}", "test")
+            if w.rep in THREAT_REPS + ROBUST_SWEEP_REPS
+            else []
+        ),
+        index=INDEX,
+    output:
+        metrics=f"{RES}/metrics/attacks/frames/{{rep}}.json",
+    log:
+        "logs/threat/attack_frames/{rep}.log",
+    benchmark:
+        "benchmarks/threat/attack_frames/{rep}.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        model=config["models"]["identity"],
+        scratch=dict(ATTACKS["scratch"]),
+        convergence=dict(ATTACKS["convergence"]),
+        leakage_seed=config["leakage"]["seed"],
+    script:
+        "../workflow_scripts/attack_frames.py"
+
+
+rule attack_clips:
+    input:
+        train=lambda w: rep_clips(w.rep, "train"),
+        test=lambda w: rep_clips(w.rep, "test"),
+        index=INDEX,
+    output:
+        metrics=f"{RES}/metrics/attacks/clips/{{rep}}.json",
+    log:
+        "logs/threat/attack_clips/{rep}.log",
+    benchmark:
+        "benchmarks/threat/attack_clips/{rep}.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        clip=dict(ATTACKS["clip"]),
+        convergence=dict(ATTACKS["convergence"]),
+    script:
+        "../workflow_scripts/attack_clips.py"
 
 
 rule table3:
@@ -86,6 +151,8 @@ rule table3:
         recovery=expand(f"{RES}/metrics/recovery/{{rep}}.json", rep=THREAT_REPS),
         leakage=expand(f"{RES}/metrics/leakage/recovered-{{rep}}.json", rep=THREAT_REPS),
         adaptive=expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=THREAT_REPS),
+        frames=expand(f"{RES}/metrics/attacks/frames/{{rep}}.json", rep=THREAT_REPS),
+        clips=expand(f"{RES}/metrics/attacks/clips/{{rep}}.json", rep=THREAT_REPS),
     output:
         table3=report(
             f"{RES}/tables/table3.csv",

@@ -31,7 +31,7 @@ RUN_TIMEOUT = 1800  # seconds for one snakemake run through SLURM (timeout -s IN
 UPSTREAM_OF_COMPENSATOR = {"generate_corpus", "generate_wild_corpus", "ingest_cremad", "ingest_dfew",
                            "wavelet_split", "train_identity", "train_controller", "pretrain_enhancer",
                            "train_enhancer", "merge_enhanced", "train_expression", "enhance_frames",
-                           "train_joint", "blur", "flow", "swap", "train_tradeoff"}
+                           "train_joint", "blur", "flow", "swap", "train_tradeoff", "train_robust"}
 # What a user of a 2-CPU cluster passes on top of the site profile: one CPU per job, small jobs.
 SITE_OVERRIDES = ["--max-threads", "1", "--default-resources", "slurm_partition=cpu", "mem_mb=2000", "runtime=30"]
 SITE_CONFIG = "resources:\n  gpu_mem_mb: 2000\n  gpu_runtime: 30\n"  # GPU jobs' --mem / --time

@@ -31,6 +31,8 @@ def test_default_dag_plans(tmp_path):
         ("ingest:\n  framez: 3\n", "framez"),  # unknown key
         ("ingest:\n  frames: eight\n", "frames"),  # mistyped
         ("enhancer:\n  objective: maximise\n  l1_weight: 0\n  identity_budget: null\n", "objective"),
+        ("enhancer:\n  adversary: sometimes\n", "adversary"),  # issue 14
+        ("threat:\n  attacks:\n    convergence: {target_train_acc: 2}\n", "target_train_acc"),
     ],
 )
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, needle):
@@ -56,7 +58,7 @@ def tiny_run(tmp_path_factory):
 def test_tiny_run_yields_tables(tiny_run):
     t1 = pd.read_csv(tiny_run / "results/tables/table1.csv")
     assert list(t1.columns[:4]) == ["approach", "plr", "acc", "chance"]
-    assert t1["approach"].iloc[0] == "No Privacy Preservation" and t1["approach"].iloc[-1] == "Ours"
+    assert t1["approach"].iloc[0] == "No Privacy Preservation" and list(t1["approach"].iloc[-2:]) == ["Ours", "Ours (robust)"]
     assert t1[["plr", "acc"]].notna().all().all()
     assert ((t1["plr"] >= 0) & (t1["plr"] <= 100)).all()
     t2 = pd.read_csv(tiny_run / "results/tables/table2.csv")
@@ -85,7 +87,8 @@ def test_tiny_run_yields_threat_table_and_report(tiny_run):
     t3 = pd.read_csv(tiny_run / "results/tables/table3.csv", keep_default_na=False)
     assert list(t3.columns[:5]) == ["approach", "ssim", "psnr", "plr", "plr_adaptive"]
     assert list(t3["approach"]) == [
-        "Gaussian Blur 1", "Gaussian Blur 2", "Trade-off Framework", "Optical Flow", "Image Swapping", "Ours"]
+        "Gaussian Blur 1", "Gaussian Blur 2", "Trade-off Framework", "Optical Flow", "Image Swapping", "Ours",
+        "Ours (robust)"]
     assert ((t3["ssim"] > -1) & (t3["ssim"] <= 1) & (t3["psnr"] > 0) & (t3["plr"] >= 0) & (t3["plr"] <= 100)).all()
     t1 = pd.read_csv(tiny_run / "results/tables/table1.csv", keep_default_na=False)
     assert t1["plr_adaptive"].between(0, 100).all()
@@ -93,8 +96,31 @@ def test_tiny_run_yields_threat_table_and_report(tiny_run):
     for rel in ("figure1_privacy_utility.png", "table2_per_class.png", "frames.png", "runtime.png", "runtime.csv"):
         assert (tiny_run / "results/report" / rel).stat().st_size > 0, rel
     runtime = pd.read_csv(tiny_run / "results/report/runtime.csv")
-    assert {"train_identity", "recover", "adaptive_leakage", "leakage", "tables", "table3"} <= set(runtime["rule"])
+    assert {"train_identity", "recover", "adaptive_leakage", "leakage", "tables", "table3",
+            "attack_frames", "attack_clips", "train_robust"} <= set(runtime["rule"])
     assert (runtime["s"] >= 0).all() and "report" not in set(runtime["rule"])
+
+
+def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
+    """Issue 14: every row of Tables 1 and 3 has plr_worst (the highest of its attackers' columns) and
+    each attacker's own column; "Ours (robust)" is a row of both."""
+    always = ["plr_vote", "plr_adaptive", "plr_adaptive_vote", "plr_scratch", "plr_scratch_vote", "plr_clip"]
+    for name in ("table1.csv", "table3.csv"):
+        t = pd.read_csv(tiny_run / "results/tables" / name, keep_default_na=False, na_values=[""])
+        assert "Ours (robust)" in set(t["approach"]), name
+        assert (t.loc[t["approach"] == "Ours (robust)", "representation"] == "ours-robust").all()
+        assert t[always].notna().all().all(), name
+        leaks = t[always + ["plr", "plr_recovered", "plr_recovered_vote"]]  # Table 3's plr: V_pl on the recovery
+        assert (leaks.max(axis=1) - t["plr_worst"]).abs().max() < 1e-6, name
+        assert t.loc[t["representation"] != "original", "plr_recovered"].notna().all(), name
+        assert (t["plr_worst_lo"] <= t["plr_worst"]).all() and (t["plr_worst"] <= t["plr_worst_hi"]).all(), name
+        assert t["worst_attacker"].str.startswith("plr").all(), name
+        assert t[["train_acc_adaptive", "train_acc_scratch", "train_acc_clip"]].apply(lambda c: c.between(0, 100)).all().all()
+    robust = (tiny_run / "logs/train_robust/G-robust.log").read_text()
+    assert "adversary restarts" in robust
+    for rel in ("results/reps/ours-robust/test.npy", "results/metrics/attacks/frames/flow.json",
+                "results/metrics/attacks/clips/ours-robust.json", "benchmarks/threat/attack_frames/ours-robust.tsv"):
+        assert (tiny_run / rel).exists(), rel
 
 
 def test_snakemake_report_of_the_tiny_run_is_html(tiny_run):

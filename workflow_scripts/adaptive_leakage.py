@@ -1,10 +1,12 @@
-"""Rule adaptive_leakage (beyond the paper, SPAct's protocol): an identity classifier trained on a
-method's anonymised train frames, tested like V_pl (one seeded random frame per clip) on its
-anonymised test split. It starts from V_pl's weights (threat.adaptive_init: validator) or as V_pl
+"""Rule adaptive_leakage (beyond the paper, SPAct's protocol; one attacker of the attack suite): an
+identity classifier trained on a method's anonymised train frames (flip / shift augmentation, until it
+converges), tested like V_pl (one seeded random frame per clip) and by voting over a clip's frames on
+its anonymised test split. It starts from V_pl's weights (threat.adaptive_init: validator) or as V_pl
 started (scratch: models.identity's architecture and optional weights file)."""
 import pandas as pd
 
 from ppfer_core.arrays import identity_labels, load_clips
+from ppfer_core.attacks import Convergence
 from ppfer_core.nets import build_image_classifier
 from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
 from ppfer_core.threat import adaptive_leakage
@@ -21,10 +23,12 @@ if p.init == "validator":
 else:
     model = build_image_classifier(p.model["arch"], len(actors), p.model["weights"])
 state = state_path(snakemake.output.metrics)
-m, result = adaptive_leakage(
+m = adaptive_leakage(
     model, load_clips(snakemake.input.train), y_train, load_clips(snakemake.input.test), y_test, len(actors),
     p.train, device, job_seed(snakemake), p.leakage_seed, state, log, f"adaptive_{rep}", snakemake.config["workers"],
+    Convergence.from_config(p.convergence),
 )
 finish(state)
-log(f"{rep}: adaptive PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}), chance {m['chance']:.2f}%")
-write_json(snakemake.output.metrics, {"rep": rep, "init": p.init, **m, "history": result.history})
+log(f"{rep}: adaptive PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}) one frame, {m['plr_vote']:.2f}% voting, "
+    f"chance {m['chance']:.2f}%; train accuracy {m['train_acc']:.4f}, {m['stopped']}")
+write_json(snakemake.output.metrics, {"rep": rep, "init": p.init, **m})

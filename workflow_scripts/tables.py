@@ -1,6 +1,7 @@
 """Rule tables: the paper's Tables 1 and 2 as CSV from the metric files."""
 from pathlib import Path
 
+from ppfer_core.attacks import append_suite_columns, read_suite
 from ppfer_core.baselines import resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
 from ppfer_core.tables import table1, table2
@@ -13,6 +14,8 @@ sweep.to_csv(snakemake.output.blur_sweep, index=False)
 t1 = table1(rows, leakage, utility, settings)
 adaptive = {Path(f).stem: read_json(f) for f in snakemake.input.adaptive}
 t1.insert(4, "plr_adaptive", [round(adaptive[rep]["plr"], 3) for rep in t1["representation"]])
+# issue 14: the attack suite's columns (every attacker's PLR, plr_worst with its interval and attacker)
+t1 = append_suite_columns(t1, read_suite(snakemake.input.attack_frames, snakemake.input.attack_clips, snakemake.input.adaptive))
 components = {"identity_classifier_acc": read_json(snakemake.input.identity)["test_acc"]}
 for f in snakemake.input.controllers:
     components[f"{Path(f).stem}_acc"] = read_json(f)["test_acc"]

@@ -1,10 +1,11 @@
 """Rule train_enhancer: privacy enhancer F_lpr / F_hpr trained against its frozen identity
-budget controller (Algorithm 1), from the shared L1 initialisation."""
+budget controller (Algorithm 1), from the shared L1 initialisation; with enhancer.adversary:
+retrained, against re-trained adversaries instead (ppfer_core.robust)."""
 import pandas as pd
 
 from ppfer_core.arrays import band_dataset, identity_labels
-from ppfer_core.enhancer import fit_enhancer
 from ppfer_core.nets import UNet, build_image_classifier
+from ppfer_core.robust import fit_privacy_enhancer
 from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
 from ppfer_core.training import finish, load_weights, save_weights
 
@@ -16,8 +17,9 @@ data = band_dataset(low if band == "low" else None, highs, identity_labels(index
 enhancer = load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init)
 controller = load_weights(build_image_classifier(p.model["arch"], index["actor"].nunique(), None), snakemake.input.controller)
 state = state_path(snakemake.output.model)
-result = fit_enhancer(enhancer, controller, data, p.train, p.enhancer, device, job_seed(snakemake), state, log,
-                      f"enhancer_{band}", snakemake.config["workers"])
+# enhancer.adversary: frozen (the paper: fit_enhancer) or retrained (issue 14: ppfer_core.robust)
+result = fit_privacy_enhancer(enhancer, controller, index["actor"].nunique(), data, p.train, p.enhancer, device,
+                              job_seed(snakemake), state, log, f"enhancer_{band}", snakemake.config["workers"])
 save_weights(enhancer, snakemake.output.model)
 finish(state)
 write_json(snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer})

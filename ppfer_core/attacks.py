@@ -1,0 +1,397 @@
+"""The worst-case attack suite (beyond the paper): identity attackers that adapt to a representation.
+
+Every attacker trains only on a representation's *train* split and is scored on its *test* split,
+both on the paper's one seeded random frame per clip (the frame V_pl sees) and per clip by voting
+over all of the clip's frames:
+
+- ``validator``: V_pl itself (the paper's PLR), also scored by voting;
+- ``adaptive``: an identity classifier fine-tuned from V_pl on the representation's train frames;
+- ``scratch``: a plain 4-layer CNN (:class:`SmallCNN`) trained from a fresh initialisation;
+- ``clip``: a video identity classifier (R3D family, :func:`ppfer_core.nets.build_video_classifier`)
+  on whole clips, since identity also lives in motion (one score: a clip-level prediction);
+- ``recovered``: V_pl on the recovery attack's output (:mod:`ppfer_core.threat`).
+
+Attackers train with random horizontal flips and shifts until they converge (:class:`Convergence`:
+the epoch's train accuracy reaches a target, or the accuracy on a validation slice held out from
+the *train* split stops improving); the epoch cap is only a safety net, and a run that hits it is
+reported as such. ``plr_worst`` is the highest leakage over all attackers and both scorings
+(:func:`worst_case`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from ppfer_core.arrays import (
+    ClipDataset,
+    FrameDataset,
+    frames_to_tensor,
+    random_flip_shift,
+)
+from ppfer_core.classifiers import fit_classifier
+from ppfer_core.evaluation import leakage_frames
+from ppfer_core.nets import IMAGENET_MEAN, IMAGENET_STD, Normalized
+from ppfer_core.stats import wilson_interval
+from ppfer_core.training import TrainResult, autocast
+
+# --------------------------------------------------------------------------------------------- models
+
+
+class SmallCNN(nn.Module):
+    """A plain 4-layer CNN (conv-BN-ReLU-maxpool, widths w, 2w, 4w, 8w), global pooling, linear head.
+    The first convolution has stride 2 (a 64-px frame is seen at 32 px from the second layer on), which
+    makes it 4x cheaper on a CPU."""
+
+    def __init__(self, num_classes: int, width: int = 32, in_channels: int = 3):
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = in_channels
+        for k in range(4):
+            cout = width * 2**k
+            layers += [nn.Conv2d(cin, cout, 3, stride=2 if k == 0 else 1, padding=1, bias=False), nn.BatchNorm2d(cout),
+                       nn.ReLU(inplace=True), nn.MaxPool2d(2) if k < 3 else nn.Identity()]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(cin, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).mean((-2, -1)))
+
+
+def build_clip_attacker(arch: str, num_classes: int, width: int, pool: int = 1) -> nn.Module:
+    """The clip-level attacker: a video classifier of the R3D family (:func:`ppfer_core.nets.build_video_classifier`,
+    from scratch) on clips ``[B, 3, T, H, W]``, after averaging ``pool`` x ``pool`` pixel blocks (cheaper)."""
+    from ppfer_core.nets import build_video_classifier
+
+    model = build_video_classifier(arch, num_classes, None, width=width)
+    return nn.Sequential(nn.AvgPool3d((1, pool, pool)), model) if pool > 1 else model
+
+
+def build_small_cnn(num_classes: int, width: int = 32) -> Normalized:
+    """:class:`SmallCNN` on float frames in [0, 1] (ImageNet normalisation inside, as the other classifiers)."""
+    return Normalized(SmallCNN(num_classes, width), IMAGENET_MEAN, IMAGENET_STD, ndim=4)
+
+
+# --------------------------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """When an attacker counts as trained: an epoch's (augmented) train accuracy reaches
+    ``target_train_acc``, or the accuracy on the validation slice (``val_fraction`` of each identity's
+    train clips, never test clips) has not improved for ``patience`` epochs. ``shift``: px of the
+    random shift augmentation (with a random horizontal flip)."""
+
+    target_train_acc: float = 0.99
+    patience: int = 3
+    val_fraction: float = 0.1
+    shift: int = 4
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> Convergence:
+        return cls(float(cfg["target_train_acc"]), int(cfg["patience"]), float(cfg["val_fraction"]), int(cfg["shift"]))
+
+
+def validation_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the train split kept for training and held out for validation: ``fraction`` of each
+    class's clips (rounded down; none when a class has fewer than 2 clips), chosen with ``seed``."""
+    rng = np.random.default_rng(seed)
+    val = []
+    for c in np.unique(labels):
+        rows = np.flatnonzero(labels == c)
+        k = int(len(rows) * fraction) if len(rows) > 1 else 0
+        val.extend(rng.choice(rows, size=min(k, len(rows) - 1), replace=False).tolist())
+    val_rows = np.sort(np.asarray(val, dtype=np.int64))
+    return np.setdiff1d(np.arange(len(labels)), val_rows), val_rows
+
+
+@dataclass
+class TrainSplit:
+    """An attacker's train split in memory: the clips it fits and its validation slice (both from the
+    representation's train split only; :func:`validation_split`)."""
+
+    fit: np.ndarray
+    fit_ids: np.ndarray
+    val: np.ndarray
+    val_ids: np.ndarray
+
+    @classmethod
+    def of(cls, clips: np.ndarray, ids: np.ndarray, conv: Convergence, seed: int) -> TrainSplit:
+        fit_rows, val_rows = validation_split(ids, conv.val_fraction, seed)
+        return cls(np.asarray(clips[fit_rows]), ids[fit_rows], np.asarray(clips[val_rows]), ids[val_rows])
+
+    def sizes(self) -> dict[str, int]:
+        return {"train_clips": len(self.fit), "val_clips": len(self.val)}
+
+
+class FlipShiftFrames(FrameDataset):
+    """Every frame of clips with the clip's label, randomly flipped and shifted (attacker training)."""
+
+    def __init__(self, clips: np.ndarray, labels: np.ndarray, shift: int):
+        super().__init__(clips, labels)
+        self.shift = shift
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = super().__getitem__(i)
+        return random_flip_shift(x, self.shift), y
+
+
+# --------------------------------------------------------------------------------------------- scoring
+
+
+@torch.no_grad()
+def frame_logits(model: nn.Module, clips: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
+    """Logits of every frame of uint8 clips ``[N, T, H, W, 3]``: float32 ``[N, T, classes]``."""
+    model.to(device).eval()
+    n, t = clips.shape[:2]
+    flat = clips.reshape(n * t, *clips.shape[2:])
+    out = []
+    for start in range(0, n * t, batch):
+        with autocast(device):
+            out.append(model(frames_to_tensor(flat[start : start + batch]).to(device)).float().cpu())
+    return torch.cat(out).reshape(n, t, -1).numpy()
+
+
+def vote(logits: np.ndarray) -> np.ndarray:
+    """Per clip, the class most frames predict (``logits [N, T, C]``); ties go to the higher summed probability."""
+    n, t, c = logits.shape
+    counts = np.zeros((n, c))
+    np.add.at(counts, (np.repeat(np.arange(n), t), logits.argmax(-1).ravel()), 1.0)
+    probs = torch.softmax(torch.from_numpy(logits), -1).sum(1).numpy()
+    return (counts + 1e-3 * probs / t).argmax(1)
+
+
+def score_frames(logits: np.ndarray, identities: np.ndarray, leakage_seed: int) -> dict[str, Any]:
+    """Leakage of frame logits ``[N, T, C]``: on the seeded random frame per clip V_pl sees
+    (``plr``, ``correct``) and by voting over all frames (``plr_vote``, ``correct_vote``), in percent."""
+    n, t = logits.shape[:2]
+    one = logits[np.arange(n), leakage_frames(n, t, leakage_seed)].argmax(-1)
+    correct, correct_vote = int((one == identities).sum()), int((vote(logits) == identities).sum())
+    return {"plr": 100.0 * correct / n, "correct": correct, "plr_vote": 100.0 * correct_vote / n,
+            "correct_vote": correct_vote, "n": int(n), "chance": 100.0 / logits.shape[-1], "n_identities": int(logits.shape[-1])}
+
+
+@torch.no_grad()
+def clip_accuracy(model: nn.Module, clips: np.ndarray, labels: np.ndarray, device: torch.device, batch: int = 16) -> tuple[int, int]:
+    """Correct clip-level predictions of a video classifier over uint8 clips, and their number."""
+    model.to(device).eval()
+    correct = 0
+    for start in range(0, len(clips), batch):
+        x = frames_to_tensor(np.asarray(clips[start : start + batch])).movedim(1, 2).to(device)
+        with autocast(device):
+            correct += int((model(x).argmax(1).cpu().numpy() == labels[start : start + batch]).sum())
+    return correct, len(clips)
+
+
+# --------------------------------------------------------------------------------------------- training
+
+
+def convergence_stop(conv: Convergence, val_acc: Callable[[], float | None], log: Callable[[str], None]) -> Callable:
+    """The training loop's stop rule for an attacker: adds ``val_acc`` to each epoch's row and stops
+    once the train accuracy reaches the target (and the validation accuracy has stopped rising or
+    reached it too), or the validation accuracy has plateaued."""
+    best = {"acc": -1.0, "epoch": 0}
+
+    def stop(row: dict[str, float]) -> str | None:
+        acc = val_acc()
+        improved = acc is not None and acc > best["acc"]
+        if acc is not None:
+            row["val_acc"] = acc
+            if improved:
+                best.update(acc=acc, epoch=row["epoch"])
+        if row.get("acc", 0.0) >= conv.target_train_acc and (not improved or acc >= conv.target_train_acc):
+            return f"converged: train accuracy {row['acc']:.4f} >= {conv.target_train_acc}"
+        if acc is not None and row["epoch"] - best["epoch"] >= conv.patience:
+            return f"converged: validation accuracy has not improved for {conv.patience} epochs (best {best['acc']:.4f})"
+        return None
+
+    return stop
+
+
+@dataclass
+class AttackerRun:
+    """A trained attacker's training record: final train / validation accuracy and why it stopped."""
+
+    train_acc: float
+    val_acc: float | None
+    epochs: int
+    stopped: str
+    converged: bool
+    history: list[dict[str, float]]
+
+    @classmethod
+    def of(cls, result: TrainResult) -> AttackerRun:
+        last = result.history[-1] if result.history else {}
+        return cls(float(last.get("acc", float("nan"))), last.get("val_acc"), len(result.history), result.stopped,
+                   result.stopped.startswith("converged"), result.history)
+
+    def summary(self) -> dict[str, Any]:
+        return {"train_acc": self.train_acc, "val_acc": self.val_acc, "epochs": self.epochs, "stopped": self.stopped,
+                "converged": self.converged, "history": self.history}
+
+
+def fit_attacker(
+    model: nn.Module,
+    train_set: Dataset,
+    val_acc: Callable[[], float | None],
+    settings: dict[str, Any],
+    conv: Convergence,
+    device: torch.device,
+    seed: int,
+    state_path: Path | None,
+    log: Callable[[str], None],
+    desc: str,
+    workers: int = 0,
+) -> AttackerRun:
+    """Train an attacker with cross-entropy (``settings``: epochs = the cap, batch_size, lr, optimizer[,
+    items_per_epoch]) until it converges (:func:`convergence_stop`); returns its training record."""
+    stop = convergence_stop(conv, val_acc, log)
+    result = fit_classifier(model, train_set, settings, device, seed, state_path, log, desc, workers, stop=stop)
+    run = AttackerRun.of(result)
+    if not run.converged:
+        log(f"[{desc}] WARNING: stopped at the epoch cap before converging (train accuracy {run.train_acc:.4f})")
+    return run
+
+
+def frame_attack(
+    model: nn.Module,
+    train_clips: np.ndarray,
+    train_ids: np.ndarray,
+    test_clips: np.ndarray,
+    test_ids: np.ndarray,
+    settings: dict[str, Any],
+    conv: Convergence,
+    device: torch.device,
+    seed: int,
+    leakage_seed: int,
+    state_path: Path | None = None,
+    log: Callable[[str], None] = print,
+    desc: str = "attacker",
+    workers: int = 0,
+) -> dict[str, Any]:
+    """A frame-level identity attacker: trained on every (flipped, shifted) frame of the train clips
+    minus a validation slice of them, scored on the test clips by one frame and by voting."""
+    split = TrainSplit.of(train_clips, train_ids, conv, seed)
+
+    def val_acc() -> float | None:
+        return float((frame_logits(model, split.val, device).argmax(-1) == split.val_ids[:, None]).mean()) if len(split.val) else None
+
+    run = fit_attacker(model, FlipShiftFrames(split.fit, split.fit_ids, conv.shift), val_acc, settings, conv,
+                       device, seed, state_path, log, desc, workers)
+    scores = score_frames(frame_logits(model, test_clips, device), test_ids, leakage_seed)
+    return {**scores, **run.summary(), **split.sizes()}
+
+
+def clip_attack(
+    model: nn.Module,
+    train_clips: np.ndarray,
+    train_ids: np.ndarray,
+    test_clips: np.ndarray,
+    test_ids: np.ndarray,
+    settings: dict[str, Any],
+    conv: Convergence,
+    device: torch.device,
+    seed: int,
+    state_path: Path | None = None,
+    log: Callable[[str], None] = print,
+    desc: str = "clip_attacker",
+    workers: int = 0,
+) -> dict[str, Any]:
+    """A clip-level identity attacker (a video classifier on whole, flipped and shifted clips),
+    trained on the train clips minus a validation slice, scored per test clip."""
+    split = TrainSplit.of(train_clips, train_ids, conv, seed)
+
+    def val_acc() -> float | None:
+        return clip_accuracy(model, split.val, split.val_ids, device)[0] / len(split.val) if len(split.val) else None
+
+    data = ClipDataset(split.fit, split.fit_ids, augment=True, shift=conv.shift)
+    run = fit_attacker(model, data, val_acc, settings, conv, device, seed, state_path, log, desc, workers)
+    correct, n = clip_accuracy(model, test_clips, test_ids, device)
+    n_ids = int(max(train_ids.max(), test_ids.max()) + 1)
+    return {"plr": 100.0 * correct / n, "correct": correct, "n": n, "chance": 100.0 / n_ids, **run.summary(), **split.sizes()}
+
+
+# --------------------------------------------------------------------------------------------- worst case
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One attacker's leakage on one representation: column name, correct test clips, test clips."""
+
+    column: str
+    correct: int
+    n: int
+
+    @property
+    def rate(self) -> float:
+        return 100.0 * self.correct / self.n
+
+
+def suite_leaks(validator: Mapping, adaptive: Mapping, scratch: Mapping, clip: Mapping, recovered: Mapping | None) -> list[Leak]:
+    """Every attacker's leakage of one representation, from its metric files (``recovered``: V_pl on
+    the recovery attack's output, scored by the attack_frames job; None where nothing is recovered)."""
+    leaks = [Leak("plr", validator["correct"], validator["n"]), Leak("plr_vote", validator["correct_vote"], validator["n"])]
+    for name, m in (("adaptive", adaptive), ("scratch", scratch)):
+        leaks += [Leak(f"plr_{name}", m["correct"], m["n"]), Leak(f"plr_{name}_vote", m["correct_vote"], m["n"])]
+    leaks.append(Leak("plr_clip", clip["correct"], clip["n"]))
+    if recovered is not None:
+        leaks += [Leak("plr_recovered", recovered["correct"], recovered["n"]),
+                  Leak("plr_recovered_vote", recovered["correct_vote"], recovered["n"])]
+    return leaks
+
+
+def worst_case(leaks: list[Leak]) -> dict[str, Any]:
+    """Each attacker's PLR column, and ``plr_worst`` (the highest, first in suite order on a tie)
+    with its Wilson 95 % interval and the attacker column it came from (``worst_attacker``)."""
+    worst = max(leaks, key=lambda leak: leak.rate)
+    lo, hi = wilson_interval(worst.correct, worst.n)
+    return {**{leak.column: round(leak.rate, 3) for leak in leaks}, "plr_worst": round(worst.rate, 3),
+            "plr_worst_lo": round(lo, 3), "plr_worst_hi": round(hi, 3), "worst_attacker": worst.column}
+
+
+SUITE_COLUMNS = ("plr_vote", "plr_adaptive_vote", "plr_scratch", "plr_scratch_vote", "plr_clip", "plr_recovered",
+                 "plr_recovered_vote", "plr_worst", "plr_worst_lo", "plr_worst_hi", "worst_attacker")
+"""Columns the suite adds to Tables 1 and 3 (``plr`` and ``plr_adaptive`` are there already)."""
+
+
+def suite_table(reps: list[str], metrics: Mapping[str, Mapping[str, Mapping]]) -> dict[str, dict[str, Any]]:
+    """Per representation, the suite's columns (:func:`worst_case`) and each trained attacker's final
+    train accuracy (``train_acc_{attacker}``), from ``metrics[kind][rep]`` with kinds ``leakage``
+    (V_pl), ``frames`` (attack_frames job), ``adaptive``, ``clip``."""
+    out = {}
+    for rep in reps:
+        frames = metrics["frames"][rep]
+        leaks = suite_leaks(frames["validator"], metrics["adaptive"][rep], frames["scratch"], metrics["clip"][rep],
+                            frames.get("recovered"))
+        row = worst_case(leaks)
+        for name, m in (("adaptive", metrics["adaptive"][rep]), ("scratch", frames["scratch"]), ("clip", metrics["clip"][rep])):
+            row[f"train_acc_{name}"] = round(100.0 * m["train_acc"], 3)
+        out[rep] = row
+    return out
+
+
+def read_suite(frames: list[str], clips: list[str], adaptive: list[str]) -> dict[str, dict[str, Mapping]]:
+    """The suite's metric files (attack_frames, attack_clips, adaptive_leakage jobs) by kind and representation."""
+    from ppfer_core.runtime import read_json
+
+    def by_rep(files: list[str]) -> dict[str, Mapping]:
+        return {Path(f).stem: read_json(f) for f in files}
+
+    return {"frames": by_rep(frames), "clip": by_rep(clips), "adaptive": by_rep(adaptive)}
+
+
+def append_suite_columns(table: Any, metrics: Mapping[str, Mapping[str, Mapping]]) -> Any:
+    """A table (pandas, with a ``representation`` column) with the suite's columns appended per row."""
+    import pandas as pd
+
+    suite = suite_table(list(dict.fromkeys(table["representation"])), metrics)
+    extra = pd.DataFrame([suite[rep] for rep in table["representation"]], index=table.index)
+    return pd.concat([table, extra[[c for c in extra.columns if c not in table.columns]]], axis=1)

@@ -1,0 +1,260 @@
+"""The attack suite (ppfer_core.attacks) and the enhancers trained against re-trained adversaries
+(ppfer_core.robust, enhancer.adversary: retrained). Each test takes a few seconds on one thread."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+from ppfer_core.attacks import (
+    Convergence,
+    Leak,
+    append_suite_columns,
+    build_small_cnn,
+    clip_attack,
+    frame_attack,
+    score_frames,
+    validation_split,
+    vote,
+    worst_case,
+)
+from ppfer_core.nets import UNet, build_video_classifier
+from ppfer_core.robust import (
+    AdversaryPool,
+    AdversarySettings,
+    fit_privacy_enhancer,
+    fit_robust_enhancer,
+)
+from ppfer_core.stats import wilson_interval
+
+CPU = torch.device("cpu")
+QUIET = lambda _: None
+
+
+from test_threat import one_thread  # noqa: F401  (autouse: tiny models, one thread)
+
+
+def _state(m):
+    return {k: v.clone() for k, v in m.state_dict().items()}
+
+
+def _moved(a, b):
+    return any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
+
+
+def identity_clips(labels, seed, t=3, size=16):
+    """uint8 clips whose identity is a colour patch in a corner (identity cue) plus noise."""
+    rng = np.random.default_rng(seed)
+    colours = np.array([[230, 30, 30], [30, 230, 30], [30, 30, 230], [230, 230, 30]], dtype=np.uint8)
+    x = rng.integers(60, 120, size=(len(labels), t, size, size, 3)).astype(np.uint8)
+    x[:, :, size // 8 : size // 2, size // 8 : size // 2] = colours[labels][:, None, None, None, :]
+    return x
+
+
+# --------------------------------------------------------------------------------------------- scoring
+
+
+def test_vote_takes_the_majority_and_breaks_ties_by_probability():
+    logits = np.zeros((2, 3, 3), dtype=np.float32)
+    logits[0, 0, 1] = logits[0, 1, 1] = 5.0  # two frames say 1
+    logits[0, 2, 2] = 50.0  # one very sure frame says 2
+    logits[1, 0, 0], logits[1, 1, 2], logits[1, 2] = 1.0, 3.0, [0.0, 0.0, 0.0]  # tie 0 / 2 / (0,1,2 -> 0): 2 votes for 0
+    logits[1, 2, 0] = 0.5
+    assert list(vote(logits)) == [1, 0]
+    tie = np.zeros((1, 2, 2), dtype=np.float32)
+    tie[0, 0, 0], tie[0, 1, 1] = 1.0, 3.0  # one vote each: the surer frame wins
+    assert list(vote(tie)) == [1]
+
+
+def test_score_frames_uses_the_validators_random_frame_and_voting():
+    from ppfer_core.evaluation import leakage_frames
+
+    n, t, c = 20, 4, 3
+    y = np.arange(n) % c
+    logits = np.zeros((n, t, c), dtype=np.float32)
+    logits[np.arange(n), :, y] = 1.0  # every frame right ...
+    frames = leakage_frames(n, t, 7)
+    logits[np.arange(n), frames, (y + 1) % c] = 5.0  # ... except the one V_pl would look at
+    m = score_frames(logits, y, 7)
+    assert m["plr"] == 0.0 and m["plr_vote"] == 100.0 and m["n"] == n and m["chance"] == pytest.approx(100 / 3)
+
+
+def test_worst_case_is_the_highest_leak_with_its_wilson_interval():
+    leaks = [Leak("plr", 1, 10), Leak("plr_vote", 3, 10), Leak("plr_clip", 7, 10), Leak("plr_scratch", 7, 10)]
+    w = worst_case(leaks)
+    assert w["plr_worst"] == 70.0 and w["worst_attacker"] == "plr_clip"
+    assert (w["plr_worst_lo"], w["plr_worst_hi"]) == tuple(round(v, 3) for v in wilson_interval(7, 10))
+    assert w["plr"] == 10.0 and w["plr_vote"] == 30.0
+
+
+def test_suite_columns_join_tables_by_representation():
+    def frames(c):
+        v = {"correct": c, "correct_vote": c + 1, "n": 10}
+        return {"validator": v, "scratch": {**v, "train_acc": 1.0}, "recovered": v}
+
+    metrics = {
+        "frames": {"a": frames(1), "b": frames(8)},
+        "adaptive": {r: {"correct": 2, "correct_vote": 2, "n": 10, "train_acc": 0.99} for r in "ab"},
+        "clip": {r: {"correct": 5, "n": 10, "train_acc": 0.5} for r in "ab"},
+    }
+    t = pd.DataFrame({"approach": ["A", "B"], "plr": [10.0, 80.0], "representation": ["a", "b"]})
+    out = append_suite_columns(t, metrics)
+    assert list(out["plr"]) == [10.0, 80.0]  # existing columns keep their meaning
+    assert list(out["plr_worst"]) == [50.0, 90.0] and list(out["worst_attacker"]) == ["plr_clip", "plr_vote"]
+    assert list(out["train_acc_clip"]) == [50.0, 50.0]
+
+
+# --------------------------------------------------------------------------------------------- attackers
+
+
+def test_validation_slice_comes_from_the_train_split_per_identity():
+    y = np.repeat(np.arange(4), 10)
+    fit, val = validation_split(y, 0.2, seed=0)
+    assert len(np.intersect1d(fit, val)) == 0 and sorted(np.concatenate([fit, val])) == list(range(40))
+    assert all((y[val] == c).sum() == 2 for c in range(4))
+    assert validation_split(y, 0.2, seed=0)[1].tolist() == val.tolist()
+    assert len(validation_split(np.array([0, 1]), 0.5, 0)[1]) == 0  # a single clip of a class stays in training
+
+
+def test_scratch_cnn_attacker_converges_and_reidentifies():
+    y_train, y_test = np.repeat(np.arange(4), 8), np.repeat(np.arange(4), 2)
+    torch.manual_seed(0)
+    conv = Convergence(target_train_acc=0.99, patience=5, val_fraction=0.25, shift=2)
+    m = frame_attack(build_small_cnn(4, 8), identity_clips(y_train, 0, size=32), y_train, identity_clips(y_test, 1, size=32), y_test,
+                     {"epochs": 40, "batch_size": 16, "lr": 0.01, "optimizer": "adam"}, conv, CPU, 0, 0, log=QUIET)
+    assert m["converged"] and m["epochs"] < 40 and m["train_acc"] >= 0.9
+    assert m["plr"] == 100.0 and m["plr_vote"] == 100.0 and m["val_clips"] == 8 and m["train_clips"] == 24
+
+
+def test_attackers_never_read_test_clips_while_training():
+    """Training is the same whatever the test clips are: only the train split feeds it."""
+    y_train, y_test = np.repeat(np.arange(3), 4), np.arange(3)
+    train = identity_clips(y_train, 0, t=2, size=16)
+    settings = {"epochs": 3, "batch_size": 4, "lr": 0.01, "optimizer": "adam"}
+    conv = Convergence(target_train_acc=1.01, patience=10, val_fraction=0.25, shift=2)
+    runs = []
+    for test in (identity_clips(y_test, 1, t=2), np.zeros((3, 2, 16, 16, 3), np.uint8)):
+        torch.manual_seed(0)
+        frame = frame_attack(build_small_cnn(3, 4), train, y_train, test, y_test, settings, conv, CPU, 0, 0, log=QUIET)
+        torch.manual_seed(0)
+        clip = clip_attack(build_video_classifier("r3d_small", 3, None, width=4), train, y_train, test, y_test,
+                           {**settings, "epochs": 2, "batch_size": 3}, conv, CPU, 0, log=QUIET)
+        runs.append([{k: v for k, v in row.items() if k != "seconds"} for row in frame["history"] + clip["history"]])
+    assert runs[0] == runs[1] and len(runs[0]) == 5
+
+
+def test_clip_attacker_reports_a_clip_level_rate_and_its_training():
+    y_train, y_test = np.repeat(np.arange(3), 4), np.arange(3)
+    torch.manual_seed(0)
+    m = clip_attack(build_video_classifier("r3d_small", 3, None, width=4), identity_clips(y_train, 0, t=4),
+                    y_train, identity_clips(y_test, 1, t=4), y_test, {"epochs": 2, "batch_size": 4, "lr": 0.01,
+                    "optimizer": "adam"}, Convergence(val_fraction=0.0), CPU, 0, log=QUIET)
+    assert m["n"] == 3 and 0 <= m["plr"] <= 100 and m["epochs"] == 2 and not m["converged"]
+    assert m["stopped"] == "completed" and 0 <= m["train_acc"] <= 1
+
+
+# --------------------------------------------------------------------------------------------- robust enhancers
+
+
+@pytest.fixture()
+def band_problem():
+    torch.manual_seed(0)
+    y = torch.arange(4).repeat(12)
+    base = torch.tensor([[0.8, 0.2, 0.2], [0.2, 0.8, 0.2], [0.2, 0.2, 0.8], [0.8, 0.8, 0.2]])
+    x = (base[y][:, :, None, None] + 0.05 * torch.randn(48, 3, 16, 16)).clamp(0, 1)
+    controller = build_small_cnn(4, 4)  # stands in for C_lpr / C_hpr
+    return TensorDataset(x, y), controller
+
+
+TRAIN = {"epochs": 2, "batch_size": 8, "lr": 1e-3, "optimizer": "adam"}  # 6 batches per epoch: 12 steps
+
+
+def test_restarts_happen_on_schedule_round_robin():
+    pool = AdversaryPool(4, AdversarySettings(count=3, restart_every=4, width=4), seed=0)
+    opt = torch.optim.Adam(pool.parameters())
+    first = [_state(m) for m in pool.members]
+    hits = [pool.tick(opt) for _ in range(12)]
+    assert hits == [None, None, None, 0, None, None, None, 1, None, None, None, 2]
+    assert int(pool.restarts) == 3 and int(pool.step) == 12
+    assert all(_moved(first[i], m.state_dict()) for i, m in enumerate(pool.members))  # re-initialised afresh
+
+
+def test_retrained_adversaries_move_and_restart_while_the_controller_stays_frozen(band_problem):
+    data, controller = band_problem
+    frozen = _state(controller)
+    enhancer = UNet(base_width=4, depth=1)
+    before = _state(enhancer)
+    adv = AdversarySettings(count=2, restart_every=5, steps=2, lr=0.01, width=4)
+    objective = {"objective": "entropy", "l1_weight": 0.5}
+    result, pool = fit_robust_enhancer(enhancer, controller, 4, data, TRAIN, objective, adv, CPU, 0, None, QUIET, "t")
+    assert int(pool.step) == 12 and int(pool.restarts) == 2  # steps 5 and 10
+    assert sum(row["restarts"] for row in result.history) * 6 == pytest.approx(2)  # per-epoch mean of restart events
+    untouched = AdversaryPool(4, adv, seed=0)
+    assert all(_moved(untouched.members[i].state_dict(), m.state_dict()) for i, m in enumerate(pool.members))
+    assert _moved(before, enhancer.state_dict())
+    assert not _moved(frozen, controller.state_dict()) and {"adversary_acc", "adversary_train_acc", "controller_acc"} <= set(result.history[0])
+
+
+def test_frozen_mode_is_the_paper_and_leaves_the_controller_unchanged(band_problem):
+    data, controller = band_problem
+    frozen = _state(controller)
+    objective = {"objective": "ce", "l1_weight": 0.0, "identity_budget": None, "adversary": "frozen",
+                 "adversaries": {"count": 2, "restart_every": 5, "steps": 1, "lr": 0.01, "optimizer": "adam",
+                                 "width": 4, "with_controller": True}}
+    result = fit_privacy_enhancer(UNet(base_width=4, depth=1), controller, 4, data, TRAIN, objective, CPU, 0, None, QUIET, "t")
+    assert not _moved(frozen, controller.state_dict())
+    assert "adversary_acc" not in result.history[0] and "controller_acc" in result.history[0]
+    with pytest.raises(ValueError, match="enhancer.adversary"):
+        fit_privacy_enhancer(UNet(base_width=4, depth=1), controller, 4, data, TRAIN, {**objective, "adversary": "x"},
+                             CPU, 0, None, QUIET, "t")
+
+
+def test_retrained_training_resumes_to_the_same_weights(band_problem, tmp_path):
+    data, controller = band_problem
+    adv = AdversarySettings(count=2, restart_every=4, steps=1, lr=0.01, width=4)
+    objective = {"objective": "ce", "l1_weight": 0.1}
+
+    def run(epochs, state):
+        torch.manual_seed(0)
+        enhancer = UNet(base_width=4, depth=1)
+        _, pool = fit_robust_enhancer(enhancer, controller, 4, data, {**TRAIN, "epochs": epochs}, objective, adv, CPU, 0,
+                                      state, QUIET, "t")
+        return enhancer, pool
+
+    whole, whole_pool = run(2, None)
+    state = tmp_path / "s.pt"
+    run(1, state)  # "preempted" after epoch 1: its state file stays
+    resumed, pool = run(2, state)
+    assert int(pool.step) == int(whole_pool.step) == 12 and int(pool.restarts) == 3
+    assert not _moved(whole.state_dict(), resumed.state_dict())
+
+
+def test_bad_adversary_settings_are_named():
+    with pytest.raises(ValueError, match="unknown keys"):
+        AdversarySettings.from_config({"count": 2, "restrat_every": 3})
+    with pytest.raises(ValueError, match="count"):
+        AdversarySettings.from_config({"count": 0})
+
+
+def test_robust_sweep_table_and_figure(tmp_path):
+    from ppfer_core.robust import compensated_name, robust_variants
+    from ppfer_core.sweep import plot_robust_sweep, robust_sweep_table
+
+    variants = robust_variants({"l1_weight": 1.0, "sweep": {"enabled": True, "l1_weights": [3, 0.3, 1.0]}})
+    assert variants == {"G-robust": 1.0, "G-robust-l1w3": 3.0, "G-robust-l1w0.3": 0.3}
+    reps = {compensated_name(g): w for g, w in variants.items()}
+    assert list(reps) == ["ours-robust", "ours-robust-l1w3", "ours-robust-l1w0.3"]
+
+    def leak(c):
+        return {"correct": c, "correct_vote": c, "n": 10, "train_acc": 1.0}
+
+    suite = {"frames": {r: {"validator": leak(1), "scratch": leak(2 + i), "recovered": leak(1)} for i, r in enumerate(reps)},
+             "adaptive": {r: leak(1) for r in reps}, "clip": {r: leak(1) for r in reps}}
+    utility = {r: {"acc": 50.0 + i} for i, r in enumerate(reps)}
+    t = robust_sweep_table(reps, utility, suite)
+    assert list(t["l1_weight"]) == [0.3, 1.0, 3.0] and list(t["plr_worst"]) == [40.0, 20.0, 30.0]
+    assert {"acc", "plr", "plr_worst_lo", "plr_worst_hi", "worst_attacker", "train_acc_clip"} <= set(t.columns)
+    plot_robust_sweep(t, tmp_path / "sweep.png", chance=10.0)
+    assert (tmp_path / "sweep.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="robust G"):
+        compensated_name("G")

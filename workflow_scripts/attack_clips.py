@@ -1,0 +1,23 @@
+"""Rule attack_clips (the attack suite, beyond the paper): a video identity classifier (R3D family)
+trained on a representation's whole train clips (flip / shift augmentation, until it converges),
+scored per test clip."""
+import pandas as pd
+
+from ppfer_core.arrays import identity_labels, load_clips
+from ppfer_core.attacks import Convergence, build_clip_attacker, clip_attack
+from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.training import finish
+
+log, device = setup_job(snakemake)
+p, inp, rep = snakemake.params, snakemake.input, snakemake.wildcards.rep
+index = pd.read_parquet(inp.index)
+y_train, actors = identity_labels(index, "train")
+y_test, _ = identity_labels(index, "test")
+model = build_clip_attacker(p.clip["arch"], len(actors), p.clip["width"], p.clip["pool"])
+state = state_path(snakemake.output.metrics)
+m = clip_attack(model, load_clips(inp.train), y_train, load_clips(inp.test), y_test, p.clip["train"],
+                Convergence.from_config(p.convergence), device, job_seed(snakemake), state, log, f"clip_{rep}",
+                snakemake.config["workers"])
+finish(state)
+log(f"{rep}: clip attacker PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}), train accuracy {m['train_acc']:.4f}, {m['stopped']}")
+write_json(snakemake.output.metrics, {"rep": rep, "arch": p.clip["arch"], **m})

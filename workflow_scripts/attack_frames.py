@@ -1,0 +1,38 @@
+"""Rule attack_frames (the attack suite, beyond the paper): on one representation, V_pl scored on one
+random frame per test clip and by voting over all its frames (also on the recovery attack's output,
+where there is one), and a plain 4-layer CNN trained from scratch on the representation's train
+frames (flip / shift augmentation, until it converges), scored the same two ways."""
+import pandas as pd
+
+from ppfer_core.arrays import identity_labels, load_clips
+from ppfer_core.attacks import (
+    Convergence,
+    build_small_cnn,
+    frame_attack,
+    frame_logits,
+    score_frames,
+)
+from ppfer_core.nets import build_image_classifier
+from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.training import finish, load_weights
+
+log, device = setup_job(snakemake)
+p, inp, rep = snakemake.params, snakemake.input, snakemake.wildcards.rep
+index = pd.read_parquet(inp.index)
+y_train, actors = identity_labels(index, "train")
+y_test, _ = identity_labels(index, "test")
+validator = load_weights(build_image_classifier(p.model["arch"], len(actors), None), inp.validator)
+out = {"rep": rep, "validator": score_frames(frame_logits(validator, load_clips(inp.test), device), y_test, p.leakage_seed)}
+if inp.recovered:
+    out["recovered"] = score_frames(frame_logits(validator, load_clips(inp.recovered), device), y_test, p.leakage_seed)
+state = state_path(snakemake.output.metrics)
+out["scratch"] = frame_attack(
+    build_small_cnn(len(actors), p.scratch["width"]), load_clips(inp.train), y_train, load_clips(inp.test), y_test,
+    p.scratch["train"], Convergence.from_config(p.convergence), device, job_seed(snakemake), p.leakage_seed, state, log,
+    f"scratch_{rep}", snakemake.config["workers"],
+)
+finish(state)
+for k in ("validator", "recovered", "scratch"):
+    if k in out:
+        log(f"{rep}: {k} PLR {out[k]['plr']:.2f}% one frame, {out[k]['plr_vote']:.2f}% voting")
+write_json(snakemake.output.metrics, out)
