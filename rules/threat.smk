@@ -108,7 +108,7 @@ rule attack_frames:
         "benchmarks/threat/attack_frames/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: all_cores
     resources:
         **GPU,
     params:
@@ -134,7 +134,7 @@ rule attack_clips:
         "benchmarks/threat/attack_clips/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: all_cores
     resources:
         **GPU,
     params:
