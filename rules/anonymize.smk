@@ -1,0 +1,104 @@
+# `ppfer anonymize` through the workflow: the model bundle the command reads, and the folder rule
+# that anonymises a person's own videos (anonymize.input_dir) with it.
+import glob
+from pathlib import Path
+
+from ppfer_core import EMOTIONS
+from ppfer_core.anonymize.media import VIDEO_EXTENSIONS
+
+# Methods a bundle can hold: name -> checkpoint of each part (ppfer_core.bundle.PARTS). Stages that
+# train a variant (a robust or open-set ours) add their entry here; config anonymize.methods picks.
+ANONYMIZER_METHODS = {
+    "ours": dict(
+        enhancer_low=f"{RES}/models/enhancer_low.pt",
+        enhancer_high=f"{RES}/models/enhancer_high.pt",
+        compensator=f"{RES}/models/compensator/ours.pt",
+        utility=f"{RES}/models/utility/ours.pt",
+    ),
+}
+ANONYMIZE = config["anonymize"]
+for _m in ANONYMIZE["methods"]:
+    if _m not in ANONYMIZER_METHODS:
+        raise ValueError(
+            f"config key anonymize.methods: unknown method {_m!r} (known: {', '.join(ANONYMIZER_METHODS)})"
+        )
+BUNDLE = f"{RES}/models/anonymizer.pt"
+FINAL_OUTPUTS.append(BUNDLE)  # cheap: it only packs weights the tables need anyway
+
+
+def anonymize_source(wildcards):
+    """The video of anonymize.input_dir whose name (without extension) is {name}."""
+    found = [
+        f
+        for f in glob.glob(f"{glob.escape(ANONYMIZE['input_dir'])}/{glob.escape(wildcards.name)}.*")
+        if Path(f).suffix.lower() in VIDEO_EXTENSIONS
+    ]
+    if len(found) != 1:
+        raise ValueError(
+            f"anonymize.input_dir {ANONYMIZE['input_dir']}: {len(found)} videos named {wildcards.name}.* "
+            f"(need exactly one; extensions {' '.join(VIDEO_EXTENSIONS)})"
+        )
+    return found[0]
+
+
+def anonymize_names():
+    """Names of the videos in anonymize.input_dir."""
+    return sorted(
+        Path(f).stem
+        for f in glob.glob(f"{glob.escape(ANONYMIZE['input_dir'])}/*")
+        if Path(f).suffix.lower() in VIDEO_EXTENSIONS
+    )
+
+
+rule anonymizer_bundle:
+    input:
+        [ANONYMIZER_METHODS[m][part] for m in ANONYMIZE["methods"] for part in ANONYMIZER_METHODS[m]],
+    output:
+        bundle=BUNDLE,
+    log:
+        "logs/anonymizer_bundle.log",
+    benchmark:
+        "benchmarks/anonymizer_bundle.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    params:
+        methods={m: ANONYMIZER_METHODS[m] for m in ANONYMIZE["methods"]},
+        settings=dict(
+            size=config["ingest"]["size"],
+            frames=config["ingest"]["frames"],
+            wavelet=config["wavelet"]["name"],
+            level=config["wavelet"]["level"],
+            face_margin=config["ingest"].get("face_margin", 0.25),
+            unet=config["models"]["unet"],
+            uvit=config["models"]["uvit"],
+            utility=config["models"]["utility"],
+            labels=list(EMOTIONS),
+        ),
+    script:
+        "../workflow_scripts/anonymizer_bundle.py"
+
+
+rule anonymize_video:
+    input:
+        video=anonymize_source,
+        bundle=BUNDLE,
+    output:
+        video=f"{RES}/anonymized/{{name}}.mp4",
+        sidecar=f"{RES}/anonymized/{{name}}.json",
+    log:
+        "logs/anonymize/{name}.log",
+    benchmark:
+        "benchmarks/anonymize/{name}.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: workflow.cores
+    params:
+        options={k: v for k, v in ANONYMIZE.items() if k not in ("methods", "input_dir")},
+        device=config["device"],
+    script:
+        "../workflow_scripts/anonymize_video.py"
+
+
+rule anonymize_folder:
+    input:
+        expand(f"{RES}/anonymized/{{name}}.mp4", name=anonymize_names()),
