@@ -13,7 +13,8 @@ import numpy as np
 
 def astronaut_frames(n: int, size: tuple[int, int] = (360, 480), faces: int = 1) -> list[np.ndarray]:
     """``n`` RGB frames [H, W, 3]: a window over the astronaut photograph that zooms in from 100 % to
-    70 % of the photo and pans sideways. ``faces=2`` places a mirrored copy beside it (two faces)."""
+    70 % of the photo and pans sideways. ``faces=2``: the photo and its mirror image side by side,
+    shown whole (two faces; use a 2:1 ``size``)."""
     from PIL import Image
     from skimage import data
 
@@ -28,11 +29,11 @@ def astronaut_frames(n: int, size: tuple[int, int] = (360, 480), faces: int = 1)
     out = []
     for i in range(n):
         s = i / max(n - 1, 1)
-        zoom = 1.0 - 0.3 * s
+        zoom = 1.0 - 0.3 * s if faces == 1 else 1.0
         cw = min(pw, ph * w / h) * zoom
         ch = cw * h / w
         cx = pw / 2 + (pw - cw) / 2 * 0.6 * np.sin(2 * np.pi * s)
-        cy = ph / 2 - (ph - ch) / 2 * 0.5
+        cy = ph / 2 - (ph - ch) / 2 * 0.5 if faces == 1 else ph / 2
         box = (cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2)
         out.append(np.asarray(img.resize((w, h), Image.Resampling.BILINEAR, box=box)))
     return out
