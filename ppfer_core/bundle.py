@@ -86,6 +86,34 @@ def build_part(part: str, s: BundleSettings) -> nn.Module:
     raise ValueError(f"unknown bundle part {part!r} ({', '.join(PARTS)})")
 
 
+def settings_from_config(config: dict, labels: tuple[str, ...] | None = None) -> BundleSettings:
+    """The bundle settings of a workflow config (what the DAG's rules build and apply)."""
+    from ppfer_core import EMOTIONS
+
+    m = config["models"]
+    return BundleSettings(
+        size=tuple(config["ingest"]["size"]), frames=int(config["ingest"]["frames"]),
+        wavelet=config["wavelet"]["name"], level=int(config["wavelet"]["level"]),
+        face_margin=float(config["ingest"].get("face_margin", 0.25)), unet=dict(m["unet"]),
+        uvit={k: v for k, v in m["uvit"].items() if k != "weights"},
+        utility={k: v for k, v in m["utility"].items() if k in ("arch", "width")},
+        labels=tuple(labels or EMOTIONS))
+
+
+def random_bundle(path: str | Path, settings: BundleSettings, seed: int = 0) -> None:
+    """A bundle of randomly initialised networks (method ``ours``) for tests and benchmarks: the
+    same builders and the same compute as a trained bundle, nothing learnt."""
+    torch.manual_seed(seed)
+    path = Path(path)
+    files = {}
+    for part in PARTS:
+        files[part] = str(path.with_name(f"{path.stem}.{part}.pt"))
+        torch.save(build_part(part, settings).state_dict(), files[part])
+    write_bundle(path, settings, {"ours": files})
+    for f in files.values():
+        Path(f).unlink()
+
+
 def _read_state(path: str | Path) -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)
 

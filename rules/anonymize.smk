@@ -3,8 +3,8 @@
 import glob
 from pathlib import Path
 
-from ppfer_core import EMOTIONS
 from ppfer_core.anonymize.media import VIDEO_EXTENSIONS
+from ppfer_core.bundle import settings_from_config
 
 # Methods a bundle can hold: name -> checkpoint of each part (ppfer_core.bundle.PARTS). Stages that
 # train a variant (a robust or open-set ours) add their entry here; config anonymize.methods picks.
@@ -63,17 +63,7 @@ rule anonymizer_bundle:
         "../envs/ppfer.yaml"
     params:
         methods={m: ANONYMIZER_METHODS[m] for m in ANONYMIZE["methods"]},
-        settings=dict(
-            size=config["ingest"]["size"],
-            frames=config["ingest"]["frames"],
-            wavelet=config["wavelet"]["name"],
-            level=config["wavelet"]["level"],
-            face_margin=config["ingest"].get("face_margin", 0.25),
-            unet=config["models"]["unet"],
-            uvit=config["models"]["uvit"],
-            utility=config["models"]["utility"],
-            labels=list(EMOTIONS),
-        ),
+        settings=settings_from_config(config).to_dict(),
     script:
         "../workflow_scripts/anonymizer_bundle.py"
 

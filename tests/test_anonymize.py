@@ -22,7 +22,9 @@ from ppfer_core import EMOTIONS  # noqa: E402
 from ppfer_core.anonymize import Anonymizer, BadInput, Options  # noqa: E402
 from ppfer_core.anonymize.demo import astronaut_frames, write_video  # noqa: E402
 from ppfer_core.anonymize.tracking import track_faces  # noqa: E402
-from ppfer_core.bundle import PARTS, BundleError, BundleSettings, build_part, load_bundle, write_bundle  # noqa: E402
+from ppfer_core.bundle import (  # noqa: E402
+    PARTS, BundleError, BundleSettings, build_part, load_bundle, random_bundle, settings_from_config, write_bundle,
+)
 from ppfer_core.cli import main  # noqa: E402
 from ppfer_core.faces import Detection  # noqa: E402
 
@@ -45,12 +47,9 @@ def _decode(path: Path):
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("anon")
-    torch.manual_seed(0)
-    files = {}
-    for part in PARTS:
-        files[part] = str(d / f"{part}.pt")
-        torch.save(build_part(part, SETTINGS).state_dict(), files[part])
-    write_bundle(d / "anonymizer.pt", SETTINGS, {"ours": files})
+    random_bundle(d / "anonymizer.pt", SETTINGS)
+    for part in PARTS:  # checkpoints as the DAG writes them, for the packing test
+        torch.save(build_part(part, SETTINGS).state_dict(), d / f"{part}.pt")
     write_video(d / "astro.mp4", astronaut_frames(N, SIZE), fps=FPS)
     write_video(d / "two.mkv", astronaut_frames(4, (160, 320), faces=2), fps=FPS, tone=None)
     return d
@@ -61,6 +60,15 @@ def one_run(work):
     out = work / "out"
     rc = main(["anonymize", str(work / "astro.mp4"), "--bundle", str(work / "anonymizer.pt"), "--out", str(out), "--quiet"])
     return rc, out
+
+
+def test_settings_from_the_workflow_config():
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).parents[1] / "config.yaml").read_text())
+    s = settings_from_config(config)
+    assert s.size == tuple(config["ingest"]["size"]) and s.frames == config["ingest"]["frames"]
+    assert s.unet == config["models"]["unet"] and "weights" not in s.uvit and s.labels == EMOTIONS
 
 
 def test_bundle_is_weights_only_and_checked(work, tmp_path):

@@ -5,7 +5,7 @@ from ppfer_core.runtime import job_logger
 
 log = job_logger(snakemake.log[0])
 p = snakemake.params
-settings = BundleSettings(**{**p.settings, "size": tuple(p.settings["size"]), "labels": tuple(p.settings["labels"])})
+settings = BundleSettings.from_dict(p.settings)
 write_bundle(snakemake.output.bundle, settings, dict(p.methods))
 bundle = load_bundle(snakemake.output.bundle)
 log(f"wrote {snakemake.output.bundle}: methods {', '.join(bundle.methods)} (default {bundle.default_method}); {settings}")

@@ -100,12 +100,18 @@ def _timed(it: Iterable[np.ndarray], timings: Timings) -> Iterator[np.ndarray]:
 class Anonymizer:
     """Applies one method of a bundle (or a plain replacement) to whole videos and photographs."""
 
-    def __init__(self, bundle: Bundle, options: Options, detector=None):
+    def __init__(self, bundle: Bundle, options: Options, detector=None,
+                 transform: tuple[str, Callable[[np.ndarray], np.ndarray]] | None = None):
+        """``transform`` = (name, crops -> crops) replaces the method's networks (reference transforms
+        of the benchmarks); F_u of the bundle's method still reads the expression."""
         options.check()
         self.bundle, self.options = bundle, options
         self.size = tuple(bundle.settings.size)
         self.margin = bundle.settings.face_margin if options.margin is None else options.margin
-        if options.method in apply.REPLACEMENTS:
+        if transform is not None:
+            self.method = bundle.method(options.method, options.device)
+            self.method_name, self.transform = transform
+        elif options.method in apply.REPLACEMENTS:
             self.method, self.method_name = None, options.method
             self.transform: Callable[[np.ndarray], np.ndarray] | None = None
         else:
