@@ -1,9 +1,6 @@
 # `ppfer anonymize` through the workflow: the model bundle the command reads, and the folder rule
 # that anonymises a person's own videos (anonymize.input_dir) with it.
-import glob
-from pathlib import Path
-
-from ppfer_core.anonymize.media import VIDEO_EXTENSIONS
+from ppfer_core.anonymize.media import find_video, list_videos
 from ppfer_core.bundle import settings_from_config
 
 # Methods a bundle can hold: name -> checkpoint of each part (ppfer_core.bundle.PARTS). Stages that
@@ -26,33 +23,13 @@ BUNDLE = f"{RES}/models/anonymizer.pt"
 FINAL_OUTPUTS.append(BUNDLE)  # cheap: it only packs weights the tables need anyway
 
 
-def anonymize_source(wildcards):
-    """The video of anonymize.input_dir whose name (without extension) is {name}."""
-    found = [
-        f
-        for f in glob.glob(f"{glob.escape(ANONYMIZE['input_dir'])}/{glob.escape(wildcards.name)}.*")
-        if Path(f).suffix.lower() in VIDEO_EXTENSIONS
-    ]
-    if len(found) != 1:
-        raise ValueError(
-            f"anonymize.input_dir {ANONYMIZE['input_dir']}: {len(found)} videos named {wildcards.name}.* "
-            f"(need exactly one; extensions {' '.join(VIDEO_EXTENSIONS)})"
-        )
-    return found[0]
-
-
-def anonymize_names():
-    """Names of the videos in anonymize.input_dir."""
-    return sorted(
-        Path(f).stem
-        for f in glob.glob(f"{glob.escape(ANONYMIZE['input_dir'])}/*")
-        if Path(f).suffix.lower() in VIDEO_EXTENSIONS
-    )
-
-
 rule anonymizer_bundle:
     input:
-        [ANONYMIZER_METHODS[m][part] for m in ANONYMIZE["methods"] for part in ANONYMIZER_METHODS[m]],
+        [
+            ANONYMIZER_METHODS[m][part]
+            for m in ANONYMIZE["methods"]
+            for part in ANONYMIZER_METHODS[m]
+        ],
     output:
         bundle=BUNDLE,
     log:
@@ -70,7 +47,7 @@ rule anonymizer_bundle:
 
 rule anonymize_video:
     input:
-        video=anonymize_source,
+        video=lambda w: find_video(ANONYMIZE["input_dir"], w.name),
         bundle=BUNDLE,
     output:
         video=f"{RES}/anonymized/{{name}}.mp4",
@@ -83,7 +60,9 @@ rule anonymize_video:
         "../envs/ppfer.yaml"
     threads: workflow.cores
     params:
-        options={k: v for k, v in ANONYMIZE.items() if k not in ("methods", "input_dir")},
+        options={
+            k: v for k, v in ANONYMIZE.items() if k not in ("methods", "input_dir")
+        },
         device=config["device"],
     script:
         "../workflow_scripts/anonymize_video.py"
@@ -91,4 +70,4 @@ rule anonymize_video:
 
 rule anonymize_folder:
     input:
-        expand(f"{RES}/anonymized/{{name}}.mp4", name=anonymize_names()),
+        [f"{RES}/anonymized/{v.stem}.mp4" for v in list_videos(ANONYMIZE["input_dir"])],

@@ -45,6 +45,21 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     return out
 
 
+def list_videos(folder: str | Path) -> list[Path]:
+    """Videos directly inside ``folder`` (by extension), sorted; none when it does not exist."""
+    folder = Path(folder)
+    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS) if folder.is_dir() else []
+
+
+def find_video(folder: str | Path, name: str) -> Path:
+    """The one video of ``folder`` named ``name`` (without extension); ValueError naming the folder otherwise."""
+    found = [f for f in list_videos(folder) if f.stem == name]
+    if len(found) != 1:
+        raise ValueError(f"{folder}: {len(found)} videos named {name}.* (need exactly one; extensions "
+                         f"{' '.join(VIDEO_EXTENSIONS)})")
+    return found[0]
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise BadInput(path, "file not found")
