@@ -20,6 +20,8 @@ method name (``ours``, and variants other stages add) selects weights, never cod
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -82,7 +84,8 @@ def build_part(part: str, s: BundleSettings) -> nn.Module:
         u = s.uvit
         return UViT(img_size=s.size[0], patch_size=u["patch"], embed_dim=u["dim"], depth=u["depth"], num_heads=u["heads"])
     if part == "utility":
-        return build_video_classifier(s.utility["arch"], len(s.labels), None, width=s.utility.get("width", 64))
+        with contextlib.redirect_stdout(io.StringIO()):  # "trained from scratch": the weights come next
+            return build_video_classifier(s.utility["arch"], len(s.labels), None, width=s.utility.get("width", 64))
     raise ValueError(f"unknown bundle part {part!r} ({', '.join(PARTS)})")
 
 

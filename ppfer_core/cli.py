@@ -70,6 +70,7 @@ def _add_anonymize(sub) -> None:
                    "or blur, solid, mosaic to replace faces without a model")
     g.add_argument("--list-methods", action="store_true", help="print the bundle's methods and settings, then exit")
     g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where the models run (default: %(default)s)")
+    g.add_argument("--threads", type=int, metavar="N", help="CPU threads of the models (default: PyTorch's choice)")
     g = p.add_argument_group("face detection and tracking")
     g.add_argument("--thresh", type=float, default=0.6, metavar="T", help="detector confidence needed for a face (default: %(default)s)")
     g.add_argument("--detect-every", type=int, default=1, metavar="K", help="run the detector on every K-th frame, "
@@ -128,6 +129,10 @@ def run_anonymize(args) -> int:
     from ppfer_core.anonymize.media import expand_inputs
     from ppfer_core.bundle import BundleError, load_bundle
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         bundle = load_bundle(args.bundle)
         if args.list_methods:
