@@ -50,10 +50,14 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--size", default="480x360", help="W x H")
     ap.add_argument("--detect-every", type=int, default=1)
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default: PyTorch's choice)")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
 
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from ppfer_core.anonymize import Anonymizer, Options
     from ppfer_core.anonymize.demo import astronaut_frames, write_video
