@@ -226,3 +226,20 @@ def test_help_reads_like_a_manual(capsys):
     text = capsys.readouterr().out
     for part in ("examples:", "exit status:", "--no-face", "--thresh", "--mask-scale", "--fallback", "face detection and tracking"):
         assert part in text
+
+
+def test_unusable_bundle_exit_status_2(tmp_path, capsys, work):
+    assert main(["anonymize", str(work / "astro.mp4"), "--bundle", str(tmp_path / "none.pt"), "--out", str(tmp_path / "o")]) == 2
+    assert "none.pt: bundle file not found" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_workflow_names_an_unknown_bundle_method(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(root / "Snakefile"), "--directory", str(tmp_path),
+                          "--configfile", str(root / "config.yaml"), "-n", "--cores", "1", "results/models/anonymizer.pt",
+                          "--config", "anonymize={'methods': ['nope']}"], capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and "anonymize.methods: unknown method 'nope'" in res.stdout + res.stderr
