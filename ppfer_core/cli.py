@@ -62,7 +62,7 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 def _add_anonymize(sub) -> None:
     p = sub.add_parser("anonymize", help="anonymise faces in videos and photographs", description=DESCRIPTION,
                        epilog=EPILOG, formatter_class=_formatter)
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or photograph files, or folders holding them")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="video or photograph files, or folders holding them (required)")
     g = p.add_argument_group("model")
     g.add_argument("--bundle", default="results/models/anonymizer.pt", metavar="PATH",
                    help="model bundle written by the workflow (default: %(default)s)")
@@ -86,7 +86,7 @@ def _add_anonymize(sub) -> None:
     g.add_argument("--fallback", default="blur", choices=("blur", "solid", "mosaic"), help="replacement of a face the model cannot process (default: %(default)s)")
     g.add_argument("--no-face", default="blur", choices=("blur", "keep", "drop"), help="a frame without a face: blurred whole, kept, or left out (default: %(default)s)")
     g = p.add_argument_group("output")
-    g.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    g.add_argument("--out", metavar="DIR", help="output folder, created (required)")
     g.add_argument("--crf", type=int, default=18, help="H.264 constant rate factor, lower = better (default: %(default)s)")
     g.add_argument("--preset", default="veryfast", help="x264 preset (default: %(default)s)")
     g.add_argument("--batch", type=int, default=16, metavar="N", help="frames whose faces go through the models at once (default: %(default)s)")
@@ -133,6 +133,9 @@ def run_anonymize(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    if not args.list_methods and (not args.inputs or not args.out):
+        _error("INPUT... and --out DIR are required (see ppfer anonymize --help)")
+        return 2
     try:
         bundle = load_bundle(args.bundle)
         if args.list_methods:
