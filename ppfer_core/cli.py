@@ -150,7 +150,13 @@ def run_anonymize(args) -> int:
         _error(f"no video or photograph among {' '.join(args.inputs)}")
         return 1
     done, failed, frames, faces = 0, 0, 0, 0
+    seen: dict[str, Path] = {}
     for path in inputs:
+        if path.stem in seen:
+            failed += 1
+            _error(f"{path}: its outputs would overwrite those of {seen[path.stem]} (same name in {out_dir})")
+            continue
+        seen[path.stem] = path
         try:
             r = anonymizer.process(path, out_dir, progress=not args.quiet)
         except BadInput as exc:
