@@ -1,0 +1,14 @@
+"""Rule anonymize_video: one video of anonymize.input_dir anonymised with the DAG's bundle
+(as `ppfer anonymize`): results/anonymized/{name}.mp4 and its JSON sidecar."""
+from pathlib import Path
+
+from ppfer_core.anonymize import Anonymizer, Options
+from ppfer_core.bundle import load_bundle
+from ppfer_core.runtime import setup_job
+
+log, device = setup_job(snakemake)
+options = Options(**snakemake.params.options, device=str(device))
+anonymizer = Anonymizer(load_bundle(snakemake.input.bundle), options)
+r = anonymizer.process(Path(snakemake.input.video), Path(snakemake.output.video).parent, progress=False)
+log(f"{r.input} -> {r.output}: {r.frames} frames ({r.frames_written} written), {r.faces} faces in {r.tracks} tracks, "
+    f"{r.no_face_frames} frames without a face; {r.seconds:.1f} s ({r.timings})")
