@@ -12,6 +12,12 @@ ANONYMIZER_METHODS = {
         compensator=f"{RES}/models/compensator/ours.pt",
         utility=f"{RES}/models/utility/ours.pt",
     ),
+    "ours-robust": dict(  # rules/robust.smk: enhancers against re-trained adversaries
+        enhancer_low=f"{RES}/models/robust/G-robust/enhancer_low.pt",
+        enhancer_high=f"{RES}/models/robust/G-robust/enhancer_high.pt",
+        compensator=f"{RES}/models/compensator/ours-robust.pt",
+        utility=f"{RES}/models/utility/ours-robust.pt",
+    ),
 }
 ANONYMIZE = config["anonymize"]
 for _m in ANONYMIZE["methods"]:
