@@ -39,12 +39,12 @@ rule federated_utility:
         model=f"{RES}/models/federated/{{strategy}}/{{rep}}.pt",
         metrics=f"{RES}/metrics/federated/{{strategy}}/{{rep}}.json",
         rounds=f"{RES}/federated/{{strategy}}/{{rep}}/rounds.csv",
-    wildcard_constraints:
-        strategy="fedavg|fedprox",
     log:
         "logs/federated/{strategy}/{rep}.log",
     benchmark:
         "benchmarks/federated/{strategy}/{rep}.tsv"
+    wildcard_constraints:
+        strategy="fedavg|fedprox",
     conda:
         "../envs/ppfer.yaml"
     threads: workflow.cores
@@ -62,7 +62,9 @@ rule federated_utility:
 
 rule table6:
     input:
-        utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=[r for _, r in TABLE6]),
+        utility=expand(
+            f"{RES}/metrics/utility/{{rep}}.json", rep=[r for _, r in TABLE6]
+        ),
         federated=expand(
             f"{RES}/metrics/federated/{{strategy}}/{{rep}}.json",
             strategy=FED_STRATEGIES,
