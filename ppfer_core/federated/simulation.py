@@ -20,7 +20,8 @@ def backend_config(threads: int, sites: int, cuda: bool) -> dict:
     """Ray resources: ``threads`` CPUs in all, one per site's ClientApp (a GPU share each on CUDA)."""
     client = {"num_cpus": 1, "num_gpus": 1.0 / sites if cuda else 0.0}
     return {"client_resources": client, "init_args": {"num_cpus": max(1, threads), "num_gpus": 1 if cuda else 0,
-                                                       "logging_level": "warning", "log_to_driver": True}}
+                                                       "logging_level": "warning", "log_to_driver": True,
+                                                       "address": "local"}}  # a new local Ray instance per job
 
 
 def simulate(
