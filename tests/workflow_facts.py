@@ -5,4 +5,5 @@ GPU_RULES = frozenset({
     "train_identity", "train_controller", "pretrain_enhancer", "train_enhancer", "merge_enhanced",
     "train_expression", "train_compensator", "utility", "train_tradeoff", "recover", "adaptive_leakage",
     "enhance_frames", "train_joint",
+    "federated_utility",  # rules/federated.smk (issue 17)
 })
