@@ -24,6 +24,7 @@ include: "rules/baselines.smk"
 include: "rules/evaluation.smk"
 include: "rules/ablation.smk"
 include: "rules/threat.smk"
+include: "rules/federated.smk"
 include: "rules/report.smk"
 include: "rules/anonymize.smk"
 

@@ -10,6 +10,7 @@ rule report:
         table1=f"{RES}/tables/table1.csv",
         table2=f"{RES}/tables/table2.csv",
         table3=f"{RES}/tables/table3.csv",
+        table6=f"{RES}/tables/table6.csv",
         reps=[rep_clips(rep, "test") for rep in FRAME_REPS],
         recovered=[rep_clips(f"recovered-{rep}", "test") for rep in THREAT_REPS],
     output:

@@ -66,6 +66,21 @@ def test_tiny_run_yields_tables(tiny_run):
     assert list(t2["exp"][:2]) == ["NPP", "Ours"]
 
 
+def test_tiny_run_yields_federated_table6(tiny_run):
+    t6 = pd.read_csv(tiny_run / "results/tables/table6.csv")
+    assert list(t6["rep"]) == ["original", "ours"] and list(t6["approach"]) == ["No Privacy Preservation", "Ours"]
+    t1 = pd.read_csv(tiny_run / "results/tables/table1.csv").set_index("approach")
+    assert [abs(c - t1.loc[a, "acc"]) < 1e-3 for a, c in zip(t6["approach"], t6["acc_central"])] == [True, True]
+    assert ((t6["acc_fedavg_lo"] <= t6["acc_fedavg"]) & (t6["acc_fedavg"] <= t6["acc_fedavg_hi"])).all()
+    assert (t6["bytes_per_round"] == t6["model_bytes"] * t6["sites"] * 2).all() and (t6["sites"] == 2).all()
+    part = pd.read_parquet(tiny_run / "results/federated/partition.parquet")
+    assert sorted(part["site"].unique()) == [1, 2] and not part["actor"].duplicated().any()
+    rounds = pd.read_csv(tiny_run / "results/federated/fedavg/ours/rounds.csv")
+    assert rounds["round"].tolist() == [1]
+    assert not list((tiny_run / "results/federated").rglob("state.pt")), "the round state is removed on completion"
+    assert not list((tiny_run / "results/federated").rglob("site-*")), "site folders are removed on completion"
+
+
 def test_tiny_run_writes_every_artifact_log_and_benchmark(tiny_run):
     for rel in (
         "results/data/cremad/train.npy",

@@ -6,4 +6,5 @@ GPU_RULES = frozenset({
     "train_expression", "train_compensator", "utility", "train_tradeoff", "recover", "adaptive_leakage",
     "enhance_frames", "train_joint",
     "attack_frames", "attack_clips", "train_robust",  # issue 14
+    "federated_utility",  # rules/federated.smk (issue 17)
 })

@@ -1,0 +1,1 @@
+"""PPFER's Flower App: the ServerApp and ClientApp of :mod:`ppfer_core.federated`."""

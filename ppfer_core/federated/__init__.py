@@ -1,0 +1,15 @@
+"""Federated mode (Flower): sites as a partition of the corpus by actor, F_u trained across them.
+
+- :mod:`ppfer_core.federated.partition`  sites by actor, site folders
+- :mod:`ppfer_core.federated.task`       settings, local training and testing at a site
+- :mod:`ppfer_core.federated.client_app` Flower ClientApp (one per site)
+- :mod:`ppfer_core.federated.server_app` Flower ServerApp: FedAvg / FedProx rounds, resumable
+- :mod:`ppfer_core.federated.simulation` the rule's run on Flower's simulation engine
+- :mod:`ppfer_core.federated.table6`     Table 6: federated vs centralised ACC
+
+The Flower App for ``flwr run`` is ``flower-app/`` at the repository root.
+"""
+
+import os
+
+os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # nothing leaves the machine

@@ -1,0 +1,159 @@
+"""Flower ServerApp: FedAvg / FedProx rounds of F_u over the sites, resumable between rounds.
+
+Each round the strategy sends the global weights to every site, aggregates their locally trained
+weights (example-weighted), then sends the new global model to every site for testing on its own
+test clips; the server sees only weights and counts, never a clip. After every round the global
+weights, the round number and the per-round metrics are written to ``state.pt`` (atomically), so a
+rerun after an interruption continues from the last completed round."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message
+from flwr.serverapp import Grid, ServerApp
+from flwr.serverapp.strategy import FedAvg, FedProx
+
+from ppfer_core import EMOTIONS
+from ppfer_core.federated.task import FedSettings, build_model, state_bytes
+from ppfer_core.runtime import write_json
+from ppfer_core.training import fingerprint, save_weights, seed_everything
+
+
+@dataclass(frozen=True)
+class FedOutputs:
+    """Files of one federated training."""
+
+    model: Path
+    metrics: Path
+    rounds: Path
+    state: Path
+
+    @classmethod
+    def in_dir(cls, out_dir: str | Path) -> FedOutputs:
+        d = Path(out_dir)
+        return cls(d / "model.pt", d / "metrics.json", d / "rounds.csv", d / "state.pt")
+
+
+def make_strategy(s: FedSettings) -> FedAvg:
+    """FedAvg or FedProx over all sites (every site trains and tests in every round)."""
+    nodes = dict(min_train_nodes=s.sites, min_evaluate_nodes=s.sites, min_available_nodes=s.sites)
+    if s.strategy == "fedprox":
+        return FedProx(proximal_mu=s.proximal_mu, **nodes)
+    return FedAvg(**nodes)
+
+
+def _replies(replies: Iterable[Message], what: str, sites: int) -> list[Message]:
+    """Every site's reply; a site's error or a missing site stops the run, naming the node."""
+    replies = list(replies)
+    errors = [f"node {m.metadata.src_node_id}: {m.error.reason}" for m in replies if m.has_error()]
+    if errors or len(replies) < sites:
+        raise RuntimeError(f"{what}: {len(replies) - len(errors)} of {sites} sites replied; errors: {errors}")
+    return replies
+
+
+def test_row(contents: list) -> dict:
+    """Global and per-site test counts of one round from the sites' evaluate replies."""
+    per_site = sorted((dict(c["metrics"]) for c in contents), key=lambda m: m["site"])
+    correct = sum(int(m["correct"]) for m in per_site)
+    n = sum(int(m["num-examples"]) for m in per_site)
+    row = {"acc": 100.0 * correct / n, "correct": correct, "n": n}
+    for m in per_site:
+        row[f"site{int(m['site'])}_acc"] = 100.0 * int(m["correct"]) / max(int(m["num-examples"]), 1)
+        row[f"site{int(m['site'])}_n"] = int(m["num-examples"])
+    for name in EMOTIONS:
+        row[f"correct_{name}"] = sum(int(m[f"correct-{name}"]) for m in per_site)
+        row[f"n_{name}"] = sum(int(m[f"n-{name}"]) for m in per_site)
+    return row
+
+
+def _resume(s: FedSettings, out: FedOutputs, initial: ArrayRecord, log) -> tuple[ArrayRecord, list[dict]]:
+    fp = fingerprint(asdict(s))
+    if out.state.exists():
+        state = torch.load(out.state, map_location="cpu", weights_only=True)
+        if state.get("fingerprint") == fp:
+            log(f"resuming from {out.state} after round {len(state['history'])}/{s.rounds}")
+            return ArrayRecord(state["weights"]), state["history"]
+        log(f"ignoring {out.state}: written under other settings")
+    return initial, []
+
+
+def _save_state(s: FedSettings, out: FedOutputs, arrays: ArrayRecord, history: list[dict]) -> None:
+    out.state.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.state.with_suffix(".tmp")
+    torch.save({"fingerprint": fingerprint(asdict(s)), "weights": arrays.to_torch_state_dict(), "history": history}, tmp)
+    os.replace(tmp, out.state)
+
+
+def run_rounds(grid: Grid, s: FedSettings, out: FedOutputs, weights_file: str | None = None,
+               log: Callable[[str], None] = print, meta: dict | None = None) -> dict:
+    """Run the remaining rounds (resuming from ``out.state``), then write model, rounds and metrics."""
+    seed_everything(s.seed)
+    model = build_model(s, weights_file)
+    arrays, history = _resume(s, out, ArrayRecord(model.state_dict()), log)
+    strategy = make_strategy(s)
+    for rnd in range(len(history) + 1, s.rounds + 1):
+        t0 = time.time()
+        sent = strategy.configure_train(rnd, arrays, ConfigRecord(), grid)
+        train = _replies(grid.send_and_receive(sent), f"round {rnd} training", s.sites)
+        arrays, train_metrics = strategy.aggregate_train(rnd, train)
+        sent = strategy.configure_evaluate(rnd, arrays, ConfigRecord(), grid)
+        test = _replies(grid.send_and_receive(sent), f"round {rnd} testing", s.sites)
+        row = {"round": rnd, "train_loss": float(train_metrics["train-loss"]), **test_row([m.content for m in test])}
+        history.append({**row, "seconds": time.time() - t0})
+        _save_state(s, out, arrays, history)
+        log(f"round {rnd}/{s.rounds}: train loss {row['train_loss']:.4f}, test ACC {row['acc']:.2f}% ({time.time() - t0:.1f} s)")
+    return finish(s, out, arrays, history, meta or {}, log)
+
+
+def finish(s: FedSettings, out: FedOutputs, arrays: ArrayRecord, history: list[dict], meta: dict, log) -> dict:
+    """Write the final global model, the per-round metrics and the metrics summary; drop the state."""
+    model = build_model(s)
+    model.load_state_dict(arrays.to_torch_state_dict())
+    save_weights(model, out.model)
+    rounds = pd.DataFrame(history)
+    out.rounds.parent.mkdir(parents=True, exist_ok=True)
+    rounds.to_csv(out.rounds.with_suffix(".tmp"), index=False)
+    os.replace(out.rounds.with_suffix(".tmp"), out.rounds)
+    last = history[-1]
+    site_acc = {int(k[4:-4]): v for k, v in last.items() if k.startswith("site") and k.endswith("_acc")}
+    model_bytes = state_bytes(model.state_dict())
+    metrics = {
+        **meta, "strategy": s.strategy, "rounds": s.rounds, "local_epochs": s.local_epochs, "sites": s.sites,
+        "proximal_mu": s.proximal_mu if s.strategy == "fedprox" else None,
+        "acc": last["acc"], "correct": last["correct"], "n": last["n"],
+        "per_class": {e: 100.0 * last[f"correct_{e}"] / last[f"n_{e}"] if last[f"n_{e}"] else float("nan") for e in EMOTIONS},
+        "per_site_acc": {str(k): v for k, v in sorted(site_acc.items())},
+        "model_bytes": model_bytes, "bytes_per_round": model_bytes * s.sites * 2,
+        "seconds": float(sum(h["seconds"] for h in history)),
+    }
+    write_json(out.metrics, metrics)
+    if out.state.exists():
+        out.state.unlink()
+    log(f"federated {s.strategy}: ACC {metrics['acc']:.2f}% after {s.rounds} rounds; per site {metrics['per_site_acc']}")
+    return metrics
+
+
+def make_server_app(settings: FedSettings | None = None, outputs: FedOutputs | None = None,
+                    weights_file: str | None = None, log: Callable[[str], None] = print, meta: dict | None = None) -> ServerApp:
+    """A ServerApp; settings and outputs fixed (simulation inside a rule) or, if None, from the run
+    config (``flwr run``: recipe keys of :meth:`FedSettings.to_run_config` and ``out-dir``)."""
+    app = ServerApp()
+
+    @app.main()
+    def main(grid: Grid, context: Context) -> None:
+        cfg = dict(context.run_config)
+        s = settings or FedSettings.from_run_config(cfg)
+        out = outputs or FedOutputs.in_dir(str(cfg["out-dir"]))
+        run_rounds(grid, s, out, weights_file, log, meta)
+
+    return app
+
+
+app = make_server_app()

@@ -1,0 +1,113 @@
+"""What a site does in a round: local training of F_u from the global weights (the utility
+rule's own training loop, :func:`ppfer_core.classifiers.fit_classifier`) and testing of the global
+model on the site's clips. FedProx adds mu/2 * ||w - w_global||^2 to every local step, as a
+gradient term mu * (w - w_global) on each parameter."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable
+
+import torch
+
+from ppfer_core import EMOTIONS
+from ppfer_core.arrays import ClipDataset
+from ppfer_core.classifiers import fit_classifier, predict_labels
+from ppfer_core.federated.partition import SiteData
+from ppfer_core.nets import build_video_classifier
+
+STRATEGIES = ("fedavg", "fedprox")
+
+
+@dataclass(frozen=True)
+class FedSettings:
+    """One federated training: F_u's architecture and local recipe (the utility rule's), rounds, strategy."""
+
+    arch: str
+    width: int
+    augment: bool
+    train: dict[str, Any] = field(hash=False)  # train.utility: optimizer, lr, batch_size, ...
+    rounds: int = 6
+    local_epochs: int = 2
+    strategy: str = "fedavg"
+    proximal_mu: float = 0.0
+    sites: int = 3
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"federated strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.rounds < 1 or self.local_epochs < 1:
+            raise ValueError(f"federated.rounds and federated.local_epochs must be >= 1 ({self.rounds}, {self.local_epochs})")
+
+    def local_settings(self) -> dict[str, Any]:
+        """The utility recipe with the local epochs of one round."""
+        return {**self.train, "epochs": self.local_epochs}
+
+    def to_run_config(self) -> dict[str, Any]:
+        """Flat Flower run config (TOML scalars): ``train.lr`` -> ``train-lr``, ``local_epochs`` -> ``local-epochs``."""
+        flat = {k.replace("_", "-"): v for k, v in asdict(self).items() if k != "train"}
+        flat.update({f"train-{k.replace('_', '-')}": v for k, v in self.train.items() if v is not None})
+        return flat
+
+    @classmethod
+    def from_run_config(cls, cfg: dict[str, Any]) -> FedSettings:
+        """Inverse of :meth:`to_run_config` (unknown keys such as ``out-dir`` are ignored)."""
+        names = {f.name for f in fields(cls)} - {"train"}
+        kwargs = {k.replace("-", "_"): v for k, v in cfg.items() if k.replace("-", "_") in names}
+        train = {k[len("train-"):].replace("-", "_"): v for k, v in cfg.items() if k.startswith("train-")}
+        return cls(train=train, **kwargs)
+
+
+def build_model(s: FedSettings, weights_file: str | None = None) -> torch.nn.Module:
+    """F_u as the utility rule builds it."""
+    return build_video_classifier(s.arch, len(EMOTIONS), weights_file, width=s.width)
+
+
+def round_seed(s: FedSettings, server_round: int, site: int) -> int:
+    """Seed of one site's local training in one round (distinct per site and round, reproducible)."""
+    return s.seed * 1_000_003 + server_round * 1009 + site
+
+
+def proximal_hooks(model: torch.nn.Module, mu: float) -> list[Any]:
+    """Add mu * (w - w_global) to every parameter's gradient (FedProx); w_global = the weights now."""
+    handles = []
+    for p in model.parameters():
+        if p.requires_grad:
+            anchor = p.detach().clone()
+            handles.append(p.register_hook(lambda g, p=p, a=anchor: g + mu * (p.detach() - a)))
+    return handles
+
+
+def local_train(
+    model: torch.nn.Module, data: SiteData, s: FedSettings, server_round: int, mu: float,
+    device: torch.device, log: Callable[[str], None] = print,
+) -> dict[str, float]:
+    """Train ``model`` (holding the global weights) on the site's train clips for the local epochs."""
+    dataset = ClipDataset(data.train, data.train_labels, augment=s.augment)
+    handles = proximal_hooks(model, mu) if mu > 0 else []
+    try:
+        result = fit_classifier(model, dataset, s.local_settings(), device, round_seed(s, server_round, data.site),
+                                None, log, f"site {data.site} round {server_round}")
+    finally:
+        for h in handles:
+            h.remove()
+    last = result.history[-1]
+    return {"train-loss": float(last["ce_loss"]), "train-acc": float(last["acc"]), "num-examples": len(dataset)}
+
+
+def evaluate_site(model: torch.nn.Module, data: SiteData, device: torch.device) -> dict[str, float]:
+    """Test counts of the global model on the site's test clips: correct, n, and per emotion."""
+    pred, true = predict_labels(model, ClipDataset(data.test, data.test_labels), device, 16)
+    out: dict[str, float] = {"site": data.site, "correct": int((pred == true).sum()), "num-examples": len(true)}
+    for c, name in enumerate(EMOTIONS):
+        out[f"correct-{name}"] = int(((pred == true) & (true == c)).sum())
+        out[f"n-{name}"] = int((true == c).sum())
+    return out
+
+
+def state_bytes(state: dict[str, torch.Tensor]) -> int:
+    """Bytes of the tensors a model update carries (parameters and buffers)."""
+    return int(sum(t.numel() * t.element_size() for t in state.values()))
+

@@ -1,0 +1,191 @@
+"""Federated mode (Flower): partition by actor, FedAvg aggregation, the server loop's resumption,
+Table 6, and Flower's deployment engine (SuperLink + 2 SuperNodes on loopback, `flwr run`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+flwr = pytest.importorskip("flwr", reason="flwr (Flower) is not installed: pip install -e . installs it")
+
+from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict  # noqa: E402
+from flwr.serverapp import Grid  # noqa: E402
+from flwr.supercore.task_identity import TaskIdentity  # noqa: E402
+
+from ppfer_core import EMOTIONS  # noqa: E402
+from ppfer_core.federated.client_app import make_client_app  # noqa: E402
+from ppfer_core.federated.partition import (  # noqa: E402
+    check_partition,
+    export_sites,
+    load_site,
+    partition_by_actor,
+    site_summary,
+)
+from ppfer_core.federated.server_app import FedOutputs, make_strategy, run_rounds  # noqa: E402
+from ppfer_core.federated.table6 import table6  # noqa: E402
+from ppfer_core.federated.task import FedSettings  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def task_identity(monkeypatch):
+    """Messages need the identity of the task that creates them (set by Flower's runtimes)."""
+    for key, value in (("_task_id", 1), ("_run_id", 1), ("_node_id", 0)):
+        monkeypatch.setattr(TaskIdentity, key, value)
+
+
+def toy_index(actors: int = 5, per_actor: int = 6, test_per_actor: int = 2) -> pd.DataFrame:
+    rows = []
+    for split, k in (("train", per_actor), ("test", test_per_actor)):
+        i = 0
+        for a in range(actors):
+            for j in range(k):
+                rows.append(dict(split=split, row=i, actor=str(1001 + a), emotion=EMOTIONS[j % 6], label=j % 6))
+                i += 1
+    return pd.DataFrame(rows)
+
+
+def test_partition_by_actor_is_disjoint_complete_and_seeded():
+    index = toy_index(actors=7)
+    part = partition_by_actor(index, 3, seed=1)
+    check_partition(index, part)
+    assert sorted(part["actor"]) == sorted(index.loc[index["split"] == "train", "actor"].unique())
+    assert not part["actor"].duplicated().any()
+    assert sorted(part.groupby("site").size()) == [2, 2, 3]
+    assert part.equals(partition_by_actor(index, 3, seed=1))
+    assert not part.equals(partition_by_actor(index, 3, seed=2))
+    summary = site_summary(index, part)
+    assert summary["train_clips"].sum() == (index["split"] == "train").sum()
+    with pytest.raises(ValueError, match="federated.sites = 8 exceeds the 7 actors"):
+        partition_by_actor(index, 8, seed=0)
+    with pytest.raises(ValueError, match="more than one site"):
+        check_partition(index, pd.concat([part, part.head(1)]))
+
+
+def test_site_folders_hold_only_their_actors_clips(tmp_path):
+    index = toy_index(actors=4)
+    clips = {s: np.arange(int((index["split"] == s).sum()), dtype=np.uint8)[:, None, None, None, None]
+             * np.ones((1, 2, 4, 4, 3), np.uint8) for s in ("train", "test")}
+    part = partition_by_actor(index, 2, seed=0)
+    export_sites(clips, index, part, tmp_path)
+    seen = []
+    for site in (1, 2):
+        data = load_site(tmp_path / f"site-{site}")
+        actors = set(part.loc[part["site"] == site, "actor"])
+        rows = index[(index["split"] == "train") & index["actor"].isin(actors)]
+        assert sorted(data.train[:, 0, 0, 0, 0]) == sorted(rows["row"])
+        assert list(data.train_labels) == list(rows.sort_values("row")["label"])
+        seen += list(data.test[:, 0, 0, 0, 0])
+    assert sorted(seen) == list(range((index["split"] == "test").sum()))
+
+
+def _reply(msg: Message, arrays: dict[str, np.ndarray], n: int) -> Message:
+    content = RecordDict({"arrays": ArrayRecord({k: torch.from_numpy(v) for k, v in arrays.items()}),
+                          "metrics": MetricRecord({"train-loss": 1.0, "num-examples": n})})
+    return Message(content=content, reply_to=msg)
+
+
+def test_one_fedavg_round_of_two_clients_is_the_weighted_mean():
+    rng = np.random.default_rng(0)
+    states = [{"w": rng.normal(size=(3, 4)).astype(np.float32), "b": rng.normal(size=4).astype(np.float32)} for _ in range(2)]
+    sizes = [30, 90]
+    strategy = make_strategy(FedSettings(arch="r3d_small", width=4, augment=False, train={}, sites=2))
+    sent = [Message(content=RecordDict(), dst_node_id=node, message_type="train") for node in (1, 2)]
+    arrays, metrics = strategy.aggregate_train(1, [_reply(m, s, n) for m, s, n in zip(sent, states, sizes)])
+    got = arrays.to_torch_state_dict()
+    for k in ("w", "b"):
+        expected = (sizes[0] * states[0][k] + sizes[1] * states[1][k]) / sum(sizes)
+        np.testing.assert_allclose(got[k].numpy(), expected, rtol=1e-6)
+    assert metrics["train-loss"] == pytest.approx(1.0)
+
+
+class InProcessGrid(Grid):
+    """A Grid whose SuperNodes are ClientApps called in this process (no Ray, no network)."""
+
+    def __init__(self, client_app, sites_dir, fail_at_round: int | None = None):
+        self.app, self.sites_dir, self.fail_at = client_app, sites_dir, fail_at_round
+        self.nodes = {101: 0, 102: 1}
+
+    def get_node_ids(self):
+        return list(self.nodes)
+
+    def send_and_receive(self, messages, *, timeout=None):
+        replies = []
+        for msg in messages:
+            if self.fail_at is not None and msg.content["config"]["server-round"] >= self.fail_at:
+                raise KeyboardInterrupt("simulated interruption")
+            ctx = Context(run_id=1, node_id=msg.metadata.dst_node_id,
+                          node_config={"partition-id": self.nodes[msg.metadata.dst_node_id], "num-partitions": 2},
+                          state=RecordDict(), run_config={"sites-dir": str(self.sites_dir)})
+            replies.append(self.app(msg, ctx))
+        return replies
+
+    # unused by the server loop
+    def create_message(self, *a, **k): raise NotImplementedError
+    def push_messages(self, *a, **k): raise NotImplementedError
+    def pull_messages(self, *a, **k): raise NotImplementedError
+    def set_run(self, *a, **k): raise NotImplementedError
+    @property
+    def run(self): raise NotImplementedError
+
+
+@pytest.fixture(scope="module")
+def toy_sites(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sites")
+    index = toy_index(actors=4, per_actor=6, test_per_actor=3)
+    rng = np.random.default_rng(0)
+    clips = {s: rng.integers(0, 256, ((index["split"] == s).sum(), 4, 16, 16, 3), dtype=np.uint8) for s in ("train", "test")}
+    export_sites(clips, index, partition_by_actor(index, 2, seed=0), root)
+    return root
+
+
+@pytest.mark.parametrize("strategy", ["fedavg", "fedprox"])
+def test_server_loop_resumes_between_rounds_to_the_same_model(toy_sites, tmp_path, strategy):
+    s = FedSettings(arch="r3d_small", width=4, augment=False, train={"batch_size": 6, "lr": 0.01, "optimizer": "adam"},
+                    rounds=2, local_epochs=1, strategy=strategy, proximal_mu=0.1, sites=2, seed=3)
+    client = make_client_app(s, str(toy_sites))
+    whole = FedOutputs.in_dir(tmp_path / "whole")
+    m = run_rounds(InProcessGrid(client, toy_sites), s, whole)
+    rounds = pd.read_csv(whole.rounds)
+    assert list(rounds["round"]) == [1, 2] and m["n"] == 12 and set(m["per_site_acc"]) == {"1", "2"}
+    assert m["bytes_per_round"] == 2 * 2 * m["model_bytes"] and not whole.state.exists()
+    part = FedOutputs.in_dir(tmp_path / "part")
+    with pytest.raises(KeyboardInterrupt):
+        run_rounds(InProcessGrid(client, toy_sites, fail_at_round=2), s, part)
+    assert part.state.exists() and not part.model.exists()
+    logs = []
+    run_rounds(InProcessGrid(client, toy_sites), s, part, log=logs.append)
+    assert any("resuming" in line and "after round 1/2" in line for line in logs)
+    a, b = torch.load(whole.model), torch.load(part.model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert pd.read_csv(part.rounds)["acc"].tolist() == rounds["acc"].tolist()
+
+
+def test_table6_rows_intervals_and_spread():
+    central = {"original": {"acc": 50.0, "n": 20}, "ours": {"acc": 60.0, "n": 20}}
+    fed = {"fedavg": {rep: {"correct": c, "n": 20, "rounds": 6, "local_epochs": 2, "sites": 3, "model_bytes": 100,
+                            "bytes_per_round": 600, "per_site_acc": {"1": 40.0, "2": 55.0, "3": 50.0}}
+                      for rep, c in (("original", 9), ("ours", 12))}}
+    t = table6([("No Privacy Preservation", "original"), ("Ours", "ours")], central, fed)
+    assert list(t["approach"]) == ["No Privacy Preservation", "Ours"]
+    assert t["acc_fedavg"].tolist() == [45.0, 60.0] and t["gap_fedavg"].tolist() == [-5.0, 0.0]
+    assert (t["acc_fedavg_lo"] < t["acc_fedavg"]).all() and (t["acc_central_hi"] > t["acc_central"]).all()
+    assert t["site_acc_spread"].tolist() == [15.0, 15.0] and t["bytes_per_round"].tolist() == [600, 600]
+
+
+def test_fedprox_hooks_add_the_proximal_gradient():
+    from ppfer_core.federated.task import proximal_hooks
+
+    model = torch.nn.Linear(3, 2)
+    anchor = [p.detach().clone() for p in model.parameters()]
+    handles = proximal_hooks(model, mu=0.5)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)  # w - w_global = 1 everywhere
+    model.zero_grad()
+    (model(torch.ones(1, 3)).sum() * 0).backward()  # zero task gradient
+    for p, a in zip(model.parameters(), anchor):
+        torch.testing.assert_close(p.grad, 0.5 * (p.detach() - a))
+    for h in handles:
+        h.remove()

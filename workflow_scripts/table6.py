@@ -1,0 +1,14 @@
+"""Rule table6: federated vs centralised ACC of F_u per representation, as CSV."""
+from pathlib import Path
+
+from ppfer_core.federated.table6 import table6
+from ppfer_core.runtime import job_logger, read_json
+
+log = job_logger(snakemake.log[0])
+central = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
+federated = {s: {} for s in snakemake.params.strategies}
+for f in snakemake.input.federated:
+    federated[Path(f).parent.name][Path(f).stem] = read_json(f)
+t6 = table6(snakemake.params.rows, central, federated)
+t6.to_csv(snakemake.output.table6, index=False)
+log("\n" + t6.to_string(index=False))
