@@ -59,9 +59,9 @@ def weights_file(model):
 
 # Baselines (rules/baselines.smk): the blur sweep (rep -> sigma); Table 1's two blur rows are the
 # placeholders MATCH_PLR / MATCH_ACC, resolved from the sweep's metrics by the tables rule.
-from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_rep
+from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_sweep
 
-BLUR_SWEEP = {blur_rep(s): float(s) for s in config["baselines"]["blur"]["sigmas"]}
+BLUR_SWEEP = blur_sweep(config["baselines"]["blur"]["sigmas"], config["ingest"]["size"])
 # Rows of the paper's tables: (name, representation). Baselines add theirs here.
 TABLE1 = [
     ("No Privacy Preservation", "original"),

@@ -8,7 +8,7 @@ from ppfer_core.tables import table1, table2
 log = job_logger(snakemake.log[0])
 leakage = {Path(f).stem: read_json(f) for f in snakemake.input.leakage}
 utility = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
-rows, settings, sweep = resolve_table1_rows(snakemake.params.table1, leakage, utility, snakemake.params.blur_sweep)
+rows, settings, sweep = resolve_table1_rows(snakemake.params.table1, leakage, utility, snakemake.params.blur_sweep, log=log)
 sweep.to_csv(snakemake.output.blur_sweep, index=False)
 t1 = table1(rows, leakage, utility, settings)
 adaptive = {Path(f).stem: read_json(f) for f in snakemake.input.adaptive}
