@@ -3,7 +3,7 @@ from pathlib import Path
 
 from ppfer_core.baselines import resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
-from ppfer_core.tables import table1, table2
+from ppfer_core.tables import add_interval_columns, add_plr_acc_intervals, table1, table2
 
 log = job_logger(snakemake.log[0])
 leakage = {Path(f).stem: read_json(f) for f in snakemake.input.leakage}
@@ -19,6 +19,9 @@ for f in snakemake.input.controllers:
 components["expression_controller_acc"] = read_json(snakemake.input.expression)["main_test_acc"]
 for k, v in components.items():
     t1[k] = round(v, 3)
+t1 = add_plr_acc_intervals(t1, leakage, utility)  # 95 % Wilson intervals over the test clips
 t1.to_csv(snakemake.output.table1, index=False)
-table2(snakemake.params.table2, utility).to_csv(snakemake.output.table2, index=False)
+t2 = table2(snakemake.params.table2, utility)
+t2 = add_interval_columns(t2, "Avg", [utility[rep] for _, rep in snakemake.params.table2], rate="acc")
+t2.to_csv(snakemake.output.table2, index=False)
 log("\n" + t1.to_string(index=False))
