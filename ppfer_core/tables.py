@@ -109,3 +109,13 @@ def add_plr_acc_intervals(table: pd.DataFrame, leakage: Metrics, utility: Metric
     reps = list(table[rep_column])
     out = add_interval_columns(table, "plr", [leakage[r] for r in reps])
     return add_interval_columns(out, "acc", [utility[r] for r in reps])
+
+
+def add_task_column(table: pd.DataFrame, tasks: Sequence[Mapping], key: str) -> pd.DataFrame:
+    """Append column ``key`` to Table 4 from each task spec (empty where a task has none), e.g. the
+    MSE target that tells task 4's two readings apart."""
+    if len(tasks) != len(table):
+        raise ValueError(f"{len(tasks)} task specs for {len(table)} rows")
+    out = table.copy()
+    out[key] = [t.get(key, "") for t in tasks]
+    return out

@@ -28,11 +28,19 @@ rule train_identity:
         "../workflow_scripts/train_identity.py"
 
 
+def controller_data(split):
+    """A controller's images: the band files (C_lpr, C_hpr), or whole frames (the frames
+    controller of ablation tasks 1 and 3, which have no wavelet transform)."""
+    return lambda w: (
+        [clips("cremad", split)] if w.band == "frames" else band_files(split)
+    )
+
+
 rule train_controller:
     input:
         identity=rules.train_identity.output.model,
-        train=band_files("train"),
-        test=band_files("test"),
+        train=controller_data("train"),
+        test=controller_data("test"),
         index=INDEX,
     output:
         model=f"{RES}/models/controller_{{band}}.pt",
@@ -42,7 +50,7 @@ rule train_controller:
     benchmark:
         "benchmarks/train_controller/{band}.tsv"
     wildcard_constraints:
-        band="low|high",
+        band="low|high|frames",
     conda:
         "../envs/ppfer.yaml"
     threads: workflow.cores
