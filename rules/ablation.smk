@@ -1,6 +1,5 @@
 from ppfer_core.checks import check_not_trained_against_validator
 
-
 # Ablation (paper Table 4): the six tasks as method specifications run by the same producer and
 # evaluation rules. Task 5 is G itself; tasks 1, 2 and 4 are compensated representations
 # (COMPENSATED in common.smk); tasks 3 and 1 use a single-stream enhancer on whole frames

@@ -36,7 +36,9 @@ rule train_compensator:
         train=lambda w: rep_clips(COMPENSATED[w.rep][0], "train"),
         test=lambda w: rep_clips(COMPENSATED[w.rep][0], "test"),
         # the MSE target (ablation task 4): the original frames, or G (COMPENSATION_TARGET)
-        original=lambda w: rep_clips(COMPENSATION_TARGET.get(w.rep, "original"), "train"),
+        original=lambda w: rep_clips(
+            COMPENSATION_TARGET.get(w.rep, "original"), "train"
+        ),
         index=INDEX,
         weights=weights_file("uvit"),
     output:
