@@ -310,6 +310,36 @@ def synthetic_donor(actor: int, size: int, seed: int) -> tuple[np.ndarray, np.nd
     return frames[0], lm[0]
 
 
+PHOTO_DONOR = "skimage.data.astronaut"
+"""The default donor of a real corpus: a photograph that scikit-image ships (Eileen Collins, not in CREMA-D)."""
+
+
+def choose_donor(
+    cfg: Mapping, source: str, size: int, seed: int, actors: set[str], detect: Callable[[np.ndarray], np.ndarray | None]
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The swap's donor face (image, 68 landmarks, description) from config ``baselines.swap``:
+    the photograph ``donor_image`` when named; else, for a real corpus (``source`` real), scikit-image's
+    astronaut photograph; else (the synthetic corpus) the synthetic identity ``donor_actor``, which
+    must lie outside the corpus' ``actors``. ``detect``: landmarks of a photograph (dlib)."""
+    if cfg["donor_image"] or source == "real":
+        if cfg["donor_image"]:
+            from skimage.io import imread
+
+            donor, name = imread(cfg["donor_image"])[..., :3], str(cfg["donor_image"])
+        else:
+            from skimage import data
+
+            donor, name = data.astronaut(), PHOTO_DONOR
+        lm = detect(donor)
+        if lm is None:
+            raise ValueError(f"no face found in the donor photograph {name} (baselines.swap.donor_image)")
+        return donor, lm, f"photograph {name} {donor.shape}"
+    if str(cfg["donor_actor"]) in actors:
+        raise ValueError(f"baselines.swap.donor_actor {cfg['donor_actor']} is in the corpus: pick an identity outside it")
+    donor, lm = synthetic_donor(cfg["donor_actor"], size, seed)
+    return donor, lm, f"synthetic actor {cfg['donor_actor']} (not in the corpus) at {size} px"
+
+
 # --------------------------------------------------------------------------------------------- landmark providers
 
 

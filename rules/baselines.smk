@@ -94,6 +94,7 @@ rule swap:
     params:
         seed=config["seed"],
         swap=BASELINES["swap"],
+        source=config["data"]["source"],  # real: a photograph donor unless donor_image names one
         # written by ingest beside the clips when the corpus has landmarks (not a declared output:
         # real corpora have none, and then the landmark detector is used)
         landmarks=[f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS],
