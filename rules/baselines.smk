@@ -32,6 +32,7 @@ rule train_tradeoff:
         train=clips("cremad", "train"),
         test=clips("cremad", "test"),
         index=INDEX,
+        weights=weights_file("utility"),
     output:
         model=f"{RES}/models/tradeoff.pt",
         metrics=f"{RES}/metrics/tradeoff.json",
@@ -49,7 +50,7 @@ rule train_tradeoff:
     params:
         seed=config["seed"],
         unet=config["models"]["unet"],
-        utility=config["models"]["expression"],
+        utility=config["models"]["utility"],  # the R3D family of F_u
         tradeoff=BASELINES["tradeoff"],
     script:
         "../workflow_scripts/baseline_tradeoff.py"
