@@ -28,19 +28,16 @@ rule train_identity:
         "../workflow_scripts/train_identity.py"
 
 
-def controller_data(split):
-    """A controller's images: the band files (C_lpr, C_hpr), or whole frames (the frames
-    controller of ablation tasks 1 and 3, which have no wavelet transform)."""
-    return lambda w: (
-        [clips("cremad", split)] if w.band == "frames" else band_files(split)
-    )
-
-
 rule train_controller:
     input:
         identity=rules.train_identity.output.model,
-        train=controller_data("train"),
-        test=controller_data("test"),
+        # band images (C_lpr, C_hpr), or whole frames (band "frames": ablation tasks 1 and 3)
+        train=lambda w: (
+            [clips("cremad", "train")] if w.band == "frames" else band_files("train")
+        ),
+        test=lambda w: (
+            [clips("cremad", "test")] if w.band == "frames" else band_files("test")
+        ),
         index=INDEX,
     output:
         model=f"{RES}/models/controller_{{band}}.pt",
