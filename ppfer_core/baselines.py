@@ -19,7 +19,7 @@ Points are (x, y) pixels with integer coordinates at pixel centres (see :mod:`pp
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -38,6 +38,22 @@ MATCH_ACC = "blur@acc"
 def blur_rep(sigma: float) -> str:
     """Representation name of one blur sigma, e.g. ``blur-s2`` or ``blur-s0.5``."""
     return f"blur-s{float(sigma):g}"
+
+
+def blur_sweep(fractions: Sequence[float], size: Sequence[int]) -> dict[str, float]:
+    """The blur sweep at a frame size: representation name -> sigma in px, each sigma a fraction
+    of the frame's shorter side (so the sweep scales with the frame: 0.0625 is 4 px at 64 px and
+    7 px at 112 px), rounded to 0.01 px. Two fractions that round to one sigma are an error."""
+    side = min(int(v) for v in size)
+    sweep: dict[str, float] = {}
+    for f in fractions:
+        if not 0 < f < 1:
+            raise ValueError(f"baselines.blur.sigmas: {f} is not a fraction of the frame side in (0, 1)")
+        px = round(float(f) * side, 2)
+        if blur_rep(px) in sweep:
+            raise ValueError(f"baselines.blur.sigmas: {f} gives {px:g} px at {side} px, as another sigma does")
+        sweep[blur_rep(px)] = px
+    return sweep
 
 
 def gaussian_blur(frames: np.ndarray, sigma: float) -> np.ndarray:
@@ -104,6 +120,7 @@ def resolve_table1_rows(
     utility: Mapping[str, Mapping],
     blur_sigmas: Mapping[str, float],
     ours: str = "ours",
+    log: Callable[[str], None] | None = None,
 ) -> tuple[list[tuple[str, str]], dict[str, str], pd.DataFrame]:
     """Replace the :data:`MATCH_PLR` / :data:`MATCH_ACC` placeholders of Table 1's rows by the blur
     representation :func:`match_blur` picks from the sweep ``blur_sigmas`` (rep -> sigma).
@@ -125,6 +142,9 @@ def resolve_table1_rows(
             m = matched.loc[placeholders[rep]]
             rep = m["rep"]
             settings[approach] = f"sigma={m['sigma']:g}" + (" (nearest: none qualifies)" if m["fallback"] else "")
+            if m["fallback"] and log is not None:
+                log(f"WARNING {approach}: no blur sigma meets '{m['criterion']}'; took the nearest, sigma={m['sigma']:g} "
+                    f"(PLR {m['plr']:.3f}, ACC {m['acc']:.3f}): widen baselines.blur.sigmas")
             i = sweep.index[sweep["rep"] == rep][0]
             sweep.loc[i, "chosen_as"] = "; ".join(filter(None, [sweep.loc[i, "chosen_as"], approach]))
         resolved.append((approach, rep))
@@ -288,6 +308,36 @@ def synthetic_donor(actor: int, size: int, seed: int) -> tuple[np.ndarray, np.nd
 
     frames, lm = render_clip(actor, "NEU", 0.0, 2, size, seed)
     return frames[0], lm[0]
+
+
+PHOTO_DONOR = "skimage.data.astronaut"
+"""The default donor of a real corpus: a photograph that scikit-image ships (Eileen Collins, not in CREMA-D)."""
+
+
+def choose_donor(
+    cfg: Mapping, source: str, size: int, seed: int, actors: set[str], detect: Callable[[np.ndarray], np.ndarray | None]
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The swap's donor face (image, 68 landmarks, description) from config ``baselines.swap``:
+    the photograph ``donor_image`` when named; else, for a real corpus (``source`` real), scikit-image's
+    astronaut photograph; else (the synthetic corpus) the synthetic identity ``donor_actor``, which
+    must lie outside the corpus' ``actors``. ``detect``: landmarks of a photograph (dlib)."""
+    if cfg["donor_image"] or source == "real":
+        if cfg["donor_image"]:
+            from skimage.io import imread
+
+            donor, name = imread(cfg["donor_image"])[..., :3], str(cfg["donor_image"])
+        else:
+            from skimage import data
+
+            donor, name = data.astronaut(), PHOTO_DONOR
+        lm = detect(donor)
+        if lm is None:
+            raise ValueError(f"no face found in the donor photograph {name} (baselines.swap.donor_image)")
+        return donor, lm, f"photograph {name} {donor.shape}"
+    if str(cfg["donor_actor"]) in actors:
+        raise ValueError(f"baselines.swap.donor_actor {cfg['donor_actor']} is in the corpus: pick an identity outside it")
+    donor, lm = synthetic_donor(cfg["donor_actor"], size, seed)
+    return donor, lm, f"synthetic actor {cfg['donor_actor']} (not in the corpus) at {size} px"
 
 
 # --------------------------------------------------------------------------------------------- landmark providers

@@ -154,10 +154,22 @@ def fit_enhancer(
     workers: int = 0,
 ) -> TrainResult:
     """Algorithm 1 for one stream: train ``enhancer`` against the frozen ``controller`` with the
-    configured objective {objective, l1_weight, identity_budget} and training ``settings``."""
+    configured objective {objective, l1_weight, identity_budget[, holdout]} and training ``settings``.
+
+    With an identity budget, ``holdout`` (default 0.1) of the training clips are held out and the
+    stop is decided on the controller's accuracy on their enhanced images with the enhancer in eval
+    mode (:mod:`ppfer_core.holdout`); without one, every training item is used and nothing stops early."""
+    from ppfer_core.holdout import heldout_budget_stop, holdout_split
+
     freeze(controller.to(device))
     enhancer.to(device)
     opt = optimizer(enhancer.parameters(), settings["optimizer"], settings["lr"])
+    budget = objective["identity_budget"]
+    stop = budget_stop(None)
+    if budget is not None:
+        dataset, held = holdout_split(dataset, objective.get("holdout", 0.1), seed)
+        log(f"[{desc}] identity budget {budget}: {len(held)} held-out train items decide the stop, {len(dataset)} train")
+        stop = heldout_budget_stop(enhancer, controller, held, budget, device, settings["batch_size"], log)
     return train(
         [Player("privacy", [enhancer], opt, privacy_loss(enhancer, controller, objective["objective"], objective["l1_weight"]))],
         make_loader(dataset, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch")),
@@ -166,7 +178,7 @@ def fit_enhancer(
         seed,
         state_path,
         {"train": settings, "objective": objective, "desc": desc},
-        stop=budget_stop(objective["identity_budget"]),
+        stop=stop,
         log=log,
         desc=desc,
     )

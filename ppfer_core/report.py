@@ -118,13 +118,15 @@ ATTACKED_COLUMN = "plr_worst"
 
 def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chance: float = 100.0 / len(EMOTIONS)) -> None:
     """The paper's Figure 1: every Table 1 approach as a point (PLR, ACC); chance of each as a dashed line.
-    With a ``plr_worst`` column (else ``plr_adaptive``), that attacker's PLR is drawn as a hollow marker linked to it."""
+    With a ``plr_worst`` column (else ``plr_adaptive``), that attacker's PLR is drawn as a hollow marker linked to it;
+    with ``plr_lo, plr_hi, acc_lo, acc_hi`` columns, each point has its 95 % intervals as error bars."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8.5, 5))
     cmap = plt.get_cmap("tab10")
     for i, row in enumerate(table1.itertuples(index=False)):
         c = cmap(i % 10)
         ax.scatter(row.plr, row.acc, color=c, s=50, zorder=3, label=row.approach)
+        _error_bars(ax, row, c)
         right = row.plr > 80  # label points near the right edge on their left
         ax.annotate(row.approach, (row.plr, row.acc), textcoords="offset points", xytext=(-5 if right else 5, 4),
                     ha="right" if right else "left", fontsize=8)
@@ -141,6 +143,8 @@ def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chan
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
     title = "privacy vs utility per approach (Table 1)"
+    if "plr_lo" in table1:
+        title += ", bars: 95 % Wilson intervals over the test clips"
     if ATTACKED_COLUMN in table1:
         title += "\nhollow: worst-case PLR over the attack suite (plr_worst)"
     elif "plr_adaptive" in table1:
@@ -150,6 +154,23 @@ def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chan
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def interval_errors(row, column: str) -> list[list[float]] | None:
+    """Matplotlib's asymmetric error [[below], [above]] of a table row's ``column`` from its
+    ``{column}_lo`` / ``{column}_hi`` interval columns, or None when the row has none."""
+    lo, hi = getattr(row, f"{column}_lo", np.nan), getattr(row, f"{column}_hi", np.nan)
+    if pd.isna(lo) or pd.isna(hi):
+        return None
+    value = getattr(row, column)
+    return [[max(value - lo, 0.0)], [max(hi - value, 0.0)]]
+
+
+def _error_bars(ax, row, color) -> None:
+    """The 95 % intervals of one Figure 1 point (PLR horizontally, ACC vertically), when the table has them."""
+    xerr, yerr = interval_errors(row, "plr"), interval_errors(row, "acc")
+    if xerr is not None or yerr is not None:
+        ax.errorbar(row.plr, row.acc, xerr=xerr, yerr=yerr, fmt="none", ecolor=color, elinewidth=1, capsize=3, zorder=2)
 
 
 def plot_per_class(table2: pd.DataFrame, path: str | Path) -> None:

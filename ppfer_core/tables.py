@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from ppfer_core import EMOTIONS
+from ppfer_core.stats import wilson_interval
 
 Metrics = Mapping[str, Mapping]
 
@@ -78,3 +79,43 @@ def table3(rows: Sequence[str], table1: pd.DataFrame, recovery: Metrics, leakage
             }
         )
     return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------------------------- 95 % intervals
+
+
+def rate_interval(metrics: Mapping, rate: str) -> tuple[float, float]:
+    """95 % Wilson interval (percent) of a metric file's rate ``rate`` (``plr`` or ``acc``) over its
+    ``n`` test clips; the count of correct clips is ``correct`` when the file has it, else rate x n."""
+    n = int(metrics["n"])
+    correct = int(metrics["correct"]) if "correct" in metrics else int(round(metrics[rate] * n / 100.0))
+    return wilson_interval(correct, n)
+
+
+def add_interval_columns(table: pd.DataFrame, column: str, metrics: Sequence[Mapping], rate: str | None = None) -> pd.DataFrame:
+    """Append ``{column}_lo`` and ``{column}_hi``: the 95 % Wilson interval of each row's rate, from
+    that row's metric file in ``metrics`` (one per row, in order; ``rate``: its key, default ``column``)."""
+    if len(metrics) != len(table):
+        raise ValueError(f"{len(metrics)} metric files for {len(table)} rows of column {column}")
+    bounds = [rate_interval(m, rate or column) for m in metrics]
+    out = table.copy()
+    out[f"{column}_lo"] = [round(lo, 3) for lo, _ in bounds]
+    out[f"{column}_hi"] = [round(hi, 3) for _, hi in bounds]
+    return out
+
+
+def add_plr_acc_intervals(table: pd.DataFrame, leakage: Metrics, utility: Metrics, rep_column: str = "representation") -> pd.DataFrame:
+    """Tables 1 and 4: ``plr_lo, plr_hi, acc_lo, acc_hi`` of every row's representation."""
+    reps = list(table[rep_column])
+    out = add_interval_columns(table, "plr", [leakage[r] for r in reps])
+    return add_interval_columns(out, "acc", [utility[r] for r in reps])
+
+
+def add_task_column(table: pd.DataFrame, tasks: Sequence[Mapping], key: str) -> pd.DataFrame:
+    """Append column ``key`` to Table 4 from each task spec (empty where a task has none), e.g. the
+    MSE target that tells task 4's two readings apart."""
+    if len(tasks) != len(table):
+        raise ValueError(f"{len(tasks)} task specs for {len(table)} rows")
+    out = table.copy()
+    out[key] = [t.get(key, "") for t in tasks]
+    return out

@@ -1,12 +1,16 @@
 """Trade-off framework baseline (SPAct-style, paper §4.3): an anonymiser U-Net trained by alternating
 minimax against a self-supervised privacy encoder, while a utility model keeps the expression.
 
-Three :class:`~ppfer_core.training.Player` s are stepped in turn on each batch of (frame, expression)
+Three :class:`~ppfer_core.training.Player` s are stepped in turn on each batch of (x, expression)
 by the one training loop:
 
 1. anonymiser A: minimise CE(U(A(x)), y) - w * NT-Xent(P(aug(A(x))), P(aug'(A(x))));
 2. utility model U: minimise CE(U(A(x)), y) (A fixed);
 3. privacy encoder P: minimise NT-Xent between two augmented views of A(x) (A fixed).
+
+``x`` is a batch of clips [B, 3, T, H, W] in the workflow: A anonymises every frame, U is a video
+model of the same R3D family as F_u (``build_video_classifier``), and P sees one random frame of each
+anonymised clip. A batch of frames [B, 3, H, W] (with an image utility model) works the same way.
 """
 
 from __future__ import annotations
@@ -90,8 +94,27 @@ def no_param_grads(*modules: nn.Module) -> Iterator[None]:
             p.requires_grad_(True)
 
 
+def anonymise(anonymiser: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A(x) of frames [B, 3, H, W], or of every frame of clips [B, 3, T, H, W] (clips out)."""
+    if x.ndim == 4:
+        return anonymiser(x)
+    b, c, t, h, w = x.shape
+    frames = anonymiser(x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w))
+    return frames.reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
+
+
+def privacy_images(a: torch.Tensor) -> torch.Tensor:
+    """What the privacy encoder sees of an anonymised batch: frames as they are; of clips
+    [B, 3, T, H, W], one random frame per clip (distinct clips are the NT-Xent negatives)."""
+    if a.ndim == 4:
+        return a
+    pick = torch.randint(a.shape[2], (a.shape[0],)).to(a.device)
+    return a[torch.arange(a.shape[0], device=a.device), :, pick]
+
+
 def _views(encoder: nn.Module, a: torch.Tensor, temperature: float) -> torch.Tensor:
     """NT-Xent of the encoder on two augmented views of the anonymised batch ``a``."""
+    a = privacy_images(a)
     return nt_xent(encoder(augment(a)).float(), encoder(augment(a)).float(), temperature)
 
 
@@ -101,7 +124,7 @@ def anonymiser_loss(anonymiser: nn.Module, utility: nn.Module, encoder: nn.Modul
     def loss(batch):
         x, y = batch[0], batch[1]
         with no_param_grads(utility, encoder):
-            a = anonymiser(x)
+            a = anonymise(anonymiser, x)
             logits = utility(a).float()
             ce = F.cross_entropy(logits, y)
             nt = _views(encoder, a, temperature)
@@ -116,7 +139,7 @@ def utility_loss(anonymiser: nn.Module, utility: nn.Module) -> Callable:
     def loss(batch):
         x, y = batch[0], batch[1]
         with torch.no_grad():
-            a = anonymiser(x)
+            a = anonymise(anonymiser, x)
         logits = utility(a).float()
         return F.cross_entropy(logits, y), {"utility_acc": (logits.argmax(1) == y).float().mean().item()}
 
@@ -128,7 +151,7 @@ def privacy_loss(anonymiser: nn.Module, encoder: nn.Module, temperature: float) 
 
     def loss(batch):
         with torch.no_grad():
-            a = anonymiser(batch[0])
+            a = anonymise(anonymiser, batch[0])
         return _views(encoder, a, temperature), {}
 
     return loss

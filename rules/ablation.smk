@@ -1,13 +1,16 @@
+from ppfer_core.checks import check_not_trained_against_validator
+
 # Ablation (paper Table 4): the six tasks as method specifications run by the same producer and
 # evaluation rules. Task 5 is G itself; tasks 1, 2 and 4 are compensated representations
 # (COMPENSATED in common.smk); tasks 3 and 1 use a single-stream enhancer on whole frames
-# against the identity classifier; tasks 2 and 6 train controller-free enhancers jointly with F_u.
+# against their own controller (controller_frames: fine-tuned from V_pl on frames, as C_lpr / C_hpr
+# on bands; V_pl scores them); tasks 2 and 6 train controller-free enhancers jointly with F_u.
 
 
 rule enhance_frames:
     input:
         init=rules.pretrain_enhancer.output.model,
-        controller=rules.train_identity.output.model,
+        controller=f"{RES}/models/controller_frames.pt",  # fine-tuned from V_pl, not V_pl
         train=clips("cremad", "train"),
         test=clips("cremad", "test"),
         index=INDEX,
@@ -83,3 +86,11 @@ rule table4:
         tasks=ABLATION,
     script:
         "../workflow_scripts/table4.py"
+
+
+# No method may be scored by the network it was trained against: V_pl's weights are no input of
+# any rule that produces a representation (checked at planning; the attackers are in threat.smk).
+check_not_trained_against_validator(
+    {r.name: (list(r.input), list(r.output)) for r in workflow.rules},
+    rules.train_identity.output.model,
+)

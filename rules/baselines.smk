@@ -32,6 +32,7 @@ rule train_tradeoff:
         train=clips("cremad", "train"),
         test=clips("cremad", "test"),
         index=INDEX,
+        weights=weights_file("utility"),
     output:
         model=f"{RES}/models/tradeoff.pt",
         metrics=f"{RES}/metrics/tradeoff.json",
@@ -49,7 +50,7 @@ rule train_tradeoff:
     params:
         seed=config["seed"],
         unet=config["models"]["unet"],
-        utility=config["models"]["expression"],
+        utility=config["models"]["utility"],  # the R3D family of F_u
         tradeoff=BASELINES["tradeoff"],
     script:
         "../workflow_scripts/baseline_tradeoff.py"
@@ -94,6 +95,7 @@ rule swap:
     params:
         seed=config["seed"],
         swap=BASELINES["swap"],
+        source=config["data"]["source"],  # real: a photograph donor unless donor_image names one
         # written by ingest beside the clips when the corpus has landmarks (not a declared output:
         # real corpora have none, and then the landmark detector is used)
         landmarks=[f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS],

@@ -59,9 +59,9 @@ def weights_file(model):
 
 # Baselines (rules/baselines.smk): the blur sweep (rep -> sigma); Table 1's two blur rows are the
 # placeholders MATCH_PLR / MATCH_ACC, resolved from the sweep's metrics by the tables rule.
-from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_rep
+from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_sweep
 
-BLUR_SWEEP = {blur_rep(s): float(s) for s in config["baselines"]["blur"]["sigmas"]}
+BLUR_SWEEP = blur_sweep(config["baselines"]["blur"]["sigmas"], config["ingest"]["size"])
 # Rows of the paper's tables: (name, representation). Baselines add theirs here.
 TABLE1 = [
     ("No Privacy Preservation", "original"),
@@ -89,7 +89,11 @@ COMPENSATED = {
     "pe-frames-fc": ("pe-frames", "ce"),
     "joint-frames-fc": ("joint-frames", "ce"),
     "G-fcmse": ("G", "mse"),
+    "G-fcmse-G": ("G", "mse"),
 }
+# Target of an MSE compensator (ablation task 4, two readings of the paper's "trained with mean
+# squared error loss"): the original frames (re-injects identity by construction) or G itself.
+COMPENSATION_TARGET = {"G-fcmse": "original", "G-fcmse-G": "G"}
 
 # Table 4: the paper's ablation tasks as method specifications -> the representation they produce.
 ABLATION = [
@@ -128,6 +132,17 @@ ABLATION = [
         compensator=True,
         compensator_controller=False,
         rep="G-fcmse",
+        mse_target="original frames",
+    ),
+    dict(
+        task=4,
+        transform=True,
+        enhancers=True,
+        controller=True,
+        compensator=True,
+        compensator_controller=False,
+        rep="G-fcmse-G",
+        mse_target="G (identity-free)",
     ),
     dict(
         task=5,

@@ -35,7 +35,10 @@ rule train_compensator:
         controller=rules.train_expression.output.model,
         train=lambda w: rep_clips(COMPENSATED[w.rep][0], "train"),
         test=lambda w: rep_clips(COMPENSATED[w.rep][0], "test"),
-        original=clips("cremad", "train"),
+        # the MSE target (ablation task 4): the original frames, or G (COMPENSATION_TARGET)
+        original=lambda w: rep_clips(
+            COMPENSATION_TARGET.get(w.rep, "original"), "train"
+        ),
         index=INDEX,
         weights=weights_file("uvit"),
     output:

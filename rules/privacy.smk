@@ -31,8 +31,13 @@ rule train_identity:
 rule train_controller:
     input:
         identity=rules.train_identity.output.model,
-        train=band_files("train"),
-        test=band_files("test"),
+        # band images (C_lpr, C_hpr), or whole frames (band "frames": ablation tasks 1 and 3)
+        train=lambda w: (
+            [clips("cremad", "train")] if w.band == "frames" else band_files("train")
+        ),
+        test=lambda w: (
+            [clips("cremad", "test")] if w.band == "frames" else band_files("test")
+        ),
         index=INDEX,
     output:
         model=f"{RES}/models/controller_{{band}}.pt",
@@ -42,7 +47,7 @@ rule train_controller:
     benchmark:
         "benchmarks/train_controller/{band}.tsv"
     wildcard_constraints:
-        band="low|high",
+        band="low|high|frames",
     conda:
         "../envs/ppfer.yaml"
     threads: all_cores

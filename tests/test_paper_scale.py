@@ -69,7 +69,7 @@ def test_paper_config_plans_the_whole_dag_with_slurm_resources(paper_tree):
     assert "generate_corpus" not in jobs and "generate_wild_corpus" not in jobs  # real data, not the synthetic corpus
     assert {"ingest_cremad", "ingest_dfew", "wavelet_split", "leakage", "tables", "all"} <= set(jobs)
     assert GPU_RULES <= set(jobs), sorted(GPU_RULES - set(jobs))
-    assert len(jobs["train_enhancer"]) == 2 and len(jobs["train_controller"]) == 2
+    assert len(jobs["train_enhancer"]) == 2 and len(jobs["train_controller"]) == 3  # low, high, frames (tasks 1, 3)
     for rule in GPU_RULES:
         for job in jobs[rule]:
             assert job["resources"].get("gpu") == "1", (rule, job)

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from skimage.io import imread, imsave
+from skimage.io import imsave
 
-from ppfer_core.baselines import DlibLandmarks, swap_clip, synthetic_donor
+from ppfer_core.baselines import DlibLandmarks, choose_donor, swap_clip
 from ppfer_core.runtime import job_logger
 
 log = job_logger(snakemake.log[0])
@@ -17,18 +17,10 @@ size = max(train.shape[2:4])
 landmark_detector = functools.cache(lambda: DlibLandmarks(upsample=cfg["dlib_upsample"]))  # only when needed
 
 
-if cfg["donor_image"]:
-    donor = imread(cfg["donor_image"])[..., :3]
-    donor_lm = landmark_detector().detect(donor)
-    if donor_lm is None:
-        raise ValueError(f"no face found in the donor photograph {cfg['donor_image']}")
-    log(f"donor: photograph {cfg['donor_image']} {donor.shape}")
-else:
-    actors = set(pd.read_parquet(snakemake.input.index)["actor"].astype(str))
-    if str(cfg["donor_actor"]) in actors:
-        raise ValueError(f"donor actor {cfg['donor_actor']} is in the corpus: pick an identity outside it")
-    donor, donor_lm = synthetic_donor(cfg["donor_actor"], size, snakemake.params.seed)
-    log(f"donor: synthetic actor {cfg['donor_actor']} (not in the corpus) at {size} px")
+actors = set(pd.read_parquet(snakemake.input.index)["actor"].astype(str))
+donor, donor_lm, what = choose_donor(cfg, snakemake.params.source, size, snakemake.params.seed, actors,
+                                     lambda img: landmark_detector().detect(img))
+log(f"donor: {what}")
 imsave(snakemake.output.donor, donor, check_contrast=False)
 
 for split, lm_path in zip(("train", "test"), snakemake.params.landmarks):

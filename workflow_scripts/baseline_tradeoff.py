@@ -1,12 +1,13 @@
 """Rule train_tradeoff: the trade-off framework (SPAct-style): an anonymiser U-Net (from the L1
 identity-map pretraining) trained by alternating minimax against a self-supervised privacy encoder
-and with a frame-wise expression model; writes the anonymised clips of both splits."""
+and with a video expression model of F_u's R3D family (models.utility, the one video builder) on
+whole clips; writes the anonymised clips of both splits."""
 import pandas as pd
 from torch import nn
 
 from ppfer_core import EMOTIONS
-from ppfer_core.arrays import FrameDataset, emotion_labels, load_clips, write_representation
-from ppfer_core.nets import UNet, build_image_classifier
+from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_representation
+from ppfer_core.nets import UNet, build_video_classifier
 from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
 from ppfer_core.tradeoff import anonymiser_loss, build_privacy_encoder, privacy_loss, utility_loss
 from ppfer_core.training import Player, finish, load_weights, make_loader, optimizer, save_weights, train
@@ -17,7 +18,7 @@ cfg = p.tradeoff
 index = pd.read_parquet(snakemake.input.index)
 clips_train, clips_test = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
 anonymiser = load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init)
-utility = build_image_classifier(p.utility["arch"], len(EMOTIONS), p.utility["weights"])
+utility = build_video_classifier(p.utility["arch"], len(EMOTIONS), p.utility["weights"], width=p.utility["width"])
 encoder = build_privacy_encoder(cfg["encoder"])
 nets = nn.ModuleDict({"anonymiser": anonymiser, "utility": utility, "encoder": encoder}).to(device)
 players = [
@@ -27,8 +28,8 @@ players = [
     Player("privacy", [encoder], optimizer(encoder.parameters(), "adam", cfg["lr"]),
            privacy_loss(anonymiser, encoder, cfg["temperature"])),
 ]
-# frame-wise: one random frame per clip per epoch, with the clip's expression label
-data = FrameDataset(clips_train, emotion_labels(index, "train"), per_clip=1)
+# whole training clips with their expression label (as F_u); items_per_epoch: random clips per epoch
+data = ClipDataset(clips_train, emotion_labels(index, "train"))
 state = state_path(snakemake.output.model)
 result = train(
     players,

@@ -1,6 +1,6 @@
 """Rule enhance_frames (ablation tasks 1 and 3): one privacy enhancer on whole frames, without
-the wavelet transform, trained against the identity classifier as its controller; writes its
-outputs for both splits."""
+the wavelet transform, trained against its own frozen controller (fine-tuned from V_pl on frames,
+not V_pl, which scores it); writes its outputs for both splits."""
 import pandas as pd
 
 from ppfer_core.arrays import FrameDataset, identity_labels, load_clips, write_representation

@@ -5,7 +5,7 @@ import pandas as pd
 
 from ppfer_core.attacks import append_suite_columns, read_suite
 from ppfer_core.runtime import job_logger, read_json
-from ppfer_core.tables import table3
+from ppfer_core.tables import add_interval_columns, table3
 
 log = job_logger(snakemake.log[0])
 
@@ -18,6 +18,8 @@ t3 = table3(
     snakemake.params.rows, pd.read_csv(snakemake.input.table1, keep_default_na=False, na_values=[""]),
     by_rep(snakemake.input.recovery), by_rep(snakemake.input.leakage), by_rep(snakemake.input.adaptive),
 )
+recovered = by_rep(snakemake.input.leakage)
+t3 = add_interval_columns(t3, "plr", [recovered[f"recovered-{rep}"] for rep in t3["representation"]])  # 95 % Wilson
 t3 = append_suite_columns(t3, read_suite(snakemake.input.frames, snakemake.input.clips, snakemake.input.adaptive))
 t3.to_csv(snakemake.output.table3, index=False)
 log("\n" + t3.to_string(index=False))

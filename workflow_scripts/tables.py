@@ -4,12 +4,12 @@ from pathlib import Path
 from ppfer_core.attacks import append_suite_columns, read_suite
 from ppfer_core.baselines import resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
-from ppfer_core.tables import table1, table2
+from ppfer_core.tables import add_interval_columns, add_plr_acc_intervals, table1, table2
 
 log = job_logger(snakemake.log[0])
 leakage = {Path(f).stem: read_json(f) for f in snakemake.input.leakage}
 utility = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
-rows, settings, sweep = resolve_table1_rows(snakemake.params.table1, leakage, utility, snakemake.params.blur_sweep)
+rows, settings, sweep = resolve_table1_rows(snakemake.params.table1, leakage, utility, snakemake.params.blur_sweep, log=log)
 sweep.to_csv(snakemake.output.blur_sweep, index=False)
 t1 = table1(rows, leakage, utility, settings)
 adaptive = {Path(f).stem: read_json(f) for f in snakemake.input.adaptive}
@@ -22,6 +22,9 @@ for f in snakemake.input.controllers:
 components["expression_controller_acc"] = read_json(snakemake.input.expression)["main_test_acc"]
 for k, v in components.items():
     t1[k] = round(v, 3)
+t1 = add_plr_acc_intervals(t1, leakage, utility)  # 95 % Wilson intervals over the test clips
 t1.to_csv(snakemake.output.table1, index=False)
-table2(snakemake.params.table2, utility).to_csv(snakemake.output.table2, index=False)
+t2 = table2(snakemake.params.table2, utility)
+t2 = add_interval_columns(t2, "Avg", [utility[rep] for _, rep in snakemake.params.table2], rate="acc")
+t2.to_csv(snakemake.output.table2, index=False)
 log("\n" + t1.to_string(index=False))

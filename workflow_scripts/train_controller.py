@@ -1,8 +1,9 @@
 """Rule train_controller: identity budget controller C_lpr / C_hpr, initialised from the
-identity classifier and fine-tuned on the images of its band."""
+identity classifier and fine-tuned on the images of its band; band "frames": the controller of
+ablation tasks 1 and 3, fine-tuned the same way on whole original frames."""
 import pandas as pd
 
-from ppfer_core.arrays import band_dataset, identity_labels
+from ppfer_core.arrays import FrameDataset, band_dataset, identity_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, predict_labels
 from ppfer_core.nets import build_image_classifier
 from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
@@ -14,6 +15,8 @@ index = pd.read_parquet(snakemake.input.index)
 
 
 def dataset(files, split):
+    if band == "frames":  # ablation tasks 1 and 3: whole frames, no wavelet transform
+        return FrameDataset(load_clips(files[0]), identity_labels(index, split)[0])
     low, *highs = files
     return band_dataset(low if band == "low" else None, highs, identity_labels(index, split)[0])
 
@@ -30,5 +33,5 @@ pred, true = predict_labels(model, test, device)
 save_weights(model, snakemake.output.model)
 finish(state)
 acc0, acc = 100.0 * float((pred0 == true).mean()), 100.0 * float((pred == true).mean())
-log(f"C_{band[0]}pr test accuracy on {band} band images: {acc:.2f}% (before fine-tuning: {acc0:.2f}%)")
+log(f"controller {band}: test accuracy on {band} images: {acc:.2f}% (before fine-tuning: {acc0:.2f}%)")
 write_json(snakemake.output.metrics, {"test_acc": acc, "test_acc_before_finetune": acc0, "history": result.history})

@@ -22,4 +22,4 @@ pred, true = predict_labels(model, ClipDataset(load_clips(snakemake.input.test),
 acc = 100.0 * float((pred == true).mean())
 per_class = {k: 100.0 * v for k, v in per_class_accuracy(pred, true, EMOTIONS).items()}
 log(f"{snakemake.wildcards.rep}: ACC {acc:.2f}% " + " ".join(f"{k} {v:.1f}" for k, v in per_class.items()))
-write_json(snakemake.output.metrics, {"rep": snakemake.wildcards.rep, "acc": acc, "per_class": per_class, "n": int(len(true)), "history": result.history})
+write_json(snakemake.output.metrics, {"rep": snakemake.wildcards.rep, "acc": acc, "correct": int((pred == true).sum()), "per_class": per_class, "n": int(len(true)), "history": result.history})

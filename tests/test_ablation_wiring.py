@@ -1,0 +1,76 @@
+"""Ablation wiring (issue 12): tasks 1 and 3 train against their own frames controller, never the
+validator that scores them; task 4 is reported under both readings of its MSE target."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ppfer_core.checks import check_not_trained_against_validator, methods_trained_against
+from ppfer_core.tables import add_task_column, table4
+
+ROOT = Path(__file__).resolve().parents[1]
+VPL = "results/models/identity.pt"
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory) -> dict[str, list[str]]:
+    """The default config's dry run: job output -> its inputs (every job of the DAG)."""
+    work = tmp_path_factory.mktemp("plan")
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "-d", str(work),
+           "--configfile", str(ROOT / "config.yaml"), "--cores", "2"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    jobs = {}
+    for block in re.split(r"\n(?=rule \w+:)", run.stdout):
+        name = re.match(r"rule (\w+):", block)
+        inp, out = re.search(r"^\s+input: (.*)$", block, re.M), re.search(r"^\s+output: (.*)$", block, re.M)
+        if name and out:
+            for o in out.group(1).split(", "):
+                jobs[o] = (name.group(1), inp.group(1).split(", ") if inp else [])
+    return jobs
+
+
+def test_no_method_is_trained_against_the_validator_in_the_planned_dag(plan):
+    """Every job that writes a method's representation (not a recovery attack's): V_pl is none of its inputs."""
+    producers = {o: (r, i) for o, (r, i) in plan.items() if "/reps/" in o and "/reps/recovered-" not in o}
+    assert {"enhance_frames", "merge_enhanced", "train_compensator", "train_joint", "train_tradeoff"} <= {r for r, _ in producers.values()}
+    offenders = sorted({r for r, i in producers.values() if VPL in i})
+    assert not offenders, offenders
+
+
+def test_tasks_1_and_3_have_their_own_controller_fine_tuned_from_the_validator(plan):
+    rule, inputs = plan["results/reps/pe-frames/train.npy"]
+    assert rule == "enhance_frames" and "results/models/controller_frames.pt" in inputs
+    rule, inputs = plan["results/models/controller_frames.pt"]
+    assert rule == "train_controller" and VPL in inputs and "results/data/cremad/train.npy" in inputs
+
+
+def test_task_4_has_both_mse_targets(plan):
+    rule, inputs = plan["results/reps/G-fcmse-G/train.npy"]
+    assert rule == "train_compensator" and "results/reps/G/train.npy" in inputs and "results/data/cremad/train.npy" not in inputs
+    rule, inputs = plan["results/reps/G-fcmse/train.npy"]
+    assert "results/data/cremad/train.npy" in inputs
+    _, inputs = plan["results/tables/table4.csv"]
+    assert {"results/metrics/leakage/G-fcmse.json", "results/metrics/leakage/G-fcmse-G.json"} <= set(inputs)
+
+
+def test_the_planning_check_names_a_method_trained_against_the_validator():
+    rules = {
+        "enhance_frames": ([VPL, "results/data/cremad/train.npy"], ["results/reps/pe-frames/train.npy"]),
+        "recover": ([VPL], ["results/reps/recovered-ours/test.npy"]),  # an attack, not a method
+        "leakage": ([VPL, "results/reps/ours/test.npy"], ["results/metrics/leakage/ours.json"]),
+    }
+    assert methods_trained_against(rules, VPL) == ["enhance_frames"]
+    with pytest.raises(ValueError, match="enhance_frames.*validator"):
+        check_not_trained_against_validator(rules, VPL)
+
+
+def test_table4_labels_the_two_task_4_rows():
+    spec = dict(transform=True, enhancers=True, controller=True, compensator=True, compensator_controller=False, task=4)
+    tasks = [dict(spec, rep="a", mse_target="original frames"), dict(spec, rep="b", mse_target="G (identity-free)")]
+    metrics = {"a": {"plr": 26.7, "acc": 51.1}, "b": {"plr": 11.1, "acc": 60.0}}
+    t4 = add_task_column(table4(tasks, metrics, metrics), tasks, "mse_target")
+    assert list(t4["task"]) == [4, 4] and list(t4["mse_target"]) == ["original frames", "G (identity-free)"]
