@@ -23,6 +23,7 @@ include: "rules/baselines.smk"
 include: "rules/evaluation.smk"
 include: "rules/ablation.smk"
 include: "rules/threat.smk"
+include: "rules/openset.smk"
 include: "rules/report.smk"
 
 

@@ -35,8 +35,8 @@ rule train_compensator:
         controller=rules.train_expression.output.model,
         train=lambda w: rep_clips(COMPENSATED[w.rep][0], "train"),
         test=lambda w: rep_clips(COMPENSATED[w.rep][0], "test"),
-        original=clips("cremad", "train"),
-        index=INDEX,
+        original=lambda w: rep_clips(family_original(w.rep), "train"),
+        index=lambda w: rep_index(w.rep),
         weights=weights_file("uvit"),
     output:
         model=f"{RES}/models/compensator/{{rep}}.pt",
