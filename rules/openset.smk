@@ -9,7 +9,10 @@ OPEN_IDENTITIES = f"{RES}/data/cremad-open/identities.parquet"
 # Table 5: (approach, representation); every blur sigma of the Table 1 sweep gets a row.
 TABLE5 = [
     ("No Privacy Preservation", f"{OPEN}original"),
-    *[(f"Gaussian Blur (sigma {s:g})", f"{OPEN}{rep}") for rep, s in BLUR_SWEEP.items()],
+    *[
+        (f"Gaussian Blur (sigma {s:g})", f"{OPEN}{rep}")
+        for rep, s in BLUR_SWEEP.items()
+    ],
     ("Optical Flow", f"{OPEN}flow"),
     ("Ours (closed-set training)", f"{OPEN}ours-closed"),
     ("Ours (open-set, label-free)", f"{OPEN}ours"),
@@ -41,16 +44,14 @@ rule openset_split:
         "../workflow_scripts/openset_split.py"
 
 
-def embedder_train_clips(wildcards):
-    """Train clips of the embedder's corpus: the open split's (suppression) or the in-the-wild one's (validation prior)."""
-    if wildcards.corpus == "cremad-open":
-        return rep_clips(f"{OPEN}original", "train")
-    return clips(wildcards.corpus, "train")
-
-
 rule train_embedder:
     input:
-        train=embedder_train_clips,
+        # the open split's train clips (suppression) or the in-the-wild corpus' (validation prior)
+        train=lambda w: (
+            rep_clips(f"{OPEN}original", "train")
+            if w.corpus == "cremad-open"
+            else clips(w.corpus, "train")
+        ),
     output:
         model=f"{RES}/models/openset/embedder_{{corpus}}.pt",
         metrics=f"{RES}/metrics/openset/embedder_{{corpus}}.json",
