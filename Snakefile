@@ -25,6 +25,7 @@ include: "rules/evaluation.smk"
 include: "rules/ablation.smk"
 include: "rules/threat.smk"
 include: "rules/federated.smk"
+include: "rules/openset.smk"
 include: "rules/report.smk"
 include: "rules/anonymize.smk"
 

@@ -6,16 +6,17 @@ BASELINES = config["baselines"]
 
 rule blur:
     input:
-        train=clips("cremad", "train"),
-        test=clips("cremad", "test"),
+        train=lambda w: rep_clips(f"{w.fam}original", "train"),
+        test=lambda w: rep_clips(f"{w.fam}original", "test"),
     output:
-        train=f"{RES}/reps/blur-s{{sigma}}/train.npy",
-        test=f"{RES}/reps/blur-s{{sigma}}/test.npy",
+        train=f"{RES}/reps/{{fam}}blur-s{{sigma}}/train.npy",
+        test=f"{RES}/reps/{{fam}}blur-s{{sigma}}/test.npy",
     log:
-        "logs/baselines/blur-s{sigma}.log",
+        "logs/baselines/{fam}blur-s{sigma}.log",
     benchmark:
-        "benchmarks/baselines/blur-s{sigma}.tsv"
+        "benchmarks/baselines/{fam}blur-s{sigma}.tsv"
     wildcard_constraints:
+        fam=f"({OPEN})?",  # split family: "" closed set, "open-" the open set (rules/openset.smk)
         sigma=r"\d+(\.\d+)?",
     conda:
         "../envs/ppfer.yaml"
@@ -58,14 +59,15 @@ rule train_tradeoff:
 
 rule flow:
     input:
-        clips=clips("cremad", "{split}"),
+        clips=lambda w: rep_clips(f"{w.fam}original", w.split),
     output:
-        clips=f"{RES}/reps/flow/{{split}}.npy",
+        clips=f"{RES}/reps/{{fam}}flow/{{split}}.npy",
     log:
-        "logs/baselines/flow/{split}.log",
+        "logs/baselines/{fam}flow/{split}.log",
     benchmark:
-        "benchmarks/baselines/flow/{split}.tsv"
+        "benchmarks/baselines/{fam}flow/{split}.tsv"
     wildcard_constraints:
+        fam=f"({OPEN})?",  # split family, as in rule blur
         split="train|test",
     conda:
         "../envs/ppfer.yaml"

@@ -28,6 +28,7 @@ FINAL_OUTPUTS = [
     f"{RES}/tables/table2.csv",
     f"{RES}/tables/table4.csv",
     f"{RES}/tables/table3.csv",
+    f"{RES}/tables/table5.csv",  # open-set mode (rules/openset.smk)
     f"{RES}/report/runtime.csv",  # the report rule (rules/report.smk)
     f"{RES}/data/cremad/index.parquet",
     f"{RES}/data/dfew/index.parquet",
@@ -40,7 +41,25 @@ def rep_clips(rep, split):
     """Clips of a representation: the ingested originals or a producer rule's output."""
     if rep == "original":
         return clips("cremad", split)
+    if rep == f"{OPEN}original":
+        return clips("cremad-open", split)
     return f"{RES}/reps/{rep}/{split}.npy"
+
+
+# Open-set mode (rules/openset.smk): representations of the identity-disjoint split are named
+# "open-*"; their rules get the split's label-free index (no actor column).
+OPEN = "open-"
+OPEN_INDEX = f"{RES}/data/cremad-open/index.parquet"
+
+
+def rep_index(rep):
+    """Index of the split family a representation belongs to: the open split's label-free one for "open-*"."""
+    return OPEN_INDEX if rep.startswith(OPEN) else INDEX
+
+
+def family_original(rep):
+    """The original clips' representation of a representation's split family."""
+    return f"{OPEN}original" if rep.startswith(OPEN) else "original"
 
 
 INDEX = f"{RES}/data/cremad/index.parquet"
@@ -90,6 +109,7 @@ COMPENSATED = {
     "joint-frames-fc": ("joint-frames", "ce"),
     "G-fcmse": ("G", "mse"),
     "G-fcmse-G": ("G", "mse"),
+    "open-ours": ("open-G", "ce"),  # open-set, label-free (rules/openset.smk)
 }
 # Target of an MSE compensator (ablation task 4, two readings of the paper's "trained with mean
 # squared error loss"): the original frames (re-injects identity by construction) or G itself.

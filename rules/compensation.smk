@@ -37,9 +37,9 @@ rule train_compensator:
         test=lambda w: rep_clips(COMPENSATED[w.rep][0], "test"),
         # the MSE target (ablation task 4): the original frames, or G (COMPENSATION_TARGET)
         original=lambda w: rep_clips(
-            COMPENSATION_TARGET.get(w.rep, "original"), "train"
+            COMPENSATION_TARGET.get(w.rep, family_original(w.rep)), "train"
         ),
-        index=INDEX,
+        index=lambda w: rep_index(w.rep),
         weights=weights_file("uvit"),
     output:
         model=f"{RES}/models/compensator/{{rep}}.pt",

@@ -27,7 +27,7 @@ rule utility:
     input:
         train=lambda w: rep_clips(w.rep, "train"),
         test=lambda w: rep_clips(w.rep, "test"),
-        index=INDEX,
+        index=lambda w: rep_index(w.rep),
         weights=weights_file("utility"),
     output:
         model=f"{RES}/models/utility/{{rep}}.pt",

@@ -141,12 +141,26 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
         assert (tiny_run / rel).exists(), rel
 
 
+def test_tiny_run_yields_open_set_table(tiny_run):
+    t5 = pd.read_csv(tiny_run / "results/tables/table5.csv")
+    assert list(t5.columns[:8]) == ["approach", "rank1", "rank5", "chance", "auc", "eer", "identity_rank1", "acc"]
+    assert t5["approach"].iloc[0] == "No Privacy Preservation"
+    assert list(t5["approach"].iloc[-3:]) == ["Optical Flow", "Ours (closed-set training)", "Ours (open-set, label-free)"]
+    assert t5["representation"].str.startswith("open-").all()
+    assert ((t5["auc"] >= 0) & (t5["auc"] <= 1) & t5["rank1"].between(0, 100) & t5["acc"].between(0, 100)).all()
+    assert (t5["rank1_lo"] <= t5["rank1"]).all() and (t5["rank1"] <= t5["rank1_hi"]).all()
+    index = pd.read_parquet(tiny_run / "results/data/cremad-open/index.parquet")
+    ids = pd.read_parquet(tiny_run / "results/data/cremad-open/identities.parquet")
+    assert "actor" not in index.columns
+    assert not set(ids[ids["split"] == "test"]["actor"]) & set(ids[ids["split"] == "train"]["actor"])
+
+
 def test_snakemake_report_of_the_tiny_run_is_html(tiny_run):
     html = tiny_run / "report.html"
     res = snakemake(tiny_run, "--report", str(html))  # as the README writes it: no --cores
     assert res.returncode == 0, res.stderr[-3000:]
     text = html.read_text(errors="replace")
-    assert text.lstrip().lower().startswith("<!doctype html") and "table3.csv" in text
+    assert text.lstrip().lower().startswith("<!doctype html") and "table3.csv" in text and "table5.csv" in text
 
 
 def test_nothing_to_do_after_a_complete_run(tiny_run):

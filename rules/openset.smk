@@ -1,0 +1,203 @@
+# Open-set mode (issue 15, after arXiv 2603.21387): unseen test identities and no identity labels.
+# openset_split writes the identity-disjoint split of the ingested clips with a label-free index
+# (no actor) and an evaluation-only identity table, read only by the falsification scoring and the
+# audit of the video prior. Representations of this split are named "open-*" (rep_clips /
+# rep_index in common.smk); blur and flow come from the generic baseline rules, F_u from the
+# generic utility rule, the compensator of the label-free method from train_compensator.
+OPENSET = config["openset"]
+OPEN_IDENTITIES = f"{RES}/data/cremad-open/identities.parquet"
+# Table 5: (approach, representation); every blur sigma of the Table 1 sweep gets a row.
+TABLE5 = [
+    ("No Privacy Preservation", f"{OPEN}original"),
+    *[
+        (f"Gaussian Blur (sigma {s:g})", f"{OPEN}{rep}")
+        for rep, s in BLUR_SWEEP.items()
+    ],
+    ("Optical Flow", f"{OPEN}flow"),
+    ("Ours (closed-set training)", f"{OPEN}ours-closed"),
+    ("Ours (open-set, label-free)", f"{OPEN}ours"),
+]
+
+
+rule openset_split:
+    input:
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        index=INDEX,
+    output:
+        train=rep_clips(f"{OPEN}original", "train"),
+        test=rep_clips(f"{OPEN}original", "test"),
+        index=OPEN_INDEX,
+        identities=OPEN_IDENTITIES,
+        summary=f"{RES}/data/cremad-open/split.json",
+    log:
+        "logs/openset/split.log",
+    benchmark:
+        "benchmarks/openset/split.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        test_actors=OPENSET["test_actors"],
+        seed=config["seed"],
+    script:
+        "../workflow_scripts/openset_split.py"
+
+
+rule train_embedder:
+    input:
+        # the open split's train clips (suppression) or the in-the-wild corpus' (validation prior)
+        train=lambda w: (
+            rep_clips(f"{OPEN}original", "train")
+            if w.corpus == "cremad-open"
+            else clips(w.corpus, "train")
+        ),
+    output:
+        model=f"{RES}/models/openset/embedder_{{corpus}}.pt",
+        metrics=f"{RES}/metrics/openset/embedder_{{corpus}}.json",
+        batches=f"{RES}/metrics/openset/embedder_{{corpus}}_batches.npy",
+    log:
+        "logs/openset/train_embedder/{corpus}.log",
+    benchmark:
+        "benchmarks/openset/train_embedder/{corpus}.tsv"
+    wildcard_constraints:
+        corpus="cremad-open|dfew",
+    conda:
+        "../envs/ppfer.yaml"
+    threads: all_cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        embedder=OPENSET["embedder"],
+        train=OPENSET["train"]["embedder"],
+    script:
+        "../workflow_scripts/train_embedder.py"
+
+
+rule openset_prior_audit:
+    input:
+        batches=f"{RES}/metrics/openset/embedder_cremad-open_batches.npy",
+        identities=OPEN_IDENTITIES,
+    output:
+        metrics=f"{RES}/metrics/openset/prior_audit.json",
+    log:
+        "logs/openset/prior_audit.log",
+    benchmark:
+        "benchmarks/openset/prior_audit.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    script:
+        "../workflow_scripts/prior_audit.py"
+
+
+rule train_open_enhancers:
+    input:
+        embedder=f"{RES}/models/openset/embedder_cremad-open.pt",
+        train=rep_clips(f"{OPEN}original", "train"),
+        test=rep_clips(f"{OPEN}original", "test"),
+    output:
+        low=f"{RES}/models/openset/enhancer_low.pt",
+        high=f"{RES}/models/openset/enhancer_high.pt",
+        metrics=f"{RES}/metrics/openset/enhancers.json",
+        train=f"{RES}/reps/{OPEN}G/train.npy",
+        test=f"{RES}/reps/{OPEN}G/test.npy",
+    log:
+        "logs/openset/train_open_enhancers.log",
+    benchmark:
+        "benchmarks/openset/train_open_enhancers.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: all_cores
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        unet=config["models"]["unet"],
+        wavelet=config["wavelet"],
+        embedder=OPENSET["embedder"],
+        warmup=OPENSET["train"]["warmup"],
+        train=OPENSET["train"]["enhancer"],
+        l1_weight=OPENSET["l1_weight"],
+    script:
+        "../workflow_scripts/train_open_enhancers.py"
+
+
+rule openset_apply_closed:
+    input:
+        low=f"{RES}/models/enhancer_low.pt",
+        high=f"{RES}/models/enhancer_high.pt",
+        compensator=f"{RES}/models/compensator/ours.pt",
+        train=rep_clips(f"{OPEN}original", "train"),
+        test=rep_clips(f"{OPEN}original", "test"),
+    output:
+        train=f"{RES}/reps/{OPEN}ours-closed/train.npy",
+        test=f"{RES}/reps/{OPEN}ours-closed/test.npy",
+    log:
+        "logs/openset/apply_closed.log",
+    benchmark:
+        "benchmarks/openset/apply_closed.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: all_cores
+    resources:
+        **GPU,
+    params:
+        unet=config["models"]["unet"],
+        uvit=config["models"]["uvit"],
+        wavelet=config["wavelet"],
+    script:
+        "../workflow_scripts/apply_closed.py"
+
+
+rule falsify:
+    input:
+        prior=f"{RES}/models/openset/embedder_dfew.pt",
+        validator=rules.train_identity.output.model,
+        query=lambda w: rep_clips(w.rep, "test"),
+        gallery=rep_clips(f"{OPEN}original", "test"),
+        identities=OPEN_IDENTITIES,  # evaluation only: identity-level rank-1
+    output:
+        metrics=f"{RES}/metrics/falsification/{{rep}}.json",
+    log:
+        "logs/openset/falsify/{rep}.log",
+    benchmark:
+        "benchmarks/openset/falsify/{rep}.tsv"
+    wildcard_constraints:
+        rep=f"{OPEN}.+",
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        seed=config["seed"],
+        embedder=OPENSET["embedder"],
+        model=config["models"]["identity"],
+    script:
+        "../workflow_scripts/falsify.py"
+
+
+rule table5:
+    input:
+        falsification=[f"{RES}/metrics/falsification/{rep}.json" for _, rep in TABLE5],
+        utility=[f"{RES}/metrics/utility/{rep}.json" for _, rep in TABLE5],
+        audit=rules.openset_prior_audit.output.metrics,
+    output:
+        table=report(
+            f"{RES}/tables/table5.csv",
+            caption="../report/table5.rst",
+            category="Tables",
+        ),
+        goals=f"{RES}/metrics/openset/goals.json",
+    log:
+        "logs/table5.log",
+    benchmark:
+        "benchmarks/table5.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    params:
+        rows=TABLE5,
+        method="Ours (open-set, label-free)",
+        reference="No Privacy Preservation",
+    script:
+        "../workflow_scripts/table5.py"

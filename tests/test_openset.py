@@ -1,0 +1,215 @@
+"""Open-set mode: identity-disjoint split, the video prior, retrieval metrics, and that no rule of
+the label-free path receives an identity column."""
+import itertools
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ppfer_core import EMOTIONS
+from ppfer_core.falsification import equal_error_rate, source_retrieval, table5
+from ppfer_core.openset import (
+    LABEL_FREE_COLUMNS,
+    VideoPairDataset,
+    copy_rows,
+    emotion_gap,
+    identity_disjoint_split,
+    negative_pair_audit,
+    open_indexes,
+    video_prior_loss,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def corpus_index(actors: int, per_cell: int = 3, seed: int = 0) -> pd.DataFrame:
+    """A CREMA-D-form ingest index: every actor x emotion cell, closed split alternating."""
+    rows = []
+    for a in range(actors):
+        for e, emo in enumerate(EMOTIONS):
+            for k in range(per_cell):
+                rows.append({"clip_id": f"{1001 + a}_S{k}_{emo}_XX", "actor": str(1001 + a), "emotion": emo,
+                             "label": e, "source": f"VideoFlash/{1001 + a}_S{k}_{emo}_XX.flv"})
+    df = pd.DataFrame(rows)
+    df["split"] = np.where(np.arange(len(df)) % 4 == 0, "test", "train")
+    df["row"] = df.groupby("split").cumcount()
+    return df.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def test_split_is_identity_disjoint_stratified_and_seeded():
+    index = corpus_index(16)
+    s = identity_disjoint_split(index, 6, seed=0)
+    assert len(s.test_actors) == 6
+    test_actors = set(index["actor"][s.split == "test"])
+    train_actors = set(index["actor"][s.split == "train"])
+    assert test_actors == set(s.test_actors) and not test_actors & train_actors
+    assert len(train_actors) == 10
+    # stratified: every emotion in both splits, in the corpus' proportions (here exactly: balanced corpus)
+    for name in ("train", "test"):
+        share = index["emotion"][s.split == name].value_counts(normalize=True)
+        assert set(share.index) == set(EMOTIONS) and np.allclose(share, 1 / 6)
+    # seeded and independent of row order
+    again = identity_disjoint_split(index.sample(frac=1.0, random_state=5), 6, seed=0)
+    assert again.test_actors == s.test_actors
+    others = {identity_disjoint_split(index, 6, seed=k).test_actors for k in range(1, 6)}
+    assert len(others | {s.test_actors}) > 1
+
+
+def test_split_prefers_the_emotion_balanced_actor_set():
+    index = corpus_index(8)
+    drop = index[(index["actor"].isin(["1001", "1002", "1003"])) & (index["emotion"] != "ANG")].index
+    skewed = index.drop(drop)  # actors 1001-1003 have only ANG clips
+    s = identity_disjoint_split(skewed, 3, seed=0)
+    overall = skewed["emotion"].value_counts(normalize=True).sort_index()
+    gaps = [emotion_gap(skewed["emotion"][skewed["actor"].isin(c)], overall)
+            for c in itertools.combinations(sorted(skewed["actor"].unique()), 3)]
+    assert s.emotion_gap == pytest.approx(min(gaps)) and min(gaps) < max(gaps)
+    assert set(s.test_actors) != {"1001", "1002", "1003"}
+
+
+def test_split_fails_clearly_with_too_few_actors():
+    with pytest.raises(ValueError, match=r"openset\.test_actors = 4.*\(4 in the corpus"):
+        identity_disjoint_split(corpus_index(4), 4, seed=0)
+    no_actor = corpus_index(4).assign(actor=None)
+    with pytest.raises(ValueError, match="needs an actor"):
+        identity_disjoint_split(no_actor, 2, seed=0)
+
+
+def test_real_cremad_layout_91_actors():
+    index = corpus_index(91, per_cell=1)
+    s = identity_disjoint_split(index, 27, seed=0)
+    labels, ids = open_indexes(index, s)
+    assert ids[ids["split"] == "test"]["actor"].nunique() == 27
+    assert ids[ids["split"] == "train"]["actor"].nunique() == 64
+
+
+def test_label_free_index_and_copied_rows():
+    index = corpus_index(5, per_cell=2)
+    s = identity_disjoint_split(index, 2, seed=1)
+    labels, ids = open_indexes(index, s)
+    assert list(labels.columns) == LABEL_FREE_COLUMNS
+    assert "actor" not in labels.columns and "clip_id" not in labels.columns
+    rng = np.random.default_rng(0)
+    sources = {sp: rng.integers(0, 255, size=((index["split"] == sp).sum(), 2, 4, 4, 3), dtype=np.uint8) for sp in ("train", "test")}
+    for name in ("train", "test"):
+        part = labels[labels["split"] == name]
+        assert list(part["row"]) == list(range(len(part)))
+        out = copy_rows(sources, ids, name, np.zeros((len(part), 2, 4, 4, 3), np.uint8))
+        for _, r in ids[ids["split"] == name].iterrows():
+            assert np.array_equal(out[r["row"]], sources[r["source_split"]][r["source_row"]])
+            src = index[(index["split"] == r["source_split"]) & (index["row"] == r["source_row"])].iloc[0]
+            assert src["actor"] == r["actor"]
+            assert src["label"] == part[part["row"] == r["row"]]["label"].iloc[0]
+
+
+def test_video_prior_pairs_are_two_frames_of_one_clip():
+    # frame f of clip c is filled with value 10 * c + f, so a pair tells its clip and frames
+    clips = np.zeros((5, 4, 2, 2, 3), np.uint8)
+    for c in range(5):
+        for f in range(4):
+            clips[c, f] = 10 * c + f
+    ds = VideoPairDataset(clips)
+    torch.manual_seed(0)
+    for _ in range(50):
+        i = int(torch.randint(5, ()))
+        a, b, row = ds[i]
+        va, vb = round(float(a[0, 0, 0]) * 255), round(float(b[0, 0, 0]) * 255)
+        assert int(row) == i and va // 10 == vb // 10 == i and va != vb
+
+
+def test_video_prior_loss_positives_on_the_diagonal():
+    class Pick(torch.nn.Module):
+        def forward(self, x):
+            return x.flatten(1)[:, :4]
+
+    seen: list = []
+    loss_fn = video_prior_loss(Pick(), temperature=0.1, views=False, seen=seen)
+    x = torch.eye(4).view(4, 1, 2, 2).expand(4, 3, 2, 2).contiguous()
+    rows = torch.tensor([3, 1, 0, 2])
+    matched, _ = loss_fn([x, x.clone(), rows])
+    shuffled, _ = loss_fn([x, x[[1, 2, 3, 0]], rows])
+    assert float(matched) < 0.01 < float(shuffled)  # the same clip's frames are the positives
+    assert [list(s) for s in seen] == [[3, 1, 0, 2]] * 2
+
+
+def test_negative_pair_audit_counts_same_actor_negatives():
+    actors = np.array(["a", "a", "b", "c"])
+    audit = negative_pair_audit([np.array([0, 1, 2]), np.array([2, 3])], actors)
+    # batch 1: ordered negative pairs 6, same actor (0,1),(1,0) = 2; batch 2: 2 pairs, 0 same
+    assert audit["same_actor_negatives"] == 2 and audit["negative_pairs"] == 8
+    assert audit["observed_rate"] == pytest.approx(0.25)
+    assert audit["expected_rate"] == pytest.approx(2 / 12)
+
+
+def test_retrieval_metrics_hand_computed():
+    q = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    g = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+    # similarities (rows: queries): [1, .6, 0], [0, .8, 1], [1, .6, 0]
+    r = source_retrieval(q, g, seed=0, actors=np.array(["x", "x", "y"]))
+    assert (r.rank1_correct, r.rank5_correct, r.n) == (1, 3, 3)
+    assert r.chance == pytest.approx(100 / 3) and r.chance5 == pytest.approx(100.0)
+    # positives 1, .8, 0 vs negatives .6, 0, 0, 1, 1, .6: AUC = P(pos > neg) + ties / 2
+    wins = {1.0: 4 + 2 * 0.5, 0.8: 4, 0.0: 0.5 * 2}
+    assert r.auc == pytest.approx(sum(wins.values()) / 18)
+    # identity rank-1: top-1 of query 0 is gallery 0 (x = x), of 1 is 2 (y != x), of 2 is 0 (x != y)
+    assert r.identity_rank1_correct == 1 and r.identity_chance == pytest.approx(100 * 5 / 9)
+
+
+def test_equal_error_rate_hand_computed():
+    labels = np.array([1, 1, 0, 0])
+    assert equal_error_rate(labels, np.array([0.9, 0.8, 0.2, 0.1])) == pytest.approx(0.0)
+    assert equal_error_rate(labels, np.array([0.9, 0.3, 0.5, 0.1])) == pytest.approx(0.5)
+
+
+def test_collapsed_embeddings_score_chance_not_perfect():
+    z = np.ones((200, 4)) / 2.0
+    r = source_retrieval(z, z.copy(), seed=0)
+    assert r.rank1 < 5.0 and r.auc == pytest.approx(0.5)
+
+
+def test_table5_rates_with_wilson_intervals():
+    f = {"rank1_correct": 5, "rank5_correct": 9, "n": 20, "rank1": 25.0, "rank5": 45.0, "chance": 5.0, "auc": 0.7,
+         "eer": 30.0, "identity_rank1_correct": 10, "identity_rank1": 50.0, "identity_chance": 33.3}
+    t = table5([("NPP", "open-original")], {"open-original": {"video_prior": f, "vpl": f}},
+               {"open-original": {"acc": 60.0, "n": 20}})
+    row = t.iloc[0]
+    assert (row["rank1"], row["identity_rank1"], row["acc"]) == (25.0, 50.0, 60.0)
+    assert row["rank1_lo"] < 25.0 < row["rank1_hi"] and row["acc_lo"] < 60.0 < row["acc_hi"]
+
+
+def _jobs(dry_run: str) -> list[dict]:
+    """Rule, inputs and outputs of every job of a `snakemake -n` listing."""
+    jobs = []
+    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule )", dry_run):
+        m = re.search(r"rule (\w+):", block)
+        if not m:
+            continue
+        field = lambda k: next(iter(re.findall(rf"^\s+{k}: (.*)$", block, re.M)), "")  # noqa: E731
+        jobs.append({"rule": m.group(1), "input": field("input").split(", "), "output": field("output").split(", ")})
+    return jobs
+
+
+def test_no_rule_of_the_open_set_path_receives_an_identity_column(tmp_path):
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(ROOT / "config.yaml"), str(ROOT / "config/tiny.yaml"), "-n", "--cores", "1",
+           "results/tables/table5.csv"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    jobs = _jobs(res.stdout)
+    closed_index, identities = "results/data/cremad/index.parquet", "results/data/cremad-open/identities.parquet"
+    open_jobs = [j for j in jobs if any("open" in o for o in j["output"])]
+    assert {"openset_split", "train_embedder", "train_open_enhancers", "train_compensator", "utility", "blur",
+            "flow", "falsify", "openset_prior_audit", "openset_apply_closed"} <= {j["rule"] for j in open_jobs}
+    # the split reads the ingest index (it writes the label-free one); the falsification scoring and the
+    # audit of the video prior are the evaluation rules that read the identity table; nothing else does
+    allowed = {"openset_split": {closed_index}, "falsify": {identities}, "openset_prior_audit": {identities}}
+    for j in open_jobs:
+        seen = {closed_index, identities} & set(j["input"])
+        assert seen <= allowed.get(j["rule"], set()), (j["rule"], j["output"], seen)
+    label_free = [j for j in open_jobs if j["rule"] in ("utility", "train_compensator")]
+    assert label_free and all("results/data/cremad-open/index.parquet" in j["input"] for j in label_free)

@@ -1,0 +1,33 @@
+"""Rule falsify: falsification-based privacy validation of an open-set representation. Recognition
+priors (the label-free video-prior embedder trained on the in-the-wild corpus, and V_pl's
+penultimate features) rank the original test clips for every anonymised test clip: rank-1/5,
+ROC AUC, EER; identity-level rank-1 from the evaluation-only identity table."""
+import pandas as pd
+import torch
+
+from ppfer_core.arrays import load_clips
+from ppfer_core.falsification import clip_embeddings, source_retrieval
+from ppfer_core.nets import build_image_classifier
+from ppfer_core.runtime import setup_job, write_json
+from ppfer_core.tradeoff import build_privacy_encoder
+from ppfer_core.training import freeze, load_weights
+
+log, device = setup_job(snakemake)
+p = snakemake.params
+prior = load_weights(build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]), snakemake.input.prior)
+validator = build_image_classifier(p.model["arch"], 0)
+state = torch.load(snakemake.input.validator, map_location="cpu", weights_only=True)
+missing, unexpected = validator.load_state_dict(state, strict=False)
+if missing or any(k.split(".")[1] not in ("fc", "head", "classifier") for k in unexpected):
+    raise ValueError(f"{snakemake.input.validator}: not a V_pl checkpoint of {p.model['arch']} (missing {missing}, unexpected {unexpected})")
+priors = {"video_prior": freeze(prior.backbone.to(device)), "vpl": freeze(validator.to(device))}
+ids = pd.read_parquet(snakemake.input.identities)
+actors = ids[ids["split"] == "test"].sort_values("row")["actor"].astype(str).to_numpy()
+query, gallery = load_clips(snakemake.input.query), load_clips(snakemake.input.gallery)
+out = {"rep": snakemake.wildcards.rep}
+for name, net in priors.items():
+    r = source_retrieval(clip_embeddings(net, query, device), clip_embeddings(net, gallery, device), p.seed, actors)
+    out[name] = r.as_dict()
+    log(f"{snakemake.wildcards.rep} [{name}]: rank-1 {r.rank1:.2f}% rank-5 {r.rank5:.2f}% (chance {r.chance:.2f}%), "
+        f"AUC {r.auc:.3f}, EER {r.eer:.2f}%, identity rank-1 {r.identity_rank1:.2f}% (chance {r.identity_chance:.2f}%)")
+write_json(snakemake.output.metrics, out)
