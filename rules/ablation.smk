@@ -22,7 +22,7 @@ rule enhance_frames:
         "benchmarks/enhance_frames.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:
@@ -54,7 +54,7 @@ rule train_joint:
         transform="frames|wavelet",
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:

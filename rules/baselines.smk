@@ -43,7 +43,7 @@ rule train_tradeoff:
         "benchmarks/baselines/train_tradeoff.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:

@@ -45,11 +45,16 @@ def rep_clips(rep, split):
 
 INDEX = f"{RES}/data/cremad/index.parquet"
 WILD_INDEX = f"{RES}/data/dfew/index.parquet"
-GPU = {
-    "gpu": 1,
-    "mem_mb": config["resources"]["gpu_mem_mb"],
-    "runtime": config["resources"]["gpu_runtime"],
-}
+# Scheduling of the GPU rules (ppfer_core.scheduling): with CUDA (or on a cluster) each takes all
+# cores and gpu=1; on a CPU-only local run each takes GPU_THREADS (1 on 2 cores) and no gpu unit,
+# so independent trainings run side by side even under --resources gpu=1.
+from ppfer_core.scheduling import gpu_rule_policy
+
+GPU_POLICY = gpu_rule_policy(config["device"], workflow.cores, workflow.local_exec)
+GPU_THREADS = GPU_POLICY.threads
+GPU = GPU_POLICY.resources(
+    config["resources"]["gpu_mem_mb"], config["resources"]["gpu_runtime"]
+)
 
 
 def weights_file(model):

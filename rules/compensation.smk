@@ -19,7 +19,7 @@ rule train_expression:
         "benchmarks/train_expression.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:
@@ -51,7 +51,7 @@ rule train_compensator:
         rep="|".join(COMPENSATED),
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:

@@ -38,7 +38,7 @@ rule utility:
         "benchmarks/utility/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:

@@ -17,7 +17,7 @@ rule train_identity:
         "benchmarks/train_identity.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:
@@ -45,7 +45,7 @@ rule train_controller:
         band="low|high",
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:
@@ -68,7 +68,7 @@ rule pretrain_enhancer:
         "benchmarks/pretrain_enhancer.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:
@@ -96,7 +96,7 @@ rule train_enhancer:
         band="low|high",
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:
@@ -122,7 +122,7 @@ rule merge_enhanced:
         "benchmarks/merge_enhanced/{split}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:

@@ -36,7 +36,7 @@ rule recover:
         rep=r"[^/]+",
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:
@@ -67,7 +67,7 @@ rule adaptive_leakage:
         "benchmarks/threat/adaptive/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: workflow.cores
+    threads: GPU_THREADS
     resources:
         **GPU,
     params:
