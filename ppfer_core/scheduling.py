@@ -2,17 +2,19 @@
 
 Two policies, chosen once when the Snakefile is parsed (no torch import, so planning stays fast):
 
-* **GPU policy** -- a CUDA device is present, the jobs run on a cluster (a non-local executor such as
-  SLURM, where the job lands on a GPU node whatever the submitting host has), or config ``device`` is
-  ``cuda``: every such job takes all of ``--cores`` and one unit of the resource ``gpu``, so that
-  ``--resources gpu=1`` runs them one at a time on the one GPU while CPU rules run beside them.
-* **CPU policy** -- no CUDA device on a local run (or config ``device: cpu``): the models run on the
-  CPU, where a small convolutional network scales badly beyond one or two threads. Each job takes
+* **GPU policy** -- a CUDA device is visible on the host that parses the Snakefile, or config
+  ``device`` is ``cuda``: every such job takes all of ``--cores`` and one unit of the resource
+  ``gpu``, so that ``--resources gpu=1`` runs them one at a time on the one GPU while CPU rules run
+  beside them.
+* **CPU policy** -- no CUDA device (or config ``device: cpu``): the models run on the CPU, where a
+  small convolutional network scales badly beyond one or two threads. Each job takes
   ``cpu_threads(cores)`` threads and *no* ``gpu`` unit, so two 1-thread jobs run side by side on a
   2-core machine instead of one 2-thread job at a time, and ``--resources gpu=1`` (the README's
   command, the local profile) does not serialise them.
 
-The SLURM profile's ``set-threads`` overrides the threads per rule either way.
+On a cluster the submitting host rarely has a GPU, and Snakemake does not tell the Snakefile which
+executor runs it; so the SLURM profile (profiles/slurm) sets ``gpu: 1`` and the threads of every
+GPU rule itself (``set-resources`` / ``set-threads`` override the rule's own values).
 """
 
 from __future__ import annotations
@@ -52,10 +54,11 @@ def cpu_threads(cores: int) -> int:
     return max(1, min(4, int(cores) // 2))
 
 
-def gpu_rule_policy(device: str, cores: int, local_exec: bool, cuda: bool | None = None) -> GpuRulePolicy:
-    """The policy for config ``device`` (auto | cpu | cuda), ``--cores`` and the executor kind."""
+def gpu_rule_policy(device: str, cores: int, cuda: bool | None = None) -> GpuRulePolicy:
+    """The policy for config ``device`` (auto | cpu | cuda) and ``--cores``; ``cuda``: whether a GPU
+    is visible (None: look with :func:`cuda_present`)."""
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"config key device must be auto, cpu or cuda, got {device!r}")
-    if device == "cuda" or (device == "auto" and (not local_exec or (cuda_present() if cuda is None else cuda))):
+    if device == "cuda" or (device == "auto" and (cuda_present() if cuda is None else cuda)):
         return GpuRulePolicy("gpu", max(1, int(cores)), 1)
     return GpuRulePolicy("cpu", cpu_threads(cores), 0)

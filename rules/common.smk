@@ -45,12 +45,12 @@ def rep_clips(rep, split):
 
 INDEX = f"{RES}/data/cremad/index.parquet"
 WILD_INDEX = f"{RES}/data/dfew/index.parquet"
-# Scheduling of the GPU rules (ppfer_core.scheduling): with CUDA (or on a cluster) each takes all
-# cores and gpu=1; on a CPU-only local run each takes GPU_THREADS (1 on 2 cores) and no gpu unit,
-# so independent trainings run side by side even under --resources gpu=1.
+# Scheduling of the GPU rules (ppfer_core.scheduling): with CUDA each takes all cores and gpu=1;
+# without, each takes GPU_THREADS (1 on 2 cores) and no gpu unit, so independent trainings run side
+# by side even under --resources gpu=1. profiles/slurm sets gpu=1 and threads per rule itself.
 from ppfer_core.scheduling import gpu_rule_policy
 
-GPU_POLICY = gpu_rule_policy(config["device"], workflow.cores, workflow.local_exec)
+GPU_POLICY = gpu_rule_policy(config["device"], workflow.cores)
 GPU_THREADS = GPU_POLICY.threads
 GPU = GPU_POLICY.resources(
     config["resources"]["gpu_mem_mb"], config["resources"]["gpu_runtime"]

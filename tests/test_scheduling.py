@@ -13,20 +13,19 @@ from ppfer_core.scheduling import cpu_threads, cuda_present, gpu_rule_policy
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_gpu_policy_with_cuda_or_on_a_cluster_takes_all_cores_and_one_gpu():
-    for policy in (gpu_rule_policy("auto", 8, True, cuda=True), gpu_rule_policy("auto", 8, False, cuda=False),
-                   gpu_rule_policy("cuda", 8, True, cuda=False)):
+def test_gpu_policy_with_cuda_takes_all_cores_and_one_gpu():
+    for policy in (gpu_rule_policy("auto", 8, cuda=True), gpu_rule_policy("cuda", 8, cuda=False)):
         assert (policy.name, policy.threads, policy.gpu) == ("gpu", 8, 1)
     assert policy.resources(1000, 30) == {"gpu": 1, "mem_mb": 1000, "runtime": 30}
 
 
 def test_cpu_policy_runs_trainings_side_by_side_without_gpu_units():
-    policy = gpu_rule_policy("auto", 2, True, cuda=False)
+    policy = gpu_rule_policy("auto", 2, cuda=False)
     assert (policy.name, policy.threads, policy.gpu) == ("cpu", 1, 0)
-    assert gpu_rule_policy("cpu", 16, False, cuda=True).gpu == 0  # device: cpu is honoured everywhere
+    assert gpu_rule_policy("cpu", 16, cuda=True).gpu == 0  # device: cpu is honoured everywhere
     assert [cpu_threads(c) for c in (1, 2, 3, 4, 8, 64)] == [1, 1, 1, 2, 4, 4]
     with pytest.raises(ValueError, match="device"):
-        gpu_rule_policy("tpu", 2, True)
+        gpu_rule_policy("tpu", 2)
 
 
 def test_cuda_present_reads_the_driver_and_honours_cuda_visible_devices(tmp_path, monkeypatch):
