@@ -443,7 +443,8 @@ class R3DSmall(nn.Module):
 
 def build_video_classifier(arch: str, num_classes: int, weights_file: str | Path | None = None,
                            width: int = 64) -> Normalized:
-    """Utility model F_u: torchvision ``r3d_18`` (optional local Kinetics state dict) or CPU-sized ``r3d_small``."""
+    """Utility model F_u: torchvision ``r3d_18`` (optional local Kinetics state dict, the paper's), or the
+    CPU-sized ``r3d_small`` or ``frame_cnn`` (:class:`ppfer_core.video_nets.FrameConvNet`, the embedded default's)."""
     report = None
     if arch == "r3d_18":
         from torchvision.models.video import r3d_18
@@ -462,8 +463,16 @@ def build_video_classifier(arch: str, num_classes: int, weights_file: str | Path
             report = load_checkpoint(net, weights_file)
         else:
             _emit(f"r3d_small(width={width}): {num_classes} classes, trained from scratch")
+    elif arch == "frame_cnn":
+        from ppfer_core.video_nets import FrameConvNet
+
+        net = FrameConvNet(num_classes, width=width)
+        if weights_file is not None:
+            report = load_checkpoint(net, weights_file)
+        else:
+            _emit(f"frame_cnn(width={width}): {num_classes} classes, trained from scratch")
     else:
-        raise ValueError(f"unknown video arch {arch!r} (r3d_18 | r3d_small)")
+        raise ValueError(f"unknown video arch {arch!r} (r3d_18 | r3d_small | frame_cnn)")
     model = Normalized(net, KINETICS_MEAN, KINETICS_STD, ndim=5)
     model.load_report = report
     return model

@@ -1,0 +1,60 @@
+"""CPU-sized video classifiers for the embedded default (built by :func:`ppfer_core.nets.build_video_classifier`).
+
+:class:`FrameConvNet` is a C2D / TSN-style video model: a small 2-D CNN encodes every frame, a
+residual temporal convolution mixes neighbouring frames' features, and the clip's logits come from
+the features averaged over time. On a CPU it costs a small fraction of a 3-D ResNet's computation
+per clip, which is what lets the default DAG train one utility model per representation in seconds.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _conv_block(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
+
+
+class FrameConvNet(nn.Module):
+    """Per-frame CNN (``depth`` stages of conv-BN-ReLU, widths w, 2w, 4w, ..., each halving the
+    resolution) -> the final ``grid`` x ``grid`` feature map flattened (faces are aligned, so where a
+    feature is matters: a mouth corner up or down) and projected to ``features`` -> residual temporal
+    conv (kernel 3) over frames -> mean over time -> linear."""
+
+    def __init__(self, num_classes: int, width: int = 16, depth: int = 4, grid: int = 4, features: int = 128,
+                 dropout: float = 0.2, motion: bool = True):
+        super().__init__()
+        if depth < 1 or width < 1:
+            raise ValueError(f"FrameConvNet needs depth >= 1 and width >= 1, got depth={depth}, width={width}")
+        self.motion = motion
+        chans = [6 if motion else 3] + [width * 2**i for i in range(depth)]
+        self.frames = nn.Sequential(*(_conv_block(chans[i], chans[i + 1], 2) for i in range(depth)))
+        feat = features
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(grid), nn.Flatten(), nn.Linear(chans[-1] * grid * grid, feat, bias=False),
+                                  nn.BatchNorm1d(feat), nn.ReLU(inplace=True))
+        self.temporal = nn.Sequential(nn.Conv1d(feat, feat, 3, padding=1, bias=False), nn.BatchNorm1d(feat),
+                                      nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feat, num_classes))
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Conv1d)):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        nn.init.zeros_(self.temporal[1].weight)  # the temporal branch starts as the identity (residual)
+        nn.init.normal_(self.head[1].weight, 0, 0.01)
+        nn.init.zeros_(self.head[1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, 3, T, H, W]`` (already normalised) -> logits ``[B, num_classes]``."""
+        if self.motion:  # each frame with its difference to the clip's mean frame (static scene and face removed)
+            x = torch.cat([x, x - x.mean(2, keepdim=True)], 1)
+        b, c, t, h, w = x.shape
+        f = self.pool(self.frames(x.transpose(1, 2).reshape(b * t, c, h, w))).view(b, t, -1).transpose(1, 2)
+        f = f + self.temporal(f)
+        return self.head(f.mean(2))
