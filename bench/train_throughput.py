@@ -39,7 +39,7 @@ from ppfer_core.classifiers import cross_entropy_loss  # noqa: E402
 from ppfer_core.enhancer import l1_identity_loss  # noqa: E402
 from ppfer_core.nets import UNet, build_image_classifier, build_video_classifier  # noqa: E402
 from ppfer_core.threat import recovery_loss  # noqa: E402
-from ppfer_core.training import Player, make_loader, optimizer, train  # noqa: E402
+from ppfer_core.training import Player, make_loader, optimizer, seed_everything, train  # noqa: E402
 
 
 @dataclass
@@ -132,7 +132,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    seed_everything(0)  # as every job does (setup_job): also asks for deterministic kernels
     print(f"torch {torch.__version__}, {args.threads} thread(s); items/s in CPU time (wall time in brackets)")
     print(f"{'stage':<18}{'batch':>6}{'workflow items/s':>22}{'bare items/s':>22}{'ratio':>8}")
     for st in stages(merged_config(args.config)):

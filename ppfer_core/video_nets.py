@@ -25,11 +25,13 @@ class FrameConvNet(nn.Module):
     conv (kernel 3) over frames -> mean over time -> linear."""
 
     def __init__(self, num_classes: int, width: int = 16, depth: int = 4, grid: int = 4, features: int = 128,
-                 dropout: float = 0.2, motion: bool = True):
+                 dropout: float = 0.2, motion: bool = True, time_pool: str = "mean"):
         super().__init__()
         if depth < 1 or width < 1:
             raise ValueError(f"FrameConvNet needs depth >= 1 and width >= 1, got depth={depth}, width={width}")
-        self.motion = motion
+        if time_pool not in ("mean", "max"):
+            raise ValueError(f"time_pool must be mean or max, got {time_pool!r}")
+        self.motion, self.time_pool = motion, time_pool
         chans = [6 if motion else 3] + [width * 2**i for i in range(depth)]
         self.frames = nn.Sequential(*(_conv_block(chans[i], chans[i + 1], 2) for i in range(depth)))
         feat = features
@@ -57,4 +59,4 @@ class FrameConvNet(nn.Module):
         b, c, t, h, w = x.shape
         f = self.pool(self.frames(x.transpose(1, 2).reshape(b * t, c, h, w))).view(b, t, -1).transpose(1, 2)
         f = f + self.temporal(f)
-        return self.head(f.mean(2))
+        return self.head(f.amax(2) if self.time_pool == "max" else f.mean(2))
