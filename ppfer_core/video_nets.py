@@ -20,19 +20,26 @@ def _conv_block(cin: int, cout: int, stride: int) -> nn.Sequential:
 
 class FrameConvNet(nn.Module):
     """Per-frame CNN (``depth`` stages of conv-BN-ReLU, widths w, 2w, 4w, ..., each halving the
-    resolution) -> the final ``grid`` x ``grid`` feature map flattened (faces are aligned, so where a
+    resolution) on each frame's ``input`` -> the final ``grid`` x ``grid`` feature map flattened (faces are aligned, so where a
     feature is matters: a mouth corner up or down) and projected to ``features`` -> residual temporal
-    conv (kernel 3) over frames -> mean over time -> linear."""
+    conv (kernel 3) over frames -> mean over time -> linear.
+
+    ``input``: ``motion`` (default) each frame minus the clip's mean frame, so what stays the same
+    through the clip -- background, lighting, the face at rest, i.e. most of the per-clip nuisance
+    an image model memorises -- is removed and the expression's deformation remains; ``frames``
+    the frames themselves; ``both`` the two stacked (6 channels)."""
 
     def __init__(self, num_classes: int, width: int = 16, depth: int = 4, grid: int = 4, features: int = 128,
-                 dropout: float = 0.2, motion: bool = True, time_pool: str = "mean"):
+                 dropout: float = 0.2, input: str = "motion", time_pool: str = "mean"):
         super().__init__()
         if depth < 1 or width < 1:
             raise ValueError(f"FrameConvNet needs depth >= 1 and width >= 1, got depth={depth}, width={width}")
         if time_pool not in ("mean", "max"):
             raise ValueError(f"time_pool must be mean or max, got {time_pool!r}")
-        self.motion, self.time_pool = motion, time_pool
-        chans = [6 if motion else 3] + [width * 2**i for i in range(depth)]
+        if input not in ("motion", "frames", "both"):
+            raise ValueError(f"input must be motion, frames or both, got {input!r}")
+        self.input, self.time_pool = input, time_pool
+        chans = [6 if input == "both" else 3] + [width * 2**i for i in range(depth)]
         self.frames = nn.Sequential(*(_conv_block(chans[i], chans[i + 1], 2) for i in range(depth)))
         feat = features
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(grid), nn.Flatten(), nn.Linear(chans[-1] * grid * grid, feat, bias=False),
@@ -54,8 +61,9 @@ class FrameConvNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, 3, T, H, W]`` (already normalised) -> logits ``[B, num_classes]``."""
-        if self.motion:  # each frame with its difference to the clip's mean frame (static scene and face removed)
-            x = torch.cat([x, x - x.mean(2, keepdim=True)], 1)
+        if self.input != "frames":  # each frame's difference to the clip's mean frame
+            motion = x - x.mean(2, keepdim=True)
+            x = motion if self.input == "motion" else torch.cat([x, motion], 1)
         b, c, t, h, w = x.shape
         f = self.pool(self.frames(x.transpose(1, 2).reshape(b * t, c, h, w))).view(b, t, -1).transpose(1, 2)
         f = f + self.temporal(f)
