@@ -148,6 +148,32 @@ def estimate_wall(durations: dict[int, float], edges: list[tuple[int, int]], cor
     return now
 
 
+def wall_estimate(workdir: Path, configs: list[str], extra: list[str], cores: int) -> dict[str, float]:
+    """Estimated wall time on ``cores`` from every job's benchmark ``cpu_time`` (and, for comparison,
+    its wall ``s``); empty when a job of the graph has no benchmark file."""
+    from ppfer_core.report import read_benchmark
+
+    patterns = benchmark_patterns()
+    jobs, edges = job_graph(workdir, configs, extra)
+    est = {}
+    for col in ("cpu_time", "s"):
+        durations, missing = {}, []
+        for j, (rule, wcs) in jobs.items():
+            if rule not in patterns:
+                durations[j] = 0.0  # e.g. rule all
+                continue
+            f = workdir / patterns[rule].format(**wcs)
+            if f.exists():
+                durations[j] = read_benchmark(f)[col]
+            else:
+                missing.append(str(f))
+        if missing:
+            print(f"estimate skipped: {len(missing)} jobs without a benchmark file, e.g. {missing[0]}")
+            return {}
+        est[col] = estimate_wall(durations, edges, cores)
+    return est
+
+
 def prepare(workdir: Path, clean: bool) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     stale = [workdir / d for d in ("results", "logs", "benchmarks", ".snakemake") if (workdir / d).exists()]
@@ -225,24 +251,7 @@ def main() -> None:
     print(f"  of which job start-up, estimated:   {startup_s:9.1f} s = {100 * startup_s / job_s:.1f}% "
           f"({len(bench)} jobs x {per_job_startup:.2f} s: "
           + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items()) + ")")
-    patterns = benchmark_patterns()
-    jobs, edges = job_graph(workdir, configs, args.extra)
-    est = {}
-    for col in ("cpu_time", "s"):
-        durations, missing = {}, []
-        for j, (rule, wcs) in jobs.items():
-            if rule not in patterns:
-                durations[j] = 0.0  # e.g. rule all
-                continue
-            f = workdir / patterns[rule].format(**wcs)
-            if f.exists():
-                durations[j] = read_benchmark(f)[col]
-            else:
-                missing.append(str(f))
-        if missing:
-            print(f"estimate skipped: {len(missing)} jobs without a benchmark file, e.g. {missing[0]}")
-            break
-        est[col] = estimate_wall(durations, edges, args.cores)
+    est = wall_estimate(workdir, configs, args.extra, args.cores)
     if est:
         summary["estimated_wall_s"] = est
         print(f"estimated wall on {args.cores} cores from per-job cpu_time: {est['cpu_time']:9.1f} s "
