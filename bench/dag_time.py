@@ -153,20 +153,35 @@ def wall_estimate(workdir: Path, configs: list[str], extra: list[str], cores: in
     its wall ``s``); empty when a job of the graph has no benchmark file."""
     from ppfer_core.report import read_benchmark
 
+    from ppfer_core.report import pattern_regex
+
     patterns = benchmark_patterns()
     jobs, edges = job_graph(workdir, configs, extra)
+    files = {}
+    for j, (rule, wcs) in jobs.items():
+        if rule in patterns:
+            try:
+                files[j] = workdir / patterns[rule].format(**wcs)
+            except KeyError:  # wildcards missing from the label
+                pass
+    # Snakemake's --dag leaves the wildcards out of some labels: those jobs get the rule's remaining
+    # benchmark files in order (the same rule, so the same place in the graph up to its wildcards).
+    for rule, pattern in patterns.items():
+        unlabeled = [j for j, (r, _) in jobs.items() if r == rule and j not in files]
+        taken = {str(f) for j, f in files.items() if jobs[j][0] == rule}
+        rest = sorted(f for f in (workdir / "benchmarks").rglob("*.tsv")
+                      if pattern_regex(pattern).fullmatch(str(f.relative_to(workdir))) and str(f) not in taken)
+        files.update(zip(unlabeled, rest))
     est = {}
     for col in ("cpu_time", "s"):
         durations, missing = {}, []
-        for j, (rule, wcs) in jobs.items():
+        for j, (rule, _) in jobs.items():
             if rule not in patterns:
                 durations[j] = 0.0  # e.g. rule all
-                continue
-            f = workdir / patterns[rule].format(**wcs)
-            if f.exists():
-                durations[j] = read_benchmark(f)[col]
+            elif j in files and files[j].exists():
+                durations[j] = read_benchmark(files[j])[col]
             else:
-                missing.append(str(f))
+                missing.append(f"{rule} (job {j})")
         if missing:
             print(f"estimate skipped: {len(missing)} jobs without a benchmark file, e.g. {missing[0]}")
             return {}
