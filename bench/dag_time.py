@@ -18,6 +18,12 @@ directory, then prints:
     python bench/dag_time.py --config tiny --workdir /tmp/dagtime --clean --json /tmp/dagtime.json
     python bench/dag_time.py --analyse DIR                 # a finished run in DIR (wall time from its log)
 
+It also prints the wall time the DAG would take on ``--cores`` cores from its per-job times alone
+(``estimate_wall``): the job graph (``snakemake --dag``) list-scheduled, ready jobs in graph order,
+each job taking its threads' share of the cores, with every job's ``cpu_time`` from its benchmark
+file as its duration (for a 1-thread job, what it takes on a quiet core; measured that way, the
+estimate holds on a machine shared with other work, where the measured wall time does not).
+
 The working directory must be new or empty, or ``--clean`` removes its results/, logs/,
 benchmarks/ and .snakemake/ first.
 """
@@ -86,6 +92,101 @@ def logged_wall_seconds(workdir: Path) -> float:
                 h, m, sec = line.split(":", 1)[1].strip().split(":")
                 return int(h) * 3600 + int(m) * 60 + float(sec)
     raise SystemExit(f"no complete Snakemake run logged in {workdir / '.snakemake' / 'log'}")
+
+
+def benchmark_patterns() -> dict[str, str]:
+    """rule -> benchmark file pattern, read from the rule files."""
+    import re
+
+    out = {}
+    for f in sorted((ROOT / "rules").glob("*.smk")):
+        for block in re.split(r"(?m)^rule ", f.read_text())[1:]:
+            m = re.search(r'benchmark:\s*\n\s*"([^"]+)"', block)
+            if m:
+                out[block.split(":", 1)[0].strip()] = m.group(1)
+    return out
+
+
+def job_graph(workdir: Path, configs: list[str], extra: list[str]) -> tuple[dict[int, tuple[str, dict]], list[tuple[int, int]]]:
+    """Jobs (id -> rule, wildcards) and edges (from, to) of the whole DAG, from ``snakemake --dag``."""
+    import re
+
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", *configs, "--forceall", "--dag", "--cores", "1", *extra]
+    dot = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    jobs = {}
+    for m in re.finditer(r'^\s*(\d+)\[label = "([^"]*)"', dot, re.M):
+        rule, *wcs = m.group(2).split("\\n")
+        jobs[int(m.group(1))] = (rule, dict(w.split(": ", 1) for w in wcs if ": " in w))
+    edges = [(int(a), int(b)) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, re.M)]
+    return jobs, edges
+
+
+def estimate_wall(durations: dict[int, float], edges: list[tuple[int, int]], cores: int) -> float:
+    """Makespan of list-scheduling the jobs (1 core each, graph order) on ``cores`` cores."""
+    import heapq
+
+    deps = {j: set() for j in durations}
+    users: dict[int, list[int]] = {j: [] for j in durations}
+    for a, b in edges:
+        if a in durations and b in durations:
+            deps[b].add(a)
+            users[a].append(b)
+    ready = sorted(j for j, d in deps.items() if not d)
+    running: list[tuple[float, int]] = []
+    now = 0.0
+    while ready or running:
+        while ready and len(running) < cores:
+            j = ready.pop(0)
+            heapq.heappush(running, (now + durations[j], j))
+        now, done = heapq.heappop(running)
+        for u in users[done]:
+            deps[u].discard(done)
+            if not deps[u]:
+                ready.append(u)
+        ready.sort()
+    return now
+
+
+def wall_estimate(workdir: Path, configs: list[str], extra: list[str], cores: int) -> dict[str, float]:
+    """Estimated wall time on ``cores`` from every job's benchmark ``cpu_time`` (and, for comparison,
+    its wall ``s``); empty when a job of the graph has no benchmark file."""
+    from ppfer_core.report import read_benchmark
+
+    from ppfer_core.report import pattern_regex
+
+    patterns = benchmark_patterns()
+    jobs, edges = job_graph(workdir, configs, extra)
+    files = {}
+    for j, (rule, wcs) in jobs.items():
+        if rule in patterns:
+            try:
+                files[j] = workdir / patterns[rule].format(**wcs)
+            except KeyError:  # wildcards missing from the label
+                pass
+    # Snakemake's --dag leaves the wildcards out of some labels: those jobs get the rule's remaining
+    # benchmark files in order (the same rule, so the same place in the graph up to its wildcards).
+    for rule, pattern in patterns.items():
+        unlabeled = [j for j, (r, _) in jobs.items() if r == rule and j not in files]
+        taken = {str(f) for j, f in files.items() if jobs[j][0] == rule}
+        rest = sorted(f for f in (workdir / "benchmarks").rglob("*.tsv")
+                      if pattern_regex(pattern).fullmatch(str(f.relative_to(workdir))) and str(f) not in taken)
+        files.update(zip(unlabeled, rest))
+    est = {}
+    for col in ("cpu_time", "s"):
+        durations, missing = {}, []
+        for j, (rule, _) in jobs.items():
+            if rule not in patterns:
+                durations[j] = 0.0  # e.g. rule all
+            elif j in files and files[j].exists():
+                durations[j] = read_benchmark(files[j])[col]
+            else:
+                missing.append(f"{rule} (job {j})")
+        if missing:
+            print(f"estimate skipped: {len(missing)} jobs without a benchmark file, e.g. {missing[0]}")
+            return {}
+        est[col] = estimate_wall(durations, edges, cores)
+    return est
 
 
 def prepare(workdir: Path, clean: bool) -> None:
@@ -165,6 +266,12 @@ def main() -> None:
     print(f"  of which job start-up, estimated:   {startup_s:9.1f} s = {100 * startup_s / job_s:.1f}% "
           f"({len(bench)} jobs x {per_job_startup:.2f} s: "
           + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items()) + ")")
+    est = wall_estimate(workdir, configs, args.extra, args.cores)
+    if est:
+        summary["estimated_wall_s"] = est
+        print(f"estimated wall on {args.cores} cores from per-job cpu_time: {est['cpu_time']:9.1f} s "
+              f"(from per-job wall s: {est['s']:.1f} s; summed cpu_time "
+              f"{sum(read_benchmark(f)['cpu_time'] for f in bench):.1f} s)")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, default=float) + "\n")
 

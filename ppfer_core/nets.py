@@ -443,7 +443,8 @@ class R3DSmall(nn.Module):
 
 def build_video_classifier(arch: str, num_classes: int, weights_file: str | Path | None = None,
                            width: int = 64) -> Normalized:
-    """Utility model F_u: torchvision ``r3d_18`` (optional local Kinetics state dict) or CPU-sized ``r3d_small``."""
+    """Utility model F_u: torchvision ``r3d_18`` (optional local Kinetics state dict, the paper's), or the
+    CPU-sized ``r3d_small`` or ``frame_cnn`` (:class:`ppfer_core.video_nets.FrameConvNet`, the embedded default's)."""
     report = None
     if arch == "r3d_18":
         from torchvision.models.video import r3d_18
@@ -456,14 +457,16 @@ def build_video_classifier(arch: str, num_classes: int, weights_file: str | Path
         net.fc = nn.Linear(net.fc.in_features, num_classes)
         nn.init.normal_(net.fc.weight, 0, 0.01)
         nn.init.zeros_(net.fc.bias)
-    elif arch == "r3d_small":
-        net = R3DSmall(num_classes, width=width)
+    elif arch in ("r3d_small", "frame_cnn"):
+        from ppfer_core.video_nets import FrameConvNet
+
+        net = (R3DSmall if arch == "r3d_small" else FrameConvNet)(num_classes, width=width)
         if weights_file is not None:
             report = load_checkpoint(net, weights_file)
         else:
-            _emit(f"r3d_small(width={width}): {num_classes} classes, trained from scratch")
+            _emit(f"{arch}(width={width}): {num_classes} classes, trained from scratch")
     else:
-        raise ValueError(f"unknown video arch {arch!r} (r3d_18 | r3d_small)")
+        raise ValueError(f"unknown video arch {arch!r} (r3d_18 | r3d_small | frame_cnn)")
     model = Normalized(net, KINETICS_MEAN, KINETICS_STD, ndim=5)
     model.load_report = report
     return model

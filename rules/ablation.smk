@@ -25,7 +25,7 @@ rule enhance_frames:
         "benchmarks/enhance_frames.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -57,7 +57,7 @@ rule train_joint:
         transform="frames|wavelet",
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:

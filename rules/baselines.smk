@@ -45,7 +45,7 @@ rule train_tradeoff:
         "benchmarks/baselines/train_tradeoff.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:

@@ -64,11 +64,25 @@ def family_original(rep):
 
 INDEX = f"{RES}/data/cremad/index.parquet"
 WILD_INDEX = f"{RES}/data/dfew/index.parquet"
-GPU = {
-    "gpu": 1,
-    "mem_mb": config["resources"]["gpu_mem_mb"],
-    "runtime": config["resources"]["gpu_runtime"],
-}
+# Scheduling of the GPU rules (ppfer_core.scheduling): with CUDA each takes all cores and gpu=1;
+# without, each takes gpu_threads (1 on 2 cores) and no gpu unit, so independent trainings run side
+# by side even under --resources gpu=1. profiles/slurm sets gpu=1 and threads per rule itself.
+from ppfer_core.scheduling import gpu_rule_policy
+
+GPU_POLICY = gpu_rule_policy(config["device"], 1)  # gpu or cpu; the threads follow --cores per job
+
+
+def gpu_threads(wildcards):
+    """Threads of a GPU-rule job under GPU_POLICY, from --cores read when the job is created (so that
+    --report / --lint, which give no --cores, never read workflow.cores; see all_cores)."""
+    return gpu_rule_policy(
+        config["device"], workflow.cores, cuda=GPU_POLICY.name == "gpu"
+    ).threads
+
+
+GPU = GPU_POLICY.resources(
+    config["resources"]["gpu_mem_mb"], config["resources"]["gpu_runtime"]
+)
 
 
 def weights_file(model):

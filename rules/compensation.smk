@@ -19,7 +19,7 @@ rule train_expression:
         "benchmarks/train_expression.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -54,7 +54,7 @@ rule train_compensator:
         rep="|".join(COMPENSATED),
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:

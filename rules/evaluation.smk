@@ -38,7 +38,7 @@ rule utility:
         "benchmarks/utility/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:

@@ -47,7 +47,7 @@ rule federated_utility:
         strategy="fedavg|fedprox",
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:

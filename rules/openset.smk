@@ -64,7 +64,7 @@ rule train_embedder:
         corpus="cremad-open|dfew",
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -109,7 +109,7 @@ rule train_open_enhancers:
         "benchmarks/openset/train_open_enhancers.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -140,7 +140,7 @@ rule openset_apply_closed:
         "benchmarks/openset/apply_closed.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:

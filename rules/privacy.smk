@@ -17,7 +17,7 @@ rule train_identity:
         "benchmarks/train_identity.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -50,7 +50,7 @@ rule train_controller:
         band="low|high|frames",
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -73,7 +73,7 @@ rule pretrain_enhancer:
         "benchmarks/pretrain_enhancer.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -101,7 +101,7 @@ rule train_enhancer:
         band="low|high",
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -127,7 +127,7 @@ rule merge_enhanced:
         "benchmarks/merge_enhanced/{split}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:

@@ -34,7 +34,7 @@ rule train_robust:
         grep="|".join(ROBUST_L1),
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:

@@ -38,7 +38,7 @@ rule recover:
         rep=r"[^/]+",
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -69,7 +69,7 @@ rule adaptive_leakage:
         "benchmarks/threat/adaptive/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -108,7 +108,7 @@ rule attack_frames:
         "benchmarks/threat/attack_frames/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:
@@ -134,7 +134,7 @@ rule attack_clips:
         "benchmarks/threat/attack_clips/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
-    threads: all_cores
+    threads: gpu_threads
     resources:
         **GPU,
     params:

@@ -7,4 +7,5 @@ GPU_RULES = frozenset({
     "enhance_frames", "train_joint",
     "attack_frames", "attack_clips", "train_robust",  # issue 14
     "federated_utility",  # rules/federated.smk (issue 17)
+    "train_embedder", "train_open_enhancers", "openset_apply_closed",  # rules/openset.smk (issue 15)
 })

@@ -2,9 +2,9 @@
 per rule from the benchmark files of the jobs upstream (all final outputs are this rule's inputs)."""
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ppfer_core.arrays import load_clips
 from ppfer_core.report import (
     frame_grid, pick_evenly, plot_per_class, plot_privacy_utility, plot_runtime, read_benchmarks, runtime_summary,
 )
@@ -26,7 +26,7 @@ for approach, rep in zip(t1["approach"], t1["representation"]):
         rows.append((f"{approach}\n({rep})", reps[rep]))
 for approach, rep in zip(t3["approach"], t3["representation"]):
     rows.append((f"recovered:\n{approach}", recovered[rep]))
-rows = [(label, load_clips(f)) for label, f in rows]
+rows = [(label, np.load(f, mmap_mode="r")) for label, f in rows]  # numpy only: no torch import in this job
 n, t = rows[0][1].shape[:2]
 frame_grid(rows, pick_evenly(n, p.clips), pick_evenly(t, p.frames), out.frames)
 
