@@ -20,6 +20,7 @@ state = torch.load(snakemake.input.validator, map_location="cpu", weights_only=T
 missing, unexpected = validator.load_state_dict(state, strict=False)
 if missing or any(k.split(".")[1] not in ("fc", "head", "classifier") for k in unexpected):
     raise ValueError(f"{snakemake.input.validator}: not a V_pl checkpoint of {p.model['arch']} (missing {missing}, unexpected {unexpected})")
+log(f"V_pl prior: {len(state) - len(unexpected)} tensors loaded, classifier head skipped ({', '.join(unexpected)})")
 priors = {"video_prior": freeze(prior.backbone.to(device)), "vpl": freeze(validator.to(device))}
 ids = pd.read_parquet(snakemake.input.identities)
 actors = ids[ids["split"] == "test"].sort_values("row")["actor"].astype(str).to_numpy()
