@@ -109,12 +109,17 @@ def make_loader(
     """DataLoader with a seeded generator (reseeded per epoch by :func:`train`) and pinned memory on CUDA.
     ``items_per_epoch`` draws that many random items (without replacement) per epoch instead of all.
     Workers are not persistent, so every epoch's worker RNG derives from the reseeded generator
-    and a resumed training draws the same random frames as an uninterrupted one."""
+    and a resumed training draws the same random frames as an uninterrupted one. A shuffled
+    (training) loader whose last batch would hold a single item drops it: batch-norm cannot train
+    on one item, and one item per epoch less changes nothing else."""
     gen = torch.Generator()
     gen.manual_seed(seed)
     sampler = None
     if items_per_epoch is not None and items_per_epoch < len(dataset):
         sampler = RandomSampler(dataset, num_samples=items_per_epoch, generator=gen)
+    drawn = items_per_epoch if sampler is not None else len(dataset)
+    drop_last = (shuffle or sampler is not None) and drawn > batch_size and drawn % batch_size == 1
+    if sampler is not None:
         shuffle = False
     return DataLoader(
         dataset,
@@ -124,6 +129,7 @@ def make_loader(
         generator=gen,
         num_workers=workers,
         pin_memory=device.type == "cuda",
+        drop_last=drop_last,
     )
 
 

@@ -100,3 +100,19 @@ def test_early_stop_rule_ends_training():
 def test_unknown_optimizer_is_refused():
     with pytest.raises(ValueError, match="unknown optimizer"):
         optimizer(nn.Linear(2, 2).parameters(), "rmsprop", 0.1)
+
+
+def test_training_loader_drops_a_last_batch_of_one():
+    """Batch-norm cannot train on a batch of one: a shuffled loader of 9 items in batches of 4 drops
+    the ninth; an evaluation loader (not shuffled) keeps every item."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from ppfer_core.training import make_loader
+
+    data = TensorDataset(torch.arange(9.0))
+    cpu = torch.device("cpu")
+    assert [len(b[0]) for b in make_loader(data, 4, True, 0, cpu)] == [4, 4]
+    assert [len(b[0]) for b in make_loader(data, 4, False, 0, cpu)] == [4, 4, 1]
+    assert [len(b[0]) for b in make_loader(data, 3, True, 0, cpu)] == [3, 3, 3]
+    assert [len(b[0]) for b in make_loader(data, 4, True, 0, cpu, items_per_epoch=5)] == [4]
