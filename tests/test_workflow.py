@@ -71,9 +71,10 @@ def test_tiny_run_yields_tables(tiny_run):
 
 def test_tiny_run_yields_federated_table6(tiny_run):
     t6 = pd.read_csv(tiny_run / "results/tables/table6.csv")
-    assert list(t6["rep"]) == ["original", "ours"] and list(t6["approach"]) == ["No Privacy Preservation", "Ours"]
+    assert list(t6["rep"]) == ["original", "ours", "ours-robust"]
+    assert list(t6["approach"]) == ["No Privacy Preservation", "Ours", "Ours (robust)"]
     t1 = pd.read_csv(tiny_run / "results/tables/table1.csv").set_index("approach")
-    assert [abs(c - t1.loc[a, "acc"]) < 1e-3 for a, c in zip(t6["approach"], t6["acc_central"])] == [True, True]
+    assert all(abs(c - t1.loc[a, "acc"]) < 1e-3 for a, c in zip(t6["approach"], t6["acc_central"]))
     assert ((t6["acc_fedavg_lo"] <= t6["acc_fedavg"]) & (t6["acc_fedavg"] <= t6["acc_fedavg_hi"])).all()
     assert (t6["bytes_per_round"] == t6["model_bytes"] * t6["sites"] * 2).all() and (t6["sites"] == 2).all()
     part = pd.read_parquet(tiny_run / "results/federated/partition.parquet")
