@@ -1,14 +1,42 @@
-"""PPFER core library: the components of the paper's Figure 2, each in a module.
+"""PPFER core library: the components of the paper's Figure 2, each in a module, and what goes beyond it.
 
-- :mod:`ppfer_core.synthetic`   embedded talking-face corpora (CREMA-D and DFEW layouts)
-- :mod:`ppfer_core.ingest`      decoding, sampling, splitting (CREMA-D / DFEW adapters)
-- :mod:`ppfer_core.wavelet`     high/low-frequency split and its inverse
-- :mod:`ppfer_core.nets`        model builders (U-Net, U-ViT, image and video classifiers)
-- :mod:`ppfer_core.training`    the one supervised and one adversarial training loop
-- :mod:`ppfer_core.enhancer`    privacy enhancers F_lpr / F_hpr and their objectives
-- :mod:`ppfer_core.compensator` feature compensator F_fc
-- :mod:`ppfer_core.evaluation`  privacy leakage validator (PLR) and utility task (ACC)
-- :mod:`ppfer_core.stats`       confidence intervals of the reported rates (Wilson)
+Data
+- :mod:`ppfer_core.synthetic`     embedded talking-face corpora (CREMA-D and DFEW layouts)
+- :mod:`ppfer_core.datasets`      CREMA-D / DFEW layouts and label codes
+- :mod:`ppfer_core.ingest`        decoding, sampling, splitting (CREMA-D / DFEW adapters)
+- :mod:`ppfer_core.faces`         offline face detection (YuNet) and landmarks (dlib)
+- :mod:`ppfer_core.arrays`        clip arrays, datasets over them, `.npy` outputs
+The method
+- :mod:`ppfer_core.wavelet`       high/low-frequency split and its inverse
+- :mod:`ppfer_core.nets`          model builders (U-Net, U-ViT, image and video classifiers)
+- :mod:`ppfer_core.video_nets`    small video classifiers of the embedded default (frame_cnn)
+- :mod:`ppfer_core.training`      the one supervised and one adversarial training loop
+- :mod:`ppfer_core.classifiers`   classifier training and batched prediction
+- :mod:`ppfer_core.enhancer`      privacy enhancers F_lpr / F_hpr and their objectives
+- :mod:`ppfer_core.holdout`       the identity-budget stop on a held-out train slice
+- :mod:`ppfer_core.compensator`   feature compensator F_fc
+Evaluation, baselines, threats
+- :mod:`ppfer_core.evaluation`    privacy leakage validator (PLR) and utility task (ACC)
+- :mod:`ppfer_core.baselines`     blur sweep, optical flow, image swapping
+- :mod:`ppfer_core.tradeoff`      SPAct-style trade-off framework
+- :mod:`ppfer_core.threat`        recovery attack and the adaptive attacker
+- :mod:`ppfer_core.attacks`       the attack suite (from-scratch, clip-level, voting, plr_worst)
+- :mod:`ppfer_core.robust`        enhancers against re-trained adversaries ("Ours (robust)")
+- :mod:`ppfer_core.sweep`         the robust variant's privacy/utility sweep
+- :mod:`ppfer_core.checks`        planning-time checks (no method scored by its own adversary)
+- :mod:`ppfer_core.stats`         confidence intervals of the reported rates (Wilson)
+- :mod:`ppfer_core.tables`        Tables 1-4 from metric files
+- :mod:`ppfer_core.report`        figures of the report
+Beyond the paper
+- :mod:`ppfer_core.openset`       identity-disjoint split, label-free video-prior embedder and enhancers
+- :mod:`ppfer_core.falsification` label-free privacy validation (retrieval metrics, Table 5)
+- :mod:`ppfer_core.federated`     federated F_u on Flower (sites, ClientApp/ServerApp, Table 6)
+- :mod:`ppfer_core.bundle`        the anonymiser model bundle
+- :mod:`ppfer_core.anonymize`     `ppfer anonymize`: tracking, crop, paste-back, media I/O
+- :mod:`ppfer_core.cli`           the `ppfer` console command
+Workflow plumbing
+- :mod:`ppfer_core.runtime`       job logging, seeds, JSON artifacts
+- :mod:`ppfer_core.scheduling`    CPU/GPU scheduling policy of the model rules
 """
 
 EMOTIONS: tuple[str, ...] = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
