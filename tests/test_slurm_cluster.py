@@ -26,7 +26,7 @@ from workflow_facts import GPU_RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_PROFILE = Path(__file__).resolve().parent / "slurm_test_cluster"
-RUN_TIMEOUT = 1800  # seconds for one snakemake run through SLURM (timeout -s INT, then SIGKILL)
+RUN_TIMEOUT = 2700  # seconds for one snakemake run through SLURM (timeout -s INT, then SIGKILL); the 135-job tiny DAG
 # Upstream of the compensator: none of these may be resubmitted after editing its epochs.
 UPSTREAM_OF_COMPENSATOR = {"generate_corpus", "generate_wild_corpus", "ingest_cremad", "ingest_dfew",
                            "wavelet_split", "train_identity", "train_controller", "pretrain_enhancer",
