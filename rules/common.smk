@@ -69,12 +69,14 @@ WILD_INDEX = f"{RES}/data/dfew/index.parquet"
 # by side even under --resources gpu=1. profiles/slurm sets gpu=1 and threads per rule itself.
 from ppfer_core.scheduling import gpu_rule_policy
 
-GPU_POLICY = gpu_rule_policy(config["device"], 1)  # gpu or cpu; the threads follow --cores per job
+# gpu or cpu; the threads follow --cores per job
+GPU_POLICY = gpu_rule_policy(config["device"], 1)
 
 
 def gpu_threads(wildcards):
     """Threads of a GPU-rule job under GPU_POLICY, from --cores read when the job is created (so that
-    --report / --lint, which give no --cores, never read workflow.cores; see all_cores)."""
+    --report / --lint, which give no --cores, never read workflow.cores; see all_cores).
+    """
     return gpu_rule_policy(
         config["device"], workflow.cores, cuda=GPU_POLICY.name == "gpu"
     ).threads
