@@ -17,10 +17,9 @@ p = snakemake.params
 prior = load_weights(build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]), snakemake.input.prior)
 validator = build_image_classifier(p.model["arch"], 0)
 state = torch.load(snakemake.input.validator, map_location="cpu", weights_only=True)
-missing, unexpected = validator.load_state_dict(state, strict=False)
-if missing or any(k.split(".")[1] not in ("fc", "head", "classifier") for k in unexpected):
-    raise ValueError(f"{snakemake.input.validator}: not a V_pl checkpoint of {p.model['arch']} (missing {missing}, unexpected {unexpected})")
-log(f"V_pl prior: {len(state) - len(unexpected)} tensors loaded, classifier head skipped ({', '.join(unexpected)})")
+head = [k for k in state if k.split(".")[1] in ("fc", "head", "classifier")]  # V_pl's identity classifier
+validator.load_state_dict({k: v for k, v in state.items() if k not in head})  # strict: every other tensor
+log(f"V_pl prior: {len(state) - len(head)} tensors loaded, classifier head skipped ({', '.join(head)})")
 priors = {"video_prior": freeze(prior.backbone.to(device)), "vpl": freeze(validator.to(device))}
 ids = pd.read_parquet(snakemake.input.identities)
 actors = ids[ids["split"] == "test"].sort_values("row")["actor"].astype(str).to_numpy()
