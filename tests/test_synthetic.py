@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 from pathlib import Path
 
@@ -159,11 +160,11 @@ def test_identity_varies_between_and_persists_within_actors(cremad):
 
 def test_traits_are_persistent_and_seeded():
     t1, t2 = sy.actor_traits(1003, 0), sy.actor_traits(1003, 0)
-    assert all(np.array_equal(t1[k], t2[k]) for k in t1)
+    assert all(np.array_equal(getattr(t1, f.name), getattr(t2, f.name)) for f in dataclasses.fields(t1))
     other = sy.actor_traits(1004, 0)
-    assert not np.allclose(t1["skin"], other["skin"]) and t1["fw"] != other["fw"]
+    assert not np.allclose(t1.skin_colour, other.skin_colour) and t1.face_width != other.face_width
     wild = sy.actor_traits(1003, 0, stream=2)
-    assert t1["fw"] != wild["fw"]
+    assert t1.face_width != wild.face_width
 
 
 # --------------------------------------------------------------------------- expression
