@@ -26,7 +26,7 @@ EXPECTED = {
 }
 
 
-def _hash_array(h: "hashlib._Hash", name: str, a: np.ndarray) -> None:
+def _hash_array(h: hashlib._Hash, name: str, a: np.ndarray) -> None:
     """Feed a named array (dtype, shape, C-order bytes) into ``h``."""
     a = np.ascontiguousarray(a)
     h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
@@ -63,7 +63,9 @@ def test_cremad_corpus_bytes_pinned(tmp_path):
 
 
 def test_dfew_corpus_bytes_pinned(tmp_path):
-    df = sy.generate_dfew(tmp_path, n_actors=2, clips_per_class=1, n_frames=(4, 6), size=40, seed=7, first_actor=5001)
+    df = sy.generate_dfew(
+        tmp_path, n_actors=2, clips_per_class=1, n_frames=(4, 6), size=40, seed=7, first_actor=5001
+    )
     _check("dfew", _hash_tree(tmp_path, df))
 
 
@@ -74,7 +76,9 @@ def test_rendered_clips_pinned():
     emos = (*EMOTIONS, "SUR")
     for i, actor in enumerate(range(1001, 1041)):
         wild = i % 2 == 1
-        frames, lm = sy.render_clip(actor, emos[i % len(emos)], 0.3 + 0.02 * i, 2, 24, seed=5, clip_key=i, wild=wild)
+        frames, lm = sy.render_clip(
+            actor, emos[i % len(emos)], 0.3 + 0.02 * i, 2, 24, seed=5, clip_key=i, wild=wild
+        )
         _hash_array(h, f"frames{actor}", frames)
         _hash_array(h, f"lm{actor}", lm)
         tr = sy.actor_traits(actor, 5)

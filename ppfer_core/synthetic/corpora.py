@@ -13,7 +13,12 @@ import pandas as pd
 from PIL import Image
 
 from ppfer_core import EMOTIONS
-from ppfer_core.datasets import CREMAD_LEVELS, CREMAD_SENTENCES, DFEW_LABELS, DFEW_TO_CREMAD
+from ppfer_core.datasets import (
+    CREMAD_LEVELS,
+    CREMAD_SENTENCES,
+    DFEW_LABELS,
+    DFEW_TO_CREMAD,
+)
 from ppfer_core.synthetic.dynamics import _clip_params
 from ppfer_core.synthetic.render import _check_size, _render_clip
 from ppfer_core.synthetic.shapes import _rng
@@ -146,7 +151,9 @@ def _dfew_plan(
     return jobs, actors, order, split
 
 
-def _write_dfew_clip(clip_root: Path, vid: int, emo: str, actor: int, frames_range: tuple[int, int], size: int, seed: int) -> int:
+def _write_dfew_clip(
+    clip_root: Path, vid: int, emo: str, actor: int, frames_range: tuple[int, int], size: int, seed: int
+) -> int:
     """Render clip ``vid`` and write its frame folder; return its number of frames."""
     lo, hi = frames_range
     tr = actor_traits(actor, seed, STREAM_DFEW)
@@ -190,7 +197,9 @@ def generate_dfew(
     out_dir = Path(out_dir)
     clip_root = out_dir / "Clip" / "clip_224x224"
     clip_root.mkdir(parents=True, exist_ok=True)
-    emos = [e for e, _ in sorted(DFEW_LABEL_CODES.items(), key=lambda kv: kv[1])]  # HAP SAD NEU ANG SUR DIS FEA
+    emos = [
+        e for e, _ in sorted(DFEW_LABEL_CODES.items(), key=lambda kv: kv[1])
+    ]  # HAP SAD NEU ANG SUR DIS FEA
     jobs, actors, order, split = _dfew_plan(seed, emos, clips_per_class, n_actors, first_actor)
     rows = []
     for vid, ji in enumerate(order, start=1):

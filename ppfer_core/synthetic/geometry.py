@@ -8,8 +8,8 @@ reads the actor's :class:`~ppfer_core.synthetic.traits.ActorTraits` and the fram
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass, replace
-from typing import Callable
 
 import numpy as np
 
@@ -208,7 +208,9 @@ def _brows(tr: ActorTraits, A: ActionUnits) -> tuple[np.ndarray, tuple[np.ndarra
     brow_r = np.stack([bx, by], 1)  # image-right brow, outer->inner
     brow_l = brow_r[:, ::1] * np.array([-1, 1])
     bth = tr.brow_thickness * (0.55 + 0.45 * np.sin(np.pi * (0.2 + 0.7 * u)))
-    polys = tuple(_thick(_catmull(b, 3, False), np.interp(np.linspace(0, 1, 13), u, bth)) for b in (brow_l, brow_r))
+    polys = tuple(
+        _thick(_catmull(b, 3, False), np.interp(np.linspace(0, 1, 13), u, bth)) for b in (brow_l, brow_r)
+    )
     return np.concatenate([brow_l, brow_r[::-1]]), polys
 
 
@@ -269,10 +271,14 @@ def _eye(tr: ActorTraits, sgn: int, ring: np.ndarray, blink: float, gaze: np.nda
     )
 
 
-def _eyes(tr: ActorTraits, A: ActionUnits, blink: float, gaze: np.ndarray) -> tuple[np.ndarray, tuple[Eye, Eye]]:
+def _eyes(
+    tr: ActorTraits, A: ActionUnits, blink: float, gaze: np.ndarray
+) -> tuple[np.ndarray, tuple[Eye, Eye]]:
     """Eye landmarks 36-47 and the two eyes; lids follow widening, narrowing and blinks."""
     up = tr.eye_half_height * np.clip(1 + 0.75 * A.widen - 0.45 * A.narrow, 0.2, 2.2) * blink
-    lo = tr.eye_half_height * 0.78 * np.clip(1 + 0.3 * A.widen - 0.55 * A.narrow, 0.25, 1.6) * max(blink, 0.35)
+    lo = (
+        tr.eye_half_height * 0.78 * np.clip(1 + 0.3 * A.widen - 0.55 * A.narrow, 0.25, 1.6) * max(blink, 0.35)
+    )
     rings = [_eye_ring(tr, sgn, up, lo) for sgn in (-1, 1)]
     eyes = tuple(_eye(tr, sgn, ring, blink, gaze) for sgn, ring in zip((-1, 1), rings))
     return np.concatenate(rings), eyes
@@ -353,7 +359,10 @@ def _wrinkles(tr: ActorTraits, A: ActionUnits) -> Crease:
 def _frown(tr: ActorTraits, A: ActionUnits) -> Crease:
     """Two vertical lines between the brows (brow lowering)."""
     ey = tr.eye_level
-    strokes = [_thick(np.array([[s * 0.045, ey - tr.brow_gap + 0.02], [s * 0.035, ey - 0.06]]), 0.013) for s in (-1, 1)]
+    strokes = [
+        _thick(np.array([[s * 0.045, ey - tr.brow_gap + 0.02], [s * 0.035, ey - 0.06]]), 0.013)
+        for s in (-1, 1)
+    ]
     return Crease(alpha=0.4 * float(np.clip(A.brow_lower, 0, 1)), strokes=strokes)
 
 
@@ -363,7 +372,9 @@ def _smile(A: ActionUnits, an: _Anchors) -> Crease:
     strokes = [
         _thick(
             _catmull(
-                np.array([[s * (nw + 0.05), nt - 0.02], [s * (mw + 0.06), my - 0.02], [s * (mw + 0.05), my + 0.12]]),
+                np.array(
+                    [[s * (nw + 0.05), nt - 0.02], [s * (mw + 0.06), my - 0.02], [s * (mw + 0.05), my + 0.12]]
+                ),
                 3,
                 False,
             ),
@@ -377,7 +388,9 @@ def _smile(A: ActionUnits, an: _Anchors) -> Crease:
 def _ears(tr: ActorTraits) -> tuple[np.ndarray, np.ndarray]:
     """Left and right ear ellipses."""
     fw, er = tr.face_width, tr.ear_size
-    return _ellipse(-fw - 0.02, -0.06, 0.1 * er, 0.2 * er, 14), _ellipse(fw + 0.02, -0.06, 0.1 * er, 0.2 * er, 14)
+    return _ellipse(-fw - 0.02, -0.06, 0.1 * er, 0.2 * er, 14), _ellipse(
+        fw + 0.02, -0.06, 0.1 * er, 0.2 * er, 14
+    )
 
 
 def _neck(tr: ActorTraits) -> np.ndarray:
@@ -419,7 +432,9 @@ def _beard(tr: ActorTraits, jaw_drop: float, an: _Anchors) -> np.ndarray | None:
     my, mw, ut = an.mouth_y, an.mouth_width, tr.upper_lip
     if tr.beard == GOATEE:
         jl = _jaw(tr, jaw_drop, np.linspace(0.3, 0.7, 11))
-        upper = np.array([[mw + 0.03, my], [mw, my - 0.1], [0, my - 0.1 - ut], [-mw, my - 0.1], [-mw - 0.03, my]])
+        upper = np.array(
+            [[mw + 0.03, my], [mw, my - 0.1], [0, my - 0.1 - ut], [-mw, my - 0.1], [-mw - 0.03, my]]
+        )
     else:
         jl = _jaw(tr, jaw_drop, np.linspace(0.12, 0.88, 17))
         upper = np.array(

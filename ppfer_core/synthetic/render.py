@@ -3,7 +3,7 @@ of the face parts at 2x resolution, lighting and noise, and the landmarks in out
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from skimage.transform import resize as _sk_resize
@@ -11,7 +11,14 @@ from skimage.transform import resize as _sk_resize
 from ppfer_core.synthetic.dynamics import AU_NAMES, ClipParams, Lighting, _clip_params
 from ppfer_core.synthetic.geometry import FaceGeometry, face_geometry, map_points
 from ppfer_core.synthetic.shapes import _Canvas, _ellipse, _rng
-from ppfer_core.synthetic.traits import FULL_BEARD, NO_BEARD, STREAM_CREMAD, STREAM_DFEW, ActorTraits, actor_traits
+from ppfer_core.synthetic.traits import (
+    FULL_BEARD,
+    NO_BEARD,
+    STREAM_CREMAD,
+    STREAM_DFEW,
+    ActorTraits,
+    actor_traits,
+)
 
 MIN_SIZE = 16
 """Smallest frame size (px) the renderer accepts."""
@@ -195,7 +202,9 @@ def _draw_frame(
     return cv.img
 
 
-def _to_pixels(im: np.ndarray, lightmap: np.ndarray, light: Lighting, nrng: np.random.Generator) -> np.ndarray:
+def _to_pixels(
+    im: np.ndarray, lightmap: np.ndarray, light: Lighting, nrng: np.random.Generator
+) -> np.ndarray:
     """Box-downsample a canvas by 2, light it, add flicker and pixel noise: uint8 [H, W, 3]."""
     small = (im[0::2, 0::2] + im[1::2, 0::2] + im[0::2, 1::2] + im[1::2, 1::2]) * 0.25
     flick = 1 + light.flicker * nrng.normal()

@@ -10,6 +10,7 @@ def _rng(*keys: int) -> np.random.Generator:
     """A NumPy generator seeded by a tuple of non-negative integers."""
     return np.random.default_rng([int(k) & 0xFFFFFFFF for k in keys])
 
+
 def _catmull(pts: np.ndarray, k: int, closed: bool) -> np.ndarray:
     """Catmull-Rom spline through ``pts`` [n,2] with ``k`` samples per segment."""
     p = np.asarray(pts, dtype=np.float64)
@@ -107,6 +108,7 @@ def _smooth_noise(
     s = (amp * np.sin(2 * np.pi * t / per + ph)).sum(1)
     return s / np.sqrt((amp**2).sum() / 2)
 
+
 class _Canvas:
     """A supersampled float RGB canvas with polygon fills (alpha-blended, optionally clipped)."""
 
@@ -150,5 +152,3 @@ class _Canvas:
         r0, c0, m = _poly_mask(poly, self.shape)
         full[r0 : r0 + m.shape[0], c0 : c0 + m.shape[1]] = m
         return full
-
-
