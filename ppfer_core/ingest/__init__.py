@@ -26,25 +26,42 @@ Modules: :mod:`~ppfer_core.ingest.decode` (sampling, reading frames), :mod:`~ppf
 """
 
 from ppfer_core.ingest.clips import ClipJob, ClipResult, Rejected, process_clip
-from ppfer_core.ingest.decode import BadInput, frame_sort_key, list_frame_files, read_frames, sample_indices
+from ppfer_core.ingest.decode import (
+    BadInput,
+    frame_sort_key,
+    list_frame_files,
+    read_frames,
+    sample_indices,
+)
 from ppfer_core.ingest.geometry import CROPS, crop_box, fit_frame, fit_points
-from ppfer_core.ingest.run import build_index, ingest, ingest_clips, resolve_splits, write_splits
+from ppfer_core.ingest.run import (
+    build_index,
+    ingest,
+    ingest_clips,
+    resolve_splits,
+    write_splits,
+)
 from ppfer_core.ingest.settings import ON_ERROR, IngestError, IngestSettings
 from ppfer_core.ingest.splits import assign_split
-from ppfer_core.ingest.store import INDEX_COLUMNS, INDEX_SCHEMA, REJECTED_COLUMNS, REJECTED_SCHEMA
+from ppfer_core.ingest.store import (
+    INDEX_COLUMNS,
+    INDEX_SCHEMA,
+    REJECTED_COLUMNS,
+    REJECTED_SCHEMA,
+)
 
 __all__ = [
-    "BadInput",
     "CROPS",
-    "ClipJob",
-    "ClipResult",
     "INDEX_COLUMNS",
     "INDEX_SCHEMA",
-    "IngestError",
-    "IngestSettings",
     "ON_ERROR",
     "REJECTED_COLUMNS",
     "REJECTED_SCHEMA",
+    "BadInput",
+    "ClipJob",
+    "ClipResult",
+    "IngestError",
+    "IngestSettings",
     "Rejected",
     "assign_split",
     "build_index",

@@ -6,10 +6,10 @@ yields them in listing order, in worker processes when asked.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import Iterable, Iterator
 
 import numpy as np
 
