@@ -9,7 +9,7 @@ and the subprocess's peak RSS (getrusage ru_maxrss).
     python bench/ingest_memory.py --clips 120 960 --keep /tmp/bench
 
 Peak RSS counts the pages of the memory-mapped outputs a process touched; ingest writes them back
-and drops them every 32 MB (ppfer_core.ingest._release), so it is bounded by a few such chunks
+and drops them every 32 MB (ppfer_core.ingest.store.release), so it is bounded by a few such chunks
 plus the libraries, whatever the corpus size; peak anon is the heap alone.
 """
 

@@ -212,6 +212,77 @@ def _has_frames(folder: Path) -> bool:
     return any(p.suffix.lower() in FRAME_EXTENSIONS for p in folder.iterdir())
 
 
+def _dfew_csv_rows(csv_path: Path):
+    """Yield ``(where, row, i_name, i_label)`` for every non-blank data row of a DFEW split CSV."""
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:  # tolerate a BOM
+        reader = csv.reader(f)
+        header = [h.strip().lower() for h in next(reader, [])]
+        if "video_name" not in header or "label" not in header:
+            raise ValueError(f"{csv_path}: expected header 'video_name,label', found {header}")
+        i_name, i_label = header.index("video_name"), header.index("label")
+        for line_no, row in enumerate(reader, start=2):
+            if not row or all(not cell.strip() for cell in row):
+                continue  # blank line, not an input
+            yield f"{csv_path}:{line_no}", row, i_name, i_label
+
+
+@dataclass
+class _DfewScan:
+    """What the rows of a DFEW fold's CSVs became so far (clips, rejects, drops)."""
+
+    clip_root: Path
+    folders: dict[int, Path]  # clip id -> frame folder found on disk
+    clips: list[SourceClip] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    n_found: int = 0
+    seen: dict[int, str] = field(default_factory=dict)  # clip id -> the CSV row that listed it first
+    referenced: set[int] = field(default_factory=set)  # clip ids named by a row with a known label
+
+    def add_row(self, split: str, where: str, row: list[str], i_name: int, i_label: int) -> None:
+        """Classify one CSV row: a clip, a reject (with its reason) or a drop (by label)."""
+        self.n_found += 1
+        if len(row) <= max(i_name, i_label):
+            self.rejected.append((where, f"unparsable CSV row: {row!r}"))
+            return
+        vid = _parse_video_id(row[i_name])
+        label = _parse_label(row[i_label])
+        if vid is None:
+            self.rejected.append((where, f"unparsable video_name: {row[i_name]!r}"))
+            return
+        if label not in DFEW_LABELS:
+            self.rejected.append((where, f"unknown DFEW label {row[i_label]!r} (expected 1..7)"))
+            return
+        name = DFEW_LABELS[label]
+        self.referenced.add(vid)
+        if name not in DFEW_TO_CREMAD:
+            self.dropped[name] = self.dropped.get(name, 0) + 1
+            return
+        clip_id = f"{vid:05d}"
+        folder = self.folders.get(vid, self.clip_root / clip_id)
+        if vid in self.seen:
+            self.rejected.append((str(folder), f"clip {clip_id} listed twice (first in {self.seen[vid]})"))
+            return
+        self.seen[vid] = where
+        if not folder.is_dir():
+            self.rejected.append((str(folder), f"missing frame folder for clip {clip_id} ({where})"))
+            return
+        if not _has_frames(folder):
+            self.rejected.append((str(folder), f"empty frame folder: no {'/'.join(FRAME_EXTENSIONS)} frames"))
+            return
+        self.clips.append(
+            SourceClip(
+                source=str(folder),
+                clip_id=clip_id,
+                actor=None,
+                emotion=DFEW_TO_CREMAD[name],
+                sentence=None,
+                level=None,
+                split=split,
+            )
+        )
+
+
 def list_dfew(root: Path, fold: int = 1) -> Listing:
     """List the single-labelled clips of DFEW fold ``fold`` with their preset train/test split.
 
@@ -226,71 +297,15 @@ def list_dfew(root: Path, fold: int = 1) -> Listing:
         raise FileNotFoundError(f"DFEW folder {split_dir} does not exist")
     if not clip_root.is_dir():
         raise FileNotFoundError(f"DFEW folder {clip_root} does not exist")
-    folders = _dfew_clip_folders(clip_root)
-
-    clips: list[SourceClip] = []
-    rejected: list[tuple[str, str]] = []
-    dropped: dict[str, int] = {}
-    n_found = 0
-    seen: dict[int, str] = {}
-    referenced: set[int] = set()
+    scan = _DfewScan(clip_root, _dfew_clip_folders(clip_root))
     for split in ("train", "test"):
-        csv_path = _dfew_csv(split_dir, split, fold)
-        with open(csv_path, newline="", encoding="utf-8-sig") as f:  # tolerate a BOM
-            reader = csv.reader(f)
-            header = [h.strip().lower() for h in next(reader, [])]
-            if "video_name" not in header or "label" not in header:
-                raise ValueError(f"{csv_path}: expected header 'video_name,label', found {header}")
-            i_name, i_label = header.index("video_name"), header.index("label")
-            for line_no, row in enumerate(reader, start=2):
-                if not row or all(not cell.strip() for cell in row):
-                    continue  # blank line, not an input
-                n_found += 1
-                where = f"{csv_path}:{line_no}"
-                if len(row) <= max(i_name, i_label):
-                    rejected.append((where, f"unparsable CSV row: {row!r}"))
-                    continue
-                vid = _parse_video_id(row[i_name])
-                label = _parse_label(row[i_label])
-                if vid is None:
-                    rejected.append((where, f"unparsable video_name: {row[i_name]!r}"))
-                    continue
-                if label not in DFEW_LABELS:
-                    rejected.append((where, f"unknown DFEW label {row[i_label]!r} (expected 1..7)"))
-                    continue
-                name = DFEW_LABELS[label]
-                referenced.add(vid)
-                if name not in DFEW_TO_CREMAD:
-                    dropped[name] = dropped.get(name, 0) + 1
-                    continue
-                clip_id = f"{vid:05d}"
-                folder = folders.get(vid, clip_root / clip_id)
-                if vid in seen:
-                    rejected.append((str(folder), f"clip {clip_id} listed twice (first in {seen[vid]})"))
-                    continue
-                seen[vid] = where
-                if not folder.is_dir():
-                    rejected.append((str(folder), f"missing frame folder for clip {clip_id} ({where})"))
-                    continue
-                if not _has_frames(folder):
-                    rejected.append((str(folder), f"empty frame folder: no {'/'.join(FRAME_EXTENSIONS)} frames"))
-                    continue
-                clips.append(
-                    SourceClip(
-                        source=str(folder),
-                        clip_id=clip_id,
-                        actor=None,
-                        emotion=DFEW_TO_CREMAD[name],
-                        sentence=None,
-                        level=None,
-                        split=split,
-                    )
-                )
-    listing = Listing(clips=clips, rejected=rejected, dropped=dropped, n_found=n_found)
-    unlisted = len(set(folders) - referenced)
+        for where, row, i_name, i_label in _dfew_csv_rows(_dfew_csv(split_dir, split, fold)):
+            scan.add_row(split, where, row, i_name, i_label)
+    listing = Listing(clips=scan.clips, rejected=scan.rejected, dropped=scan.dropped, n_found=scan.n_found)
+    unlisted = len(set(scan.folders) - scan.referenced)
     listing.notes.append(
-        f"DFEW {root} fold {fold}: {n_found} CSV rows, {len(clips)} clips, {len(rejected)} rejected, "
-        f"dropped {dropped or 'none'}; {unlisted} clip folders on disk are not in this fold's "
+        f"DFEW {root} fold {fold}: {scan.n_found} CSV rows, {len(scan.clips)} clips, {len(scan.rejected)} rejected, "
+        f"dropped {scan.dropped or 'none'}; {unlisted} clip folders on disk are not in this fold's "
         "single-labelled CSVs (ignored)"
     )
     listing.check()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from fixtures_video import gradient_frame, make_cremad_corpus, make_dfew_corpus, write_flv
 
@@ -14,12 +16,16 @@ from ppfer_core import EMOTIONS
 from ppfer_core.datasets import CREMAD_SENTENCES, Listing, SourceClip, list_cremad, list_dfew
 from ppfer_core.ingest import (
     INDEX_COLUMNS,
+    INDEX_SCHEMA,
+    REJECTED_SCHEMA,
     IngestError,
+    IngestSettings,
     assign_split,
     fit_frame,
     fit_points,
     frame_sort_key,
     ingest,
+    ingest_clips,
     list_frame_files,
     read_frames,
     sample_indices,
@@ -369,3 +375,49 @@ def test_empty_listing_raises(tmp_path):
         run_ingest(listing, tmp_path / "out")
     rej = pd.read_parquet(tmp_path / "out" / "rejected.parquet")
     assert rej["reason"].tolist() == ["file not found"]
+
+
+# --------------------------------------------------------------------------- structure (issue 11)
+
+
+def test_assign_split_pinned():
+    """The split of a fixed index (uneven cells, rows without an actor) as ingest.py gave it before
+    its split into a subpackage: T = test."""
+    rows = [
+        {"clip_id": f"{a}_{s}_{e}", "actor": a, "emotion": e}
+        for a, n in (("1001", 2), ("1002", 3), ("1003", 5))
+        for e in ("ANG", "HAP", "SAD")
+        for s in range(n)
+    ]
+    index = pd.DataFrame(rows + [{"clip_id": f"x{i}", "actor": None, "emotion": "NEU"} for i in range(4)])
+    expected = {
+        (0.3, 0): ".T.TT.T..T...T...T.....T.....T..T.",
+        (0.5, 7): ".T.TT.TT.T..T.T.T..TT.T..TTT...T.T",
+        (0.2, 3): ".T.TT...T.T...T..T....T..T......T.",
+    }
+    for (fraction, seed), want in expected.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 0.2: the cells need more than floor(0.2 x 34)
+            split = assign_split(index, fraction, seed)
+        assert "".join("T" if v == "test" else "." for v in split) == want, (fraction, seed)
+
+
+def test_settings_entry_point_and_index_schema(cremad, tmp_path):
+    import pyarrow.parquet as pq
+
+    listing = list_cremad(cremad[0])
+    a, _ = run_ingest(listing, tmp_path / "kw")
+    settings = IngestSettings(frames=T, size=SIZE, crop="center", on_error="skip", seed=0, test_fraction=0.3)
+    b = ingest_clips(listing, tmp_path / "settings", settings, log=lambda line: None)
+    pd.testing.assert_frame_equal(a, b)
+    for split in a["split"].unique():
+        assert np.array_equal(np.load(tmp_path / "kw" / f"{split}.npy"), np.load(tmp_path / "settings" / f"{split}.npy"))
+    schema = pq.read_schema(tmp_path / "kw" / "index.parquet")
+    assert [(f.name, str(f.type)) for f in schema] == [(n, str(pa.type_for_alias(t))) for n, t in INDEX_SCHEMA]
+    assert tuple(schema.names) == INDEX_COLUMNS
+    rejected = pq.read_schema(tmp_path / "kw" / "rejected.parquet")
+    assert [(f.name, str(f.type)) for f in rejected] == [(n, str(pa.type_for_alias(t))) for n, t in REJECTED_SCHEMA]
+    with pytest.raises(ValueError, match="on_error"):
+        IngestSettings(frames=T, size=SIZE, crop="center", on_error="ignore", seed=0, test_fraction=0.3)
+    with pytest.raises(ValueError, match="positive"):
+        IngestSettings(frames=0, size=SIZE, crop="center", on_error="skip", seed=0, test_fraction=0.3)
