@@ -40,7 +40,7 @@ from ppfer_core.classifiers import fit_classifier
 from ppfer_core.evaluation import leakage_frames
 from ppfer_core.nets import IMAGENET_MEAN, IMAGENET_STD, Normalized
 from ppfer_core.stats import wilson_interval
-from ppfer_core.training import TrainResult, autocast
+from ppfer_core.training import TrainResult, TrainSettings, autocast
 
 # --------------------------------------------------------------------------------------------- models
 
@@ -242,7 +242,7 @@ def fit_attacker(
     model: nn.Module,
     train_set: Dataset,
     val_acc: Callable[[], float | None],
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     conv: Convergence,
     device: torch.device,
     seed: int,
@@ -267,7 +267,7 @@ def frame_attack(
     train_ids: np.ndarray,
     test_clips: np.ndarray,
     test_ids: np.ndarray,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     conv: Convergence,
     device: torch.device,
     seed: int,
@@ -296,7 +296,7 @@ def clip_attack(
     train_ids: np.ndarray,
     test_clips: np.ndarray,
     test_ids: np.ndarray,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     conv: Convergence,
     device: torch.device,
     seed: int,

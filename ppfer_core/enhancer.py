@@ -3,7 +3,7 @@ trained against frozen identity budget controllers C_lpr / C_hpr, then merged in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 
 from ppfer_core import wavelet
 from ppfer_core.arrays import band_to_image, image_to_band
-from ppfer_core.training import Player, TrainResult, freeze, make_loader, optimizer, train
+from ppfer_core.training import Player, TrainResult, TrainSettings, freeze, train
 
 OBJECTIVES = ("ce", "entropy")
 
@@ -144,7 +144,7 @@ def fit_enhancer(
     enhancer: nn.Module,
     controller: nn.Module,
     dataset: Dataset,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     objective: dict[str, Any],
     device: torch.device,
     seed: int,
@@ -154,30 +154,32 @@ def fit_enhancer(
     workers: int = 0,
 ) -> TrainResult:
     """Algorithm 1 for one stream: train ``enhancer`` against the frozen ``controller`` with the
-    configured objective {objective, l1_weight, identity_budget[, holdout]} and training ``settings``.
+    configured objective {objective, l1_weight, identity_budget[, holdout]} and training ``settings``
+    (:class:`TrainSettings` or its config entry; its weight decay does not apply).
 
     With an identity budget, ``holdout`` (default 0.1) of the training clips are held out and the
     stop is decided on the controller's accuracy on their enhanced images with the enhancer in eval
     mode (:mod:`ppfer_core.holdout`); without one, every training item is used and nothing stops early."""
     from ppfer_core.holdout import heldout_budget_stop, holdout_split
 
+    s = TrainSettings.from_config(settings)
     freeze(controller.to(device))
     enhancer.to(device)
-    opt = optimizer(enhancer.parameters(), settings["optimizer"], settings["lr"])
+    opt = s.make_optimizer(enhancer.parameters(), weight_decay=False)
     budget = objective["identity_budget"]
     stop = budget_stop(None)
     if budget is not None:
         dataset, held = holdout_split(dataset, objective.get("holdout", 0.1), seed)
         log(f"[{desc}] identity budget {budget}: {len(held)} held-out train items decide the stop, {len(dataset)} train")
-        stop = heldout_budget_stop(enhancer, controller, held, budget, device, settings["batch_size"], log)
+        stop = heldout_budget_stop(enhancer, controller, held, budget, device, s.batch_size, log)
     return train(
         [Player("privacy", [enhancer], opt, privacy_loss(enhancer, controller, objective["objective"], objective["l1_weight"]))],
-        make_loader(dataset, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch")),
-        settings["epochs"],
+        s.loader(dataset, seed, device, workers),
+        s.epochs,
         device,
         seed,
         state_path,
-        {"train": settings, "objective": objective, "desc": desc},
+        {"train": s.config(), "objective": objective, "desc": desc},
         stop=stop,
         log=log,
         desc=desc,

@@ -33,8 +33,8 @@ from ppfer_core.enhancer import OBJECTIVES, fit_enhancer
 from ppfer_core.training import (
     Player,
     TrainResult,
+    TrainSettings,
     freeze,
-    make_loader,
     optimizer,
     train,
 )
@@ -174,7 +174,7 @@ def fit_robust_enhancer(
     controller: nn.Module | None,
     num_classes: int,
     dataset: Dataset,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     objective: dict[str, Any],
     adversaries: AdversarySettings,
     device: torch.device,
@@ -187,10 +187,11 @@ def fit_robust_enhancer(
     """Train ``enhancer`` against an :class:`AdversaryPool` re-trained on its outputs (and the frozen
     ``controller`` as a fixed member when ``adversaries.with_controller``). ``objective``: {objective,
     l1_weight}; the identity budget does not apply (a restarted adversary is weak by construction)."""
+    s = TrainSettings.from_config(settings)
     pool = AdversaryPool(num_classes, adversaries, seed).to(device)
     fixed = freeze(controller.to(device)) if (controller is not None and adversaries.with_controller) else None
     enhancer.to(device)
-    enh_opt = optimizer(enhancer.parameters(), settings["optimizer"], settings["lr"])
+    enh_opt = s.make_optimizer(enhancer.parameters(), weight_decay=False)
     adv_opt = optimizer(pool.parameters(), adversaries.optimizer, adversaries.lr)
     cache: dict[str, torch.Tensor] = {}
     players = [Player("privacy", [enhancer], enh_opt, strongest_privacy_loss(
@@ -198,12 +199,12 @@ def fit_robust_enhancer(
     players += [Player(f"adversary{j}", [pool], adv_opt, adversary_loss(pool, cache, j == 0)) for j in range(adversaries.steps)]
     result = train(
         players,
-        make_loader(dataset, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch")),
-        settings["epochs"],
+        s.loader(dataset, seed, device, workers),
+        s.epochs,
         device,
         seed,
         state_path,
-        {"train": settings, "objective": objective, "adversaries": asdict(adversaries), "desc": desc},
+        {"train": s.config(), "objective": objective, "adversaries": asdict(adversaries), "desc": desc},
         log=log,
         desc=desc,
     )
@@ -216,7 +217,7 @@ def fit_privacy_enhancer(
     controller: nn.Module,
     num_classes: int,
     dataset: Dataset,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     objective: dict[str, Any],
     device: torch.device,
     seed: int,

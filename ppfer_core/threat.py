@@ -15,7 +15,7 @@ Both train with :func:`ppfer_core.training.train` (the one loop).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from torch import nn
 
 from ppfer_core.arrays import PairedFrameDataset, map_frames
 from ppfer_core.attacks import Convergence, frame_attack
-from ppfer_core.training import Player, TrainResult, make_loader, optimizer, train
+from ppfer_core.training import Player, TrainResult, TrainSettings, train
 
 PSNR_CAP = 100.0
 """PSNR (dB) reported for a frame recovered exactly (scikit-image returns inf), so that means stay finite."""
@@ -83,7 +83,7 @@ def fit_recovery(
     model: nn.Module,
     outputs: np.ndarray,
     originals: np.ndarray,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     device: torch.device,
     seed: int,
     state_path: Path | None = None,
@@ -92,17 +92,17 @@ def fit_recovery(
     workers: int = 0,
 ) -> TrainResult:
     """Train the recovery model (outputs -> originals, every frame, L1) with settings
-    {epochs, batch_size, lr, optimizer[, weight_decay]}."""
+    ``settings`` (:class:`TrainSettings` or its config entry)."""
+    s = TrainSettings.from_config(settings)
     data = PairedFrameDataset(outputs, np.zeros(len(outputs), dtype=np.int64), originals)
-    opt = optimizer(model.parameters(), settings["optimizer"], settings["lr"], settings.get("weight_decay", 0.0))
     return train(
-        [Player("l1", [model], opt, recovery_loss(model))],
-        make_loader(data, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch")),
-        settings["epochs"],
+        [Player("l1", [model], s.make_optimizer(model.parameters()), recovery_loss(model))],
+        s.loader(data, seed, device, workers),
+        s.epochs,
         device,
         seed,
         state_path=state_path,
-        settings={"settings": settings, "desc": desc, "n": len(data)},
+        settings={"settings": s.config(), "desc": desc, "n": len(data)},
         log=log,
         desc=desc,
     )
@@ -124,7 +124,7 @@ def adaptive_leakage(
     test_clips: np.ndarray,
     test_identities: np.ndarray,
     n_identities: int,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     device: torch.device,
     seed: int,
     leakage_seed: int,

@@ -17,8 +17,8 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,43 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     stopped: str = "completed"
     resumed_from: int = 0
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """One ``train.*`` entry of the config (schema ``$defs/training``): epochs, batch size, learning
+    rate, optimiser name, weight decay and the random items drawn per epoch (None: every item).
+    ``source`` keeps the entry as written, which is what resumable-state fingerprints hash."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    items_per_epoch: int | None = None
+    source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any] | TrainSettings) -> TrainSettings:
+        """Settings of a config entry (other keys of the entry, e.g. a trade-off's weights, are kept in ``source`` only)."""
+        if isinstance(cfg, TrainSettings):
+            return cfg
+        known = {f.name for f in fields(cls)} - {"source"}
+        return cls(**{k: v for k, v in cfg.items() if k in known}, source=dict(cfg))
+
+    def config(self) -> dict[str, Any]:
+        """The entry as written in the config (its fields when built directly)."""
+        if self.source:
+            return dict(self.source)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
+
+    def make_optimizer(self, params: Iterable[torch.nn.Parameter], weight_decay: bool = True) -> torch.optim.Optimizer:
+        """The configured optimiser over ``params`` (``weight_decay=False``: without the configured decay)."""
+        return optimizer(params, self.optimizer, self.lr, self.weight_decay if weight_decay else 0.0)
+
+    def loader(self, dataset: Dataset, seed: int, device: torch.device, workers: int = 0) -> DataLoader:
+        """A shuffled training loader of ``dataset`` with this batch size and items per epoch (:func:`make_loader`)."""
+        return make_loader(dataset, self.batch_size, True, seed, device, workers, self.items_per_epoch)
 
 
 def fingerprint(settings: dict[str, Any]) -> str:

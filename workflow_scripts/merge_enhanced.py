@@ -4,15 +4,15 @@ import numpy as np
 from ppfer_core.arrays import open_output
 from ppfer_core.enhancer import enhance_bands
 from ppfer_core.nets import UNet
-from ppfer_core.runtime import setup_job
+from ppfer_core.runtime import Job
 from ppfer_core.training import load_weights
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p = snakemake.params
 low, *highs = [np.load(f, mmap_mode="r") for f in snakemake.input.bands]
 nets = [load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), f) for f in (snakemake.input.low, snakemake.input.high)]
 size = tuple(p.size)
 out = open_output(snakemake.output.clips, (*low.shape[:2], *size, 3))
-enhance_bands(nets[0], nets[1], low, highs, p.wavelet["name"], size, out, device)
+enhance_bands(nets[0], nets[1], low, highs, p.wavelet["name"], size, out, job.device)
 out.flush()
-log(f"wrote G {out.shape} to {snakemake.output.clips}")
+job.log(f"wrote G {out.shape} to {snakemake.output.clips}")
