@@ -7,10 +7,10 @@ from torch import nn
 
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_representation
-from ppfer_core.nets import UNet, build_video_classifier
+from ppfer_core.nets import build_unet, build_video_classifier
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import anonymiser_loss, build_privacy_encoder, privacy_loss, utility_loss
-from ppfer_core.training import Player, load_weights, optimizer, save_weights, train
+from ppfer_core.training import Player, optimizer, save_weights, train
 
 job = Job.from_snakemake(snakemake)
 p, device = snakemake.params, job.device
@@ -18,7 +18,7 @@ cfg = p.tradeoff
 s = job.train_settings("tradeoff")  # epochs, batch_size, lr, items_per_epoch of baselines.tradeoff
 index = pd.read_parquet(snakemake.input.index)
 clips_train, clips_test = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
-anonymiser = load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init)
+anonymiser = build_unet(p.unet, snakemake.input.init)
 utility = build_video_classifier(p.utility["arch"], len(EMOTIONS), p.utility["weights"], width=p.utility["width"])
 encoder = build_privacy_encoder(cfg["encoder"])
 nets = nn.ModuleDict({"anonymiser": anonymiser, "utility": utility, "encoder": encoder}).to(device)

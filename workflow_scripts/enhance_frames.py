@@ -5,7 +5,7 @@ import pandas as pd
 
 from ppfer_core.arrays import FrameDataset, identity_labels, load_clips, write_representation
 from ppfer_core.enhancer import fit_enhancer
-from ppfer_core.nets import UNet, build_image_classifier
+from ppfer_core.nets import build_image_classifier, build_unet
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import load_weights, save_weights
 
@@ -14,7 +14,7 @@ p = snakemake.params
 index = pd.read_parquet(snakemake.input.index)
 y, actors = identity_labels(index, "train")
 data = FrameDataset(load_clips(snakemake.input.train), y)
-enhancer = load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init)
+enhancer = build_unet(p.unet, snakemake.input.init)
 controller = load_weights(build_image_classifier(p.model["arch"], len(actors), None), snakemake.input.controller)
 with job.resumable(snakemake.output.model) as state:
     result = fit_enhancer(enhancer, controller, data, job.train_settings(), p.enhancer, job.device, job.seed, state, job.log,

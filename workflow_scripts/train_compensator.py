@@ -6,7 +6,7 @@ from ppfer_core import EMOTIONS
 from ppfer_core.arrays import FrameDataset, PairedFrameDataset, emotion_labels, load_clips, write_representation
 from ppfer_core.classifiers import predict_labels
 from ppfer_core.compensator import compensation_loss
-from ppfer_core.nets import UViT, build_image_classifier, load_uvit_blocks
+from ppfer_core.nets import build_image_classifier, build_uvit, load_uvit_blocks
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import Player, freeze, load_weights, save_weights, train
 
@@ -15,7 +15,7 @@ p, s, device = snakemake.params, job.train_settings(), job.device
 index = pd.read_parquet(snakemake.input.index)
 g_train, g_test = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
 u = p.uvit
-compensator = UViT(img_size=g_train.shape[2], patch_size=u["patch"], embed_dim=u["dim"], depth=u["depth"], num_heads=u["heads"])
+compensator = build_uvit(u, g_train.shape[2])
 if u["weights"]:
     job.log(load_uvit_blocks(compensator, u["weights"]).summary())
 compensator.to(device)

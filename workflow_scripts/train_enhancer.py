@@ -4,7 +4,7 @@ retrained, against re-trained adversaries instead (ppfer_core.robust)."""
 import pandas as pd
 
 from ppfer_core.arrays import band_dataset, identity_labels
-from ppfer_core.nets import UNet, build_image_classifier
+from ppfer_core.nets import build_image_classifier, build_unet
 from ppfer_core.robust import fit_privacy_enhancer
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import load_weights, save_weights
@@ -14,7 +14,7 @@ p, band = snakemake.params, snakemake.wildcards.band
 index = pd.read_parquet(snakemake.input.index)
 low, *highs = snakemake.input.train
 data = band_dataset(low if band == "low" else None, highs, identity_labels(index, "train")[0])
-enhancer = load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init)
+enhancer = build_unet(p.unet, snakemake.input.init)
 controller = load_weights(build_image_classifier(p.model["arch"], index["actor"].nunique(), None), snakemake.input.controller)
 with job.resumable(snakemake.output.model) as state:
     # enhancer.adversary: frozen (the paper: fit_enhancer) or retrained (issue 14: ppfer_core.robust)

@@ -7,20 +7,14 @@ from torch import nn
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames, joint_utility_loss
-from ppfer_core.nets import UNet, build_video_classifier
+from ppfer_core.nets import build_unet, build_video_classifier
 from ppfer_core.runtime import Job, write_json
-from ppfer_core.training import Player, load_weights, save_weights, train
+from ppfer_core.training import Player, save_weights, train
 
 job = Job.from_snakemake(snakemake)
 p, s, device, transform = snakemake.params, job.train_settings(), job.device, snakemake.wildcards.transform
 index = pd.read_parquet(snakemake.input.index)
-
-
-def unet():
-    return load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init).to(device)
-
-
-enhancers = [unet()] if transform == "frames" else [unet(), unet()]
+enhancers = [build_unet(p.unet, snakemake.input.init).to(device) for _ in range(1 if transform == "frames" else 2)]
 if transform == "frames":
     enhance = enhancers[0]
 else:

@@ -6,7 +6,7 @@ import torch
 
 from ppfer_core.arrays import load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames
-from ppfer_core.nets import UNet
+from ppfer_core.nets import build_unet
 from ppfer_core.openset import VideoPairDataset, l1_band_loss, suppression_loss
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
@@ -15,7 +15,7 @@ from ppfer_core.training import Player, freeze, load_weights, save_weights, trai
 job = Job.from_snakemake(snakemake)
 p, seed, device = snakemake.params, job.seed, job.device
 train_clips, test_clips = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
-nets = [UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]).to(device) for _ in range(2)]
+nets = [build_unet(p.unet).to(device) for _ in range(2)]
 embedder = freeze(load_weights(build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]), snakemake.input.embedder).to(device))
 name, level = p.wavelet["name"], p.wavelet["level"]
 data = VideoPairDataset(train_clips)
