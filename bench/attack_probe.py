@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 import yaml
 
-from ppfer_core.arrays import band_dataset, identity_labels, load_clips, open_output
+from ppfer_core.arrays import band_dataset, identity_labels, load_clips, npy_output
 from ppfer_core.attacks import Convergence, build_small_cnn, frame_attack
 from ppfer_core.enhancer import enhance_bands
 from ppfer_core.nets import UNet
@@ -67,10 +67,9 @@ def robust(res: Path, cfg: dict, y_train, n_ids: int) -> str:
     for split in ("train", "test"):
         bands = [np.load(res / f"wavelet/{split}/low.npy", mmap_mode="r")] + [
             np.load(res / f"wavelet/{split}/high_{k}.npy", mmap_mode="r") for k in range(1, cfg["wavelet"]["level"] + 1)]
-        out = open_output(res / f"reps/{rep}/{split}.npy", (*bands[0].shape[:2], *cfg["ingest"]["size"], 3))
-        enhance_bands(nets["low"], nets["high"], bands[0], bands[1:], cfg["wavelet"]["name"], tuple(cfg["ingest"]["size"]),
-                      out, torch.device("cpu"))
-        out.flush()
+        with npy_output(res / f"reps/{rep}/{split}.npy", (*bands[0].shape[:2], *cfg["ingest"]["size"], 3)) as out:
+            enhance_bands(nets["low"], nets["high"], bands[0], bands[1:], cfg["wavelet"]["name"], tuple(cfg["ingest"]["size"]),
+                          out, torch.device("cpu"))
     return rep
 
 

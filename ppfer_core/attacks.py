@@ -33,6 +33,8 @@ from torch.utils.data import Dataset
 from ppfer_core.arrays import (
     ClipDataset,
     FrameDataset,
+    batched,
+    batches,
     frames_to_tensor,
     random_flip_shift,
 )
@@ -152,12 +154,7 @@ def frame_logits(model: nn.Module, clips: np.ndarray, device: torch.device, batc
     """Logits of every frame of uint8 clips ``[N, T, H, W, 3]``: float32 ``[N, T, classes]``."""
     model.to(device).eval()
     n, t = clips.shape[:2]
-    flat = clips.reshape(n * t, *clips.shape[2:])
-    out = []
-    for start in range(0, n * t, batch):
-        with autocast(device):
-            out.append(model(frames_to_tensor(flat[start : start + batch]).to(device)).float().cpu())
-    return torch.cat(out).reshape(n, t, -1).numpy()
+    return batched(lambda x: model(x).float(), clips.reshape(n * t, *clips.shape[2:]), batch, device).reshape(n, t, -1).numpy()
 
 
 def vote(logits: np.ndarray) -> np.ndarray:
@@ -184,10 +181,10 @@ def clip_accuracy(model: nn.Module, clips: np.ndarray, labels: np.ndarray, devic
     """Correct clip-level predictions of a video classifier over uint8 clips, and their number."""
     model.to(device).eval()
     correct = 0
-    for start in range(0, len(clips), batch):
-        x = frames_to_tensor(np.asarray(clips[start : start + batch])).movedim(1, 2).to(device)
+    for sl in batches(len(clips), batch):
+        x = frames_to_tensor(np.asarray(clips[sl])).movedim(1, 2).to(device)
         with autocast(device):
-            correct += int((model(x).argmax(1).cpu().numpy() == labels[start : start + batch]).sum())
+            correct += int((model(x).argmax(1).cpu().numpy() == labels[sl]).sum())
     return correct, len(clips)
 
 

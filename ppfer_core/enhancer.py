@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ppfer_core import wavelet
-from ppfer_core.arrays import band_to_image, image_to_band
+from ppfer_core.arrays import band_to_image, batches, image_to_band
 from ppfer_core.training import Player, TrainResult, TrainSettings, freeze, train
 
 OBJECTIVES = ("ce", "entropy")
@@ -113,8 +113,7 @@ def enhance_bands(
     for m in (enhancer_low, enhancer_high):
         if m is not None:
             m.to(device).eval()
-    for start in range(0, n * t, batch):
-        sl = slice(start, start + batch)
+    for sl in batches(n * t, batch):
         lo = torch.from_numpy(np.ascontiguousarray(flat_low[sl])).to(device)
         hs = [torch.from_numpy(np.ascontiguousarray(h[sl])).to(device) for h in flat_highs]
         lo, hs = apply_enhancers(lo, hs, enhancer_low, enhancer_high)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ppfer_core.arrays import PairedFrameDataset, map_frames
+from ppfer_core.arrays import PairedFrameDataset, batches, map_frames
 from ppfer_core.attacks import Convergence, frame_attack
 from ppfer_core.training import Player, TrainResult, TrainSettings, train
 
@@ -58,8 +58,8 @@ def frame_quality(recovered: np.ndarray, original: np.ndarray, chunk: int = 64) 
     rec = recovered.reshape(-1, *recovered.shape[-3:])
     orig = original.reshape(-1, *original.shape[-3:])
     ssim, psnr = [], []
-    for start in range(0, len(rec), chunk):
-        r, o = np.asarray(rec[start : start + chunk]), np.asarray(orig[start : start + chunk])
+    for sl in batches(len(rec), chunk):
+        r, o = np.asarray(rec[sl]), np.asarray(orig[sl])
         for a, b in zip(r, o):
             ssim.append(frame_ssim(a, b))
             psnr.append(frame_psnr(a, b))

@@ -1,4 +1,4 @@
-"""The training engine: one loop for every training in the workflow, plus batched inference.
+"""The training engine: one loop for every training in the workflow.
 
 A training is a list of :class:`Player` s stepped in order on every batch. A supervised
 training (classifiers, L1 pretraining, enhancers against a frozen controller, the
@@ -280,17 +280,6 @@ def finish(state_path: Path | None) -> None:
     """Remove the resumable state once the final weights are written."""
     if state_path is not None and state_path.exists():
         state_path.unlink()
-
-
-@torch.no_grad()
-def predict(model: nn.Module, batches: Iterable[torch.Tensor], device: torch.device) -> torch.Tensor:
-    """Concatenated outputs of a frozen model over input batches (moved to CPU, float32)."""
-    model.eval()
-    outs = []
-    for x in batches:
-        with autocast(device):
-            outs.append(model(x.to(device)).float().cpu())
-    return torch.cat(outs)
 
 
 def optimizer(params: Iterable[torch.nn.Parameter], name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:

@@ -159,3 +159,27 @@ def test_job_from_snakemake_and_resumable_state(tmp_path):
         state.write_text("x")
         raise RuntimeError("preempted")
     assert state.exists()
+
+
+def test_batches_and_batched_keep_order():
+    from ppfer_core.arrays import batched, batches, frames_to_tensor
+
+    assert [(s.start, s.stop) for s in batches(7, 3)] == [(0, 3), (3, 6), (6, 9)]
+    frames = np.random.default_rng(0).integers(0, 256, (7, 4, 4, 3), dtype=np.uint8)
+    out = batched(lambda x: x.mean((1, 2, 3)), frames, 3, DEVICE)
+    assert torch.equal(out, frames_to_tensor(frames).mean((1, 2, 3)))
+
+
+def test_npy_output_renames_on_completion_and_leaves_nothing_on_error(tmp_path):
+    from ppfer_core.arrays import npy_output
+
+    with npy_output(tmp_path / "a" / "x.npy", (2, 3)) as out:
+        out[:] = 7
+        assert not (tmp_path / "a" / "x.npy").exists()
+    assert (np.load(tmp_path / "a" / "x.npy") == 7).all()
+    with pytest.raises(RuntimeError), npy_output(tmp_path / "y.npy", (2, 3)) as out:
+        raise RuntimeError("killed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+    with npy_output(tmp_path / "empty.npy", (0, 3), np.float32):
+        pass
+    assert np.load(tmp_path / "empty.npy").shape == (0, 3)

@@ -1,7 +1,7 @@
 """Rule recover (paper §4.5): the recovery attack on a method. A U-Net learns, with L1, to map the
 method's train outputs back to the original train frames; its recovery of the method's test outputs
 is the representation recovered-{rep}, with SSIM / PSNR against the original test frames."""
-from ppfer_core.arrays import load_clips, open_output
+from ppfer_core.arrays import load_clips, npy_output
 from ppfer_core.nets import build_unet
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.threat import fit_recovery, frame_quality, recover_clips
@@ -20,8 +20,8 @@ with job.resumable(snakemake.output.model) as state:
     )
     save_weights(model, snakemake.output.model)
 test = load_clips(snakemake.input.test)
-recovered = recover_clips(model, test, open_output(snakemake.output.clips, test.shape), job.device)
-recovered.flush()
+with npy_output(snakemake.output.clips, test.shape) as out:
+    recover_clips(model, test, out, job.device)
 quality = frame_quality(load_clips(snakemake.output.clips), load_clips(snakemake.input.original_test))
 baseline = frame_quality(test, load_clips(snakemake.input.original_test))
 job.log(f"{rep}: recovered SSIM {quality['ssim']:.3f} PSNR {quality['psnr']:.2f} dB "

@@ -4,7 +4,7 @@ initialisation, then merged into the representation G-robust (train and test spl
 import numpy as np
 import pandas as pd
 
-from ppfer_core.arrays import band_dataset, identity_labels, open_output
+from ppfer_core.arrays import band_dataset, identity_labels, npy_output
 from ppfer_core.enhancer import enhance_bands
 from ppfer_core.nets import build_image_classifier, build_unet
 from ppfer_core.robust import fit_privacy_enhancer
@@ -30,8 +30,7 @@ for band in ("low", "high"):
 size = tuple(p.size)
 for split, dst in (("train", out.train), ("test", out.test)):
     bands = [np.load(f, mmap_mode="r") for f in getattr(inp, split)]
-    clips = open_output(dst, (*bands[0].shape[:2], *size, 3))
-    enhance_bands(enhancers["low"], enhancers["high"], bands[0], bands[1:], p.wavelet["name"], size, clips, job.device)
-    clips.flush()
+    with npy_output(dst, (*bands[0].shape[:2], *size, 3)) as clips:
+        enhance_bands(enhancers["low"], enhancers["high"], bands[0], bands[1:], p.wavelet["name"], size, clips, job.device)
     job.log(f"wrote {snakemake.wildcards.grep} {split} {clips.shape} to {dst}")
 write_json(out.metrics, {"rep": snakemake.wildcards.grep, "settings": p.enhancer, "train": p.train, **history})
