@@ -193,53 +193,12 @@ def train(
         for m in p.modules:
             to_device(m, device)
     result = TrainResult()
-    start = 0
     if state_path is not None and state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-        if state.get("fingerprint") == fp:
-            for p, ps in zip(players, state["players"], strict=True):
-                for m, ms in zip(p.modules, ps["modules"], strict=True):
-                    m.load_state_dict(ms)
-                p.optimizer.load_state_dict(ps["optimizer"])
-                if p.scheduler is not None and ps.get("scheduler") is not None:
-                    p.scheduler.load_state_dict(ps["scheduler"])
-            start = state["epoch"] + 1
-            result.history = state["history"]
-            result.resumed_from = start
-            log(f"[{desc}] resumed from {state_path} at epoch {start}/{epochs}")
-            if state.get("stopped"):
-                result.stopped = state["stopped"]
-                return result
-        else:
-            log(f"[{desc}] ignoring state {state_path}: written under other settings")
-    for epoch in range(start, epochs):
-        torch.manual_seed(seed * 1000 + epoch)
-        np.random.seed((seed * 1000 + epoch) % 2**32)
-        random.seed(seed * 1000 + epoch)
-        if isinstance(loader.generator, torch.Generator):
-            loader.generator.manual_seed(seed * 1000 + epoch)
+        if _resume(players, state_path, fp, epochs, result, log, desc):
+            return result
+    for epoch in range(result.resumed_from, epochs):
         t0 = time.time()
-        sums: dict[str, float] = {}
-        count = 0
-        bar = tqdm(loader, desc=f"{desc} {epoch + 1}/{epochs}", file=sys.stderr, leave=False, mininterval=5)
-        for batch in bar:
-            batch = [b.to(device, non_blocking=True) for b in batch]
-            n = int(batch[0].shape[0])
-            for p in players:
-                for m in p.modules:
-                    m.train()
-                p.optimizer.zero_grad(set_to_none=True)
-                with autocast(device):
-                    loss, metrics = p.loss(batch)
-                loss.backward()
-                p.optimizer.step()
-                sums[f"{p.name}_loss"] = sums.get(f"{p.name}_loss", 0.0) + float(loss.detach()) * n
-                for k, v in metrics.items():
-                    sums[k] = sums.get(k, 0.0) + float(v) * n
-            count += n
-        for p in players:
-            if p.scheduler is not None:
-                p.scheduler.step()
+        sums, count = _epoch(players, loader, device, seed, epoch, f"{desc} {epoch + 1}/{epochs}")
         row = {"epoch": epoch + 1, **{k: v / max(count, 1) for k, v in sums.items()}, "seconds": time.time() - t0}
         result.history.append(row)
         log(f"[{desc}] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
@@ -251,6 +210,64 @@ def train(
             log(f"[{desc}] stopped after epoch {epoch + 1}: {reason}")
             break
     return result
+
+
+def _resume(
+    players: list[Player], state_path: Path, fp: str, epochs: int, result: TrainResult, log: Callable[[str], None], desc: str
+) -> bool:
+    """Load a resumable state written under the same settings into the players and ``result``
+    (history, the epoch to resume from, why it stopped); ignore one of other settings. True when
+    the state's training had stopped early (nothing left to run)."""
+    state = torch.load(state_path, map_location="cpu", weights_only=True)
+    if state.get("fingerprint") != fp:
+        log(f"[{desc}] ignoring state {state_path}: written under other settings")
+        return False
+    for p, ps in zip(players, state["players"], strict=True):
+        for m, ms in zip(p.modules, ps["modules"], strict=True):
+            m.load_state_dict(ms)
+        p.optimizer.load_state_dict(ps["optimizer"])
+        if p.scheduler is not None and ps.get("scheduler") is not None:
+            p.scheduler.load_state_dict(ps["scheduler"])
+    result.history = state["history"]
+    result.resumed_from = state["epoch"] + 1
+    log(f"[{desc}] resumed from {state_path} at epoch {result.resumed_from}/{epochs}")
+    if state.get("stopped"):
+        result.stopped = state["stopped"]
+        return True
+    return False
+
+
+def _epoch(
+    players: list[Player], loader: DataLoader, device: torch.device, seed: int, epoch: int, desc: str
+) -> tuple[dict[str, float], int]:
+    """One epoch seeded from (seed, epoch): every batch steps every player in order, then the
+    schedulers step. Returns the item-weighted sums of the losses and metrics and the item count."""
+    torch.manual_seed(seed * 1000 + epoch)
+    np.random.seed((seed * 1000 + epoch) % 2**32)
+    random.seed(seed * 1000 + epoch)
+    if isinstance(loader.generator, torch.Generator):
+        loader.generator.manual_seed(seed * 1000 + epoch)
+    sums: dict[str, float] = {}
+    count = 0
+    for batch in tqdm(loader, desc=desc, file=sys.stderr, leave=False, mininterval=5):
+        batch = [b.to(device, non_blocking=True) for b in batch]
+        n = int(batch[0].shape[0])
+        for p in players:
+            for m in p.modules:
+                m.train()
+            p.optimizer.zero_grad(set_to_none=True)
+            with autocast(device):
+                loss, metrics = p.loss(batch)
+            loss.backward()
+            p.optimizer.step()
+            sums[f"{p.name}_loss"] = sums.get(f"{p.name}_loss", 0.0) + float(loss.detach()) * n
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * n
+        count += n
+    for p in players:
+        if p.scheduler is not None:
+            p.scheduler.step()
+    return sums, count
 
 
 def _save_state(
