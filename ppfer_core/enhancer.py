@@ -4,7 +4,6 @@ trained against frozen identity budget controllers C_lpr / C_hpr, then merged in
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ from torch.utils.data import Dataset
 
 from ppfer_core import wavelet
 from ppfer_core.arrays import band_to_image, batches, image_to_band
-from ppfer_core.training import Player, TrainResult, TrainSettings, freeze, train
+from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit, freeze
 
 OBJECTIVES = ("ce", "entropy")
 
@@ -145,12 +144,7 @@ def fit_enhancer(
     dataset: Dataset,
     settings: TrainSettings | Mapping[str, Any],
     objective: dict[str, Any],
-    device: torch.device,
-    seed: int,
-    state_path: Path | None,
-    log: Callable[[str], None],
-    desc: str,
-    workers: int = 0,
+    run: Run,
 ) -> TrainResult:
     """Algorithm 1 for one stream: train ``enhancer`` against the frozen ``controller`` with the
     configured objective {objective, l1_weight, identity_budget[, holdout]} and training ``settings``
@@ -162,24 +156,14 @@ def fit_enhancer(
     from ppfer_core.holdout import heldout_budget_stop, holdout_split
 
     s = TrainSettings.from_config(settings)
-    freeze(controller.to(device))
-    enhancer.to(device)
+    freeze(controller.to(run.device))
+    enhancer.to(run.device)
     opt = s.make_optimizer(enhancer.parameters(), weight_decay=False)
     budget = objective["identity_budget"]
     stop = budget_stop(None)
     if budget is not None:
-        dataset, held = holdout_split(dataset, objective.get("holdout", 0.1), seed)
-        log(f"[{desc}] identity budget {budget}: {len(held)} held-out train items decide the stop, {len(dataset)} train")
-        stop = heldout_budget_stop(enhancer, controller, held, budget, device, s.batch_size, log)
-    return train(
-        [Player("privacy", [enhancer], opt, privacy_loss(enhancer, controller, objective["objective"], objective["l1_weight"]))],
-        s.loader(dataset, seed, device, workers),
-        s.epochs,
-        device,
-        seed,
-        state_path,
-        {"train": s.config(), "objective": objective, "desc": desc},
-        stop=stop,
-        log=log,
-        desc=desc,
-    )
+        dataset, held = holdout_split(dataset, objective.get("holdout", 0.1), run.seed)
+        run.log(f"[{run.desc}] identity budget {budget}: {len(held)} held-out train items decide the stop, {len(dataset)} train")
+        stop = heldout_budget_stop(enhancer, controller, held, budget, run.device, s.batch_size, run.log)
+    player = Player("privacy", [enhancer], opt, privacy_loss(enhancer, controller, objective["objective"], objective["l1_weight"]))
+    return fit([player], dataset, s, run, {"train": s.config(), "objective": objective, "desc": run.desc}, stop)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     import torch
 
-    from ppfer_core.training import TrainSettings
+    from ppfer_core.training import Run, TrainSettings
 
 
 def job_logger(log_path: str | Path | None, name: str = "ppfer") -> Callable[[str], None]:
@@ -97,6 +97,12 @@ class Job:
         from ppfer_core.training import TrainSettings
 
         return TrainSettings.from_config(getattr(self.params, name))
+
+    def run(self, desc: str, state: Path | None = None) -> Run:
+        """This job's :class:`~ppfer_core.training.Run` of one training labelled ``desc`` (resumable from ``state``)."""
+        from ppfer_core.training import Run
+
+        return Run(self.device, self.seed, state, self.log, desc, self.workers)
 
     @contextmanager
     def resumable(self, output: str | Path) -> Iterator[Path]:

@@ -16,7 +16,6 @@ Both train with :func:`ppfer_core.training.train` (the one loop).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,7 @@ from torch import nn
 
 from ppfer_core.arrays import PairedFrameDataset, batches, map_frames
 from ppfer_core.attacks import Convergence, frame_attack
-from ppfer_core.training import Player, TrainResult, TrainSettings, train
+from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit
 
 PSNR_CAP = 100.0
 """PSNR (dB) reported for a frame recovered exactly (scikit-image returns inf), so that means stay finite."""
@@ -84,28 +83,14 @@ def fit_recovery(
     outputs: np.ndarray,
     originals: np.ndarray,
     settings: TrainSettings | Mapping[str, Any],
-    device: torch.device,
-    seed: int,
-    state_path: Path | None = None,
-    log: Callable[[str], None] = print,
-    desc: str = "recovery",
-    workers: int = 0,
+    run: Run,
 ) -> TrainResult:
     """Train the recovery model (outputs -> originals, every frame, L1) with settings
     ``settings`` (:class:`TrainSettings` or its config entry)."""
     s = TrainSettings.from_config(settings)
     data = PairedFrameDataset(outputs, np.zeros(len(outputs), dtype=np.int64), originals)
-    return train(
-        [Player("l1", [model], s.make_optimizer(model.parameters()), recovery_loss(model))],
-        s.loader(data, seed, device, workers),
-        s.epochs,
-        device,
-        seed,
-        state_path=state_path,
-        settings={"settings": s.config(), "desc": desc, "n": len(data)},
-        log=log,
-        desc=desc,
-    )
+    return fit([Player("l1", [model], s.make_optimizer(model.parameters()), recovery_loss(model))], data, s, run,
+               {"settings": s.config(), "desc": run.desc, "n": len(data)})
 
 
 def recover_clips(model: nn.Module, clips: np.ndarray, out: np.ndarray, device: torch.device, batch: int = 64) -> np.ndarray:
@@ -125,13 +110,8 @@ def adaptive_leakage(
     test_identities: np.ndarray,
     n_identities: int,
     settings: TrainSettings | Mapping[str, Any],
-    device: torch.device,
-    seed: int,
+    run: Run,
     leakage_seed: int,
-    state_path: Path | None = None,
-    log: Callable[[str], None] = print,
-    desc: str = "adaptive",
-    workers: int = 0,
     convergence: Convergence | None = None,
 ) -> dict[str, Any]:
     """Train an identity classifier (e.g. started from V_pl's weights) on every flipped / shifted frame
@@ -139,6 +119,6 @@ def adaptive_leakage(
     then score it on the anonymised test clips on V_pl's random frame per clip (``plr``, percent) and by
     voting over all frames (``plr_vote``). Returns the metrics with the attacker's training record."""
     m = frame_attack(model, train_clips, train_identities, test_clips, test_identities, settings,
-                     convergence or Convergence(), device, seed, leakage_seed, state_path, log, desc, workers)
+                     convergence or Convergence(), run, leakage_seed)
     m["chance"], m["n_identities"] = 100.0 / n_identities, int(n_identities)
     return m

@@ -129,6 +129,34 @@ class TrainSettings:
         return make_loader(dataset, self.batch_size, True, seed, device, workers, self.items_per_epoch)
 
 
+@dataclass(frozen=True)
+class Run:
+    """Where and how one training runs: device, seed, resumable state file (None: not resumable),
+    log function, label (progress bars, log lines, fingerprints) and DataLoader worker processes."""
+
+    device: torch.device
+    seed: int
+    state_path: Path | None = None
+    log: Callable[[str], None] = print
+    desc: str = "train"
+    workers: int = 0
+
+
+def fit(
+    players: list[Player],
+    dataset: Dataset,
+    settings: TrainSettings,
+    run: Run,
+    fingerprint: dict[str, Any],
+    stop: Callable[[dict[str, float]], str | None] | None = None,
+) -> TrainResult:
+    """:func:`train` the players on a shuffled loader of ``dataset`` (:meth:`TrainSettings.loader`) for
+    ``settings.epochs`` as ``run`` says; ``fingerprint``: the settings its resumable state belongs to."""
+    loader = settings.loader(dataset, run.seed, run.device, run.workers)
+    return train(players, loader, settings.epochs, run.device, run.seed, run.state_path, fingerprint, stop=stop,
+                 log=run.log, desc=run.desc)
+
+
 def fingerprint(settings: dict[str, Any]) -> str:
     """Stable hash of the settings a resumable state belongs to."""
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -151,6 +151,8 @@ def test_job_from_snakemake_and_resumable_state(tmp_path):
         logging.captureWarnings(False)
     assert (job.seed, job.workers, job.device.type) == (5, 2, "cpu")
     assert job.train_settings().optimizer == "sgd"
+    run = job.run("fit", tmp_path / "s")
+    assert (run.device, run.seed, run.state_path, run.desc, run.workers) == (job.device, 5, tmp_path / "s", "fit", 2)
     with job.resumable(tmp_path / "model.pt") as state:
         assert state == tmp_path / "model.pt.state"
         state.write_text("x")

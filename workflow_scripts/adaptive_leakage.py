@@ -25,8 +25,7 @@ else:
 with job.resumable(snakemake.output.metrics) as state:
     m = adaptive_leakage(
         model, load_clips(snakemake.input.train), y_train, load_clips(snakemake.input.test), y_test, len(actors),
-        job.train_settings(), job.device, job.seed, p.leakage_seed, state, job.log, f"adaptive_{rep}", job.workers,
-        Convergence.from_config(p.convergence),
+        job.train_settings(), job.run(f"adaptive_{rep}", state), p.leakage_seed, Convergence.from_config(p.convergence),
     )
 job.log(f"{rep}: adaptive PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}) one frame, {m['plr_vote']:.2f}% voting, "
         f"chance {m['chance']:.2f}%; train accuracy {m['train_acc']:.4f}, {m['stopped']}")

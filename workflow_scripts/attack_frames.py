@@ -28,8 +28,8 @@ if inp.recovered:
 with job.resumable(snakemake.output.metrics) as state:
     out["scratch"] = frame_attack(
         build_small_cnn(len(actors), p.scratch["width"]), load_clips(inp.train), y_train, load_clips(inp.test), y_test,
-        TrainSettings.from_config(p.scratch["train"]), Convergence.from_config(p.convergence), job.device, job.seed,
-        p.leakage_seed, state, job.log, f"scratch_{rep}", job.workers,
+        TrainSettings.from_config(p.scratch["train"]), Convergence.from_config(p.convergence), job.run(f"scratch_{rep}", state),
+        p.leakage_seed,
     )
 for k in ("validator", "recovered", "scratch"):
     if k in out:

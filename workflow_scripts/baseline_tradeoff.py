@@ -10,7 +10,7 @@ from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_rep
 from ppfer_core.nets import build_unet, build_video_classifier
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import anonymiser_loss, build_privacy_encoder, privacy_loss, utility_loss
-from ppfer_core.training import Player, optimizer, save_weights, train
+from ppfer_core.training import Player, fit, optimizer, save_weights
 
 job = Job.from_snakemake(snakemake)
 p, device = snakemake.params, job.device
@@ -32,10 +32,7 @@ players = [
 # whole training clips with their expression label (as F_u); items_per_epoch: random clips per epoch
 data = ClipDataset(clips_train, emotion_labels(index, "train"))
 with job.resumable(snakemake.output.model) as state:
-    result = train(
-        players, s.loader(data, job.seed, device, job.workers), s.epochs, device, job.seed, state,
-        {"tradeoff": cfg, "unet": p.unet, "utility": p.utility, "n": len(data)}, log=job.log, desc="tradeoff",
-    )
+    result = fit(players, data, s, job.run("tradeoff", state), {"tradeoff": cfg, "unet": p.unet, "utility": p.utility, "n": len(data)})
     save_weights(nets, snakemake.output.model)
 anonymiser.eval()
 write_representation(anonymiser, device, [clips_train, clips_test], [snakemake.output.train, snakemake.output.test])

@@ -17,8 +17,7 @@ data = FrameDataset(load_clips(snakemake.input.train), y)
 enhancer = build_unet(p.unet, snakemake.input.init)
 controller = load_weights(build_image_classifier(p.model["arch"], len(actors), None), snakemake.input.controller)
 with job.resumable(snakemake.output.model) as state:
-    result = fit_enhancer(enhancer, controller, data, job.train_settings(), p.enhancer, job.device, job.seed, state, job.log,
-                          "enhancer_frames", job.workers)
+    result = fit_enhancer(enhancer, controller, data, job.train_settings(), p.enhancer, job.run("enhancer_frames", state))
     save_weights(enhancer, snakemake.output.model)
 enhancer.eval()
 splits = ("train", "test")

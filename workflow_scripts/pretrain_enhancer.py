@@ -7,7 +7,7 @@ from ppfer_core.arrays import band_dataset
 from ppfer_core.enhancer import l1_identity_loss
 from ppfer_core.nets import build_unet
 from ppfer_core.runtime import Job, write_json
-from ppfer_core.training import Player, save_weights, train
+from ppfer_core.training import Player, fit, save_weights
 
 job = Job.from_snakemake(snakemake)
 p, s = snakemake.params, job.train_settings()
@@ -17,9 +17,7 @@ data = ConcatDataset([band_dataset(low, highs, no_labels), band_dataset(None, hi
 model = build_unet(p.unet).to(job.device)
 opt = s.make_optimizer(model.parameters(), weight_decay=False)
 with job.resumable(snakemake.output.model) as state:
-    result = train(
-        [Player("l1", [model], opt, l1_identity_loss(model))], s.loader(data, job.seed, job.device, job.workers),
-        s.epochs, job.device, job.seed, state, {"train": s.config(), "unet": p.unet}, log=job.log, desc="enhancer_init",
-    )
+    result = fit([Player("l1", [model], opt, l1_identity_loss(model))], data, s, job.run("enhancer_init", state),
+                 {"train": s.config(), "unet": p.unet})
     save_weights(model, snakemake.output.model)
 write_json(snakemake.output.metrics, {"history": result.history})

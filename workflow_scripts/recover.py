@@ -15,8 +15,8 @@ if p.init == "identity":
     job.log(f"recovery U-Net starts from the enhancers' identity-map initialisation {snakemake.input.init}")
 with job.resumable(snakemake.output.model) as state:
     result = fit_recovery(
-        model, load_clips(snakemake.input.train), load_clips(snakemake.input.original_train), job.train_settings(), job.device,
-        job.seed, state, job.log, f"recovery_{rep}", job.workers,
+        model, load_clips(snakemake.input.train), load_clips(snakemake.input.original_train), job.train_settings(),
+        job.run(f"recovery_{rep}", state),
     )
     save_weights(model, snakemake.output.model)
 test = load_clips(snakemake.input.test)

@@ -8,7 +8,7 @@ from ppfer_core.classifiers import predict_labels
 from ppfer_core.compensator import compensation_loss
 from ppfer_core.nets import build_image_classifier, build_uvit, load_uvit_blocks
 from ppfer_core.runtime import Job, write_json
-from ppfer_core.training import Player, freeze, load_weights, save_weights, train
+from ppfer_core.training import Player, fit, freeze, load_weights, save_weights
 
 job = Job.from_snakemake(snakemake)
 p, s, device = snakemake.params, job.train_settings(), job.device
@@ -26,12 +26,8 @@ if p.loss == "ce":
 data = PairedFrameDataset(g_train, emotion_labels(index, "train"), load_clips(snakemake.input.original))
 opt = s.make_optimizer(compensator.parameters(), weight_decay=False)
 with job.resumable(snakemake.output.model) as state:
-    result = train(
-        [Player("compensation", [compensator], opt, compensation_loss(compensator, controller, p.loss))],
-        s.loader(data, job.seed, device, job.workers),
-        s.epochs, device, job.seed, state, {"train": s.config(), "uvit": u, "loss": p.loss},
-        log=job.log, desc="compensator",
-    )
+    result = fit([Player("compensation", [compensator], opt, compensation_loss(compensator, controller, p.loss))], data, s,
+                 job.run("compensator", state), {"train": s.config(), "uvit": u, "loss": p.loss})
     save_weights(compensator, snakemake.output.model)
 compensator.eval()
 write_representation(compensator, device, [g_train, g_test], [snakemake.output.train, snakemake.output.test])

@@ -27,8 +27,7 @@ load_weights(model, snakemake.input.identity)
 test = dataset(snakemake.input.test, "test")
 pred0, true = predict_labels(model, test, job.device)
 with job.resumable(snakemake.output.model) as state:
-    result = fit_classifier(model, dataset(snakemake.input.train, "train"), job.train_settings(), job.device,
-                            job.seed, state, job.log, f"controller_{band}", job.workers)
+    result = fit_classifier(model, dataset(snakemake.input.train, "train"), job.train_settings(), job.run(f"controller_{band}", state))
     pred, true = predict_labels(model, test, job.device)
     save_weights(model, snakemake.output.model)
 acc0, acc = 100.0 * float((pred0 == true).mean()), 100.0 * float((pred == true).mean())

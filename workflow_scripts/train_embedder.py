@@ -7,7 +7,7 @@ from ppfer_core.arrays import load_clips
 from ppfer_core.openset import VideoPairDataset, video_prior_loss
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
-from ppfer_core.training import Player, save_weights, train
+from ppfer_core.training import Player, fit, save_weights
 
 job = Job.from_snakemake(snakemake)
 p, s = snakemake.params, job.train_settings()
@@ -16,12 +16,9 @@ embedder = build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]).to(job.d
 opt = s.make_optimizer(embedder.parameters(), weight_decay=False)
 seen: list[np.ndarray] = []
 with job.resumable(snakemake.output.model) as state:
-    result = train(
-        [Player("prior", [embedder], opt, video_prior_loss(embedder, p.embedder["temperature"], p.embedder["augment"], seen))],
-        s.loader(VideoPairDataset(clips), job.seed, job.device, job.workers),
-        s.epochs, job.device, job.seed, state, {"train": s.config(), "embedder": p.embedder},
-        log=job.log, desc=f"embedder_{snakemake.wildcards.corpus}",
-    )
+    player = Player("prior", [embedder], opt, video_prior_loss(embedder, p.embedder["temperature"], p.embedder["augment"], seen))
+    result = fit([player], VideoPairDataset(clips), s, job.run(f"embedder_{snakemake.wildcards.corpus}", state),
+                 {"train": s.config(), "embedder": p.embedder})
     save_weights(embedder, snakemake.output.model)
 width = max((len(b) for b in seen), default=0)
 batches = np.full((len(seen), width), -1, dtype=np.int64)

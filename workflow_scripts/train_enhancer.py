@@ -19,6 +19,6 @@ controller = load_weights(build_image_classifier(p.model["arch"], index["actor"]
 with job.resumable(snakemake.output.model) as state:
     # enhancer.adversary: frozen (the paper: fit_enhancer) or retrained (issue 14: ppfer_core.robust)
     result = fit_privacy_enhancer(enhancer, controller, index["actor"].nunique(), data, job.train_settings(), p.enhancer,
-                                  job.device, job.seed, state, job.log, f"enhancer_{band}", job.workers)
+                                  job.run(f"enhancer_{band}", state))
     save_weights(enhancer, snakemake.output.model)
 write_json(snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer})

@@ -16,7 +16,7 @@ main = pd.read_parquet(snakemake.input.main_index)
 model = build_image_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"])
 train_set = FrameDataset(load_clips(snakemake.input.train), emotion_labels(wild, "train"), per_clip=1)
 with job.resumable(snakemake.output.model) as state:
-    result = fit_classifier(model, train_set, job.train_settings(), job.device, job.seed, state, job.log, "expression", job.workers)
+    result = fit_classifier(model, train_set, job.train_settings(), job.run("expression", state))
     save_weights(model, snakemake.output.model)
 metrics = {"history": result.history}
 for name, clips_path, index in (("wild_test", snakemake.input.test, wild), ("main_test", snakemake.input.main_test, main)):

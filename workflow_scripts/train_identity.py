@@ -13,10 +13,8 @@ y_test, _ = identity_labels(index, "test")
 p = snakemake.params
 model = build_image_classifier(p.model["arch"], len(actors), p.model["weights"])
 with job.resumable(snakemake.output.model) as state:
-    result = fit_classifier(
-        model, FrameDataset(load_clips(snakemake.input.train), y_train), job.train_settings(), job.device,
-        job.seed, state, job.log, "identity", job.workers,
-    )
+    result = fit_classifier(model, FrameDataset(load_clips(snakemake.input.train), y_train), job.train_settings(),
+                            job.run("identity", state))
     pred, true = predict_labels(model, FrameDataset(load_clips(snakemake.input.test), y_test), job.device)
     save_weights(model, snakemake.output.model)
 acc = 100.0 * float((pred == true).mean())

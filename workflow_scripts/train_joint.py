@@ -9,7 +9,7 @@ from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_rep
 from ppfer_core.enhancer import enhance_frames, joint_utility_loss
 from ppfer_core.nets import build_unet, build_video_classifier
 from ppfer_core.runtime import Job, write_json
-from ppfer_core.training import Player, save_weights, train
+from ppfer_core.training import Player, fit, save_weights
 
 job = Job.from_snakemake(snakemake)
 p, s, device, transform = snakemake.params, job.train_settings(), job.device, snakemake.wildcards.transform
@@ -25,12 +25,8 @@ modules = [*enhancers, utility]
 opt = s.make_optimizer([q for m in modules for q in m.parameters()], weight_decay=False)
 data = ClipDataset(load_clips(snakemake.input.train), emotion_labels(index, "train"), augment=p.model["augment"])
 with job.resumable(snakemake.output.model) as state:
-    result = train(
-        [Player("joint", modules, opt, joint_utility_loss(enhance, utility))],
-        s.loader(data, job.seed, device, job.workers),
-        s.epochs, device, job.seed, state, {"train": s.config(), "transform": transform},
-        log=job.log, desc=f"joint_{transform}",
-    )
+    result = fit([Player("joint", modules, opt, joint_utility_loss(enhance, utility))], data, s,
+                 job.run(f"joint_{transform}", state), {"train": s.config(), "transform": transform})
     save_weights(nn.ModuleList(enhancers), snakemake.output.model)
 for m in modules:
     m.eval()

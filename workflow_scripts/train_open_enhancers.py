@@ -10,10 +10,10 @@ from ppfer_core.nets import build_unet
 from ppfer_core.openset import VideoPairDataset, l1_band_loss, suppression_loss
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
-from ppfer_core.training import Player, freeze, load_weights, save_weights, train
+from ppfer_core.training import Player, fit, freeze, load_weights, save_weights
 
 job = Job.from_snakemake(snakemake)
-p, seed, device = snakemake.params, job.seed, job.device
+p, device = snakemake.params, job.device
 train_clips, test_clips = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
 nets = [build_unet(p.unet).to(device) for _ in range(2)]
 embedder = freeze(load_weights(build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]), snakemake.input.embedder).to(device))
@@ -26,11 +26,8 @@ with job.resumable(f"{snakemake.output.low}.warmup") as warmup, job.resumable(f"
         ("suppression", job.train_settings(), suppression_loss(*nets, embedder, name, level, p.embedder["temperature"], p.l1_weight), suppression),
     ):
         opt = settings.make_optimizer([q for n in nets for q in n.parameters()], weight_decay=False)
-        result = train(
-            [Player(phase, nets, opt, loss)], settings.loader(data, seed, device, job.workers),
-            settings.epochs, device, seed, state, {"train": settings.config(), "unet": p.unet, "l1": p.l1_weight, "phase": phase},
-            log=job.log, desc=f"open_enhancers_{phase}",
-        )
+        result = fit([Player(phase, nets, opt, loss)], data, settings, job.run(f"open_enhancers_{phase}", state),
+                     {"train": settings.config(), "unet": p.unet, "l1": p.l1_weight, "phase": phase})
         history[phase] = result.history
     save_weights(nets[0], snakemake.output.low)
     save_weights(nets[1], snakemake.output.high)

@@ -23,8 +23,8 @@ for band in ("low", "high"):
     controller = load_weights(build_image_classifier(p.model["arch"], len(actors), None), getattr(inp, f"controller_{band}"))
     model_path = getattr(out, f"enhancer_{band}")
     with job.resumable(model_path) as state:
-        result = fit_privacy_enhancer(enhancer, controller, len(actors), data, job.train_settings(), p.enhancer, job.device,
-                                      job.seed, state, job.log, f"robust_{band}", job.workers)
+        result = fit_privacy_enhancer(enhancer, controller, len(actors), data, job.train_settings(), p.enhancer,
+                                      job.run(f"robust_{band}", state))
         save_weights(enhancer, model_path)
     enhancers[band], history[band] = enhancer, {"history": result.history, "stopped": result.stopped}
 size = tuple(p.size)

@@ -15,8 +15,7 @@ index = pd.read_parquet(snakemake.input.index)
 model = build_video_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model["width"])
 train_set = ClipDataset(load_clips(snakemake.input.train), emotion_labels(index, "train"), augment=p.model["augment"])
 with job.resumable(snakemake.output.model) as state:
-    result = fit_classifier(model, train_set, job.train_settings(), job.device, job.seed, state, job.log,
-                            f"utility_{snakemake.wildcards.rep}", job.workers)
+    result = fit_classifier(model, train_set, job.train_settings(), job.run(f"utility_{snakemake.wildcards.rep}", state))
     save_weights(model, snakemake.output.model)
 pred, true = predict_labels(model, ClipDataset(load_clips(snakemake.input.test), emotion_labels(index, "test")), job.device, 16)
 acc = 100.0 * float((pred == true).mean())
