@@ -23,12 +23,12 @@ import pandas as pd
 import torch
 import yaml
 
-from ppfer_core.arrays import band_dataset, identity_labels, load_clips, open_output
+from ppfer_core.arrays import band_dataset, identity_labels, load_clips, npy_output
 from ppfer_core.attacks import Convergence, build_small_cnn, frame_attack
 from ppfer_core.enhancer import enhance_bands
 from ppfer_core.nets import UNet
 from ppfer_core.robust import fit_privacy_enhancer
-from ppfer_core.training import load_weights, seed_everything
+from ppfer_core.training import Run, load_weights, seed_everything
 
 
 def attack(res: Path, rep: str, cfg: dict, y_train, y_test, n_ids: int) -> dict:
@@ -38,8 +38,8 @@ def attack(res: Path, rep: str, cfg: dict, y_train, y_test, n_ids: int) -> dict:
     folder = res / ("data/cremad" if rep == "original" else f"reps/{rep}")
     m = frame_attack(build_small_cnn(n_ids, a["scratch"]["width"]), load_clips(folder / "train.npy"), y_train,
                      load_clips(folder / "test.npy"), y_test, a["scratch"]["train"],
-                     Convergence.from_config(a["convergence"]), torch.device("cpu"), cfg["seed"], cfg["leakage"]["seed"],
-                     log=lambda s: None, desc=f"scratch_{rep}")
+                     Convergence.from_config(a["convergence"]), Run(torch.device("cpu"), cfg["seed"], log=lambda s: None,
+                     desc=f"scratch_{rep}"), cfg["leakage"]["seed"])
     out = {k: m[k] for k in ("plr", "plr_vote", "train_acc", "val_acc", "epochs", "stopped")}
     out["seconds"], out["cpu_seconds"] = round(time.time() - t0, 1), round(time.process_time() - c0, 1)
     print(rep, json.dumps(out), flush=True)
@@ -57,8 +57,8 @@ def robust(res: Path, cfg: dict, y_train, n_ids: int) -> str:
         t0 = time.time()
         net = load_weights(UNet(base_width=unet["base_width"], depth=unet["depth"]), res / "models/enhancer_init.pt")
         data = band_dataset(str(res / "wavelet/train/low.npy") if band == "low" else None, highs, y_train)
-        r = fit_privacy_enhancer(net, None, n_ids, data, cfg["robust"]["train"], settings, torch.device("cpu"), cfg["seed"],
-                                 None, lambda s: None, f"robust_{band}")
+        r = fit_privacy_enhancer(net, None, n_ids, data, cfg["robust"]["train"], settings,
+                                 Run(torch.device("cpu"), cfg["seed"], None, lambda s: None, f"robust_{band}"))
         last = r.history[-1]
         print(f"robust {band}: {time.time() - t0:.1f} s, last epoch adversary_acc {last['adversary_acc']:.3f} "
               f"mean {last['adversary_acc_mean']:.3f}, adversary_train_acc {last['adversary_train_acc']:.3f}", flush=True)
@@ -67,10 +67,9 @@ def robust(res: Path, cfg: dict, y_train, n_ids: int) -> str:
     for split in ("train", "test"):
         bands = [np.load(res / f"wavelet/{split}/low.npy", mmap_mode="r")] + [
             np.load(res / f"wavelet/{split}/high_{k}.npy", mmap_mode="r") for k in range(1, cfg["wavelet"]["level"] + 1)]
-        out = open_output(res / f"reps/{rep}/{split}.npy", (*bands[0].shape[:2], *cfg["ingest"]["size"], 3))
-        enhance_bands(nets["low"], nets["high"], bands[0], bands[1:], cfg["wavelet"]["name"], tuple(cfg["ingest"]["size"]),
-                      out, torch.device("cpu"))
-        out.flush()
+        with npy_output(res / f"reps/{rep}/{split}.npy", (*bands[0].shape[:2], *cfg["ingest"]["size"], 3)) as out:
+            enhance_bands(nets["low"], nets["high"], bands[0], bands[1:], cfg["wavelet"]["name"], tuple(cfg["ingest"]["size"]),
+                          out, torch.device("cpu"))
     return rep
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import ConcatDataset, Dataset
+from tqdm import tqdm
 
 from ppfer_core import wavelet
+from ppfer_core.training import autocast
 
 
 def load_clips(path: str | Path) -> np.ndarray:
@@ -117,6 +122,30 @@ def image_to_band(x: torch.Tensor, kind: str, level_k: int) -> torch.Tensor:
     return wavelet.image_to_low(x, level_k) if kind == "low" else wavelet.image_to_high(x, level_k)
 
 
+def batches(n: int, batch: int, desc: str | None = None) -> Iterator[slice]:
+    """Consecutive slices ``[start, start + batch)`` of ``range(n)``, in order (the last one shorter):
+    the one batch loop of inference and array conversions. With ``desc``, a tqdm progress bar on
+    stderr (the job's log)."""
+    starts = range(0, n, batch)
+    for start in starts if desc is None else tqdm(starts, desc=desc, file=sys.stderr, leave=False, mininterval=5):
+        yield slice(start, start + batch)
+
+
+@torch.no_grad()
+def batched(
+    fn: Callable[[torch.Tensor], torch.Tensor], frames: np.ndarray, batch: int, device: torch.device, desc: str | None = None
+) -> torch.Tensor:
+    """Outputs of a model function on every uint8 frame ``[M, H, W, 3]`` (as float ``[B, 3, H, W]`` in
+    [0, 1] on ``device``, under :func:`~ppfer_core.training.autocast`), batch by batch in order,
+    concatenated on the CPU."""
+    out = []
+    for sl in batches(len(frames), batch, desc):
+        x = frames_to_tensor(frames[sl]).to(device)
+        with autocast(device):
+            out.append(fn(x).cpu())
+    return torch.cat(out)
+
+
 def map_frames(
     fn: Callable[[torch.Tensor], torch.Tensor],
     clips: np.ndarray,
@@ -129,16 +158,33 @@ def map_frames(
     src = clips.reshape(n * t, *clips.shape[2:])
     dst = out.reshape(n * t, *out.shape[2:])
     with torch.no_grad():
-        for start in range(0, n * t, batch):
-            y = fn(frames_to_tensor(src[start : start + batch]))
-            dst[start : start + batch] = wavelet.to_uint8(y).movedim(-3, -1).cpu().numpy()
+        for sl in batches(n * t, batch):
+            dst[sl] = wavelet.to_uint8(fn(frames_to_tensor(src[sl]))).movedim(-3, -1).cpu().numpy()
     return out
 
 
-def open_output(path: str | Path, shape: tuple[int, ...], dtype: type = np.uint8) -> np.ndarray:
-    """Create a memory-mapped .npy output of the given shape."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+@contextlib.contextmanager
+def npy_output(path: str | Path, shape: tuple[int, ...], dtype: type = np.uint8) -> Iterator[np.ndarray]:
+    """A .npy output of the given shape to fill in the block: memory-mapped under a temporary name in
+    the same folder, flushed and renamed to ``path`` when the block completes, removed if it raises,
+    so that ``path`` never holds a partial array. An empty array (``shape[0] == 0``) is held in memory."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if shape[0] == 0:  # np.memmap cannot map an empty file
+            out = np.zeros(shape, dtype=dtype)
+        else:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+        yield out
+        if isinstance(out, np.memmap):
+            out.flush()
+        else:
+            np.save(tmp, out)
+            os.replace(f"{tmp}.npy", tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class PairedFrameDataset(Dataset):
@@ -175,6 +221,5 @@ def write_representation(
     """Apply an image-to-image model to every frame of each source clip array (e.g. the train and
     test splits) and write the uint8 results as the representation's .npy files."""
     for src, dst in zip(sources, outputs, strict=True):
-        out = open_output(dst, src.shape)
-        map_frames(lambda x: fn(x.to(device)).float(), src, out)
-        out.flush()
+        with npy_output(dst, src.shape) as out:
+            map_frames(lambda x: fn(x.to(device)).float(), src, out)

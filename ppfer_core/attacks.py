@@ -33,6 +33,8 @@ from torch.utils.data import Dataset
 from ppfer_core.arrays import (
     ClipDataset,
     FrameDataset,
+    batched,
+    batches,
     frames_to_tensor,
     random_flip_shift,
 )
@@ -40,7 +42,7 @@ from ppfer_core.classifiers import fit_classifier
 from ppfer_core.evaluation import leakage_frames
 from ppfer_core.nets import IMAGENET_MEAN, IMAGENET_STD, Normalized
 from ppfer_core.stats import wilson_interval
-from ppfer_core.training import TrainResult, autocast
+from ppfer_core.training import Run, TrainResult, TrainSettings, autocast
 
 # --------------------------------------------------------------------------------------------- models
 
@@ -152,12 +154,7 @@ def frame_logits(model: nn.Module, clips: np.ndarray, device: torch.device, batc
     """Logits of every frame of uint8 clips ``[N, T, H, W, 3]``: float32 ``[N, T, classes]``."""
     model.to(device).eval()
     n, t = clips.shape[:2]
-    flat = clips.reshape(n * t, *clips.shape[2:])
-    out = []
-    for start in range(0, n * t, batch):
-        with autocast(device):
-            out.append(model(frames_to_tensor(flat[start : start + batch]).to(device)).float().cpu())
-    return torch.cat(out).reshape(n, t, -1).numpy()
+    return batched(lambda x: model(x).float(), clips.reshape(n * t, *clips.shape[2:]), batch, device).reshape(n, t, -1).numpy()
 
 
 def vote(logits: np.ndarray) -> np.ndarray:
@@ -184,10 +181,10 @@ def clip_accuracy(model: nn.Module, clips: np.ndarray, labels: np.ndarray, devic
     """Correct clip-level predictions of a video classifier over uint8 clips, and their number."""
     model.to(device).eval()
     correct = 0
-    for start in range(0, len(clips), batch):
-        x = frames_to_tensor(np.asarray(clips[start : start + batch])).movedim(1, 2).to(device)
+    for sl in batches(len(clips), batch):
+        x = frames_to_tensor(np.asarray(clips[sl])).movedim(1, 2).to(device)
         with autocast(device):
-            correct += int((model(x).argmax(1).cpu().numpy() == labels[start : start + batch]).sum())
+            correct += int((model(x).argmax(1).cpu().numpy() == labels[sl]).sum())
     return correct, len(clips)
 
 
@@ -242,23 +239,16 @@ def fit_attacker(
     model: nn.Module,
     train_set: Dataset,
     val_acc: Callable[[], float | None],
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     conv: Convergence,
-    device: torch.device,
-    seed: int,
-    state_path: Path | None,
-    log: Callable[[str], None],
-    desc: str,
-    workers: int = 0,
+    run: Run,
 ) -> AttackerRun:
     """Train an attacker with cross-entropy (``settings``: epochs = the cap, batch_size, lr, optimizer[,
     items_per_epoch]) until it converges (:func:`convergence_stop`); returns its training record."""
-    stop = convergence_stop(conv, val_acc, log)
-    result = fit_classifier(model, train_set, settings, device, seed, state_path, log, desc, workers, stop=stop)
-    run = AttackerRun.of(result)
-    if not run.converged:
-        log(f"[{desc}] WARNING: stopped at the epoch cap before converging (train accuracy {run.train_acc:.4f})")
-    return run
+    record = AttackerRun.of(fit_classifier(model, train_set, settings, run, stop=convergence_stop(conv, val_acc, run.log)))
+    if not record.converged:
+        run.log(f"[{run.desc}] WARNING: stopped at the epoch cap before converging (train accuracy {record.train_acc:.4f})")
+    return record
 
 
 def frame_attack(
@@ -267,27 +257,21 @@ def frame_attack(
     train_ids: np.ndarray,
     test_clips: np.ndarray,
     test_ids: np.ndarray,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     conv: Convergence,
-    device: torch.device,
-    seed: int,
+    run: Run,
     leakage_seed: int,
-    state_path: Path | None = None,
-    log: Callable[[str], None] = print,
-    desc: str = "attacker",
-    workers: int = 0,
 ) -> dict[str, Any]:
     """A frame-level identity attacker: trained on every (flipped, shifted) frame of the train clips
     minus a validation slice of them, scored on the test clips by one frame and by voting."""
-    split = TrainSplit.of(train_clips, train_ids, conv, seed)
+    split = TrainSplit.of(train_clips, train_ids, conv, run.seed)
 
     def val_acc() -> float | None:
-        return float((frame_logits(model, split.val, device).argmax(-1) == split.val_ids[:, None]).mean()) if len(split.val) else None
+        return float((frame_logits(model, split.val, run.device).argmax(-1) == split.val_ids[:, None]).mean()) if len(split.val) else None
 
-    run = fit_attacker(model, FlipShiftFrames(split.fit, split.fit_ids, conv.shift), val_acc, settings, conv,
-                       device, seed, state_path, log, desc, workers)
-    scores = score_frames(frame_logits(model, test_clips, device), test_ids, leakage_seed)
-    return {**scores, **run.summary(), **split.sizes()}
+    record = fit_attacker(model, FlipShiftFrames(split.fit, split.fit_ids, conv.shift), val_acc, settings, conv, run)
+    scores = score_frames(frame_logits(model, test_clips, run.device), test_ids, leakage_seed)
+    return {**scores, **record.summary(), **split.sizes()}
 
 
 def clip_attack(
@@ -296,27 +280,22 @@ def clip_attack(
     train_ids: np.ndarray,
     test_clips: np.ndarray,
     test_ids: np.ndarray,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     conv: Convergence,
-    device: torch.device,
-    seed: int,
-    state_path: Path | None = None,
-    log: Callable[[str], None] = print,
-    desc: str = "clip_attacker",
-    workers: int = 0,
+    run: Run,
 ) -> dict[str, Any]:
     """A clip-level identity attacker (a video classifier on whole, flipped and shifted clips),
     trained on the train clips minus a validation slice, scored per test clip."""
-    split = TrainSplit.of(train_clips, train_ids, conv, seed)
+    split = TrainSplit.of(train_clips, train_ids, conv, run.seed)
 
     def val_acc() -> float | None:
-        return clip_accuracy(model, split.val, split.val_ids, device)[0] / len(split.val) if len(split.val) else None
+        return clip_accuracy(model, split.val, split.val_ids, run.device)[0] / len(split.val) if len(split.val) else None
 
     data = ClipDataset(split.fit, split.fit_ids, augment=True, shift=conv.shift)
-    run = fit_attacker(model, data, val_acc, settings, conv, device, seed, state_path, log, desc, workers)
-    correct, n = clip_accuracy(model, test_clips, test_ids, device)
+    record = fit_attacker(model, data, val_acc, settings, conv, run)
+    correct, n = clip_accuracy(model, test_clips, test_ids, run.device)
     n_ids = int(max(train_ids.max(), test_ids.max()) + 1)
-    return {"plr": 100.0 * correct / n, "correct": correct, "n": n, "chance": 100.0 / n_ids, **run.summary(), **split.sizes()}
+    return {"plr": 100.0 * correct / n, "correct": correct, "n": n, "chance": 100.0 / n_ids, **record.summary(), **split.sizes()}
 
 
 # --------------------------------------------------------------------------------------------- worst case

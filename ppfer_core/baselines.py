@@ -71,8 +71,10 @@ def gaussian_blur(frames: np.ndarray, sigma: float) -> np.ndarray:
 
 def map_clips(fn, clips: np.ndarray, out: np.ndarray, chunk: int = 32) -> np.ndarray:
     """Apply a clip-array function (uint8 ``[n, T, H, W, 3]`` -> same shape) chunk by chunk into ``out``."""
-    for start in range(0, len(clips), chunk):
-        out[start : start + chunk] = fn(np.asarray(clips[start : start + chunk]))
+    from ppfer_core.arrays import batches
+
+    for sl in batches(len(clips), chunk):
+        out[sl] = fn(np.asarray(clips[sl]))
     return out
 
 

@@ -33,7 +33,7 @@ from torch import nn
 from ppfer_core import wavelet
 from ppfer_core.arrays import frames_to_tensor
 from ppfer_core.enhancer import apply_enhancers
-from ppfer_core.nets import UNet, UViT, build_video_classifier
+from ppfer_core.nets import build_unet, build_uvit, build_video_classifier
 
 FORMAT = "ppfer-anonymizer"
 VERSION = 1
@@ -79,10 +79,9 @@ class BundleSettings:
 def build_part(part: str, s: BundleSettings) -> nn.Module:
     """A freshly built network of one part, as the DAG's rules build it."""
     if part in ("enhancer_low", "enhancer_high"):
-        return UNet(base_width=s.unet["base_width"], depth=s.unet["depth"])
+        return build_unet(s.unet)
     if part == "compensator":
-        u = s.uvit
-        return UViT(img_size=s.size[0], patch_size=u["patch"], embed_dim=u["dim"], depth=u["depth"], num_heads=u["heads"])
+        return build_uvit(s.uvit, s.size[0])
     if part == "utility":
         with contextlib.redirect_stdout(io.StringIO()):  # "trained from scratch": the weights come next
             return build_video_classifier(s.utility["arch"], len(s.labels), None, width=s.utility.get("width", 64))

@@ -4,8 +4,7 @@ and the adaptive attacker — all one supervised cross-entropy path."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -14,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ppfer_core.training import Player, TrainResult, autocast, make_loader, optimizer, train
+from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit
 
 
 def cross_entropy_loss(model: nn.Module) -> Callable:
@@ -31,33 +30,18 @@ def cross_entropy_loss(model: nn.Module) -> Callable:
 def fit_classifier(
     model: nn.Module,
     dataset: Dataset,
-    settings: dict[str, Any],
-    device: torch.device,
-    seed: int,
-    state_path: Path | None = None,
-    log: Callable[[str], None] = print,
-    desc: str = "classifier",
-    workers: int = 0,
+    settings: TrainSettings | Mapping[str, Any],
+    run: Run,
     stop: Callable[[dict[str, float]], str | None] | None = None,
 ) -> TrainResult:
-    """Train ``model`` with cross-entropy on ``dataset`` using settings {epochs, batch_size, lr, optimizer[, weight_decay]};
-    ``stop``: the training loop's early-stop rule (e.g. an attacker's convergence)."""
-    model.to(device)
-    opt = optimizer(model.parameters(), settings["optimizer"], settings["lr"], settings.get("weight_decay", 0.0))
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings["epochs"])
-    loader = make_loader(dataset, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch"))
-    return train(
-        [Player("ce", [model], opt, cross_entropy_loss(model), sched)],
-        loader,
-        settings["epochs"],
-        device,
-        seed,
-        state_path=state_path,
-        settings={"settings": settings, "desc": desc, "n": len(dataset)},
-        stop=stop,
-        log=log,
-        desc=desc,
-    )
+    """Train ``model`` with cross-entropy on ``dataset`` using ``settings`` (:class:`TrainSettings` or its
+    config entry); ``stop``: the training loop's early-stop rule (e.g. an attacker's convergence)."""
+    s = TrainSettings.from_config(settings)
+    model.to(run.device)
+    opt = s.make_optimizer(model.parameters())
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=s.epochs)
+    return fit([Player("ce", [model], opt, cross_entropy_loss(model), sched)], dataset, s, run,
+               {"settings": s.config(), "desc": run.desc, "n": len(dataset)}, stop)
 
 
 @torch.no_grad()

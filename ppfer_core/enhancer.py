@@ -3,8 +3,7 @@ trained against frozen identity budget controllers C_lpr / C_hpr, then merged in
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -14,8 +13,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ppfer_core import wavelet
-from ppfer_core.arrays import band_to_image, image_to_band
-from ppfer_core.training import Player, TrainResult, freeze, make_loader, optimizer, train
+from ppfer_core.arrays import band_to_image, batches, image_to_band
+from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit, freeze
 
 OBJECTIVES = ("ce", "entropy")
 
@@ -113,8 +112,7 @@ def enhance_bands(
     for m in (enhancer_low, enhancer_high):
         if m is not None:
             m.to(device).eval()
-    for start in range(0, n * t, batch):
-        sl = slice(start, start + batch)
+    for sl in batches(n * t, batch):
         lo = torch.from_numpy(np.ascontiguousarray(flat_low[sl])).to(device)
         hs = [torch.from_numpy(np.ascontiguousarray(h[sl])).to(device) for h in flat_highs]
         lo, hs = apply_enhancers(lo, hs, enhancer_low, enhancer_high)
@@ -144,41 +142,28 @@ def fit_enhancer(
     enhancer: nn.Module,
     controller: nn.Module,
     dataset: Dataset,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     objective: dict[str, Any],
-    device: torch.device,
-    seed: int,
-    state_path: Path | None,
-    log: Callable[[str], None],
-    desc: str,
-    workers: int = 0,
+    run: Run,
 ) -> TrainResult:
     """Algorithm 1 for one stream: train ``enhancer`` against the frozen ``controller`` with the
-    configured objective {objective, l1_weight, identity_budget[, holdout]} and training ``settings``.
+    configured objective {objective, l1_weight, identity_budget[, holdout]} and training ``settings``
+    (:class:`TrainSettings` or its config entry; its weight decay does not apply).
 
     With an identity budget, ``holdout`` (default 0.1) of the training clips are held out and the
     stop is decided on the controller's accuracy on their enhanced images with the enhancer in eval
     mode (:mod:`ppfer_core.holdout`); without one, every training item is used and nothing stops early."""
     from ppfer_core.holdout import heldout_budget_stop, holdout_split
 
-    freeze(controller.to(device))
-    enhancer.to(device)
-    opt = optimizer(enhancer.parameters(), settings["optimizer"], settings["lr"])
+    s = TrainSettings.from_config(settings)
+    freeze(controller.to(run.device))
+    enhancer.to(run.device)
+    opt = s.make_optimizer(enhancer.parameters(), weight_decay=False)
     budget = objective["identity_budget"]
     stop = budget_stop(None)
     if budget is not None:
-        dataset, held = holdout_split(dataset, objective.get("holdout", 0.1), seed)
-        log(f"[{desc}] identity budget {budget}: {len(held)} held-out train items decide the stop, {len(dataset)} train")
-        stop = heldout_budget_stop(enhancer, controller, held, budget, device, settings["batch_size"], log)
-    return train(
-        [Player("privacy", [enhancer], opt, privacy_loss(enhancer, controller, objective["objective"], objective["l1_weight"]))],
-        make_loader(dataset, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch")),
-        settings["epochs"],
-        device,
-        seed,
-        state_path,
-        {"train": settings, "objective": objective, "desc": desc},
-        stop=stop,
-        log=log,
-        desc=desc,
-    )
+        dataset, held = holdout_split(dataset, objective.get("holdout", 0.1), run.seed)
+        run.log(f"[{run.desc}] identity budget {budget}: {len(held)} held-out train items decide the stop, {len(dataset)} train")
+        stop = heldout_budget_stop(enhancer, controller, held, budget, run.device, s.batch_size, run.log)
+    player = Player("privacy", [enhancer], opt, privacy_loss(enhancer, controller, objective["objective"], objective["l1_weight"]))
+    return fit([player], dataset, s, run, {"train": s.config(), "objective": objective, "desc": run.desc}, stop)

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ppfer_core.arrays import frames_to_tensor
+from ppfer_core.arrays import batches, frames_to_tensor
 from ppfer_core.training import autocast
 
 
@@ -24,8 +24,8 @@ def privacy_leakage(
     frames = leakage_frames(len(clips), clips.shape[1], seed)
     validator.to(device).eval()
     preds = []
-    for start in range(0, len(clips), batch):
-        idx = np.arange(start, min(start + batch, len(clips)))
+    for sl in batches(len(clips), batch):
+        idx = np.arange(len(clips))[sl]
         x = frames_to_tensor(np.stack([clips[i, frames[i]] for i in idx])).to(device)
         with autocast(device):
             preds.append(validator(x).argmax(1).cpu().numpy())

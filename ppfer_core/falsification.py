@@ -19,8 +19,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ppfer_core.arrays import frames_to_tensor
-from ppfer_core.training import autocast
+from ppfer_core.arrays import batched
 
 
 @dataclass
@@ -49,13 +48,8 @@ def clip_embeddings(embed: Callable[[torch.Tensor], torch.Tensor], clips: np.nda
                     batch: int = 64) -> np.ndarray:
     """One L2-normalised embedding per clip: the mean of its frames' L2-normalised embeddings."""
     n, t = clips.shape[:2]
-    flat = clips.reshape(n * t, *clips.shape[2:])
-    out = []
-    for start in range(0, n * t, batch):
-        x = frames_to_tensor(flat[start : start + batch]).to(device)
-        with autocast(device):
-            out.append(F.normalize(embed(x).float(), dim=1).cpu())
-    z = torch.cat(out).view(n, t, -1).mean(1)
+    z = batched(lambda x: F.normalize(embed(x).float(), dim=1), clips.reshape(n * t, *clips.shape[2:]), batch, device)
+    z = z.view(n, t, -1).mean(1)
     return F.normalize(z, dim=1).numpy()
 
 

@@ -12,9 +12,10 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # must precede any timm / huggingface_hub import
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -358,6 +359,28 @@ class UViT(nn.Module):
 
 
 @torch.no_grad()
+def build_unet(cfg: Mapping[str, Any], weights: str | Path | None = None) -> UNet:
+    """The workflow's U-Net from its config entry {base_width, depth} (models.unet, threat.unet):
+    F_lpr / F_hpr, the trade-off anonymiser, the recovery attacker; ``weights``: a checkpoint
+    written by :func:`ppfer_core.training.save_weights`, loaded strictly."""
+    net = UNet(base_width=cfg["base_width"], depth=cfg["depth"])
+    return net if weights is None else _load_own(net, weights)
+
+
+def build_uvit(cfg: Mapping[str, Any], img_size: int, weights: str | Path | None = None) -> UViT:
+    """The feature compensator F_fc from its config entry {patch, dim, depth, heads} (models.uvit)
+    for frames of side ``img_size``; ``weights``: a checkpoint of :func:`ppfer_core.training.save_weights`
+    (the entry's own ``weights``, a U-ViT checkpoint seeding the blocks, is :func:`load_uvit_blocks`')."""
+    net = UViT(img_size=img_size, patch_size=cfg["patch"], embed_dim=cfg["dim"], depth=cfg["depth"], num_heads=cfg["heads"])
+    return net if weights is None else _load_own(net, weights)
+
+
+def _load_own(net: nn.Module, weights: str | Path) -> nn.Module:
+    from ppfer_core.training import load_weights
+
+    return load_weights(net, weights)
+
+
 def load_uvit_blocks(model: UViT, checkpoint: str | Path) -> LoadReport:
     """Load the transformer blocks and final norm of a U-ViT checkpoint into ``model``; embedding and head stay new."""
     return load_matching(model, load_state_file(checkpoint), str(checkpoint),

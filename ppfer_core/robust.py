@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,11 +31,12 @@ from ppfer_core.attacks import build_small_cnn
 from ppfer_core.enhancer import OBJECTIVES, fit_enhancer
 from ppfer_core.training import (
     Player,
+    Run,
     TrainResult,
+    TrainSettings,
+    fit,
     freeze,
-    make_loader,
     optimizer,
-    train,
 )
 
 ADVERSARY_MODES = ("frozen", "retrained")
@@ -174,40 +174,27 @@ def fit_robust_enhancer(
     controller: nn.Module | None,
     num_classes: int,
     dataset: Dataset,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     objective: dict[str, Any],
     adversaries: AdversarySettings,
-    device: torch.device,
-    seed: int,
-    state_path: Path | None,
-    log: Callable[[str], None],
-    desc: str,
-    workers: int = 0,
+    run: Run,
 ) -> tuple[TrainResult, AdversaryPool]:
     """Train ``enhancer`` against an :class:`AdversaryPool` re-trained on its outputs (and the frozen
     ``controller`` as a fixed member when ``adversaries.with_controller``). ``objective``: {objective,
     l1_weight}; the identity budget does not apply (a restarted adversary is weak by construction)."""
-    pool = AdversaryPool(num_classes, adversaries, seed).to(device)
-    fixed = freeze(controller.to(device)) if (controller is not None and adversaries.with_controller) else None
-    enhancer.to(device)
-    enh_opt = optimizer(enhancer.parameters(), settings["optimizer"], settings["lr"])
+    s = TrainSettings.from_config(settings)
+    pool = AdversaryPool(num_classes, adversaries, run.seed).to(run.device)
+    fixed = freeze(controller.to(run.device)) if (controller is not None and adversaries.with_controller) else None
+    enhancer.to(run.device)
+    enh_opt = s.make_optimizer(enhancer.parameters(), weight_decay=False)
     adv_opt = optimizer(pool.parameters(), adversaries.optimizer, adversaries.lr)
     cache: dict[str, torch.Tensor] = {}
     players = [Player("privacy", [enhancer], enh_opt, strongest_privacy_loss(
         enhancer, pool, fixed, adv_opt, objective["objective"], objective["l1_weight"], cache))]
     players += [Player(f"adversary{j}", [pool], adv_opt, adversary_loss(pool, cache, j == 0)) for j in range(adversaries.steps)]
-    result = train(
-        players,
-        make_loader(dataset, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch")),
-        settings["epochs"],
-        device,
-        seed,
-        state_path,
-        {"train": settings, "objective": objective, "adversaries": asdict(adversaries), "desc": desc},
-        log=log,
-        desc=desc,
-    )
-    log(f"[{desc}] {int(pool.step)} enhancer steps, {int(pool.restarts)} adversary restarts")
+    result = fit(players, dataset, s, run,
+                 {"train": s.config(), "objective": objective, "adversaries": asdict(adversaries), "desc": run.desc})
+    run.log(f"[{run.desc}] {int(pool.step)} enhancer steps, {int(pool.restarts)} adversary restarts")
     return result, pool
 
 
@@ -216,14 +203,9 @@ def fit_privacy_enhancer(
     controller: nn.Module,
     num_classes: int,
     dataset: Dataset,
-    settings: dict[str, Any],
+    settings: TrainSettings | Mapping[str, Any],
     objective: dict[str, Any],
-    device: torch.device,
-    seed: int,
-    state_path: Path | None,
-    log: Callable[[str], None],
-    desc: str,
-    workers: int = 0,
+    run: Run,
 ) -> TrainResult:
     """One privacy enhancer by ``objective["adversary"]``: ``frozen`` (the paper, :func:`fit_enhancer`)
     or ``retrained`` (:func:`fit_robust_enhancer` with ``objective["adversaries"]``)."""
@@ -231,10 +213,9 @@ def fit_privacy_enhancer(
     if mode not in ADVERSARY_MODES:
         raise ValueError(f"enhancer.adversary {mode!r} not in {ADVERSARY_MODES}")
     if mode == "frozen":
-        return fit_enhancer(enhancer, controller, dataset, settings, objective, device, seed, state_path, log, desc, workers)
+        return fit_enhancer(enhancer, controller, dataset, settings, objective, run)
     adversaries = AdversarySettings.from_config(objective["adversaries"])
-    result, _ = fit_robust_enhancer(enhancer, controller, num_classes, dataset, settings, objective, adversaries,
-                                    device, seed, state_path, log, desc, workers)
+    result, _ = fit_robust_enhancer(enhancer, controller, num_classes, dataset, settings, objective, adversaries, run)
     return result
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     import torch
+
+    from ppfer_core.training import Run, TrainSettings
 
 
 def job_logger(log_path: str | Path | None, name: str = "ppfer") -> Callable[[str], None]:
@@ -63,3 +68,48 @@ def state_path(output: str | Path) -> Path:
 def job_seed(snakemake: Any) -> int:
     """The seed a rule passes through params (so that changing it reruns the rule), else config's."""
     return int(getattr(snakemake.params, "seed", snakemake.config["seed"]))
+
+
+@dataclass
+class Job:
+    """One rule's run as its script sees it: log function, device, seed, DataLoader workers, and the
+    ``snakemake`` object (params, input, output, wildcards). Built once per script by :meth:`from_snakemake`."""
+
+    log: Callable[[str], None]
+    device: "torch.device"
+    seed: int
+    workers: int
+    snakemake: Any = field(repr=False)
+
+    @classmethod
+    def from_snakemake(cls, snakemake: Any) -> Job:
+        """Start the job (:func:`setup_job`: log file, seeds, threads, device) and collect its settings."""
+        log, device = setup_job(snakemake)
+        return cls(log, device, job_seed(snakemake), snakemake.config["workers"], snakemake)
+
+    @property
+    def params(self) -> Any:
+        """The rule's params."""
+        return self.snakemake.params
+
+    def train_settings(self, name: str = "train") -> TrainSettings:
+        """The training settings the rule passes as params ``name`` (a ``train.*`` config entry)."""
+        from ppfer_core.training import TrainSettings
+
+        return TrainSettings.from_config(getattr(self.params, name))
+
+    def run(self, desc: str, state: Path | None = None) -> Run:
+        """This job's :class:`~ppfer_core.training.Run` of one training labelled ``desc`` (resumable from ``state``)."""
+        from ppfer_core.training import Run
+
+        return Run(self.device, self.seed, state, self.log, desc, self.workers)
+
+    @contextmanager
+    def resumable(self, output: str | Path) -> Iterator[Path]:
+        """The resumable-state path of a training whose result is ``output``; the state is removed
+        when the block completes (write the final weights inside it), kept if it raises."""
+        from ppfer_core.training import finish
+
+        state = state_path(output)
+        yield state
+        finish(state)

@@ -15,8 +15,7 @@ Both train with :func:`ppfer_core.training.train` (the one loop).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -24,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ppfer_core.arrays import PairedFrameDataset, map_frames
+from ppfer_core.arrays import PairedFrameDataset, batches, map_frames
 from ppfer_core.attacks import Convergence, frame_attack
-from ppfer_core.training import Player, TrainResult, make_loader, optimizer, train
+from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit
 
 PSNR_CAP = 100.0
 """PSNR (dB) reported for a frame recovered exactly (scikit-image returns inf), so that means stay finite."""
@@ -58,8 +57,8 @@ def frame_quality(recovered: np.ndarray, original: np.ndarray, chunk: int = 64) 
     rec = recovered.reshape(-1, *recovered.shape[-3:])
     orig = original.reshape(-1, *original.shape[-3:])
     ssim, psnr = [], []
-    for start in range(0, len(rec), chunk):
-        r, o = np.asarray(rec[start : start + chunk]), np.asarray(orig[start : start + chunk])
+    for sl in batches(len(rec), chunk):
+        r, o = np.asarray(rec[sl]), np.asarray(orig[sl])
         for a, b in zip(r, o):
             ssim.append(frame_ssim(a, b))
             psnr.append(frame_psnr(a, b))
@@ -83,29 +82,15 @@ def fit_recovery(
     model: nn.Module,
     outputs: np.ndarray,
     originals: np.ndarray,
-    settings: dict[str, Any],
-    device: torch.device,
-    seed: int,
-    state_path: Path | None = None,
-    log: Callable[[str], None] = print,
-    desc: str = "recovery",
-    workers: int = 0,
+    settings: TrainSettings | Mapping[str, Any],
+    run: Run,
 ) -> TrainResult:
     """Train the recovery model (outputs -> originals, every frame, L1) with settings
-    {epochs, batch_size, lr, optimizer[, weight_decay]}."""
+    ``settings`` (:class:`TrainSettings` or its config entry)."""
+    s = TrainSettings.from_config(settings)
     data = PairedFrameDataset(outputs, np.zeros(len(outputs), dtype=np.int64), originals)
-    opt = optimizer(model.parameters(), settings["optimizer"], settings["lr"], settings.get("weight_decay", 0.0))
-    return train(
-        [Player("l1", [model], opt, recovery_loss(model))],
-        make_loader(data, settings["batch_size"], True, seed, device, workers, settings.get("items_per_epoch")),
-        settings["epochs"],
-        device,
-        seed,
-        state_path=state_path,
-        settings={"settings": settings, "desc": desc, "n": len(data)},
-        log=log,
-        desc=desc,
-    )
+    return fit([Player("l1", [model], s.make_optimizer(model.parameters()), recovery_loss(model))], data, s, run,
+               {"settings": s.config(), "desc": run.desc, "n": len(data)})
 
 
 def recover_clips(model: nn.Module, clips: np.ndarray, out: np.ndarray, device: torch.device, batch: int = 64) -> np.ndarray:
@@ -124,14 +109,9 @@ def adaptive_leakage(
     test_clips: np.ndarray,
     test_identities: np.ndarray,
     n_identities: int,
-    settings: dict[str, Any],
-    device: torch.device,
-    seed: int,
+    settings: TrainSettings | Mapping[str, Any],
+    run: Run,
     leakage_seed: int,
-    state_path: Path | None = None,
-    log: Callable[[str], None] = print,
-    desc: str = "adaptive",
-    workers: int = 0,
     convergence: Convergence | None = None,
 ) -> dict[str, Any]:
     """Train an identity classifier (e.g. started from V_pl's weights) on every flipped / shifted frame
@@ -139,6 +119,6 @@ def adaptive_leakage(
     then score it on the anonymised test clips on V_pl's random frame per clip (``plr``, percent) and by
     voting over all frames (``plr_vote``). Returns the metrics with the attacker's training record."""
     m = frame_attack(model, train_clips, train_identities, test_clips, test_identities, settings,
-                     convergence or Convergence(), device, seed, leakage_seed, state_path, log, desc, workers)
+                     convergence or Convergence(), run, leakage_seed)
     m["chance"], m["n_identities"] = 100.0 / n_identities, int(n_identities)
     return m

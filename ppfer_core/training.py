@@ -1,4 +1,4 @@
-"""The training engine: one loop for every training in the workflow, plus batched inference.
+"""The training engine: one loop for every training in the workflow.
 
 A training is a list of :class:`Player` s stepped in order on every batch. A supervised
 training (classifiers, L1 pretraining, enhancers against a frozen controller, the
@@ -17,8 +17,8 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,71 @@ class TrainResult:
     resumed_from: int = 0
 
 
+@dataclass(frozen=True)
+class TrainSettings:
+    """One ``train.*`` entry of the config (schema ``$defs/training``): epochs, batch size, learning
+    rate, optimiser name, weight decay and the random items drawn per epoch (None: every item).
+    ``source`` keeps the entry as written, which is what resumable-state fingerprints hash."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    items_per_epoch: int | None = None
+    source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any] | TrainSettings) -> TrainSettings:
+        """Settings of a config entry (other keys of the entry, e.g. a trade-off's weights, are kept in ``source`` only)."""
+        if isinstance(cfg, TrainSettings):
+            return cfg
+        known = {f.name for f in fields(cls)} - {"source"}
+        return cls(**{k: v for k, v in cfg.items() if k in known}, source=dict(cfg))
+
+    def config(self) -> dict[str, Any]:
+        """The entry as written in the config (its fields when built directly)."""
+        if self.source:
+            return dict(self.source)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
+
+    def make_optimizer(self, params: Iterable[torch.nn.Parameter], weight_decay: bool = True) -> torch.optim.Optimizer:
+        """The configured optimiser over ``params`` (``weight_decay=False``: without the configured decay)."""
+        return optimizer(params, self.optimizer, self.lr, self.weight_decay if weight_decay else 0.0)
+
+    def loader(self, dataset: Dataset, seed: int, device: torch.device, workers: int = 0) -> DataLoader:
+        """A shuffled training loader of ``dataset`` with this batch size and items per epoch (:func:`make_loader`)."""
+        return make_loader(dataset, self.batch_size, True, seed, device, workers, self.items_per_epoch)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Where and how one training runs: device, seed, resumable state file (None: not resumable),
+    log function, label (progress bars, log lines, fingerprints) and DataLoader worker processes."""
+
+    device: torch.device
+    seed: int
+    state_path: Path | None = None
+    log: Callable[[str], None] = print
+    desc: str = "train"
+    workers: int = 0
+
+
+def fit(
+    players: list[Player],
+    dataset: Dataset,
+    settings: TrainSettings,
+    run: Run,
+    fingerprint: dict[str, Any],
+    stop: Callable[[dict[str, float]], str | None] | None = None,
+) -> TrainResult:
+    """:func:`train` the players on a shuffled loader of ``dataset`` (:meth:`TrainSettings.loader`) for
+    ``settings.epochs`` as ``run`` says; ``fingerprint``: the settings its resumable state belongs to."""
+    loader = settings.loader(dataset, run.seed, run.device, run.workers)
+    return train(players, loader, settings.epochs, run.device, run.seed, run.state_path, fingerprint, stop=stop,
+                 log=run.log, desc=run.desc)
+
+
 def fingerprint(settings: dict[str, Any]) -> str:
     """Stable hash of the settings a resumable state belongs to."""
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -156,53 +221,12 @@ def train(
         for m in p.modules:
             to_device(m, device)
     result = TrainResult()
-    start = 0
     if state_path is not None and state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-        if state.get("fingerprint") == fp:
-            for p, ps in zip(players, state["players"], strict=True):
-                for m, ms in zip(p.modules, ps["modules"], strict=True):
-                    m.load_state_dict(ms)
-                p.optimizer.load_state_dict(ps["optimizer"])
-                if p.scheduler is not None and ps.get("scheduler") is not None:
-                    p.scheduler.load_state_dict(ps["scheduler"])
-            start = state["epoch"] + 1
-            result.history = state["history"]
-            result.resumed_from = start
-            log(f"[{desc}] resumed from {state_path} at epoch {start}/{epochs}")
-            if state.get("stopped"):
-                result.stopped = state["stopped"]
-                return result
-        else:
-            log(f"[{desc}] ignoring state {state_path}: written under other settings")
-    for epoch in range(start, epochs):
-        torch.manual_seed(seed * 1000 + epoch)
-        np.random.seed((seed * 1000 + epoch) % 2**32)
-        random.seed(seed * 1000 + epoch)
-        if isinstance(loader.generator, torch.Generator):
-            loader.generator.manual_seed(seed * 1000 + epoch)
+        if _resume(players, state_path, fp, epochs, result, log, desc):
+            return result
+    for epoch in range(result.resumed_from, epochs):
         t0 = time.time()
-        sums: dict[str, float] = {}
-        count = 0
-        bar = tqdm(loader, desc=f"{desc} {epoch + 1}/{epochs}", file=sys.stderr, leave=False, mininterval=5)
-        for batch in bar:
-            batch = [b.to(device, non_blocking=True) for b in batch]
-            n = int(batch[0].shape[0])
-            for p in players:
-                for m in p.modules:
-                    m.train()
-                p.optimizer.zero_grad(set_to_none=True)
-                with autocast(device):
-                    loss, metrics = p.loss(batch)
-                loss.backward()
-                p.optimizer.step()
-                sums[f"{p.name}_loss"] = sums.get(f"{p.name}_loss", 0.0) + float(loss.detach()) * n
-                for k, v in metrics.items():
-                    sums[k] = sums.get(k, 0.0) + float(v) * n
-            count += n
-        for p in players:
-            if p.scheduler is not None:
-                p.scheduler.step()
+        sums, count = _epoch(players, loader, device, seed, epoch, f"{desc} {epoch + 1}/{epochs}")
         row = {"epoch": epoch + 1, **{k: v / max(count, 1) for k, v in sums.items()}, "seconds": time.time() - t0}
         result.history.append(row)
         log(f"[{desc}] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
@@ -214,6 +238,64 @@ def train(
             log(f"[{desc}] stopped after epoch {epoch + 1}: {reason}")
             break
     return result
+
+
+def _resume(
+    players: list[Player], state_path: Path, fp: str, epochs: int, result: TrainResult, log: Callable[[str], None], desc: str
+) -> bool:
+    """Load a resumable state written under the same settings into the players and ``result``
+    (history, the epoch to resume from, why it stopped); ignore one of other settings. True when
+    the state's training had stopped early (nothing left to run)."""
+    state = torch.load(state_path, map_location="cpu", weights_only=True)
+    if state.get("fingerprint") != fp:
+        log(f"[{desc}] ignoring state {state_path}: written under other settings")
+        return False
+    for p, ps in zip(players, state["players"], strict=True):
+        for m, ms in zip(p.modules, ps["modules"], strict=True):
+            m.load_state_dict(ms)
+        p.optimizer.load_state_dict(ps["optimizer"])
+        if p.scheduler is not None and ps.get("scheduler") is not None:
+            p.scheduler.load_state_dict(ps["scheduler"])
+    result.history = state["history"]
+    result.resumed_from = state["epoch"] + 1
+    log(f"[{desc}] resumed from {state_path} at epoch {result.resumed_from}/{epochs}")
+    if state.get("stopped"):
+        result.stopped = state["stopped"]
+        return True
+    return False
+
+
+def _epoch(
+    players: list[Player], loader: DataLoader, device: torch.device, seed: int, epoch: int, desc: str
+) -> tuple[dict[str, float], int]:
+    """One epoch seeded from (seed, epoch): every batch steps every player in order, then the
+    schedulers step. Returns the item-weighted sums of the losses and metrics and the item count."""
+    torch.manual_seed(seed * 1000 + epoch)
+    np.random.seed((seed * 1000 + epoch) % 2**32)
+    random.seed(seed * 1000 + epoch)
+    if isinstance(loader.generator, torch.Generator):
+        loader.generator.manual_seed(seed * 1000 + epoch)
+    sums: dict[str, float] = {}
+    count = 0
+    for batch in tqdm(loader, desc=desc, file=sys.stderr, leave=False, mininterval=5):
+        batch = [b.to(device, non_blocking=True) for b in batch]
+        n = int(batch[0].shape[0])
+        for p in players:
+            for m in p.modules:
+                m.train()
+            p.optimizer.zero_grad(set_to_none=True)
+            with autocast(device):
+                loss, metrics = p.loss(batch)
+            loss.backward()
+            p.optimizer.step()
+            sums[f"{p.name}_loss"] = sums.get(f"{p.name}_loss", 0.0) + float(loss.detach()) * n
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * n
+        count += n
+    for p in players:
+        if p.scheduler is not None:
+            p.scheduler.step()
+    return sums, count
 
 
 def _save_state(
@@ -243,17 +325,6 @@ def finish(state_path: Path | None) -> None:
     """Remove the resumable state once the final weights are written."""
     if state_path is not None and state_path.exists():
         state_path.unlink()
-
-
-@torch.no_grad()
-def predict(model: nn.Module, batches: Iterable[torch.Tensor], device: torch.device) -> torch.Tensor:
-    """Concatenated outputs of a frozen model over input batches (moved to CPU, float32)."""
-    model.eval()
-    outs = []
-    for x in batches:
-        with autocast(device):
-            outs.append(model(x.to(device)).float().cpu())
-    return torch.cat(outs)
 
 
 def optimizer(params: Iterable[torch.nn.Parameter], name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:

@@ -26,6 +26,7 @@ from ppfer_core.robust import (
     fit_robust_enhancer,
 )
 from ppfer_core.stats import wilson_interval
+from ppfer_core.training import Run
 
 CPU = torch.device("cpu")
 QUIET = lambda _: None
@@ -121,7 +122,7 @@ def test_scratch_cnn_attacker_converges_and_reidentifies():
     torch.manual_seed(0)
     conv = Convergence(target_train_acc=0.99, patience=5, val_fraction=0.25, shift=2)
     m = frame_attack(build_small_cnn(4, 8), identity_clips(y_train, 0, size=32), y_train, identity_clips(y_test, 1, size=32), y_test,
-                     {"epochs": 40, "batch_size": 16, "lr": 0.01, "optimizer": "adam"}, conv, CPU, 0, 0, log=QUIET)
+                     {"epochs": 40, "batch_size": 16, "lr": 0.01, "optimizer": "adam"}, conv, Run(CPU, 0, log=QUIET), 0)
     assert m["converged"] and m["epochs"] < 40 and m["train_acc"] >= 0.9
     assert m["plr"] == 100.0 and m["plr_vote"] == 100.0 and m["val_clips"] == 8 and m["train_clips"] == 24
 
@@ -135,10 +136,10 @@ def test_attackers_never_read_test_clips_while_training():
     runs = []
     for test in (identity_clips(y_test, 1, t=2), np.zeros((3, 2, 16, 16, 3), np.uint8)):
         torch.manual_seed(0)
-        frame = frame_attack(build_small_cnn(3, 4), train, y_train, test, y_test, settings, conv, CPU, 0, 0, log=QUIET)
+        frame = frame_attack(build_small_cnn(3, 4), train, y_train, test, y_test, settings, conv, Run(CPU, 0, log=QUIET), 0)
         torch.manual_seed(0)
         clip = clip_attack(build_video_classifier("r3d_small", 3, None, width=4), train, y_train, test, y_test,
-                           {**settings, "epochs": 2, "batch_size": 3}, conv, CPU, 0, log=QUIET)
+                           {**settings, "epochs": 2, "batch_size": 3}, conv, Run(CPU, 0, log=QUIET))
         runs.append([{k: v for k, v in row.items() if k != "seconds"} for row in frame["history"] + clip["history"]])
     assert runs[0] == runs[1] and len(runs[0]) == 5
 
@@ -148,7 +149,7 @@ def test_clip_attacker_reports_a_clip_level_rate_and_its_training():
     torch.manual_seed(0)
     m = clip_attack(build_video_classifier("r3d_small", 3, None, width=4), identity_clips(y_train, 0, t=4),
                     y_train, identity_clips(y_test, 1, t=4), y_test, {"epochs": 2, "batch_size": 4, "lr": 0.01,
-                    "optimizer": "adam"}, Convergence(val_fraction=0.0), CPU, 0, log=QUIET)
+                    "optimizer": "adam"}, Convergence(val_fraction=0.0), Run(CPU, 0, log=QUIET))
     assert m["n"] == 3 and 0 <= m["plr"] <= 100 and m["epochs"] == 2 and not m["converged"]
     assert m["stopped"] == "completed" and 0 <= m["train_acc"] <= 1
 
@@ -186,7 +187,7 @@ def test_retrained_adversaries_move_and_restart_while_the_controller_stays_froze
     before = _state(enhancer)
     adv = AdversarySettings(count=2, restart_every=5, steps=2, lr=0.01, width=4)
     objective = {"objective": "entropy", "l1_weight": 0.5}
-    result, pool = fit_robust_enhancer(enhancer, controller, 4, data, TRAIN, objective, adv, CPU, 0, None, QUIET, "t")
+    result, pool = fit_robust_enhancer(enhancer, controller, 4, data, TRAIN, objective, adv, Run(CPU, 0, None, QUIET, "t"))
     assert int(pool.step) == 12 and int(pool.restarts) == 2  # steps 5 and 10
     assert sum(row["restarts"] for row in result.history) * 6 == pytest.approx(2)  # per-epoch mean of restart events
     untouched = AdversaryPool(4, adv, seed=0)
@@ -201,12 +202,12 @@ def test_frozen_mode_is_the_paper_and_leaves_the_controller_unchanged(band_probl
     objective = {"objective": "ce", "l1_weight": 0.0, "identity_budget": None, "adversary": "frozen",
                  "adversaries": {"count": 2, "restart_every": 5, "steps": 1, "lr": 0.01, "optimizer": "adam",
                                  "width": 4, "with_controller": True}}
-    result = fit_privacy_enhancer(UNet(base_width=4, depth=1), controller, 4, data, TRAIN, objective, CPU, 0, None, QUIET, "t")
+    result = fit_privacy_enhancer(UNet(base_width=4, depth=1), controller, 4, data, TRAIN, objective, Run(CPU, 0, None, QUIET, "t"))
     assert not _moved(frozen, controller.state_dict())
     assert "adversary_acc" not in result.history[0] and "controller_acc" in result.history[0]
     with pytest.raises(ValueError, match="enhancer.adversary"):
         fit_privacy_enhancer(UNet(base_width=4, depth=1), controller, 4, data, TRAIN, {**objective, "adversary": "x"},
-                             CPU, 0, None, QUIET, "t")
+                             Run(CPU, 0, None, QUIET, "t"))
 
 
 def test_retrained_training_resumes_to_the_same_weights(band_problem, tmp_path):
@@ -217,8 +218,8 @@ def test_retrained_training_resumes_to_the_same_weights(band_problem, tmp_path):
     def run(epochs, state):
         torch.manual_seed(0)
         enhancer = UNet(base_width=4, depth=1)
-        _, pool = fit_robust_enhancer(enhancer, controller, 4, data, {**TRAIN, "epochs": epochs}, objective, adv, CPU, 0,
-                                      state, QUIET, "t")
+        _, pool = fit_robust_enhancer(enhancer, controller, 4, data, {**TRAIN, "epochs": epochs}, objective, adv,
+                                      Run(CPU, 0, state, QUIET, "t"))
         return enhancer, pool
 
     whole, whole_pool = run(2, None)

@@ -10,6 +10,7 @@ from torch.utils.data import TensorDataset
 from ppfer_core.arrays import FrameDataset
 from ppfer_core.enhancer import fit_enhancer
 from ppfer_core.holdout import holdout_split
+from ppfer_core.training import Run
 
 CPU = torch.device("cpu")
 TRAIN = dict(epochs=3, batch_size=8, lr=1e-3, optimizer="adam")
@@ -50,7 +51,7 @@ def _problem(classes=4, per_class=10):
 def _fit(enhancer, budget):
     data, controller = _problem()
     return fit_enhancer(enhancer, controller, data, TRAIN, dict(objective="ce", l1_weight=0.0, identity_budget=budget, holdout=0.1),
-                        CPU, 0, None, lambda s: None, "test")
+                        Run(CPU, 0, None, lambda s: None, "test"))
 
 
 def test_no_stop_when_only_training_mode_hides_the_identity():

@@ -11,7 +11,7 @@ from ppfer_core.compensator import compensation_loss
 from ppfer_core.enhancer import budget_stop, enhance_bands, enhance_frames, fit_enhancer, joint_utility_loss, privacy_loss
 from ppfer_core.evaluation import leakage_frames, privacy_leakage
 from ppfer_core.nets import UNet, UViT, build_image_classifier, build_video_classifier
-from ppfer_core.training import Player, freeze, make_loader, optimizer, train
+from ppfer_core.training import Player, Run, freeze, make_loader, optimizer, train
 
 CPU = torch.device("cpu")
 
@@ -48,7 +48,7 @@ def test_enhancer_steps_raise_the_controllers_identity_loss_and_leave_it_frozen(
     with torch.no_grad():
         ce_before = nn.functional.cross_entropy(controller(enhancer(x)), y).item()
     result = fit_enhancer(enhancer, controller, TensorDataset(x, y), dict(epochs=3, batch_size=16, lr=1e-3, optimizer="adam"),
-                          dict(objective="ce", l1_weight=0.0, identity_budget=None), CPU, 0, None, lambda s: None, "test")
+                          dict(objective="ce", l1_weight=0.0, identity_budget=None), Run(CPU, 0, None, lambda s: None, "test"))
     with torch.no_grad():
         ce_after = nn.functional.cross_entropy(controller(enhancer(x)), y).item()
     assert ce_after > ce_before

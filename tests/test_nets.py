@@ -226,3 +226,17 @@ def test_video_classifier_loads_local_kinetics(tmp_path) -> None:
         nets.build_video_classifier("r3d_small", num_classes=6, width=8, weights_file=path)
     with pytest.raises(ValueError):
         nets.build_video_classifier("c3d", num_classes=6)
+
+
+def test_build_unet_and_uvit_from_config_entries(tmp_path):
+    from ppfer_core.nets import build_unet, build_uvit
+    from ppfer_core.training import save_weights
+
+    torch.manual_seed(0)
+    unet = build_unet({"base_width": 4, "depth": 2})
+    assert isinstance(unet, nets.UNet) and unet.depth == 2
+    save_weights(unet, tmp_path / "u.pt")
+    again = build_unet({"base_width": 4, "depth": 2}, tmp_path / "u.pt")
+    assert all(torch.equal(a, b) for a, b in zip(unet.state_dict().values(), again.state_dict().values()))
+    uvit = build_uvit({"patch": 4, "dim": 16, "depth": 3, "heads": 2, "weights": None}, 16)
+    assert isinstance(uvit, nets.UViT) and uvit.img_size == 16 and uvit.patch_size == 4

@@ -159,10 +159,10 @@ def test_config_weights_reach_the_builders_through_the_rules(paper_tree, tmp_pat
     assert "stem.0.weight" in fu.load_report.loaded and not fu.load_report.skipped
     assert fu.net.fc.out_features == len(EMOTIONS)
 
-    # workflow_scripts/train_compensator.py: UViT(...) + load_uvit_blocks(model, uvit.weights)
+    # workflow_scripts/train_compensator.py: build_uvit(uvit, size) + load_uvit_blocks(model, uvit.weights)
     u = params["train_compensator"]["uvit"]
     assert u["weights"] == rel["uvit"]
-    ffc = nets.UViT(img_size=112, patch_size=u["patch"], embed_dim=u["dim"], depth=u["depth"], num_heads=u["heads"])
+    ffc = nets.build_uvit(u, 112)
     report = nets.load_uvit_blocks(ffc, u["weights"])
     assert "mid_block.attn.qkv.weight" in report.loaded and "out_blocks.1.skip_linear.weight" in report.loaded
     assert "patch_embed.proj.weight" in report.missing and "pos_embed" in report.missing

@@ -15,6 +15,7 @@ from ppfer_core.report import (
 )
 from ppfer_core.tables import table3
 from ppfer_core.threat import PSNR_CAP, adaptive_leakage, fit_recovery, frame_quality, recover_clips
+from ppfer_core.training import Run
 
 CPU = torch.device("cpu")
 FAST = {"epochs": 20, "batch_size": 16, "lr": 0.01, "optimizer": "adam"}
@@ -39,7 +40,7 @@ def smooth_clips(n: int, seed: int, t: int = 4, size: int = 16) -> np.ndarray:
 def attack(outputs_train, originals_train, outputs_test):
     torch.manual_seed(0)
     model = UNet(base_width=8, depth=1)
-    result = fit_recovery(model, outputs_train, originals_train, FAST, CPU, seed=0, log=lambda _: None)
+    result = fit_recovery(model, outputs_train, originals_train, FAST, Run(CPU, 0, log=lambda _: None, desc="recovery"))
     return recover_clips(model, outputs_test, np.zeros_like(outputs_test), CPU), result
 
 
@@ -95,7 +96,7 @@ def test_adaptive_attacker_learns_identities_from_anonymised_frames():
     model = nn.Sequential(nn.Flatten(), nn.Linear(8 * 8 * 3, n_ids))
     m = adaptive_leakage(
         model, clips(y_train), y_train, clips(y_test), y_test, n_ids,
-        {"epochs": 30, "batch_size": 8, "lr": 0.05, "optimizer": "adam"}, CPU, seed=0, leakage_seed=0, log=lambda _: None,
+        {"epochs": 30, "batch_size": 8, "lr": 0.05, "optimizer": "adam"}, Run(CPU, 0, log=lambda _: None, desc="adaptive"), leakage_seed=0,
     )
     assert m["plr"] == 100.0 and m["plr_vote"] == 100.0 and m["n"] == 3 and m["chance"] == pytest.approx(100 / 3)
     # trained until it converged (train accuracy at the target), not for the whole epoch cap

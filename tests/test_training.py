@@ -116,3 +116,72 @@ def test_training_loader_drops_a_last_batch_of_one():
     assert [len(b[0]) for b in make_loader(data, 4, False, 0, cpu)] == [4, 4, 1]
     assert [len(b[0]) for b in make_loader(data, 3, True, 0, cpu)] == [3, 3, 3]
     assert [len(b[0]) for b in make_loader(data, 4, True, 0, cpu, items_per_epoch=5)] == [4]
+
+
+def test_train_settings_from_config_keeps_the_entry_for_fingerprints():
+    from ppfer_core.training import TrainSettings, fingerprint
+
+    entry = {"epochs": 2, "batch_size": 8, "lr": 0.01, "optimizer": "adamw", "weight_decay": 0.1, "privacy_weight": 1.0}
+    s = TrainSettings.from_config(entry)
+    assert (s.epochs, s.batch_size, s.lr, s.optimizer, s.weight_decay, s.items_per_epoch) == (2, 8, 0.01, "adamw", 0.1, None)
+    assert TrainSettings.from_config(s) is s
+    assert fingerprint({"train": s.config()}) == fingerprint({"train": entry})
+    direct = TrainSettings(epochs=1, batch_size=4, lr=0.1)
+    assert direct.config() == {"epochs": 1, "batch_size": 4, "lr": 0.1, "optimizer": "adam", "weight_decay": 0.0, "items_per_epoch": None}
+    assert direct.make_optimizer(nn.Linear(2, 2).parameters()).param_groups[0]["weight_decay"] == 0.0
+    assert s.make_optimizer(nn.Linear(2, 2).parameters(), weight_decay=False).param_groups[0]["weight_decay"] == 0.0
+
+
+def test_job_from_snakemake_and_resumable_state(tmp_path):
+    from types import SimpleNamespace
+
+    from ppfer_core.runtime import Job
+
+    sm = SimpleNamespace(log=[str(tmp_path / "job.log")], config={"seed": 3, "device": "cpu", "workers": 2},
+                         params=SimpleNamespace(seed=5, train={"epochs": 1, "batch_size": 2, "lr": 0.1, "optimizer": "sgd"}),
+                         threads=1, rule="r", wildcards={})
+    import logging
+    import sys
+
+    out, err = sys.stdout, sys.stderr
+    try:
+        job = Job.from_snakemake(sm)
+    finally:
+        sys.stdout, sys.stderr = out, err
+        logging.captureWarnings(False)
+    assert (job.seed, job.workers, job.device.type) == (5, 2, "cpu")
+    assert job.train_settings().optimizer == "sgd"
+    run = job.run("fit", tmp_path / "s")
+    assert (run.device, run.seed, run.state_path, run.desc, run.workers) == (job.device, 5, tmp_path / "s", "fit", 2)
+    with job.resumable(tmp_path / "model.pt") as state:
+        assert state == tmp_path / "model.pt.state"
+        state.write_text("x")
+    assert not state.exists()
+    with pytest.raises(RuntimeError), job.resumable(tmp_path / "other.pt") as state:
+        state.write_text("x")
+        raise RuntimeError("preempted")
+    assert state.exists()
+
+
+def test_batches_and_batched_keep_order():
+    from ppfer_core.arrays import batched, batches, frames_to_tensor
+
+    assert [(s.start, s.stop) for s in batches(7, 3)] == [(0, 3), (3, 6), (6, 9)]
+    frames = np.random.default_rng(0).integers(0, 256, (7, 4, 4, 3), dtype=np.uint8)
+    out = batched(lambda x: x.mean((1, 2, 3)), frames, 3, DEVICE)
+    assert torch.equal(out, frames_to_tensor(frames).mean((1, 2, 3)))
+
+
+def test_npy_output_renames_on_completion_and_leaves_nothing_on_error(tmp_path):
+    from ppfer_core.arrays import npy_output
+
+    with npy_output(tmp_path / "a" / "x.npy", (2, 3)) as out:
+        out[:] = 7
+        assert not (tmp_path / "a" / "x.npy").exists()
+    assert (np.load(tmp_path / "a" / "x.npy") == 7).all()
+    with pytest.raises(RuntimeError), npy_output(tmp_path / "y.npy", (2, 3)) as out:
+        raise RuntimeError("killed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+    with npy_output(tmp_path / "empty.npy", (0, 3), np.float32):
+        pass
+    assert np.load(tmp_path / "empty.npy").shape == (0, 3)

@@ -8,27 +8,25 @@ import pandas as pd
 from ppfer_core.arrays import identity_labels, load_clips
 from ppfer_core.attacks import Convergence
 from ppfer_core.nets import build_image_classifier
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.runtime import Job, write_json
 from ppfer_core.threat import adaptive_leakage
-from ppfer_core.training import finish, load_weights
+from ppfer_core.training import load_weights
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p, rep = snakemake.params, snakemake.wildcards.rep
 index = pd.read_parquet(snakemake.input.index)
 y_train, actors = identity_labels(index, "train")
 y_test, _ = identity_labels(index, "test")
 if p.init == "validator":
     model = load_weights(build_image_classifier(p.model["arch"], len(actors), None), snakemake.input.validator)
-    log(f"adaptive attacker starts from V_pl ({snakemake.input.validator})")
+    job.log(f"adaptive attacker starts from V_pl ({snakemake.input.validator})")
 else:
     model = build_image_classifier(p.model["arch"], len(actors), p.model["weights"])
-state = state_path(snakemake.output.metrics)
-m = adaptive_leakage(
-    model, load_clips(snakemake.input.train), y_train, load_clips(snakemake.input.test), y_test, len(actors),
-    p.train, device, job_seed(snakemake), p.leakage_seed, state, log, f"adaptive_{rep}", snakemake.config["workers"],
-    Convergence.from_config(p.convergence),
-)
-finish(state)
-log(f"{rep}: adaptive PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}) one frame, {m['plr_vote']:.2f}% voting, "
-    f"chance {m['chance']:.2f}%; train accuracy {m['train_acc']:.4f}, {m['stopped']}")
+with job.resumable(snakemake.output.metrics) as state:
+    m = adaptive_leakage(
+        model, load_clips(snakemake.input.train), y_train, load_clips(snakemake.input.test), y_test, len(actors),
+        job.train_settings(), job.run(f"adaptive_{rep}", state), p.leakage_seed, Convergence.from_config(p.convergence),
+    )
+job.log(f"{rep}: adaptive PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}) one frame, {m['plr_vote']:.2f}% voting, "
+        f"chance {m['chance']:.2f}%; train accuracy {m['train_acc']:.4f}, {m['stopped']}")
 write_json(snakemake.output.metrics, {"rep": rep, "init": p.init, **m})

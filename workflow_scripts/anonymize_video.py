@@ -4,11 +4,11 @@ from pathlib import Path
 
 from ppfer_core.anonymize import Anonymizer, Options
 from ppfer_core.bundle import load_bundle
-from ppfer_core.runtime import setup_job
+from ppfer_core.runtime import Job
 
-log, device = setup_job(snakemake)
-options = Options(**snakemake.params.options, device=str(device))
+job = Job.from_snakemake(snakemake)
+options = Options(**snakemake.params.options, device=str(job.device))
 anonymizer = Anonymizer(load_bundle(snakemake.input.bundle), options)
 r = anonymizer.process(Path(snakemake.input.video), Path(snakemake.output.video).parent, progress=False)
-log(f"{r.input} -> {r.output}: {r.frames} frames ({r.frames_written} written), {r.faces} faces in {r.tracks} tracks, "
+job.log(f"{r.input} -> {r.output}: {r.frames} frames ({r.frames_written} written), {r.faces} faces in {r.tracks} tracks, "
     f"{r.no_face_frames} frames without a face; {r.seconds:.1f} s ({r.timings})")

@@ -4,21 +4,17 @@ import torch
 
 from ppfer_core.arrays import load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames
-from ppfer_core.nets import UNet, UViT
-from ppfer_core.runtime import setup_job
-from ppfer_core.training import load_weights
+from ppfer_core.nets import build_unet, build_uvit
+from ppfer_core.runtime import Job
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p = snakemake.params
-nets = [load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), f).to(device).eval()
-        for f in (snakemake.input.low, snakemake.input.high)]
+nets = [build_unet(p.unet, f).to(job.device).eval() for f in (snakemake.input.low, snakemake.input.high)]
 sources = [load_clips(snakemake.input.train), load_clips(snakemake.input.test)]
-u = p.uvit
-compensator = UViT(img_size=sources[0].shape[2], patch_size=u["patch"], embed_dim=u["dim"], depth=u["depth"], num_heads=u["heads"])
-compensator = load_weights(compensator, snakemake.input.compensator).to(device).eval()
+compensator = build_uvit(p.uvit, sources[0].shape[2], snakemake.input.compensator).to(job.device).eval()
 name, level = p.wavelet["name"], p.wavelet["level"]
 with torch.no_grad():
     # G is stored as uint8 on the closed-set path before F_fc sees it: quantise the same way
-    write_representation(lambda x: compensator(enhance_frames(x, *nets, name, level).mul(255).round().div(255)).float(), device, sources,
+    write_representation(lambda x: compensator(enhance_frames(x, *nets, name, level).mul(255).round().div(255)).float(), job.device, sources,
                          [snakemake.output.train, snakemake.output.test])
-log(f"closed-set F_lpr/F_hpr + F_fc applied to the open split: {[s.shape for s in sources]}")
+job.log(f"closed-set F_lpr/F_hpr + F_fc applied to the open split: {[s.shape for s in sources]}")

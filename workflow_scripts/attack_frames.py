@@ -13,26 +13,25 @@ from ppfer_core.attacks import (
     score_frames,
 )
 from ppfer_core.nets import build_image_classifier
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
-from ppfer_core.training import finish, load_weights
+from ppfer_core.runtime import Job, write_json
+from ppfer_core.training import TrainSettings, load_weights
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p, inp, rep = snakemake.params, snakemake.input, snakemake.wildcards.rep
 index = pd.read_parquet(inp.index)
 y_train, actors = identity_labels(index, "train")
 y_test, _ = identity_labels(index, "test")
 validator = load_weights(build_image_classifier(p.model["arch"], len(actors), None), inp.validator)
-out = {"rep": rep, "validator": score_frames(frame_logits(validator, load_clips(inp.test), device), y_test, p.leakage_seed)}
+out = {"rep": rep, "validator": score_frames(frame_logits(validator, load_clips(inp.test), job.device), y_test, p.leakage_seed)}
 if inp.recovered:
-    out["recovered"] = score_frames(frame_logits(validator, load_clips(inp.recovered), device), y_test, p.leakage_seed)
-state = state_path(snakemake.output.metrics)
-out["scratch"] = frame_attack(
-    build_small_cnn(len(actors), p.scratch["width"]), load_clips(inp.train), y_train, load_clips(inp.test), y_test,
-    p.scratch["train"], Convergence.from_config(p.convergence), device, job_seed(snakemake), p.leakage_seed, state, log,
-    f"scratch_{rep}", snakemake.config["workers"],
-)
-finish(state)
+    out["recovered"] = score_frames(frame_logits(validator, load_clips(inp.recovered), job.device), y_test, p.leakage_seed)
+with job.resumable(snakemake.output.metrics) as state:
+    out["scratch"] = frame_attack(
+        build_small_cnn(len(actors), p.scratch["width"]), load_clips(inp.train), y_train, load_clips(inp.test), y_test,
+        TrainSettings.from_config(p.scratch["train"]), Convergence.from_config(p.convergence), job.run(f"scratch_{rep}", state),
+        p.leakage_seed,
+    )
 for k in ("validator", "recovered", "scratch"):
     if k in out:
-        log(f"{rep}: {k} PLR {out[k]['plr']:.2f}% one frame, {out[k]['plr_vote']:.2f}% voting")
+        job.log(f"{rep}: {k} PLR {out[k]['plr']:.2f}% one frame, {out[k]['plr_vote']:.2f}% voting")
 write_json(snakemake.output.metrics, out)

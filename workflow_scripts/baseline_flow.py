@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 
+from ppfer_core.arrays import npy_output
 from ppfer_core.baselines import flow_clip
 from ppfer_core.runtime import job_logger
 
@@ -11,10 +12,9 @@ log = job_logger(snakemake.log[0])
 opts = dict(snakemake.params.flow)
 scale = opts.pop("scale")
 src = np.load(snakemake.input.clips, mmap_mode="r")
-out = np.lib.format.open_memmap(snakemake.output.clips, mode="w+", dtype=np.uint8, shape=src.shape)
 t0 = time.time()
-for i in range(len(src)):
-    out[i] = flow_clip(src[i], scale, **opts)
-out.flush()
+with npy_output(snakemake.output.clips, src.shape) as out:
+    for i in range(len(src)):
+        out[i] = flow_clip(src[i], scale, **opts)
 pairs = len(src) * max(src.shape[1] - 1, 1)
 log(f"flow {src.shape} (scale {scale} px, TV-L1 {opts}): {1000 * (time.time() - t0) / pairs:.1f} ms per pair")

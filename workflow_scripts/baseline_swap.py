@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from skimage.io import imsave
 
+from ppfer_core.arrays import npy_output
 from ppfer_core.baselines import DlibLandmarks, choose_donor, swap_clip
 from ppfer_core.runtime import job_logger
 
@@ -34,11 +35,10 @@ for split, lm_path in zip(("train", "test"), snakemake.params.landmarks):
     else:
         marks = None
         log(f"{split}: landmarks detected with dlib")
-    out = np.lib.format.open_memmap(snakemake.output[split], mode="w+", dtype=np.uint8, shape=src.shape)
     missing = 0
-    for i in range(len(src)):
-        lm = np.asarray(marks[i]) if marks is not None else landmark_detector()(np.asarray(src[i]))
-        missing += int((~np.isfinite(lm).all(axis=(1, 2))).sum())
-        out[i] = swap_clip(np.asarray(src[i]), lm, donor, donor_lm, cfg["feather"])
-    out.flush()
+    with npy_output(snakemake.output[split], src.shape) as out:
+        for i in range(len(src)):
+            lm = np.asarray(marks[i]) if marks is not None else landmark_detector()(np.asarray(src[i]))
+            missing += int((~np.isfinite(lm).all(axis=(1, 2))).sum())
+            out[i] = swap_clip(np.asarray(src[i]), lm, donor, donor_lm, cfg["feather"])
     log(f"swap {split} {src.shape}: {missing} of {src.shape[0] * src.shape[1]} frames without landmarks left unchanged")

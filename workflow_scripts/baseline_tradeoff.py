@@ -7,38 +7,33 @@ from torch import nn
 
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_representation
-from ppfer_core.nets import UNet, build_video_classifier
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.nets import build_unet, build_video_classifier
+from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import anonymiser_loss, build_privacy_encoder, privacy_loss, utility_loss
-from ppfer_core.training import Player, finish, load_weights, make_loader, optimizer, save_weights, train
+from ppfer_core.training import Player, fit, optimizer, save_weights
 
-log, device = setup_job(snakemake)
-p = snakemake.params
+job = Job.from_snakemake(snakemake)
+p, device = snakemake.params, job.device
 cfg = p.tradeoff
+s = job.train_settings("tradeoff")  # epochs, batch_size, lr, items_per_epoch of baselines.tradeoff
 index = pd.read_parquet(snakemake.input.index)
 clips_train, clips_test = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
-anonymiser = load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init)
+anonymiser = build_unet(p.unet, snakemake.input.init)
 utility = build_video_classifier(p.utility["arch"], len(EMOTIONS), p.utility["weights"], width=p.utility["width"])
 encoder = build_privacy_encoder(cfg["encoder"])
 nets = nn.ModuleDict({"anonymiser": anonymiser, "utility": utility, "encoder": encoder}).to(device)
 players = [
-    Player("anonymiser", [anonymiser], optimizer(anonymiser.parameters(), "adam", cfg["lr"]),
+    Player("anonymiser", [anonymiser], optimizer(anonymiser.parameters(), "adam", s.lr),
            anonymiser_loss(anonymiser, utility, encoder, cfg["privacy_weight"], cfg["temperature"])),
-    Player("utility", [utility], optimizer(utility.parameters(), "adam", cfg["lr"]), utility_loss(anonymiser, utility)),
-    Player("privacy", [encoder], optimizer(encoder.parameters(), "adam", cfg["lr"]),
+    Player("utility", [utility], optimizer(utility.parameters(), "adam", s.lr), utility_loss(anonymiser, utility)),
+    Player("privacy", [encoder], optimizer(encoder.parameters(), "adam", s.lr),
            privacy_loss(anonymiser, encoder, cfg["temperature"])),
 ]
 # whole training clips with their expression label (as F_u); items_per_epoch: random clips per epoch
 data = ClipDataset(clips_train, emotion_labels(index, "train"))
-state = state_path(snakemake.output.model)
-result = train(
-    players,
-    make_loader(data, cfg["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"], cfg.get("items_per_epoch")),
-    cfg["epochs"], device, job_seed(snakemake), state,
-    {"tradeoff": cfg, "unet": p.unet, "utility": p.utility, "n": len(data)}, log=log, desc="tradeoff",
-)
-save_weights(nets, snakemake.output.model)
-finish(state)
+with job.resumable(snakemake.output.model) as state:
+    result = fit(players, data, s, job.run("tradeoff", state), {"tradeoff": cfg, "unet": p.unet, "utility": p.utility, "n": len(data)})
+    save_weights(nets, snakemake.output.model)
 anonymiser.eval()
 write_representation(anonymiser, device, [clips_train, clips_test], [snakemake.output.train, snakemake.output.test])
 write_json(snakemake.output.metrics, {"history": result.history, "settings": cfg})

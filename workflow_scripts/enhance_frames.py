@@ -5,23 +5,21 @@ import pandas as pd
 
 from ppfer_core.arrays import FrameDataset, identity_labels, load_clips, write_representation
 from ppfer_core.enhancer import fit_enhancer
-from ppfer_core.nets import UNet, build_image_classifier
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
-from ppfer_core.training import finish, load_weights, save_weights
+from ppfer_core.nets import build_image_classifier, build_unet
+from ppfer_core.runtime import Job, write_json
+from ppfer_core.training import load_weights, save_weights
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p = snakemake.params
 index = pd.read_parquet(snakemake.input.index)
 y, actors = identity_labels(index, "train")
 data = FrameDataset(load_clips(snakemake.input.train), y)
-enhancer = load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init)
+enhancer = build_unet(p.unet, snakemake.input.init)
 controller = load_weights(build_image_classifier(p.model["arch"], len(actors), None), snakemake.input.controller)
-state = state_path(snakemake.output.model)
-result = fit_enhancer(enhancer, controller, data, p.train, p.enhancer, device, job_seed(snakemake), state, log,
-                      "enhancer_frames", snakemake.config["workers"])
-save_weights(enhancer, snakemake.output.model)
-finish(state)
+with job.resumable(snakemake.output.model) as state:
+    result = fit_enhancer(enhancer, controller, data, job.train_settings(), p.enhancer, job.run("enhancer_frames", state))
+    save_weights(enhancer, snakemake.output.model)
 enhancer.eval()
 splits = ("train", "test")
-write_representation(enhancer, device, [load_clips(snakemake.input[s]) for s in splits], [snakemake.output[s] for s in splits])
+write_representation(enhancer, job.device, [load_clips(snakemake.input[s]) for s in splits], [snakemake.output[s] for s in splits])
 write_json(snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer})

@@ -8,17 +8,17 @@ from ppfer_core.arrays import load_clips
 from ppfer_core.federated.server_app import FedOutputs
 from ppfer_core.federated.simulation import simulate
 from ppfer_core.federated.task import FedSettings
-from ppfer_core.runtime import job_seed, setup_job
+from ppfer_core.runtime import Job
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p, w = snakemake.params, snakemake.wildcards
 fed = p.federated
 settings = FedSettings(
     arch=p.model["arch"], width=p.model["width"], augment=p.model["augment"], train=dict(p.train),
     rounds=fed["rounds"], local_epochs=fed["local_epochs"], strategy=w.strategy, proximal_mu=fed["proximal_mu"],
-    sites=fed["sites"], seed=job_seed(snakemake), device=device.type,
+    sites=fed["sites"], seed=job.seed, device=job.device.type,
 )
 out = FedOutputs(Path(snakemake.output.model), Path(snakemake.output.metrics), Path(snakemake.output.rounds), Path(p.work) / "state.pt")
 clips = {"train": load_clips(snakemake.input.train), "test": load_clips(snakemake.input.test)}
 simulate(clips, pd.read_parquet(snakemake.input.index), pd.read_parquet(snakemake.input.partition), settings, out,
-         Path(p.work) / "sites", snakemake.threads, p.model["weights"], log, {"rep": w.rep})
+         Path(p.work) / "sites", snakemake.threads, p.model["weights"], job.log, {"rep": w.rep})

@@ -1,18 +1,16 @@
 """Rule merge_enhanced: G = inverse wavelet transform of F_lpr(low) and F_hpr(high)."""
 import numpy as np
 
-from ppfer_core.arrays import open_output
+from ppfer_core.arrays import npy_output
 from ppfer_core.enhancer import enhance_bands
-from ppfer_core.nets import UNet
-from ppfer_core.runtime import setup_job
-from ppfer_core.training import load_weights
+from ppfer_core.nets import build_unet
+from ppfer_core.runtime import Job
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p = snakemake.params
 low, *highs = [np.load(f, mmap_mode="r") for f in snakemake.input.bands]
-nets = [load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), f) for f in (snakemake.input.low, snakemake.input.high)]
+nets = [build_unet(p.unet, f) for f in (snakemake.input.low, snakemake.input.high)]
 size = tuple(p.size)
-out = open_output(snakemake.output.clips, (*low.shape[:2], *size, 3))
-enhance_bands(nets[0], nets[1], low, highs, p.wavelet["name"], size, out, device)
-out.flush()
-log(f"wrote G {out.shape} to {snakemake.output.clips}")
+with npy_output(snakemake.output.clips, (*low.shape[:2], *size, 3)) as out:
+    enhance_bands(nets[0], nets[1], low, highs, p.wavelet["name"], size, out, job.device)
+job.log(f"wrote G {out.shape} to {snakemake.output.clips}")

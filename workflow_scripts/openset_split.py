@@ -3,7 +3,7 @@ actors, stratified by emotion, seeded): label-free index, evaluation-only identi
 import numpy as np
 import pandas as pd
 
-from ppfer_core.arrays import load_clips, open_output
+from ppfer_core.arrays import load_clips, npy_output
 from ppfer_core.openset import copy_rows, identity_disjoint_split, open_indexes
 from ppfer_core.runtime import job_logger, write_json
 
@@ -15,8 +15,8 @@ labels, identities = open_indexes(index, split)
 sources = {name: load_clips(snakemake.input[name]) for name in ("train", "test")}
 for name in ("train", "test"):
     n = int((labels["split"] == name).sum())
-    out = open_output(snakemake.output[name], (n, *sources["train"].shape[1:]))
-    copy_rows(sources, identities, name, out).flush()
+    with npy_output(snakemake.output[name], (n, *sources["train"].shape[1:])) as out:
+        copy_rows(sources, identities, name, out)
     counts = labels[labels["split"] == name]["emotion"].value_counts().sort_index().to_dict()
     log(f"open-set {name}: {n} clips of {identities[identities['split'] == name]['actor'].nunique()} actors, emotions {counts}")
 labels.to_parquet(snakemake.output.index, index=False)

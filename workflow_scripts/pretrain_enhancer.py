@@ -5,23 +5,19 @@ from torch.utils.data import ConcatDataset
 
 from ppfer_core.arrays import band_dataset
 from ppfer_core.enhancer import l1_identity_loss
-from ppfer_core.nets import UNet
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
-from ppfer_core.training import Player, finish, make_loader, optimizer, save_weights, train
+from ppfer_core.nets import build_unet
+from ppfer_core.runtime import Job, write_json
+from ppfer_core.training import Player, fit, save_weights
 
-log, device = setup_job(snakemake)
-p = snakemake.params
+job = Job.from_snakemake(snakemake)
+p, s = snakemake.params, job.train_settings()
 low, *highs = snakemake.input.bands
 no_labels = np.zeros(np.load(low, mmap_mode="r").shape[0], dtype=np.int64)
 data = ConcatDataset([band_dataset(low, highs, no_labels), band_dataset(None, highs, no_labels)])
-model = UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]).to(device)
-opt = optimizer(model.parameters(), p.train["optimizer"], p.train["lr"])
-state = state_path(snakemake.output.model)
-result = train(
-    [Player("l1", [model], opt, l1_identity_loss(model))],
-    make_loader(data, p.train["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"], p.train.get("items_per_epoch")),
-    p.train["epochs"], device, job_seed(snakemake), state, {"train": p.train, "unet": p.unet}, log=log, desc="enhancer_init",
-)
-save_weights(model, snakemake.output.model)
-finish(state)
+model = build_unet(p.unet).to(job.device)
+opt = s.make_optimizer(model.parameters(), weight_decay=False)
+with job.resumable(snakemake.output.model) as state:
+    result = fit([Player("l1", [model], opt, l1_identity_loss(model))], data, s, job.run("enhancer_init", state),
+                 {"train": s.config(), "unet": p.unet})
+    save_weights(model, snakemake.output.model)
 write_json(snakemake.output.metrics, {"history": result.history})

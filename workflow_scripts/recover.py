@@ -1,31 +1,30 @@
 """Rule recover (paper §4.5): the recovery attack on a method. A U-Net learns, with L1, to map the
 method's train outputs back to the original train frames; its recovery of the method's test outputs
 is the representation recovered-{rep}, with SSIM / PSNR against the original test frames."""
-from ppfer_core.arrays import load_clips, open_output
-from ppfer_core.nets import UNet
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.arrays import load_clips, npy_output
+from ppfer_core.nets import build_unet
+from ppfer_core.runtime import Job, write_json
 from ppfer_core.threat import fit_recovery, frame_quality, recover_clips
-from ppfer_core.training import finish, load_weights, save_weights
+from ppfer_core.training import load_weights, save_weights
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p, rep = snakemake.params, snakemake.wildcards.rep
-model = UNet(base_width=p.unet["base_width"], depth=p.unet["depth"])
+model = build_unet(p.unet)
 if p.init == "identity":
     load_weights(model, snakemake.input.init)
-    log(f"recovery U-Net starts from the enhancers' identity-map initialisation {snakemake.input.init}")
-state = state_path(snakemake.output.model)
-result = fit_recovery(
-    model, load_clips(snakemake.input.train), load_clips(snakemake.input.original_train), p.train, device,
-    job_seed(snakemake), state, log, f"recovery_{rep}", snakemake.config["workers"],
-)
-save_weights(model, snakemake.output.model)
-finish(state)
+    job.log(f"recovery U-Net starts from the enhancers' identity-map initialisation {snakemake.input.init}")
+with job.resumable(snakemake.output.model) as state:
+    result = fit_recovery(
+        model, load_clips(snakemake.input.train), load_clips(snakemake.input.original_train), job.train_settings(),
+        job.run(f"recovery_{rep}", state),
+    )
+    save_weights(model, snakemake.output.model)
 test = load_clips(snakemake.input.test)
-recovered = recover_clips(model, test, open_output(snakemake.output.clips, test.shape), device)
-recovered.flush()
+with npy_output(snakemake.output.clips, test.shape) as out:
+    recover_clips(model, test, out, job.device)
 quality = frame_quality(load_clips(snakemake.output.clips), load_clips(snakemake.input.original_test))
 baseline = frame_quality(test, load_clips(snakemake.input.original_test))
-log(f"{rep}: recovered SSIM {quality['ssim']:.3f} PSNR {quality['psnr']:.2f} dB "
+job.log(f"{rep}: recovered SSIM {quality['ssim']:.3f} PSNR {quality['psnr']:.2f} dB "
     f"(the method's own outputs: SSIM {baseline['ssim']:.3f} PSNR {baseline['psnr']:.2f} dB)")
 write_json(snakemake.output.metrics, {
     "rep": rep, **quality, "unrecovered_ssim": baseline["ssim"], "unrecovered_psnr": baseline["psnr"],

@@ -6,34 +6,29 @@ from ppfer_core import EMOTIONS
 from ppfer_core.arrays import FrameDataset, PairedFrameDataset, emotion_labels, load_clips, write_representation
 from ppfer_core.classifiers import predict_labels
 from ppfer_core.compensator import compensation_loss
-from ppfer_core.nets import UViT, build_image_classifier, load_uvit_blocks
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
-from ppfer_core.training import Player, finish, freeze, load_weights, make_loader, optimizer, save_weights, train
+from ppfer_core.nets import build_image_classifier, build_uvit, load_uvit_blocks
+from ppfer_core.runtime import Job, write_json
+from ppfer_core.training import Player, fit, freeze, load_weights, save_weights
 
-log, device = setup_job(snakemake)
-p = snakemake.params
+job = Job.from_snakemake(snakemake)
+p, s, device = snakemake.params, job.train_settings(), job.device
 index = pd.read_parquet(snakemake.input.index)
 g_train, g_test = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
 u = p.uvit
-compensator = UViT(img_size=g_train.shape[2], patch_size=u["patch"], embed_dim=u["dim"], depth=u["depth"], num_heads=u["heads"])
+compensator = build_uvit(u, g_train.shape[2])
 if u["weights"]:
-    log(load_uvit_blocks(compensator, u["weights"]).summary())
+    job.log(load_uvit_blocks(compensator, u["weights"]).summary())
 compensator.to(device)
 controller = None
 if p.loss == "ce":
     controller = build_image_classifier(p.model["arch"], len(EMOTIONS), None)
     controller = freeze(load_weights(controller, snakemake.input.controller).to(device))
 data = PairedFrameDataset(g_train, emotion_labels(index, "train"), load_clips(snakemake.input.original))
-opt = optimizer(compensator.parameters(), p.train["optimizer"], p.train["lr"])
-state = state_path(snakemake.output.model)
-result = train(
-    [Player("compensation", [compensator], opt, compensation_loss(compensator, controller, p.loss))],
-    make_loader(data, p.train["batch_size"], True, job_seed(snakemake), device, snakemake.config["workers"], p.train.get("items_per_epoch")),
-    p.train["epochs"], device, job_seed(snakemake), state, {"train": p.train, "uvit": u, "loss": p.loss},
-    log=log, desc="compensator",
-)
-save_weights(compensator, snakemake.output.model)
-finish(state)
+opt = s.make_optimizer(compensator.parameters(), weight_decay=False)
+with job.resumable(snakemake.output.model) as state:
+    result = fit([Player("compensation", [compensator], opt, compensation_loss(compensator, controller, p.loss))], data, s,
+                 job.run("compensator", state), {"train": s.config(), "uvit": u, "loss": p.loss})
+    save_weights(compensator, snakemake.output.model)
 compensator.eval()
 write_representation(compensator, device, [g_train, g_test], [snakemake.output.train, snakemake.output.test])
 metrics = {"history": result.history, "loss": p.loss}
@@ -42,5 +37,5 @@ if controller is not None:
     for name, path in (("G", snakemake.input.test), ("C", snakemake.output.test)):
         pred, true = predict_labels(controller, FrameDataset(load_clips(path), y), device)
         metrics[f"controller_acc_{name}_test"] = 100.0 * float((pred == true).mean())
-    log(f"C_fc accuracy on test frames: G {metrics['controller_acc_G_test']:.2f}% -> C {metrics['controller_acc_C_test']:.2f}%")
+    job.log(f"C_fc accuracy on test frames: G {metrics['controller_acc_G_test']:.2f}% -> C {metrics['controller_acc_C_test']:.2f}%")
 write_json(snakemake.output.metrics, metrics)

@@ -6,10 +6,10 @@ import pandas as pd
 from ppfer_core.arrays import FrameDataset, band_dataset, identity_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, predict_labels
 from ppfer_core.nets import build_image_classifier
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
-from ppfer_core.training import finish, load_weights, save_weights
+from ppfer_core.runtime import Job, write_json
+from ppfer_core.training import load_weights, save_weights
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 band = snakemake.wildcards.band
 index = pd.read_parquet(snakemake.input.index)
 
@@ -25,13 +25,11 @@ p = snakemake.params
 model = build_image_classifier(p.model["arch"], index["actor"].nunique(), None)
 load_weights(model, snakemake.input.identity)
 test = dataset(snakemake.input.test, "test")
-pred0, true = predict_labels(model, test, device)
-state = state_path(snakemake.output.model)
-result = fit_classifier(model, dataset(snakemake.input.train, "train"), p.train, device,
-                        job_seed(snakemake), state, log, f"controller_{band}", snakemake.config["workers"])
-pred, true = predict_labels(model, test, device)
-save_weights(model, snakemake.output.model)
-finish(state)
+pred0, true = predict_labels(model, test, job.device)
+with job.resumable(snakemake.output.model) as state:
+    result = fit_classifier(model, dataset(snakemake.input.train, "train"), job.train_settings(), job.run(f"controller_{band}", state))
+    pred, true = predict_labels(model, test, job.device)
+    save_weights(model, snakemake.output.model)
 acc0, acc = 100.0 * float((pred0 == true).mean()), 100.0 * float((pred == true).mean())
-log(f"controller {band}: test accuracy on {band} images: {acc:.2f}% (before fine-tuning: {acc0:.2f}%)")
+job.log(f"controller {band}: test accuracy on {band} images: {acc:.2f}% (before fine-tuning: {acc0:.2f}%)")
 write_json(snakemake.output.metrics, {"test_acc": acc, "test_acc_before_finetune": acc0, "history": result.history})

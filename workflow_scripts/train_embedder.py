@@ -5,31 +5,26 @@ import numpy as np
 
 from ppfer_core.arrays import load_clips
 from ppfer_core.openset import VideoPairDataset, video_prior_loss
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
-from ppfer_core.training import Player, finish, make_loader, optimizer, save_weights, train
+from ppfer_core.training import Player, fit, save_weights
 
-log, device = setup_job(snakemake)
-p = snakemake.params
+job = Job.from_snakemake(snakemake)
+p, s = snakemake.params, job.train_settings()
 clips = load_clips(snakemake.input.train)
-embedder = build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]).to(device)
-opt = optimizer(embedder.parameters(), p.train["optimizer"], p.train["lr"])
+embedder = build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]).to(job.device)
+opt = s.make_optimizer(embedder.parameters(), weight_decay=False)
 seen: list[np.ndarray] = []
-state = state_path(snakemake.output.model)
-result = train(
-    [Player("prior", [embedder], opt, video_prior_loss(embedder, p.embedder["temperature"], p.embedder["augment"], seen))],
-    make_loader(VideoPairDataset(clips), p.train["batch_size"], True, job_seed(snakemake), device,
-                snakemake.config["workers"], p.train.get("items_per_epoch")),
-    p.train["epochs"], device, job_seed(snakemake), state, {"train": p.train, "embedder": p.embedder},
-    log=log, desc=f"embedder_{snakemake.wildcards.corpus}",
-)
-save_weights(embedder, snakemake.output.model)
-finish(state)
+with job.resumable(snakemake.output.model) as state:
+    player = Player("prior", [embedder], opt, video_prior_loss(embedder, p.embedder["temperature"], p.embedder["augment"], seen))
+    result = fit([player], VideoPairDataset(clips), s, job.run(f"embedder_{snakemake.wildcards.corpus}", state),
+                 {"train": s.config(), "embedder": p.embedder})
+    save_weights(embedder, snakemake.output.model)
 width = max((len(b) for b in seen), default=0)
 batches = np.full((len(seen), width), -1, dtype=np.int64)
 for i, b in enumerate(seen):
     batches[i, : len(b)] = b
 np.save(snakemake.output.batches, batches)
-log(f"{len(seen)} batches of clip rows recorded (resumed from epoch {result.resumed_from})")
+job.log(f"{len(seen)} batches of clip rows recorded (resumed from epoch {result.resumed_from})")
 write_json(snakemake.output.metrics, {"history": result.history, "clips": int(len(clips)),
                                       "batches_recorded": len(seen), "resumed_from": result.resumed_from})

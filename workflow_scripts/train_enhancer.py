@@ -4,22 +4,21 @@ retrained, against re-trained adversaries instead (ppfer_core.robust)."""
 import pandas as pd
 
 from ppfer_core.arrays import band_dataset, identity_labels
-from ppfer_core.nets import UNet, build_image_classifier
+from ppfer_core.nets import build_image_classifier, build_unet
 from ppfer_core.robust import fit_privacy_enhancer
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
-from ppfer_core.training import finish, load_weights, save_weights
+from ppfer_core.runtime import Job, write_json
+from ppfer_core.training import load_weights, save_weights
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p, band = snakemake.params, snakemake.wildcards.band
 index = pd.read_parquet(snakemake.input.index)
 low, *highs = snakemake.input.train
 data = band_dataset(low if band == "low" else None, highs, identity_labels(index, "train")[0])
-enhancer = load_weights(UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]), snakemake.input.init)
+enhancer = build_unet(p.unet, snakemake.input.init)
 controller = load_weights(build_image_classifier(p.model["arch"], index["actor"].nunique(), None), snakemake.input.controller)
-state = state_path(snakemake.output.model)
-# enhancer.adversary: frozen (the paper: fit_enhancer) or retrained (issue 14: ppfer_core.robust)
-result = fit_privacy_enhancer(enhancer, controller, index["actor"].nunique(), data, p.train, p.enhancer, device,
-                              job_seed(snakemake), state, log, f"enhancer_{band}", snakemake.config["workers"])
-save_weights(enhancer, snakemake.output.model)
-finish(state)
+with job.resumable(snakemake.output.model) as state:
+    # enhancer.adversary: frozen (the paper: fit_enhancer) or retrained (issue 14: ppfer_core.robust)
+    result = fit_privacy_enhancer(enhancer, controller, index["actor"].nunique(), data, job.train_settings(), p.enhancer,
+                                  job.run(f"enhancer_{band}", state))
+    save_weights(enhancer, snakemake.output.model)
 write_json(snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer})

@@ -6,23 +6,22 @@ from ppfer_core import EMOTIONS
 from ppfer_core.arrays import FrameDataset, emotion_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, per_class_accuracy, predict_labels
 from ppfer_core.nets import build_image_classifier
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
-from ppfer_core.training import finish, save_weights
+from ppfer_core.runtime import Job, write_json
+from ppfer_core.training import save_weights
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p = snakemake.params
 wild = pd.read_parquet(snakemake.input.index)
 main = pd.read_parquet(snakemake.input.main_index)
 model = build_image_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"])
-state = state_path(snakemake.output.model)
 train_set = FrameDataset(load_clips(snakemake.input.train), emotion_labels(wild, "train"), per_clip=1)
-result = fit_classifier(model, train_set, p.train, device, job_seed(snakemake), state, log, "expression", snakemake.config["workers"])
-save_weights(model, snakemake.output.model)
-finish(state)
+with job.resumable(snakemake.output.model) as state:
+    result = fit_classifier(model, train_set, job.train_settings(), job.run("expression", state))
+    save_weights(model, snakemake.output.model)
 metrics = {"history": result.history}
 for name, clips_path, index in (("wild_test", snakemake.input.test, wild), ("main_test", snakemake.input.main_test, main)):
-    pred, true = predict_labels(model, FrameDataset(load_clips(clips_path), emotion_labels(index, "test")), device)
+    pred, true = predict_labels(model, FrameDataset(load_clips(clips_path), emotion_labels(index, "test")), job.device)
     metrics[f"{name}_acc"] = 100.0 * float((pred == true).mean())
     metrics[f"{name}_per_class"] = per_class_accuracy(pred, true, EMOTIONS)
-    log(f"C_fc frame accuracy on {name}: {metrics[f'{name}_acc']:.2f}%")
+    job.log(f"C_fc frame accuracy on {name}: {metrics[f'{name}_acc']:.2f}%")
 write_json(snakemake.output.metrics, metrics)

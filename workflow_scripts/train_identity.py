@@ -2,24 +2,21 @@
 from ppfer_core.arrays import FrameDataset, identity_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, predict_labels
 from ppfer_core.nets import build_image_classifier
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
-from ppfer_core.training import finish, save_weights
+from ppfer_core.runtime import Job, write_json
+from ppfer_core.training import save_weights
 import pandas as pd
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 index = pd.read_parquet(snakemake.input.index)
 y_train, actors = identity_labels(index, "train")
 y_test, _ = identity_labels(index, "test")
 p = snakemake.params
 model = build_image_classifier(p.model["arch"], len(actors), p.model["weights"])
-state = state_path(snakemake.output.model)
-result = fit_classifier(
-    model, FrameDataset(load_clips(snakemake.input.train), y_train), p.train, device,
-    job_seed(snakemake), state, log, "identity", snakemake.config["workers"],
-)
-pred, true = predict_labels(model, FrameDataset(load_clips(snakemake.input.test), y_test), device)
-save_weights(model, snakemake.output.model)
-finish(state)
+with job.resumable(snakemake.output.model) as state:
+    result = fit_classifier(model, FrameDataset(load_clips(snakemake.input.train), y_train), job.train_settings(),
+                            job.run("identity", state))
+    pred, true = predict_labels(model, FrameDataset(load_clips(snakemake.input.test), y_test), job.device)
+    save_weights(model, snakemake.output.model)
 acc = 100.0 * float((pred == true).mean())
-log(f"identity classifier test accuracy (all test frames): {acc:.2f}% over {len(actors)} identities")
+job.log(f"identity classifier test accuracy (all test frames): {acc:.2f}% over {len(actors)} identities")
 write_json(snakemake.output.metrics, {"test_acc": acc, "n_identities": len(actors), "history": result.history})

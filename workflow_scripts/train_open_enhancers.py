@@ -6,37 +6,31 @@ import torch
 
 from ppfer_core.arrays import load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames
-from ppfer_core.nets import UNet
+from ppfer_core.nets import build_unet
 from ppfer_core.openset import VideoPairDataset, l1_band_loss, suppression_loss
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
+from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
-from ppfer_core.training import Player, finish, freeze, load_weights, make_loader, optimizer, save_weights, train
+from ppfer_core.training import Player, fit, freeze, load_weights, save_weights
 
-log, device = setup_job(snakemake)
-p, seed = snakemake.params, job_seed(snakemake)
+job = Job.from_snakemake(snakemake)
+p, device = snakemake.params, job.device
 train_clips, test_clips = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
-nets = [UNet(base_width=p.unet["base_width"], depth=p.unet["depth"]).to(device) for _ in range(2)]
+nets = [build_unet(p.unet).to(device) for _ in range(2)]
 embedder = freeze(load_weights(build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]), snakemake.input.embedder).to(device))
 name, level = p.wavelet["name"], p.wavelet["level"]
 data = VideoPairDataset(train_clips)
 history = {}
-for phase, settings, loss in (
-    ("warmup", p.warmup, l1_band_loss(*nets, name, level)),
-    ("suppression", p.train, suppression_loss(*nets, embedder, name, level, p.embedder["temperature"], p.l1_weight)),
-):
-    opt = optimizer([q for n in nets for q in n.parameters()], settings["optimizer"], settings["lr"])
-    state = state_path(f"{snakemake.output.low}.{phase}")
-    result = train(
-        [Player(phase, nets, opt, loss)],
-        make_loader(data, settings["batch_size"], True, seed, device, snakemake.config["workers"], settings.get("items_per_epoch")),
-        settings["epochs"], device, seed, state, {"train": settings, "unet": p.unet, "l1": p.l1_weight, "phase": phase},
-        log=log, desc=f"open_enhancers_{phase}",
-    )
-    history[phase] = result.history
-save_weights(nets[0], snakemake.output.low)
-save_weights(nets[1], snakemake.output.high)
-for phase in history:
-    finish(state_path(f"{snakemake.output.low}.{phase}"))
+with job.resumable(f"{snakemake.output.low}.warmup") as warmup, job.resumable(f"{snakemake.output.low}.suppression") as suppression:
+    for phase, settings, loss, state in (
+        ("warmup", job.train_settings("warmup"), l1_band_loss(*nets, name, level), warmup),
+        ("suppression", job.train_settings(), suppression_loss(*nets, embedder, name, level, p.embedder["temperature"], p.l1_weight), suppression),
+    ):
+        opt = settings.make_optimizer([q for n in nets for q in n.parameters()], weight_decay=False)
+        result = fit([Player(phase, nets, opt, loss)], data, settings, job.run(f"open_enhancers_{phase}", state),
+                     {"train": settings.config(), "unet": p.unet, "l1": p.l1_weight, "phase": phase})
+        history[phase] = result.history
+    save_weights(nets[0], snakemake.output.low)
+    save_weights(nets[1], snakemake.output.high)
 for n in nets:
     n.eval()
 with torch.no_grad():

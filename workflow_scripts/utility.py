@@ -6,20 +6,19 @@ from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, per_class_accuracy, predict_labels
 from ppfer_core.nets import build_video_classifier
-from ppfer_core.runtime import job_seed, setup_job, state_path, write_json
-from ppfer_core.training import finish, save_weights
+from ppfer_core.runtime import Job, write_json
+from ppfer_core.training import save_weights
 
-log, device = setup_job(snakemake)
+job = Job.from_snakemake(snakemake)
 p = snakemake.params
 index = pd.read_parquet(snakemake.input.index)
 model = build_video_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model["width"])
-state = state_path(snakemake.output.model)
 train_set = ClipDataset(load_clips(snakemake.input.train), emotion_labels(index, "train"), augment=p.model["augment"])
-result = fit_classifier(model, train_set, p.train, device, job_seed(snakemake), state, log, f"utility_{snakemake.wildcards.rep}", snakemake.config["workers"])
-save_weights(model, snakemake.output.model)
-finish(state)
-pred, true = predict_labels(model, ClipDataset(load_clips(snakemake.input.test), emotion_labels(index, "test")), device, 16)
+with job.resumable(snakemake.output.model) as state:
+    result = fit_classifier(model, train_set, job.train_settings(), job.run(f"utility_{snakemake.wildcards.rep}", state))
+    save_weights(model, snakemake.output.model)
+pred, true = predict_labels(model, ClipDataset(load_clips(snakemake.input.test), emotion_labels(index, "test")), job.device, 16)
 acc = 100.0 * float((pred == true).mean())
 per_class = {k: 100.0 * v for k, v in per_class_accuracy(pred, true, EMOTIONS).items()}
-log(f"{snakemake.wildcards.rep}: ACC {acc:.2f}% " + " ".join(f"{k} {v:.1f}" for k, v in per_class.items()))
+job.log(f"{snakemake.wildcards.rep}: ACC {acc:.2f}% " + " ".join(f"{k} {v:.1f}" for k, v in per_class.items()))
 write_json(snakemake.output.metrics, {"rep": snakemake.wildcards.rep, "acc": acc, "correct": int((pred == true).sum()), "per_class": per_class, "n": int(len(true)), "history": result.history})

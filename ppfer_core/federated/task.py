@@ -15,6 +15,7 @@ from ppfer_core.arrays import ClipDataset
 from ppfer_core.classifiers import fit_classifier, predict_labels
 from ppfer_core.federated.partition import SiteData
 from ppfer_core.nets import build_video_classifier
+from ppfer_core.training import Run
 
 STRATEGIES = ("fedavg", "fedprox")
 
@@ -88,8 +89,8 @@ def local_train(
     dataset = ClipDataset(data.train, data.train_labels, augment=s.augment)
     handles = proximal_hooks(model, mu) if mu > 0 else []
     try:
-        result = fit_classifier(model, dataset, s.local_settings(), device, round_seed(s, server_round, data.site),
-                                None, log, f"site {data.site} round {server_round}")
+        run = Run(device, round_seed(s, server_round, data.site), None, log, f"site {data.site} round {server_round}")
+        result = fit_classifier(model, dataset, s.local_settings(), run)
     finally:
         for h in handles:
             h.remove()
