@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ from torch.utils.data import ConcatDataset, Dataset
 from tqdm import tqdm
 
 from ppfer_core import wavelet
+from ppfer_core.npyfiles import npy_output  # noqa: F401  (re-exported: the scripts' output helper)
 from ppfer_core.training import autocast
 
 
@@ -161,30 +160,6 @@ def map_frames(
         for sl in batches(n * t, batch):
             dst[sl] = wavelet.to_uint8(fn(frames_to_tensor(src[sl]))).movedim(-3, -1).cpu().numpy()
     return out
-
-
-@contextlib.contextmanager
-def npy_output(path: str | Path, shape: tuple[int, ...], dtype: type = np.uint8) -> Iterator[np.ndarray]:
-    """A .npy output of the given shape to fill in the block: memory-mapped under a temporary name in
-    the same folder, flushed and renamed to ``path`` when the block completes, removed if it raises,
-    so that ``path`` never holds a partial array. An empty array (``shape[0] == 0``) is held in memory."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        if shape[0] == 0:  # np.memmap cannot map an empty file
-            out = np.zeros(shape, dtype=dtype)
-        else:
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
-        yield out
-        if isinstance(out, np.memmap):
-            out.flush()
-        else:
-            np.save(tmp, out)
-            os.replace(f"{tmp}.npy", tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class PairedFrameDataset(Dataset):

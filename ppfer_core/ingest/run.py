@@ -3,7 +3,7 @@ splits, write the per-split arrays and tables, and check what was written (:func
 
 from __future__ import annotations
 
-import math
+import sys
 import os
 import time
 import warnings
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from ppfer_core import EMOTIONS
 from ppfer_core.datasets import Listing, SourceClip
@@ -158,8 +159,8 @@ def _decode_all(ctx: _Context, clips: list[SourceClip], lms: _Landmarks | None, 
     dec = _Decoding(rejected=list(ctx.listing.rejected))
     with_lm = staging.landmarks is not None
     jobs = (ClipJob(c, lms.of(c) if with_lm else None, ctx.settings) for c in clips)
-    progress_every = max(1, math.ceil(len(clips) / 10))  # about ten progress lines
-    for i, result in enumerate(decode_clips(jobs, ctx.settings.workers)):
+    results = decode_clips(jobs, ctx.settings.workers)
+    for i, result in enumerate(tqdm(results, total=len(clips), desc="decode", file=sys.stderr, mininterval=5)):
         clip = clips[i]
         if isinstance(result, Rejected):
             dec.rejected.append((clip.source, result.reason))
@@ -168,8 +169,7 @@ def _decode_all(ctx: _Context, clips: list[SourceClip], lms: _Landmarks | None, 
             _stage_clip(i, result, staging, dec)
             for note in result.notes:
                 ctx.log(f"kept {clip.source} ({result.frames_decoded} frames): {note}")
-        if (i + 1) % progress_every == 0 or i + 1 == len(clips):
-            ctx.log(f"decoded {i + 1}/{len(clips)} clips ({time.monotonic() - ctx.t0:.1f} s)")
+    ctx.log(f"decoded {len(clips)} clips ({time.monotonic() - ctx.t0:.1f} s)")
     return dec
 
 

@@ -8,6 +8,8 @@ import mmap
 from pathlib import Path
 
 import numpy as np
+
+from ppfer_core.npyfiles import npy_output
 import pandas as pd
 
 INDEX_SCHEMA: tuple[tuple[str, str], ...] = (
@@ -54,16 +56,16 @@ def release(arr: np.ndarray | None) -> None:
 
 
 def copy_rows(src: np.ndarray, rows: np.ndarray, dst_path: Path) -> None:
-    """Copy ``src[rows]`` into a new .npy at ``dst_path`` a chunk at a time."""
-    dst = open_npy(dst_path, src.dtype, (len(rows),) + src.shape[1:])
+    """Copy ``src[rows]`` into a new .npy at ``dst_path`` a chunk at a time (under a temporary name
+    until complete: :func:`~ppfer_core.npyfiles.npy_output`)."""
     row_bytes = max(1, int(np.prod(src.shape[1:])) * src.dtype.itemsize)
     step = max(1, CHUNK_BYTES // row_bytes)
-    for a in range(0, len(rows), step):
-        for j, r in enumerate(rows[a : a + step], start=a):  # row by row: no chunk-sized copy in memory
-            dst[j] = src[r]
-        release(dst)
-        release(src)
-    del dst
+    with npy_output(dst_path, (len(rows),) + src.shape[1:], src.dtype) as dst:
+        for a in range(0, len(rows), step):
+            for j, r in enumerate(rows[a : a + step], start=a):  # row by row: no chunk-sized copy in memory
+                dst[j] = src[r]
+            release(dst)
+            release(src)
 
 
 def _write_table(columns: dict, schema: tuple[tuple[str, str], ...], path: Path) -> None:
