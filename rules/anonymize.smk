@@ -76,4 +76,7 @@ rule anonymize_video:
 
 rule anonymize_folder:
     input:
-        [f"{RES}/anonymized/{name}.mp4" for name in input_videos(ANONYMIZE["input_dir"])],
+        [
+            f"{RES}/anonymized/{name}.mp4"
+            for name in input_videos(ANONYMIZE["input_dir"])
+        ],

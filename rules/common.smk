@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-from planning import blur_sweep, check_producers, gpu_rule_policy
+from planning import blur_sweep, check_producers, gpu_rule_policy, rule_stages
 
 RES = "results"
 SPLITS = ["train", "test"]
@@ -119,7 +119,9 @@ def design_rows(table):
             continue
         for rep, sigma in BLUR_SWEEP.items():
             fill = dict(rep=rep, sigma=sigma)
-            rows.append((r["approach"].format(**fill), r["representation"].format(**fill)))
+            rows.append(
+                (r["approach"].format(**fill), r["representation"].format(**fill))
+            )
     return rows
 
 
@@ -175,7 +177,7 @@ def ingest_input(corpus):
 FRAME_REPS = list(dict.fromkeys([*DESIGN["frame_grid"], *TABLE1_REPS]))
 
 
-# Threads of a rule that uses every core (`threads: all_cores`): workflow.cores, read when a job is
+# Threads of the rules that use every core (`threads: all_cores`): workflow.cores, read when a job is
 # created rather than when the rule is parsed, so that commands that run no job (`--report`,
 # `--lint`, `--summary`) need no --cores (Snakemake 9 raises on reading workflow.cores without it).
 def all_cores(wildcards):

@@ -7,7 +7,9 @@ library installed; rules/common.smk imports this module (Snakemake puts rules/ o
 * the representations the config asks for: the blur sweep (:func:`blur_sweep`) and the robust
   variants (:func:`robust_variants`, :func:`compensated_name`);
 * the anonymiser's input videos (:func:`input_videos`);
-* the planning-time check that no method is trained against the validator that scores it.
+* the planning-time checks: no method trained against the validator that scores it, every
+  representation of the design produced by a rule;
+* the stage (rule file) of every rule, for the report's run time.
 
 Scheduling of the workflow's "GPU" rules (trainings and model inference, ``resources: **GPU``).
 Two policies, chosen once when the Snakefile is parsed (no torch import, so planning stays fast):
@@ -30,6 +32,7 @@ GPU rule itself (``set-resources`` / ``set-threads`` override the rule's own val
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,3 +173,16 @@ def check_producers(representations: Mapping[str, Mapping[str, Any]], rules: Any
     bad = sorted(f"{rep} ({r['producer']})" for rep, r in representations.items() if not hasattr(rules, r["producer"]))
     if bad:
         raise ValueError(f"config/design.yaml: representations whose producer is no rule: {', '.join(bad)}")
+
+
+def rule_stages(snakefile: str | Path) -> dict[str, str]:
+    """Stage of every rule (for the report's run time per stage): the rules/*.smk file (or the
+    Snakefile) it is defined in, read from the Snakefile's includes and the files' ``rule NAME:``
+    lines, in include order, the Snakefile's own rules last."""
+    snakefile = Path(snakefile)
+    includes = re.findall(r'^include: "([^"]+)"', snakefile.read_text(), re.M)
+    stages = {}
+    for f in [*(snakefile.parent / i for i in includes), snakefile]:
+        for rule in re.findall(r"^(?:rule|checkpoint) (\w+):", f.read_text(), re.M):
+            stages[rule] = f.stem
+    return stages

@@ -1,24 +1,7 @@
-import re
-
-
 # The run's final report (results/report/): Figure 1 (PLR vs ACC of every Table 1 approach), frame
 # grids of the representations and recoveries, Table 2's per-class bars, and the run time per rule
 # from the benchmark: files. Outputs flagged report() make `snakemake --report report.html` work.
 
-
-def rule_stages():
-    """Stage of every rule: the rules/*.smk file (or Snakefile) it is defined in, read from the
-    Snakefile's includes and the files' `rule NAME:` lines (in include order, the Snakefile's last)."""
-    snakefile = Path(workflow.basedir, "Snakefile")
-    files = [
-        snakefile.parent / f
-        for f in re.findall(r'^include: "([^"]+)"', snakefile.read_text(), re.M)
-    ]
-    stages = {}
-    for f in [*files, snakefile]:
-        for rule in re.findall(r"^(?:rule|checkpoint) (\w+):", f.read_text(), re.M):
-            stages[rule] = f.stem
-    return stages
 
 rule report:
     input:
@@ -71,6 +54,6 @@ rule report:
         clips=config["report"]["clips"],
         frames=config["report"]["frames"],
         benchmarks="benchmarks",  # benchmarks/{rule}/{wildcards}.tsv or benchmarks/{rule}.tsv
-        stages=rule_stages(),
+        stages=rule_stages(Path(workflow.basedir, "Snakefile")),
     script:
         "../workflow_scripts/report.py"
