@@ -99,7 +99,9 @@ def weights_file(model):
 # The experiment's design (config/design.yaml, schemas/design.schema.yaml): representations and their
 # producer rules, and the rows of the paper's tables. Stages that generate representations from the
 # config (rules/robust.smk) add theirs to COMPENSATED.
-DESIGN = yaml.safe_load(Path(workflow.basedir, "config", "design.yaml").read_text())
+# the workflow's folder (Snakefile, config/, rules/), also when another Snakefile includes this one
+WORKFLOW_DIR = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent
+DESIGN = yaml.safe_load((WORKFLOW_DIR / "config" / "design.yaml").read_text())
 validate(DESIGN, "../schemas/design.schema.yaml")
 REPRESENTATIONS = DESIGN["representations"]
 # The blur sweep (rules/baselines.smk): rep -> sigma (px); Table 1's two blur rows are placeholders

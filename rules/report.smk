@@ -54,6 +54,6 @@ rule report:
         clips=config["report"]["clips"],
         frames=config["report"]["frames"],
         benchmarks="benchmarks",  # benchmarks/{rule}/{wildcards}.tsv or benchmarks/{rule}.tsv
-        stages=rule_stages(Path(workflow.basedir, "Snakefile")),
+        stages=rule_stages(WORKFLOW_DIR / "Snakefile"),
     script:
         "../workflow_scripts/report.py"

@@ -12,7 +12,9 @@ import pytest
 import yaml
 from snakemake.utils import update_config, validate
 
-from ppfer_core.baselines import blur_sweep
+from workflow_facts import planning
+
+blur_sweep = planning.blur_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 
