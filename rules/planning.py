@@ -180,9 +180,9 @@ def rule_stages(snakefile: str | Path) -> dict[str, str]:
     Snakefile) it is defined in, read from the Snakefile's includes and the files' ``rule NAME:``
     lines, in include order, the Snakefile's own rules last."""
     snakefile = Path(snakefile)
-    includes = re.findall(r'^include: "([^"]+)"', snakefile.read_text(), re.M)
+    includes = re.findall(r'^include: "([^"]+)"', snakefile.read_text(), re.MULTILINE)
     stages = {}
     for f in [*(snakefile.parent / i for i in includes), snakefile]:
-        for rule in re.findall(r"^(?:rule|checkpoint) (\w+):", f.read_text(), re.M):
+        for rule in re.findall(r"^(?:rule|checkpoint) (\w+):", f.read_text(), re.MULTILINE):
             stages[rule] = f.stem
     return stages

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from workflow_facts import planning
 
 from ppfer_core.tables import add_task_column, table4
-from workflow_facts import planning
 
 check_not_trained_against_validator = planning.check_not_trained_against_validator
 methods_trained_against = planning.methods_trained_against
@@ -112,4 +112,4 @@ def test_design_placeholders_and_planning_names_match_the_library():
 def test_the_rules_import_no_library_when_snakemake_parses_them():
     """Snakemake plans the workflow with the standard library (and its own dependencies) only."""
     for f in [ROOT / "Snakefile", ROOT / "rules" / "planning.py", *sorted((ROOT / "rules").glob("*.smk"))]:
-        assert not re.search(r"^\s*(from|import)\s+(ppfer_core|numpy|pandas|torch)\b", f.read_text(), re.M), f
+        assert not re.search(r"^\s*(from|import)\s+(ppfer_core|numpy|pandas|torch)\b", f.read_text(), re.MULTILINE), f

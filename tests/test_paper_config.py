@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import yaml
 from snakemake.utils import update_config, validate
-
 from workflow_facts import planning
 
 blur_sweep = planning.blur_sweep

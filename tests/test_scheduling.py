@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from workflow_facts import planning
 
 cpu_threads, cuda_present, gpu_rule_policy = planning.cpu_threads, planning.cuda_present, planning.gpu_rule_policy
