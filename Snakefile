@@ -30,6 +30,10 @@ include: "rules/report.smk"
 include: "rules/anonymize.smk"
 
 
+# Every representation of the design (config/design.yaml) names the rule that produces it.
+check_producers(REPRESENTATIONS, rules)
+
+
 rule all:
     default_target: True
     input:

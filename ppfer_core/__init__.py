@@ -23,7 +23,6 @@ Evaluation, baselines, threats
 - :mod:`ppfer_core.attacks`       the attack suite (from-scratch, clip-level, voting, plr_worst)
 - :mod:`ppfer_core.robust`        enhancers against re-trained adversaries ("Ours (robust)")
 - :mod:`ppfer_core.sweep`         the robust variant's privacy/utility sweep
-- :mod:`ppfer_core.checks`        planning-time checks (no method scored by its own adversary)
 - :mod:`ppfer_core.stats`         confidence intervals of the reported rates (Wilson)
 - :mod:`ppfer_core.tables`        Tables 1-4 from metric files
 - :mod:`ppfer_core.report`        figures of the report
@@ -36,7 +35,7 @@ Beyond the paper
 - :mod:`ppfer_core.cli`           the `ppfer` console command
 Workflow plumbing
 - :mod:`ppfer_core.runtime`       job logging, seeds, JSON artifacts
-- :mod:`ppfer_core.scheduling`    CPU/GPU scheduling policy of the model rules
+(the planning-time helpers -- GPU scheduling, the blur sweep, wiring checks -- are rules/planning.py)
 """
 
 EMOTIONS: tuple[str, ...] = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")

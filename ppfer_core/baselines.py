@@ -40,22 +40,6 @@ def blur_rep(sigma: float) -> str:
     return f"blur-s{float(sigma):g}"
 
 
-def blur_sweep(fractions: Sequence[float], size: Sequence[int]) -> dict[str, float]:
-    """The blur sweep at a frame size: representation name -> sigma in px, each sigma a fraction
-    of the frame's shorter side (so the sweep scales with the frame: 0.0625 is 4 px at 64 px and
-    7 px at 112 px), rounded to 0.01 px. Two fractions that round to one sigma are an error."""
-    side = min(int(v) for v in size)
-    sweep: dict[str, float] = {}
-    for f in fractions:
-        if not 0 < f < 1:
-            raise ValueError(f"baselines.blur.sigmas: {f} is not a fraction of the frame side in (0, 1)")
-        px = round(float(f) * side, 2)
-        if blur_rep(px) in sweep:
-            raise ValueError(f"baselines.blur.sigmas: {f} gives {px:g} px at {side} px, as another sigma does")
-        sweep[blur_rep(px)] = px
-    return sweep
-
-
 def gaussian_blur(frames: np.ndarray, sigma: float) -> np.ndarray:
     """Blur uint8 frames ``[..., H, W, 3]`` spatially with a Gaussian of std ``sigma`` px (edges replicated)."""
     from scipy.ndimage import gaussian_filter

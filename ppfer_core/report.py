@@ -35,19 +35,13 @@ def pattern_regex(pattern: str) -> re.Pattern:
     return re.compile(".+?".join(re.escape(p) for p in parts) + r"\Z")
 
 
-def rule_of(path: str, patterns: Mapping[str, str]) -> str:
-    """The rule whose benchmark pattern matches ``path`` (the most literal pattern wins); else the
-    path's first component under the benchmark folder, without suffix."""
-    best, best_literal = None, -1
-    for rule, pattern in patterns.items():
-        if pattern_regex(pattern).match(path):
-            literal = len(re.sub(r"\{[^}]*\}", "", pattern))
-            if literal > best_literal:
-                best, best_literal = rule, literal
-    if best is not None:
-        return best
-    parts = Path(path).parts
-    return Path(parts[1] if len(parts) > 2 else parts[-1]).stem
+def rule_of(path: str | Path, root: str | Path = "benchmarks") -> str:
+    """The rule of a benchmark file: the workflow names them ``{root}/{rule}/{wildcards...}.tsv`` (or
+    ``{root}/{rule}.tsv`` for a rule without wildcards), so the first component under ``root``,
+    without suffix."""
+    path, root = Path(path), Path(root)
+    parts = path.relative_to(root).parts if path.is_relative_to(root) else path.parts[1:]
+    return Path(parts[0]).stem
 
 
 def read_benchmark(path: str | Path) -> dict[str, float]:
@@ -57,12 +51,13 @@ def read_benchmark(path: str | Path) -> dict[str, float]:
 
 
 def read_benchmarks(
-    files: Sequence[str | Path], patterns: Mapping[str, str], stages: Mapping[str, str] | None = None
+    files: Sequence[str | Path], stages: Mapping[str, str] | None = None, root: str | Path = "benchmarks"
 ) -> pd.DataFrame:
-    """One row per benchmark file: file, rule, stage (e.g. the rule file it comes from), s, max_rss, cpu_time."""
+    """One row per benchmark file under ``root``: file, rule (:func:`rule_of`), stage (e.g. the rule
+    file it comes from), s, max_rss, cpu_time."""
     rows = []
     for f in files:
-        rule = rule_of(str(f), patterns)
+        rule = rule_of(f, root)
         rows.append({"file": str(f), "rule": rule, "stage": (stages or {}).get(rule, ""), **read_benchmark(f)})
     return pd.DataFrame(rows, columns=["file", "rule", "stage", *BENCHMARK_COLUMNS])
 

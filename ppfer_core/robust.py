@@ -217,17 +217,3 @@ def fit_privacy_enhancer(
     adversaries = AdversarySettings.from_config(objective["adversaries"])
     result, _ = fit_robust_enhancer(enhancer, controller, num_classes, dataset, settings, objective, adversaries, run)
     return result
-
-
-def robust_variants(robust: Mapping[str, Any]) -> dict[str, float]:
-    """The robust representations G-robust* the config asks for -> their L1 anchor weight: ``G-robust``
-    (robust.l1_weight, the Table 1 row) and, with robust.sweep.enabled, ``G-robust-l1w{w}`` per sweep weight."""
-    weights = [robust["l1_weight"], *(robust["sweep"]["l1_weights"] if robust["sweep"]["enabled"] else [])]
-    return {"G-robust" if float(w) == float(robust["l1_weight"]) else f"G-robust-l1w{w:g}": float(w) for w in weights}
-
-
-def compensated_name(grep: str) -> str:
-    """The feature-compensated representation of a robust G: G-robust... -> ours-robust..."""
-    if not grep.startswith("G-robust"):
-        raise ValueError(f"not a robust G representation: {grep!r}")
-    return f"ours{grep[1:]}"

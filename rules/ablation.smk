@@ -1,8 +1,8 @@
-from ppfer_core.checks import check_not_trained_against_validator
+from planning import check_not_trained_against_validator
 
 # Ablation (paper Table 4): the six tasks as method specifications run by the same producer and
 # evaluation rules. Task 5 is G itself; tasks 1, 2 and 4 are compensated representations
-# (COMPENSATED in common.smk); tasks 3 and 1 use a single-stream enhancer on whole frames
+# (COMPENSATED in common.smk, from config/design.yaml); tasks 3 and 1 use a single-stream enhancer on whole frames
 # against their own controller (controller_frames: fine-tuned from V_pl on frames, as C_lpr / C_hpr
 # on bands; V_pl scores them); tasks 2 and 6 train controller-free enhancers jointly with F_u.
 

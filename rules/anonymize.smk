@@ -1,7 +1,6 @@
 # `ppfer anonymize` through the workflow: the model bundle the command reads, and the folder rule
 # that anonymises a person's own videos (anonymize.input_dir) with it.
-from ppfer_core.anonymize.media import find_video, list_videos
-from ppfer_core.bundle import settings_from_config
+from planning import input_videos, the_video
 
 # Methods a bundle can hold: name -> checkpoint of each part (ppfer_core.bundle.PARTS). Stages that
 # train a variant (a robust or open-set ours) add their entry here; config anonymize.methods picks.
@@ -46,14 +45,15 @@ rule anonymizer_bundle:
         "../envs/ppfer.yaml"
     params:
         methods={m: ANONYMIZER_METHODS[m] for m in ANONYMIZE["methods"]},
-        settings=settings_from_config(config).to_dict(),
+        # the config sections the bundle's settings come from (settings_from_config, in the job)
+        bundle_config={k: config[k] for k in ("models", "ingest", "wavelet")},
     script:
         "../workflow_scripts/anonymizer_bundle.py"
 
 
 rule anonymize_video:
     input:
-        video=lambda w: find_video(ANONYMIZE["input_dir"], w.name),
+        video=lambda w: the_video(ANONYMIZE["input_dir"], w.name),
         bundle=BUNDLE,
     output:
         video=f"{RES}/anonymized/{{name}}.mp4",
@@ -61,7 +61,7 @@ rule anonymize_video:
     log:
         "logs/anonymize/{name}.log",
     benchmark:
-        "benchmarks/anonymize/{name}.tsv"
+        "benchmarks/anonymize_video/{name}.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: all_cores
@@ -76,4 +76,7 @@ rule anonymize_video:
 
 rule anonymize_folder:
     input:
-        [f"{RES}/anonymized/{v.stem}.mp4" for v in list_videos(ANONYMIZE["input_dir"])],
+        [
+            f"{RES}/anonymized/{name}.mp4"
+            for name in input_videos(ANONYMIZE["input_dir"])
+        ],

@@ -14,7 +14,7 @@ rule blur:
     log:
         "logs/baselines/{fam}blur-s{sigma}.log",
     benchmark:
-        "benchmarks/baselines/{fam}blur-s{sigma}.tsv"
+        "benchmarks/blur/{fam}blur-s{sigma}.tsv"
     wildcard_constraints:
         fam=f"({OPEN})?",  # split family: "" closed set, "open-" the open set (rules/openset.smk)
         sigma=r"\d+(\.\d+)?",
@@ -42,7 +42,7 @@ rule train_tradeoff:
     log:
         "logs/baselines/train_tradeoff.log",
     benchmark:
-        "benchmarks/baselines/train_tradeoff.tsv"
+        "benchmarks/train_tradeoff.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads
@@ -65,7 +65,7 @@ rule flow:
     log:
         "logs/baselines/{fam}flow/{split}.log",
     benchmark:
-        "benchmarks/baselines/{fam}flow/{split}.tsv"
+        "benchmarks/flow/{fam}{split}.tsv"
     wildcard_constraints:
         fam=f"({OPEN})?",  # split family, as in rule blur
         split="train|test",
@@ -90,7 +90,7 @@ rule swap:
     log:
         "logs/baselines/swap.log",
     benchmark:
-        "benchmarks/baselines/swap.tsv"
+        "benchmarks/swap.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: 1

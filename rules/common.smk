@@ -1,5 +1,11 @@
-# Shared paths and helpers of the PPFER workflow.
-import json
+# Shared paths and input functions of the PPFER workflow, and the experiment's design (config/design.yaml,
+# read once here). Standard library only at parse time: planning helpers come from rules/planning.py.
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+from planning import blur_sweep, check_producers, gpu_rule_policy, rule_stages
 
 RES = "results"
 SPLITS = ["train", "test"]
@@ -64,11 +70,9 @@ def family_original(rep):
 
 INDEX = f"{RES}/data/cremad/index.parquet"
 WILD_INDEX = f"{RES}/data/dfew/index.parquet"
-# Scheduling of the GPU rules (ppfer_core.scheduling): with CUDA each takes all cores and gpu=1;
+# Scheduling of the GPU rules (rules/planning.py): with CUDA each takes all cores and gpu=1;
 # without, each takes gpu_threads (1 on 2 cores) and no gpu unit, so independent trainings run side
 # by side even under --resources gpu=1. profiles/slurm sets gpu=1 and threads per rule itself.
-from ppfer_core.scheduling import gpu_rule_policy
-
 # gpu or cpu; the threads follow --cores per job
 GPU_POLICY = gpu_rule_policy(config["device"], 1)
 
@@ -92,122 +96,61 @@ def weights_file(model):
     return config["models"][model]["weights"] or []
 
 
-# Baselines (rules/baselines.smk): the blur sweep (rep -> sigma); Table 1's two blur rows are the
-# placeholders MATCH_PLR / MATCH_ACC, resolved from the sweep's metrics by the tables rule.
-from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_sweep
-
+# The experiment's design (config/design.yaml, schemas/design.schema.yaml): representations and their
+# producer rules, and the rows of the paper's tables. Stages that generate representations from the
+# config (rules/robust.smk) add theirs to COMPENSATED.
+# the workflow's folder (Snakefile, config/, rules/), also when another Snakefile includes this one
+WORKFLOW_DIR = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent
+DESIGN = yaml.safe_load((WORKFLOW_DIR / "config" / "design.yaml").read_text())
+validate(DESIGN, "../schemas/design.schema.yaml")
+REPRESENTATIONS = DESIGN["representations"]
+# The blur sweep (rules/baselines.smk): rep -> sigma (px); Table 1's two blur rows are placeholders
+# (DESIGN blur_matched), resolved from the sweep's metrics by the tables rule.
 BLUR_SWEEP = blur_sweep(config["baselines"]["blur"]["sigmas"], config["ingest"]["size"])
-# Rows of the paper's tables: (name, representation). Baselines add theirs here.
-TABLE1 = [
-    ("No Privacy Preservation", "original"),
-    ("Gaussian Blur 1", MATCH_PLR),
-    ("Gaussian Blur 2", MATCH_ACC),
-    ("Trade-off Framework", "tradeoff"),
-    ("Optical Flow", "flow"),
-    ("Image Swapping", "swap"),
-    ("Ours", "ours"),
-    ("Ours (robust)", "ours-robust"),  # issue 14: rules/robust.smk
-]
-TABLE2 = [("NPP", "original"), ("Ours", "ours")]
-MATCHED = (MATCH_PLR, MATCH_ACC)
+MATCHED = tuple(DESIGN["blur_matched"])
+# Rows of the paper's tables: (approach, representation).
+
+
+def design_rows(table):
+    """(approach, representation) rows of a table of the design; a per_blur_sigma row stands for one
+    row per sigma of BLUR_SWEEP (its {rep} and {sigma} filled in)."""
+    rows = []
+    for r in DESIGN[table]:
+        if not r["per_blur_sigma"]:
+            rows.append((r["approach"], r["representation"]))
+            continue
+        for rep, sigma in BLUR_SWEEP.items():
+            fill = dict(rep=rep, sigma=sigma)
+            rows.append(
+                (r["approach"].format(**fill), r["representation"].format(**fill))
+            )
+    return rows
+
+
+TABLE1 = design_rows("table1")
+TABLE2 = design_rows("table2")
 TABLE1_REPS = [rep for _, rep in TABLE1 if rep not in MATCHED] + list(BLUR_SWEEP)
 # Table 3 (threat model, rules/threat.smk): Table 1's methods; every blur sigma is attacked, the rows picked as in Table 1.
-TABLE3 = [name for name, rep in TABLE1 if rep != "original"]
+TABLE3 = list(DESIGN["table3"])
 THREAT_REPS = [
     rep for name, rep in TABLE1 if name in TABLE3 and rep not in MATCHED
 ] + list(BLUR_SWEEP)
 
-# Feature-compensated representations: name -> (input representation, compensator loss).
-# "ours" is the paper's method (C = F_fc(G) against C_fc); the others are ablation tasks.
+# Feature-compensated representations: name -> (input representation, compensator loss), and the
+# target of an MSE compensator where it is not the originals of the split family.
 COMPENSATED = {
-    "ours": ("G", "ce"),
-    "pe-frames-fc": ("pe-frames", "ce"),
-    "joint-frames-fc": ("joint-frames", "ce"),
-    "G-fcmse": ("G", "mse"),
-    "G-fcmse-G": ("G", "mse"),
-    "open-ours": ("open-G", "ce"),  # open-set, label-free (rules/openset.smk)
+    rep: (r["compensate"]["input"], r["compensate"]["loss"])
+    for rep, r in REPRESENTATIONS.items()
+    if "compensate" in r
 }
-# Target of an MSE compensator (ablation task 4, two readings of the paper's "trained with mean
-# squared error loss"): the original frames (re-injects identity by construction) or G itself.
-COMPENSATION_TARGET = {"G-fcmse": "original", "G-fcmse-G": "G"}
+COMPENSATION_TARGET = {
+    rep: r["compensate"]["target"]
+    for rep, r in REPRESENTATIONS.items()
+    if "target" in r.get("compensate", {})
+}
 
 # Table 4: the paper's ablation tasks as method specifications -> the representation they produce.
-ABLATION = [
-    dict(
-        task=1,
-        transform=False,
-        enhancers=True,
-        controller=True,
-        compensator=True,
-        compensator_controller=True,
-        rep="pe-frames-fc",
-    ),
-    dict(
-        task=2,
-        transform=False,
-        enhancers=True,
-        controller=False,
-        compensator=True,
-        compensator_controller=True,
-        rep="joint-frames-fc",
-    ),
-    dict(
-        task=3,
-        transform=False,
-        enhancers=True,
-        controller=True,
-        compensator=False,
-        compensator_controller=False,
-        rep="pe-frames",
-    ),
-    dict(
-        task=4,
-        transform=True,
-        enhancers=True,
-        controller=True,
-        compensator=True,
-        compensator_controller=False,
-        rep="G-fcmse",
-        mse_target="original frames",
-    ),
-    dict(
-        task=4,
-        transform=True,
-        enhancers=True,
-        controller=True,
-        compensator=True,
-        compensator_controller=False,
-        rep="G-fcmse-G",
-        mse_target="G (identity-free)",
-    ),
-    dict(
-        task=5,
-        transform=True,
-        enhancers=True,
-        controller=True,
-        compensator=False,
-        compensator_controller=False,
-        rep="G",
-    ),
-    dict(
-        task=6,
-        transform=True,
-        enhancers=True,
-        controller=False,
-        compensator=False,
-        compensator_controller=False,
-        rep="joint-wavelet",
-    ),
-    dict(
-        task="full",
-        transform=True,
-        enhancers=True,
-        controller=True,
-        compensator=True,
-        compensator_controller=True,
-        rep="ours",
-    ),
-]
+ABLATION = DESIGN["table4"]
 ABLATION_REPS = [t["rep"] for t in ABLATION]
 
 
@@ -233,25 +176,10 @@ def ingest_input(corpus):
     return rules.generate_wild_corpus.output
 
 
-# For the run-time part of the report (rules/report.smk), benchmark files and stage per rule.
-def benchmark_patterns(wildcards):
-    """Benchmark file pattern of every rule (rule -> pattern), to attribute benchmark files to rules."""
-    return {
-        r.name: str(r.benchmark)
-        for r in workflow.rules
-        if r.benchmark and r.name != "report"
-    }
+FRAME_REPS = list(dict.fromkeys([*DESIGN["frame_grid"], *TABLE1_REPS]))
 
 
-def rule_stages(wildcards):
-    """Stage of every rule: the rules/*.smk file (or Snakefile) it is defined in."""
-    return {r.name: Path(r.snakefile).stem for r in workflow.rules}
-
-
-FRAME_REPS = list(dict.fromkeys(["original", "G", "ours", *TABLE1_REPS]))
-
-
-# Threads of a rule that uses every core (`threads: all_cores`): workflow.cores, read when a job is
+# Threads of the rules that use every core (`threads: all_cores`): workflow.cores, read when a job is
 # created rather than when the rule is parsed, so that commands that run no job (`--report`,
 # `--lint`, `--summary`) need no --cores (Snakemake 9 raises on reading workflow.cores without it).
 def all_cores(wildcards):

@@ -2,9 +2,8 @@
 # the sites by FedAvg (FedProx optional) on Flower's simulation engine, each site seeing only its own
 # clips; Table 6 compares it with the centralised F_u of Table 1.
 FED_STRATEGIES = config["federated"]["strategies"]
-# Table 6 rows: Table 1's rows of these representations ("ours-robust" once a producer adds it).
-TABLE6_REPS = ["original", "ours", "ours-robust"]
-TABLE6 = [(name, rep) for name, rep in TABLE1 if rep in TABLE6_REPS]
+# Table 6 rows: Table 1's rows of the representations config/design.yaml names.
+TABLE6 = [(name, rep) for name, rep in TABLE1 if rep in DESIGN["table6"]]
 FINAL_OUTPUTS.append(f"{RES}/tables/table6.csv")
 
 
@@ -17,7 +16,7 @@ rule federated_partition:
     log:
         "logs/federated/partition.log",
     benchmark:
-        "benchmarks/federated/partition.tsv"
+        "benchmarks/federated_partition.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: 1
@@ -42,7 +41,7 @@ rule federated_utility:
     log:
         "logs/federated/{strategy}/{rep}.log",
     benchmark:
-        "benchmarks/federated/{strategy}/{rep}.tsv"
+        "benchmarks/federated_utility/{strategy}/{rep}.tsv"
     wildcard_constraints:
         strategy="fedavg|fedprox",
     conda:
@@ -79,7 +78,7 @@ rule table6:
     log:
         "logs/federated/table6.log",
     benchmark:
-        "benchmarks/federated/table6.tsv"
+        "benchmarks/table6.tsv"
     conda:
         "../envs/ppfer.yaml"
     params:

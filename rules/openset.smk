@@ -6,17 +6,9 @@
 # generic utility rule, the compensator of the label-free method from train_compensator.
 OPENSET = config["openset"]
 OPEN_IDENTITIES = f"{RES}/data/cremad-open/identities.parquet"
-# Table 5: (approach, representation); every blur sigma of the Table 1 sweep gets a row.
-TABLE5 = [
-    ("No Privacy Preservation", f"{OPEN}original"),
-    *[
-        (f"Gaussian Blur (sigma {s:g})", f"{OPEN}{rep}")
-        for rep, s in BLUR_SWEEP.items()
-    ],
-    ("Optical Flow", f"{OPEN}flow"),
-    ("Ours (closed-set training)", f"{OPEN}ours-closed"),
-    ("Ours (open-set, label-free)", f"{OPEN}ours"),
-]
+# Table 5 (config/design.yaml): (approach, representation); a per_blur_sigma row is one row per blur
+# sigma of the Table 1 sweep.
+TABLE5 = design_rows("table5")
 
 
 rule openset_split:
@@ -33,7 +25,7 @@ rule openset_split:
     log:
         "logs/openset/split.log",
     benchmark:
-        "benchmarks/openset/split.tsv"
+        "benchmarks/openset_split.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: 1
@@ -59,7 +51,7 @@ rule train_embedder:
     log:
         "logs/openset/train_embedder/{corpus}.log",
     benchmark:
-        "benchmarks/openset/train_embedder/{corpus}.tsv"
+        "benchmarks/train_embedder/{corpus}.tsv"
     wildcard_constraints:
         corpus="cremad-open|dfew",
     conda:
@@ -84,7 +76,7 @@ rule openset_prior_audit:
     log:
         "logs/openset/prior_audit.log",
     benchmark:
-        "benchmarks/openset/prior_audit.tsv"
+        "benchmarks/openset_prior_audit.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: 1
@@ -106,7 +98,7 @@ rule train_open_enhancers:
     log:
         "logs/openset/train_open_enhancers.log",
     benchmark:
-        "benchmarks/openset/train_open_enhancers.tsv"
+        "benchmarks/train_open_enhancers.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads
@@ -137,7 +129,7 @@ rule openset_apply_closed:
     log:
         "logs/openset/apply_closed.log",
     benchmark:
-        "benchmarks/openset/apply_closed.tsv"
+        "benchmarks/openset_apply_closed.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads
@@ -163,7 +155,7 @@ rule falsify:
     log:
         "logs/openset/falsify/{rep}.log",
     benchmark:
-        "benchmarks/openset/falsify/{rep}.tsv"
+        "benchmarks/falsify/{rep}.tsv"
     wildcard_constraints:
         rep=f"{OPEN}.+",
     conda:
@@ -197,7 +189,7 @@ rule table5:
         "../envs/ppfer.yaml"
     params:
         rows=TABLE5,
-        method="Ours (open-set, label-free)",
-        reference="No Privacy Preservation",
+        method=DESIGN["table5_method"],
+        reference=DESIGN["table5_reference"],
     script:
         "../workflow_scripts/table5.py"

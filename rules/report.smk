@@ -1,6 +1,8 @@
 # The run's final report (results/report/): Figure 1 (PLR vs ACC of every Table 1 approach), frame
 # grids of the representations and recoveries, Table 2's per-class bars, and the run time per rule
 # from the benchmark: files. Outputs flagged report() make `snakemake --report report.html` work.
+
+
 rule report:
     input:
         # every final output, so that the run time covers the whole run (benchmarks of upstream jobs)
@@ -51,8 +53,7 @@ rule report:
         recovered=THREAT_REPS,
         clips=config["report"]["clips"],
         frames=config["report"]["frames"],
-        benchmarks="benchmarks",
-        patterns=benchmark_patterns,
-        stages=rule_stages,
+        benchmarks="benchmarks",  # benchmarks/{rule}/{wildcards}.tsv or benchmarks/{rule}.tsv
+        stages=rule_stages(WORKFLOW_DIR / "Snakefile"),
     script:
         "../workflow_scripts/report.py"

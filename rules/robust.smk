@@ -2,7 +2,7 @@
 # adversaries (enhancer.adversary: retrained, ppfer_core.robust), merged into G-robust, then the same
 # feature compensator as Ours (rules/compensation.smk) -> ours-robust, scored by the same evaluation
 # path and attack suite. robust.sweep (off by default, config/robust_sweep.yaml) varies the L1 anchor.
-from ppfer_core.robust import compensated_name, robust_variants
+from planning import compensated_name, robust_variants
 
 ROBUST = config["robust"]
 ROBUST_L1 = robust_variants(ROBUST)  # G-robust* -> L1 anchor weight

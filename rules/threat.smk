@@ -33,7 +33,7 @@ rule recover:
     log:
         "logs/threat/recover/{rep}.log",
     benchmark:
-        "benchmarks/threat/recover/{rep}.tsv"
+        "benchmarks/recover/{rep}.tsv"
     wildcard_constraints:
         rep=r"[^/]+",
     conda:
@@ -66,7 +66,7 @@ rule adaptive_leakage:
     log:
         "logs/threat/adaptive/{rep}.log",
     benchmark:
-        "benchmarks/threat/adaptive/{rep}.tsv"
+        "benchmarks/adaptive_leakage/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads
@@ -105,7 +105,7 @@ rule attack_frames:
     log:
         "logs/threat/attack_frames/{rep}.log",
     benchmark:
-        "benchmarks/threat/attack_frames/{rep}.tsv"
+        "benchmarks/attack_frames/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads
@@ -131,7 +131,7 @@ rule attack_clips:
     log:
         "logs/threat/attack_clips/{rep}.log",
     benchmark:
-        "benchmarks/threat/attack_clips/{rep}.tsv"
+        "benchmarks/attack_clips/{rep}.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads

@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from workflow_facts import planning
 
-from ppfer_core.checks import check_not_trained_against_validator, methods_trained_against
 from ppfer_core.tables import add_task_column, table4
+
+check_not_trained_against_validator = planning.check_not_trained_against_validator
+methods_trained_against = planning.methods_trained_against
 
 ROOT = Path(__file__).resolve().parents[1]
 VPL = "results/models/identity.pt"
@@ -74,3 +77,39 @@ def test_table4_labels_the_two_task_4_rows():
     metrics = {"a": {"plr": 26.7, "acc": 51.1}, "b": {"plr": 11.1, "acc": 60.0}}
     t4 = add_task_column(table4(tasks, metrics, metrics), tasks, "mse_target")
     assert list(t4["task"]) == [4, 4] and list(t4["mse_target"]) == ["original frames", "G (identity-free)"]
+
+
+# --------------------------------------------------------------------------- the design sheet (issue 11)
+
+DESIGN = ROOT / "config" / "design.yaml"
+
+
+def _clips_of(rep: str) -> str:
+    """The test clips of a representation (as rules/common.smk's rep_clips)."""
+    if rep in ("original", "open-original"):
+        return f"results/data/{'cremad-open' if rep.startswith('open-') else 'cremad'}/test.npy"
+    return f"results/reps/{rep}/test.npy"
+
+
+def test_every_representation_of_the_design_is_written_by_its_producer(plan):
+    import yaml
+
+    reps = yaml.safe_load(DESIGN.read_text())["representations"]
+    assert {rep: plan[_clips_of(rep)][0] for rep in reps} == {rep: r["producer"] for rep, r in reps.items()}
+
+
+def test_design_placeholders_and_planning_names_match_the_library():
+    import yaml
+
+    from ppfer_core.anonymize.media import VIDEO_EXTENSIONS
+    from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_rep
+
+    assert yaml.safe_load(DESIGN.read_text())["blur_matched"] == [MATCH_PLR, MATCH_ACC]
+    assert planning.VIDEO_EXTENSIONS == VIDEO_EXTENSIONS
+    assert list(planning.blur_sweep([0.03125, 0.0078125], [64, 64])) == [blur_rep(2), blur_rep(0.5)]
+
+
+def test_the_rules_import_no_library_when_snakemake_parses_them():
+    """Snakemake plans the workflow with the standard library (and its own dependencies) only."""
+    for f in [ROOT / "Snakefile", ROOT / "rules" / "planning.py", *sorted((ROOT / "rules").glob("*.smk"))]:
+        assert not re.search(r"^\s*(from|import)\s+(ppfer_core|numpy|pandas|torch)\b", f.read_text(), re.MULTILINE), f

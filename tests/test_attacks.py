@@ -238,7 +238,9 @@ def test_bad_adversary_settings_are_named():
 
 
 def test_robust_sweep_table_and_figure(tmp_path):
-    from ppfer_core.robust import compensated_name, robust_variants
+    from workflow_facts import planning
+
+    compensated_name, robust_variants = planning.compensated_name, planning.robust_variants
     from ppfer_core.sweep import plot_robust_sweep, robust_sweep_table
 
     variants = robust_variants({"l1_weight": 1.0, "sweep": {"enabled": True, "l1_weights": [3, 0.3, 1.0]}})

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import yaml
 from snakemake.utils import update_config, validate
+from workflow_facts import planning
 
-from ppfer_core.baselines import blur_sweep
+blur_sweep = planning.blur_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 

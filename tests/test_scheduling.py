@@ -1,4 +1,4 @@
-"""Scheduling policy of the GPU rules (ppfer_core.scheduling) and what a local CPU-only plan gets."""
+"""Scheduling policy of the GPU rules (rules/planning.py) and what a local CPU-only plan gets."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from workflow_facts import planning
 
-from ppfer_core.scheduling import cpu_threads, cuda_present, gpu_rule_policy
+cpu_threads, cuda_present, gpu_rule_policy = planning.cpu_threads, planning.cuda_present, planning.gpu_rule_policy
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -129,19 +129,13 @@ def test_runtime_summary_from_benchmark_files(tmp_path, monkeypatch):
     b = tmp_path / "benchmarks"
     write_benchmark(b / "utility/original.tsv", 10.0, 800.0, 15.0)
     write_benchmark(b / "utility/ours.tsv", 20.0, 900.0, 30.0)
-    write_benchmark(b / "baselines/blur-s1.5.tsv", 1.0, 100.0, 1.0, repeats=2)  # mean of 1.0 and 2.0
+    write_benchmark(b / "blur/blur-s1.5.tsv", 1.0, 100.0, 1.0, repeats=2)  # mean of 1.0 and 2.0
     write_benchmark(b / "tables.tsv", 0.5, 50.0, 0.4)
-    write_benchmark(b / "orphan/x.tsv", 2.0, 10.0, 1.0)  # no rule's pattern: named after its folder
-    patterns = {
-        "utility": "benchmarks/utility/{rep}.tsv",
-        "blur": r"benchmarks/baselines/blur-s{sigma,\d+(\.\d+)?}.tsv",
-        "tables": "benchmarks/tables.tsv",
-        "train_tradeoff": "benchmarks/baselines/train_tradeoff.tsv",
-    }
+    write_benchmark(b / "orphan/x.tsv", 2.0, 10.0, 1.0)  # a rule without a stage
     files = sorted(str(f.relative_to(tmp_path)) for f in b.rglob("*.tsv"))
-    jobs = read_benchmarks(files, patterns, {"utility": "evaluation", "blur": "baselines", "tables": "evaluation"})
+    jobs = read_benchmarks(files, {"utility": "evaluation", "blur": "baselines", "tables": "evaluation"})
     assert dict(zip(jobs["file"], jobs["rule"])) == {
-        "benchmarks/baselines/blur-s1.5.tsv": "blur", "benchmarks/orphan/x.tsv": "orphan",
+        "benchmarks/blur/blur-s1.5.tsv": "blur", "benchmarks/orphan/x.tsv": "orphan",
         "benchmarks/tables.tsv": "tables", "benchmarks/utility/original.tsv": "utility",
         "benchmarks/utility/ours.tsv": "utility",
     }
@@ -154,11 +148,14 @@ def test_runtime_summary_from_benchmark_files(tmp_path, monkeypatch):
     assert (tmp_path / "runtime.png").stat().st_size > 1000
 
 
-def test_benchmark_pattern_regex_and_most_literal_match():
+def test_benchmark_pattern_regex_and_rule_from_the_path():
     assert pattern_regex(r"benchmarks/leakage/{rep}.tsv").match("benchmarks/leakage/recovered-blur-s1.tsv")
     assert not pattern_regex("benchmarks/tables.tsv").match("benchmarks/tables.tsv.bak")
-    patterns = {"generic": "benchmarks/{kind}/{rep}.tsv", "utility": "benchmarks/utility/{rep}.tsv"}
-    assert rule_of("benchmarks/utility/ours.tsv", patterns) == "utility"
+    # benchmarks/{rule}/{wildcards...}.tsv, or benchmarks/{rule}.tsv without wildcards
+    assert rule_of("benchmarks/utility/ours.tsv") == "utility"
+    assert rule_of("benchmarks/federated_utility/fedavg/ours.tsv") == "federated_utility"
+    assert rule_of("benchmarks/table4.tsv") == "table4"
+    assert rule_of("/run/bench/blur/open-blur-s2.tsv", "/run/bench") == "blur"
 
 
 def test_report_figures_are_written(tmp_path):

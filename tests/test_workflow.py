@@ -138,7 +138,7 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
     robust = (tiny_run / "logs/train_robust/G-robust.log").read_text()
     assert "adversary restarts" in robust
     for rel in ("results/reps/ours-robust/test.npy", "results/metrics/attacks/frames/flow.json",
-                "results/metrics/attacks/clips/ours-robust.json", "benchmarks/threat/attack_frames/ours-robust.tsv"):
+                "results/metrics/attacks/clips/ours-robust.json", "benchmarks/attack_frames/ours-robust.tsv"):
         assert (tiny_run / rel).exists(), rel
 
 

@@ -9,3 +9,19 @@ GPU_RULES = frozenset({
     "federated_utility",  # rules/federated.smk (issue 17)
     "train_embedder", "train_open_enhancers", "openset_apply_closed",  # rules/openset.smk (issue 15)
 })
+
+
+def _planning():
+    """rules/planning.py, the workflow's standard-library planning helpers (Snakemake imports it from
+    rules/ when it parses the rules; here it is loaded from that folder)."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    rules = str(Path(__file__).resolve().parents[1] / "rules")
+    if rules not in sys.path:
+        sys.path.insert(0, rules)
+    return importlib.import_module("planning")
+
+
+planning = _planning()

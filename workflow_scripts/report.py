@@ -32,7 +32,7 @@ frame_grid(rows, pick_evenly(n, p.clips), pick_evenly(t, p.frames), out.frames)
 
 # run time: every benchmark file of the upstream rules (not this rule's own)
 files = sorted(str(f) for f in Path(p.benchmarks).rglob("*.tsv"))
-jobs = read_benchmarks(files, p.patterns, p.stages)
+jobs = read_benchmarks(files, p.stages, p.benchmarks)
 jobs = jobs[jobs["rule"] != snakemake.rule]
 summary = runtime_summary(jobs)
 summary.to_csv(out.runtime, index=False)
