@@ -44,7 +44,9 @@ class Recogniser:
         self.dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
         self.shape = dlib.shape_predictor(dlib_model_file("shape_predictor_5_face_landmarks.dat"))
-        self.net = dlib.face_recognition_model_v1(dlib_model_file("dlib_face_recognition_resnet_model_v1.dat"))
+        self.net = dlib.face_recognition_model_v1(
+            dlib_model_file("dlib_face_recognition_resnet_model_v1.dat")
+        )
 
     def face(self, img: np.ndarray):
         """Largest dlib detection of an RGB frame, or None."""
@@ -71,7 +73,11 @@ def run_methods(bundle_path: str, video: Path, out: Path) -> dict[str, list[np.n
     bundle = load_bundle(bundle_path)
     runs: dict[str, Anonymizer] = {m: Anonymizer(bundle, Options(method=m)) for m in bundle.methods}
     runs["blur"] = Anonymizer(bundle, Options(method="blur"))
-    runs["resize"] = Anonymizer(bundle, Options(), transform=(f"resize to {bundle.settings.size[0]} px", down_up(bundle.settings.size)))
+    runs["resize"] = Anonymizer(
+        bundle,
+        Options(),
+        transform=(f"resize to {bundle.settings.size[0]} px", down_up(bundle.settings.size)),
+    )
     outputs = {}
     for name, a in runs.items():
         r = a.process(video, out / name, progress=False)
@@ -106,10 +112,20 @@ def summarise(res: dict) -> dict:
         n, k = len(d), int((d >= 0.6).sum())
         lo, hi = wilson_interval(k, n)
         q = np.percentile(d, [0, 5, 25, 50, 75, 95, 100])
-        table[m] = {"n": n, "share_ge_0.6": round(100 * k / n, 1), "wilson95": [round(lo, 1), round(hi, 1)],
-                    "mean": round(float(d.mean()), 3), "min": round(q[0], 3), "p5": round(q[1], 3), "p25": round(q[2], 3),
-                    "median": round(q[3], 3), "p75": round(q[4], 3), "p95": round(q[5], 3), "max": round(q[6], 3),
-                    "dlib_found_percent": round(100 * row["dlib_found"] / n, 1)}
+        table[m] = {
+            "n": n,
+            "share_ge_0.6": round(100 * k / n, 1),
+            "wilson95": [round(lo, 1), round(hi, 1)],
+            "mean": round(float(d.mean()), 3),
+            "min": round(q[0], 3),
+            "p5": round(q[1], 3),
+            "p25": round(q[2], 3),
+            "median": round(q[3], 3),
+            "p75": round(q[4], 3),
+            "p95": round(q[5], 3),
+            "max": round(q[6], 3),
+            "dlib_found_percent": round(100 * row["dlib_found"] / n, 1),
+        }
     return table
 
 
@@ -119,7 +135,7 @@ def figure(path: Path, original: np.ndarray, anonymised: np.ndarray, label: str)
 
     h, w = original.shape[:2]
     canvas = np.full((h + 24, 2 * w + 8, 3), 255, np.uint8)
-    canvas[24:, :w], canvas[24:, w + 8:] = original, anonymised
+    canvas[24:, :w], canvas[24:, w + 8 :] = original, anonymised
     img = Image.fromarray(canvas)
     draw = ImageDraw.Draw(img)
     draw.text((6, 6), "original", fill=(0, 0, 0))
@@ -133,7 +149,10 @@ def main() -> None:
     ap.add_argument("--bundle", default=str(ROOT / "results/models/anonymizer.pt"))
     ap.add_argument("--frames", type=int, default=50)
     ap.add_argument("--size", default="480x360", help="W x H")
-    ap.add_argument("--figure", help="write one original frame beside its anonymised frame (the bundle's default method) here")
+    ap.add_argument(
+        "--figure",
+        help="write one original frame beside its anonymised frame (the bundle's default method) here",
+    )
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
 
@@ -148,17 +167,27 @@ def main() -> None:
         originals = decode(tmp / "astronaut.mp4")
         outputs = run_methods(args.bundle, tmp / "astronaut.mp4", tmp)
     table = summarise(distances(Recogniser(), originals, outputs))
-    print(f"\ndlib ResNet descriptor distance, anonymised vs original face, {w} x {h}, {args.frames} frames "
-          f"(bundle {args.bundle}); >= 0.6: dlib's different-person threshold")
-    print(f"{'method':<18} {'n':>4} {'>=0.6 %':>8} {'95% CI':>13} {'min':>6} {'p5':>6} {'median':>6} {'p95':>6} {'max':>6} {'dlib finds face %':>17}")
+    print(
+        f"\ndlib ResNet descriptor distance, anonymised vs original face, {w} x {h}, {args.frames} frames "
+        f"(bundle {args.bundle}); >= 0.6: dlib's different-person threshold"
+    )
+    print(
+        f"{'method':<18} {'n':>4} {'>=0.6 %':>8} {'95% CI':>13} {'min':>6} {'p5':>6} {'median':>6} {'p95':>6} {'max':>6} {'dlib finds face %':>17}"
+    )
     for m, r in table.items():
-        print(f"{m:<18} {r['n']:4d} {r['share_ge_0.6']:8.1f} {str(r['wilson95']):>13} {r['min']:6.3f} {r['p5']:6.3f} "
-              f"{r['median']:6.3f} {r['p95']:6.3f} {r['max']:6.3f} {r['dlib_found_percent']:17.1f}")
+        print(
+            f"{m:<18} {r['n']:4d} {r['share_ge_0.6']:8.1f} {str(r['wilson95']):>13} {r['min']:6.3f} {r['p5']:6.3f} "
+            f"{r['median']:6.3f} {r['p95']:6.3f} {r['max']:6.3f} {r['dlib_found_percent']:17.1f}"
+        )
     if args.figure:
         i = len(originals) // 3
         figure(Path(args.figure), originals[i], outputs[default][i], f"ppfer anonymize --method {default}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"bundle": args.bundle, "size": [w, h], "frames": args.frames, "table": table}, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {"bundle": args.bundle, "size": [w, h], "frames": args.frames, "table": table}, indent=1
+            )
+        )
 
 
 if __name__ == "__main__":

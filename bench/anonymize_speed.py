@@ -38,15 +38,24 @@ def get_bundle(args, tmp: Path) -> tuple[str, str]:
             config[k] = {**config[k], **v} if isinstance(v, dict) and isinstance(config.get(k), dict) else v
     path = tmp / "random.pt"
     random_bundle(path, settings_from_config(config))
-    return str(path), f"randomly initialised bundle with the hyper-parameters of {args.config} {' '.join(args.configfile)}"
+    return str(
+        path
+    ), f"randomly initialised bundle with the hyper-parameters of {args.config} {' '.join(args.configfile)}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bundle", default=str(ROOT / "results/models/anonymizer.pt") if (ROOT / "results/models/anonymizer.pt").is_file() else None)
+    ap.add_argument(
+        "--bundle",
+        default=str(ROOT / "results/models/anonymizer.pt")
+        if (ROOT / "results/models/anonymizer.pt").is_file()
+        else None,
+    )
     ap.add_argument("--random-bundle", action="store_true", help="ignore --bundle, use random weights")
     ap.add_argument("--config", default=str(ROOT / "config.yaml"))
-    ap.add_argument("--configfile", nargs="*", default=[], help="configs merged over --config (one level deep)")
+    ap.add_argument(
+        "--configfile", nargs="*", default=[], help="configs merged over --config (one level deep)"
+    )
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--size", default="480x360", help="W x H")
     ap.add_argument("--detect-every", type=int, default=1)
@@ -74,12 +83,23 @@ def main() -> None:
         wall = time.perf_counter() - t0
     stages = {k: round(v, 3) for k, v in r.timings.__dict__.items()}
     stages["other"] = round(wall - sum(r.timings.__dict__.values()), 3)
-    res = {"bundle": what, "size": [w, h], "frames": r.frames, "faces": r.faces, "detect_every": args.detect_every,
-           "torch_threads": torch.get_num_threads(), "seconds": round(wall, 2), "fps": round(r.frames / wall, 2),
-           "stage_seconds": stages, "stage_share_percent": {k: round(100 * v / wall, 1) for k, v in stages.items()},
-           "per_frame_ms": {k: round(1000 * v / r.frames, 1) for k, v in stages.items()}}
-    print(f"{what}\n{w} x {h}, {r.frames} frames, {r.faces} faces, detect every {args.detect_every}, "
-          f"{torch.get_num_threads()} torch threads: {wall:.1f} s, {r.frames / wall:.2f} frames/s")
+    res = {
+        "bundle": what,
+        "size": [w, h],
+        "frames": r.frames,
+        "faces": r.faces,
+        "detect_every": args.detect_every,
+        "torch_threads": torch.get_num_threads(),
+        "seconds": round(wall, 2),
+        "fps": round(r.frames / wall, 2),
+        "stage_seconds": stages,
+        "stage_share_percent": {k: round(100 * v / wall, 1) for k, v in stages.items()},
+        "per_frame_ms": {k: round(1000 * v / r.frames, 1) for k, v in stages.items()},
+    }
+    print(
+        f"{what}\n{w} x {h}, {r.frames} frames, {r.faces} faces, detect every {args.detect_every}, "
+        f"{torch.get_num_threads()} torch threads: {wall:.1f} s, {r.frames / wall:.2f} frames/s"
+    )
     print(f"{'stage':<8} {'s':>8} {'ms/frame':>9} {'share':>7}")
     for k, v in stages.items():
         print(f"{k:<8} {v:8.2f} {1000 * v / r.frames:9.1f} {100 * v / wall:6.1f}%")

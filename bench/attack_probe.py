@@ -11,6 +11,7 @@ scratch (threat.attacks.scratch) scored on one random frame per test clip and by
 models/enhancer_init.pt on the wavelet bands, without the frozen controller in the ensemble (it needs
 V_pl and C_lpr / C_hpr), writes reps/G-robust-probe/ and attacks it the same way.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,10 +37,17 @@ def attack(res: Path, rep: str, cfg: dict, y_train, y_test, n_ids: int) -> dict:
     seed_everything(cfg["seed"])
     t0, c0 = time.time(), time.process_time()
     folder = res / ("data/cremad" if rep == "original" else f"reps/{rep}")
-    m = frame_attack(build_small_cnn(n_ids, a["scratch"]["width"]), load_clips(folder / "train.npy"), y_train,
-                     load_clips(folder / "test.npy"), y_test, a["scratch"]["train"],
-                     Convergence.from_config(a["convergence"]), Run(torch.device("cpu"), cfg["seed"], log=lambda s: None,
-                     desc=f"scratch_{rep}"), cfg["leakage"]["seed"])
+    m = frame_attack(
+        build_small_cnn(n_ids, a["scratch"]["width"]),
+        load_clips(folder / "train.npy"),
+        y_train,
+        load_clips(folder / "test.npy"),
+        y_test,
+        a["scratch"]["train"],
+        Convergence.from_config(a["convergence"]),
+        Run(torch.device("cpu"), cfg["seed"], log=lambda s: None, desc=f"scratch_{rep}"),
+        cfg["leakage"]["seed"],
+    )
     out = {k: m[k] for k in ("plr", "plr_vote", "train_acc", "val_acc", "epochs", "stopped")}
     out["seconds"], out["cpu_seconds"] = round(time.time() - t0, 1), round(time.process_time() - c0, 1)
     print(rep, json.dumps(out), flush=True)
@@ -48,28 +56,57 @@ def attack(res: Path, rep: str, cfg: dict, y_train, y_test, n_ids: int) -> dict:
 
 def robust(res: Path, cfg: dict, y_train, n_ids: int) -> str:
     seed_everything(cfg["seed"])
-    settings = {**cfg["enhancer"], "adversary": "retrained", "objective": cfg["robust"]["objective"],
-                "l1_weight": cfg["robust"]["l1_weight"], "adversaries": {**cfg["enhancer"]["adversaries"], "with_controller": False}}
+    settings = {
+        **cfg["enhancer"],
+        "adversary": "retrained",
+        "objective": cfg["robust"]["objective"],
+        "l1_weight": cfg["robust"]["l1_weight"],
+        "adversaries": {**cfg["enhancer"]["adversaries"], "with_controller": False},
+    }
     unet = cfg["models"]["unet"]
     highs = [str(res / f"wavelet/train/high_{k}.npy") for k in range(1, cfg["wavelet"]["level"] + 1)]
     nets = {}
     for band in ("low", "high"):
         t0 = time.time()
-        net = load_weights(UNet(base_width=unet["base_width"], depth=unet["depth"]), res / "models/enhancer_init.pt")
+        net = load_weights(
+            UNet(base_width=unet["base_width"], depth=unet["depth"]), res / "models/enhancer_init.pt"
+        )
         data = band_dataset(str(res / "wavelet/train/low.npy") if band == "low" else None, highs, y_train)
-        r = fit_privacy_enhancer(net, None, n_ids, data, cfg["robust"]["train"], settings,
-                                 Run(torch.device("cpu"), cfg["seed"], None, lambda s: None, f"robust_{band}"))
+        r = fit_privacy_enhancer(
+            net,
+            None,
+            n_ids,
+            data,
+            cfg["robust"]["train"],
+            settings,
+            Run(torch.device("cpu"), cfg["seed"], None, lambda s: None, f"robust_{band}"),
+        )
         last = r.history[-1]
-        print(f"robust {band}: {time.time() - t0:.1f} s, last epoch adversary_acc {last['adversary_acc']:.3f} "
-              f"mean {last['adversary_acc_mean']:.3f}, adversary_train_acc {last['adversary_train_acc']:.3f}", flush=True)
+        print(
+            f"robust {band}: {time.time() - t0:.1f} s, last epoch adversary_acc {last['adversary_acc']:.3f} "
+            f"mean {last['adversary_acc_mean']:.3f}, adversary_train_acc {last['adversary_train_acc']:.3f}",
+            flush=True,
+        )
         nets[band] = net
     rep = "G-robust-probe"
     for split in ("train", "test"):
         bands = [np.load(res / f"wavelet/{split}/low.npy", mmap_mode="r")] + [
-            np.load(res / f"wavelet/{split}/high_{k}.npy", mmap_mode="r") for k in range(1, cfg["wavelet"]["level"] + 1)]
-        with npy_output(res / f"reps/{rep}/{split}.npy", (*bands[0].shape[:2], *cfg["ingest"]["size"], 3)) as out:
-            enhance_bands(nets["low"], nets["high"], bands[0], bands[1:], cfg["wavelet"]["name"], tuple(cfg["ingest"]["size"]),
-                          out, torch.device("cpu"))
+            np.load(res / f"wavelet/{split}/high_{k}.npy", mmap_mode="r")
+            for k in range(1, cfg["wavelet"]["level"] + 1)
+        ]
+        with npy_output(
+            res / f"reps/{rep}/{split}.npy", (*bands[0].shape[:2], *cfg["ingest"]["size"], 3)
+        ) as out:
+            enhance_bands(
+                nets["low"],
+                nets["high"],
+                bands[0],
+                bands[1:],
+                cfg["wavelet"]["name"],
+                tuple(cfg["ingest"]["size"]),
+                out,
+                torch.device("cpu"),
+            )
     return rep
 
 

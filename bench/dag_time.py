@@ -107,12 +107,28 @@ def benchmark_patterns() -> dict[str, str]:
     return out
 
 
-def job_graph(workdir: Path, configs: list[str], extra: list[str]) -> tuple[dict[int, tuple[str, dict]], list[tuple[int, int]]]:
+def job_graph(
+    workdir: Path, configs: list[str], extra: list[str]
+) -> tuple[dict[int, tuple[str, dict]], list[tuple[int, int]]]:
     """Jobs (id -> rule, wildcards) and edges (from, to) of the whole DAG, from ``snakemake --dag``."""
     import re
 
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", *configs, "--forceall", "--dag", "--cores", "1", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        *configs,
+        "--forceall",
+        "--dag",
+        "--cores",
+        "1",
+        *extra,
+    ]
     dot = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout
     jobs = {}
     for m in re.finditer(r'^\s*(\d+)\[label = "([^"]*)"', dot, re.M):
@@ -151,9 +167,7 @@ def estimate_wall(durations: dict[int, float], edges: list[tuple[int, int]], cor
 def wall_estimate(workdir: Path, configs: list[str], extra: list[str], cores: int) -> dict[str, float]:
     """Estimated wall time on ``cores`` from every job's benchmark ``cpu_time`` (and, for comparison,
     its wall ``s``); empty when a job of the graph has no benchmark file."""
-    from ppfer_core.report import read_benchmark
-
-    from ppfer_core.report import pattern_regex
+    from ppfer_core.report import pattern_regex, read_benchmark
 
     patterns = benchmark_patterns()
     jobs, edges = job_graph(workdir, configs, extra)
@@ -169,8 +183,11 @@ def wall_estimate(workdir: Path, configs: list[str], extra: list[str], cores: in
     for rule, pattern in patterns.items():
         unlabeled = [j for j, (r, _) in jobs.items() if r == rule and j not in files]
         taken = {str(f) for j, f in files.items() if jobs[j][0] == rule}
-        rest = sorted(f for f in (workdir / "benchmarks").rglob("*.tsv")
-                      if pattern_regex(pattern).fullmatch(str(f.relative_to(workdir))) and str(f) not in taken)
+        rest = sorted(
+            f
+            for f in (workdir / "benchmarks").rglob("*.tsv")
+            if pattern_regex(pattern).fullmatch(str(f.relative_to(workdir))) and str(f) not in taken
+        )
         files.update(zip(unlabeled, rest))
     est = {}
     for col in ("cpu_time", "s"):
@@ -193,20 +210,35 @@ def prepare(workdir: Path, clean: bool) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     stale = [workdir / d for d in ("results", "logs", "benchmarks", ".snakemake") if (workdir / d).exists()]
     if stale and not clean:
-        raise SystemExit(f"{workdir} holds {', '.join(p.name for p in stale)}: use --clean or a new --workdir")
+        raise SystemExit(
+            f"{workdir} holds {', '.join(p.name for p in stale)}: use --clean or a new --workdir"
+        )
     for p in stale:
         shutil.rmtree(p)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="default", help="default | tiny | paper | a YAML file merged over config.yaml")
-    ap.add_argument("--workdir", type=Path, default=None, help="working directory (default: a new temporary one)")
-    ap.add_argument("--clean", action="store_true", help="remove results/, logs/, benchmarks/, .snakemake/ of --workdir first")
+    ap.add_argument(
+        "--config", default="default", help="default | tiny | paper | a YAML file merged over config.yaml"
+    )
+    ap.add_argument(
+        "--workdir", type=Path, default=None, help="working directory (default: a new temporary one)"
+    )
+    ap.add_argument(
+        "--clean",
+        action="store_true",
+        help="remove results/, logs/, benchmarks/, .snakemake/ of --workdir first",
+    )
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write the summary here")
-    ap.add_argument("--analyse", type=Path, default=None, metavar="DIR",
-                    help="do not run: summarise the finished run in DIR (wall time from its newest Snakemake log)")
+    ap.add_argument(
+        "--analyse",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="do not run: summarise the finished run in DIR (wall time from its newest Snakemake log)",
+    )
     ap.add_argument("extra", nargs="*", help="further snakemake arguments (after --)")
     args = ap.parse_args()
 
@@ -222,8 +254,22 @@ def main() -> None:
     else:
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ppfer_dag_time_"))
         prepare(workdir, args.clean)
-        cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-               "--configfile", *configs, "--cores", str(args.cores), "--resources", "gpu=1", *args.extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            *configs,
+            "--cores",
+            str(args.cores),
+            "--resources",
+            "gpu=1",
+            *args.extra,
+        ]
         print(f"running in {workdir}: {' '.join(cmd)}", flush=True)
         t0 = time.perf_counter()
         with open(workdir / "dag_time.log", "w") as log:
@@ -235,14 +281,25 @@ def main() -> None:
     bench = sorted((workdir / "benchmarks").rglob("*.tsv"))
     job_s = sum(read_benchmark(f)["s"] for f in bench)
     train_s, epochs = training_seconds(workdir / "results" / "metrics")
-    per_job_startup = startup["torch, timm, ppfer_core"] + startup["snakemake script preamble"] - startup["interpreter"]
+    per_job_startup = (
+        startup["torch, timm, ppfer_core"] + startup["snakemake script preamble"] - startup["interpreter"]
+    )
     startup_s = len(bench) * per_job_startup
     summary = {
-        "config": args.config, "cores": args.cores, "workdir": str(workdir),
-        "wall_s": wall, "jobs": len(bench), "job_s_sum": job_s, "parallelism": job_s / wall,
-        "training_s": train_s, "training_epochs": epochs,
-        "outside_training_s": job_s - train_s, "outside_training_share": 1 - train_s / job_s,
-        "startup_per_job_s": per_job_startup, "startup_s_estimate": startup_s, "startup_share_estimate": startup_s / job_s,
+        "config": args.config,
+        "cores": args.cores,
+        "workdir": str(workdir),
+        "wall_s": wall,
+        "jobs": len(bench),
+        "job_s_sum": job_s,
+        "parallelism": job_s / wall,
+        "training_s": train_s,
+        "training_epochs": epochs,
+        "outside_training_s": job_s - train_s,
+        "outside_training_share": 1 - train_s / job_s,
+        "startup_per_job_s": per_job_startup,
+        "startup_s_estimate": startup_s,
+        "startup_share_estimate": startup_s / job_s,
         "startup_measured": startup,
     }
     runtime_csv = workdir / "results" / "report" / "runtime.csv"
@@ -252,7 +309,12 @@ def main() -> None:
         per_rule = pd.read_csv(runtime_csv)
         own = workdir / "benchmarks" / "report.tsv"
         if own.exists():
-            row = {"stage": "report", "rule": "report", "jobs": 1, **{k: v for k, v in read_benchmark(own).items() if k in ("s", "cpu_time")}}
+            row = {
+                "stage": "report",
+                "rule": "report",
+                "jobs": 1,
+                **{k: v for k, v in read_benchmark(own).items() if k in ("s", "cpu_time")},
+            }
             per_rule = pd.concat([per_rule, pd.DataFrame([row])], ignore_index=True)
         print(per_rule[["stage", "rule", "jobs", "s", "cpu_time", "max_rss_peak"]].to_string(index=False))
         summary["per_rule_s"] = dict(zip(per_rule["rule"], per_rule["s"].round(2)))
@@ -261,17 +323,24 @@ def main() -> None:
     print(f"wall time of the DAG:                 {wall:9.1f} s  ({len(bench)} jobs)")
     print(f"summed job time (benchmark s):        {job_s:9.1f} s  (parallelism {job_s / wall:.2f})")
     print(f"in training epochs (metric histories):{train_s:9.1f} s  ({epochs} epochs)")
-    print(f"outside training (start-up, I/O, inference, metrics): {job_s - train_s:.1f} s = "
-          f"{100 * (1 - train_s / job_s):.1f}% of the summed job time")
-    print(f"  of which job start-up, estimated:   {startup_s:9.1f} s = {100 * startup_s / job_s:.1f}% "
-          f"({len(bench)} jobs x {per_job_startup:.2f} s: "
-          + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items()) + ")")
+    print(
+        f"outside training (start-up, I/O, inference, metrics): {job_s - train_s:.1f} s = "
+        f"{100 * (1 - train_s / job_s):.1f}% of the summed job time"
+    )
+    print(
+        f"  of which job start-up, estimated:   {startup_s:9.1f} s = {100 * startup_s / job_s:.1f}% "
+        f"({len(bench)} jobs x {per_job_startup:.2f} s: "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items())
+        + ")"
+    )
     est = wall_estimate(workdir, configs, args.extra, args.cores)
     if est:
         summary["estimated_wall_s"] = est
-        print(f"estimated wall on {args.cores} cores from per-job cpu_time: {est['cpu_time']:9.1f} s "
-              f"(from per-job wall s: {est['s']:.1f} s; summed cpu_time "
-              f"{sum(read_benchmark(f)['cpu_time'] for f in bench):.1f} s)")
+        print(
+            f"estimated wall on {args.cores} cores from per-job cpu_time: {est['cpu_time']:9.1f} s "
+            f"(from per-job wall s: {est['s']:.1f} s; summed cpu_time "
+            f"{sum(read_benchmark(f)['cpu_time'] for f in bench):.1f} s)"
+        )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, default=float) + "\n")
 

@@ -56,30 +56,58 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=16, help="T frames per ingested clip")
     ap.add_argument("--size", type=int, default=112, help="ingested frame size")
     ap.add_argument("--source-size", type=int, default=64, help="generated frame size (multiple of 16)")
-    ap.add_argument("--source-frames", type=int, nargs=2, default=[20, 40], help="generated clip length range")
+    ap.add_argument(
+        "--source-frames", type=int, nargs=2, default=[20, 40], help="generated clip length range"
+    )
     ap.add_argument("--crop", default="center", choices=["center", "none", "face"])
-    ap.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it (default: a temp dir)")
+    ap.add_argument(
+        "--keep", type=Path, default=None, help="work in this folder and keep it (default: a temp dir)"
+    )
     args = ap.parse_args()
 
     from ppfer_core.synthetic import generate_cremad
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="ingest-bench-"))
-    print(f"{'clips':>6} {'output MB':>10} {'generate s':>11} {'ingest s':>9} {'peak RSS MB':>12} {'peak anon MB':>13}")
+    print(
+        f"{'clips':>6} {'output MB':>10} {'generate s':>11} {'ingest s':>9} {'peak RSS MB':>12} {'peak anon MB':>13}"
+    )
     for n in args.clips:
         if n % 12:
             raise SystemExit(f"--clips {n}: use a multiple of 12 (actors x 6 emotions x 2 clips per cell)")
         root = work / f"corpus-{n}"
         t0 = time.perf_counter()
         if not (root / "VideoFlash").is_dir():
-            generate_cremad(root, n_actors=n // 12, clips_per_cell=2, n_frames=tuple(args.source_frames),
-                            size=args.source_size, fps=30, seed=0)
+            generate_cremad(
+                root,
+                n_actors=n // 12,
+                clips_per_cell=2,
+                n_frames=tuple(args.source_frames),
+                size=args.source_size,
+                fps=30,
+                seed=0,
+            )
         gen = time.perf_counter() - t0
-        run = subprocess.run([sys.executable, "-c", CHILD, str(root), str(work / f"out-{n}"), str(args.frames),
-                              str(args.size), args.crop], capture_output=True, text=True, check=True)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                CHILD,
+                str(root),
+                str(work / f"out-{n}"),
+                str(args.frames),
+                str(args.size),
+                args.crop,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(run.stdout.strip().splitlines()[-1])
-        print(f"{r['clips']:>6} {r['out_mb']:>10.1f} {gen:>11.1f} {r['seconds']:>9.1f} {r['peak_rss_mb']:>12.0f}"
-              f" {r['peak_anon_mb']:>13.0f}",
-              flush=True)
+        print(
+            f"{r['clips']:>6} {r['out_mb']:>10.1f} {gen:>11.1f} {r['seconds']:>9.1f} {r['peak_rss_mb']:>12.0f}"
+            f" {r['peak_anon_mb']:>13.0f}",
+            flush=True,
+        )
     if args.keep is None:
         import shutil
 

@@ -85,14 +85,48 @@ def stages(cfg: dict) -> list[Stage]:
     fu = models["utility"]
     ce = cross_entropy_loss
     return [
-        Stage("identity", build_image_classifier(models["identity"]["arch"], n_actors), FrameDataset(clips, ident), ce, tr["identity"]),
-        Stage("controller", build_image_classifier(models["identity"]["arch"], n_actors), BandDataset(low, ident, "low", 1), ce, tr["controller"]),
-        Stage("expression", build_image_classifier(models["expression"]["arch"], len(EMOTIONS)),
-              FrameDataset(wild, rng.integers(0, len(EMOTIONS), n_wild), per_clip=1), ce, tr["expression"]),
-        Stage("utility", build_video_classifier(fu["arch"], len(EMOTIONS), None, width=fu["width"]),
-              ClipDataset(clips, emo, augment=fu.get("augment", False)), ce, tr["utility"]),
-        Stage("enhancer_pretrain", UNet(**unet), BandDataset(low, ident, "low", 1), l1_identity_loss, tr["enhancer_pretrain"]),
-        Stage("recover", UNet(**unet), PairedFrameDataset(clips, emo, clips), recovery_loss, cfg["threat"]["recovery"]),
+        Stage(
+            "identity",
+            build_image_classifier(models["identity"]["arch"], n_actors),
+            FrameDataset(clips, ident),
+            ce,
+            tr["identity"],
+        ),
+        Stage(
+            "controller",
+            build_image_classifier(models["identity"]["arch"], n_actors),
+            BandDataset(low, ident, "low", 1),
+            ce,
+            tr["controller"],
+        ),
+        Stage(
+            "expression",
+            build_image_classifier(models["expression"]["arch"], len(EMOTIONS)),
+            FrameDataset(wild, rng.integers(0, len(EMOTIONS), n_wild), per_clip=1),
+            ce,
+            tr["expression"],
+        ),
+        Stage(
+            "utility",
+            build_video_classifier(fu["arch"], len(EMOTIONS), None, width=fu["width"]),
+            ClipDataset(clips, emo, augment=fu.get("augment", False)),
+            ce,
+            tr["utility"],
+        ),
+        Stage(
+            "enhancer_pretrain",
+            UNet(**unet),
+            BandDataset(low, ident, "low", 1),
+            l1_identity_loss,
+            tr["enhancer_pretrain"],
+        ),
+        Stage(
+            "recover",
+            UNet(**unet),
+            PairedFrameDataset(clips, emo, clips),
+            recovery_loss,
+            cfg["threat"]["recovery"],
+        ),
     ]
 
 
@@ -128,7 +162,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", nargs="*", default=[], help="YAML files merged over config.yaml")
     ap.add_argument("--stages", nargs="*", default=None, help="only these stages")
-    ap.add_argument("--batches", type=int, default=10, help="timed batches per measurement (after 2 warm-up batches)")
+    ap.add_argument(
+        "--batches", type=int, default=10, help="timed batches per measurement (after 2 warm-up batches)"
+    )
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -141,8 +177,10 @@ def main() -> None:
         bare_rate(st, 2)  # warm-up (allocator, oneDNN kernels)
         wc, ww = workflow_rate(st, args.batches)
         bc, bw = bare_rate(st, args.batches)
-        print(f"{st.name:<18}{st.settings['batch_size']:>6}{wc:>12.1f} ({ww:>7.1f}){bc:>12.1f} ({bw:>7.1f}){wc / bc:>8.2f}",
-              flush=True)
+        print(
+            f"{st.name:<18}{st.settings['batch_size']:>6}{wc:>12.1f} ({ww:>7.1f}){bc:>12.1f} ({bw:>7.1f}){wc / bc:>8.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

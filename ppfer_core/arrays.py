@@ -89,7 +89,9 @@ def random_flip_shift(x: torch.Tensor, shift: int) -> torch.Tensor:
     if shift > 0:
         dy, dx = (int(v) for v in torch.randint(-shift, shift + 1, (2,)))
         h, w = x.shape[-2:]
-        padded = torch.nn.functional.pad(x.flatten(0, -3)[None], (shift, shift, shift, shift), mode="replicate")[0]
+        padded = torch.nn.functional.pad(
+            x.flatten(0, -3)[None], (shift, shift, shift, shift), mode="replicate"
+        )[0]
         x = padded[:, shift + dy : shift + dy + h, shift + dx : shift + dx + w].reshape(x.shape)
     return x
 
@@ -126,13 +128,19 @@ def batches(n: int, batch: int, desc: str | None = None) -> Iterator[slice]:
     the one batch loop of inference and array conversions. With ``desc``, a tqdm progress bar on
     stderr (the job's log)."""
     starts = range(0, n, batch)
-    for start in starts if desc is None else tqdm(starts, desc=desc, file=sys.stderr, leave=False, mininterval=5):
+    for start in (
+        starts if desc is None else tqdm(starts, desc=desc, file=sys.stderr, leave=False, mininterval=5)
+    ):
         yield slice(start, start + batch)
 
 
 @torch.no_grad()
 def batched(
-    fn: Callable[[torch.Tensor], torch.Tensor], frames: np.ndarray, batch: int, device: torch.device, desc: str | None = None
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    frames: np.ndarray,
+    batch: int,
+    device: torch.device,
+    desc: str | None = None,
 ) -> torch.Tensor:
     """Outputs of a model function on every uint8 frame ``[M, H, W, 3]`` (as float ``[B, 3, H, W]`` in
     [0, 1] on ``device``, under :func:`~ppfer_core.training.autocast`), batch by batch in order,
@@ -179,7 +187,6 @@ class PairedFrameDataset(Dataset):
         return frames_to_tensor(self.src[c, f]), self.labels[c], frames_to_tensor(self.dst[c, f])
 
 
-
 def band_dataset(low: str | None, highs: list[str], labels: np.ndarray) -> Dataset:
     """Images of one frequency stream of a split: the low band file (level L = len(highs)),
     or, with ``low=None``, the subbands of every high band file high_1..high_L."""
@@ -191,7 +198,10 @@ def band_dataset(low: str | None, highs: list[str], labels: np.ndarray) -> Datas
 
 
 def write_representation(
-    fn: Callable[[torch.Tensor], torch.Tensor], device: torch.device, sources: list[np.ndarray], outputs: list[str]
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    device: torch.device,
+    sources: list[np.ndarray],
+    outputs: list[str],
 ) -> None:
     """Apply an image-to-image model to every frame of each source clip array (e.g. the train and
     test splits) and write the uint8 results as the representation's .npy files."""

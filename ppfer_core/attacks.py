@@ -58,8 +58,12 @@ class SmallCNN(nn.Module):
         cin = in_channels
         for k in range(4):
             cout = width * 2**k
-            layers += [nn.Conv2d(cin, cout, 3, stride=2 if k == 0 else 1, padding=1, bias=False), nn.BatchNorm2d(cout),
-                       nn.ReLU(inplace=True), nn.MaxPool2d(2) if k < 3 else nn.Identity()]
+            layers += [
+                nn.Conv2d(cin, cout, 3, stride=2 if k == 0 else 1, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2) if k < 3 else nn.Identity(),
+            ]
             cin = cout
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(cin, num_classes)
@@ -99,7 +103,12 @@ class Convergence:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> Convergence:
-        return cls(float(cfg["target_train_acc"]), int(cfg["patience"]), float(cfg["val_fraction"]), int(cfg["shift"]))
+        return cls(
+            float(cfg["target_train_acc"]),
+            int(cfg["patience"]),
+            float(cfg["val_fraction"]),
+            int(cfg["shift"]),
+        )
 
 
 def validation_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +163,11 @@ def frame_logits(model: nn.Module, clips: np.ndarray, device: torch.device, batc
     """Logits of every frame of uint8 clips ``[N, T, H, W, 3]``: float32 ``[N, T, classes]``."""
     model.to(device).eval()
     n, t = clips.shape[:2]
-    return batched(lambda x: model(x).float(), clips.reshape(n * t, *clips.shape[2:]), batch, device).reshape(n, t, -1).numpy()
+    return (
+        batched(lambda x: model(x).float(), clips.reshape(n * t, *clips.shape[2:]), batch, device)
+        .reshape(n, t, -1)
+        .numpy()
+    )
 
 
 def vote(logits: np.ndarray) -> np.ndarray:
@@ -172,12 +185,21 @@ def score_frames(logits: np.ndarray, identities: np.ndarray, leakage_seed: int) 
     n, t = logits.shape[:2]
     one = logits[np.arange(n), leakage_frames(n, t, leakage_seed)].argmax(-1)
     correct, correct_vote = int((one == identities).sum()), int((vote(logits) == identities).sum())
-    return {"plr": 100.0 * correct / n, "correct": correct, "plr_vote": 100.0 * correct_vote / n,
-            "correct_vote": correct_vote, "n": int(n), "chance": 100.0 / logits.shape[-1], "n_identities": int(logits.shape[-1])}
+    return {
+        "plr": 100.0 * correct / n,
+        "correct": correct,
+        "plr_vote": 100.0 * correct_vote / n,
+        "correct_vote": correct_vote,
+        "n": int(n),
+        "chance": 100.0 / logits.shape[-1],
+        "n_identities": int(logits.shape[-1]),
+    }
 
 
 @torch.no_grad()
-def clip_accuracy(model: nn.Module, clips: np.ndarray, labels: np.ndarray, device: torch.device, batch: int = 16) -> tuple[int, int]:
+def clip_accuracy(
+    model: nn.Module, clips: np.ndarray, labels: np.ndarray, device: torch.device, batch: int = 16
+) -> tuple[int, int]:
     """Correct clip-level predictions of a video classifier over uint8 clips, and their number."""
     model.to(device).eval()
     correct = 0
@@ -191,7 +213,9 @@ def clip_accuracy(model: nn.Module, clips: np.ndarray, labels: np.ndarray, devic
 # --------------------------------------------------------------------------------------------- training
 
 
-def convergence_stop(conv: Convergence, val_acc: Callable[[], float | None], log: Callable[[str], None]) -> Callable:
+def convergence_stop(
+    conv: Convergence, val_acc: Callable[[], float | None], log: Callable[[str], None]
+) -> Callable:
     """The training loop's stop rule for an attacker: adds ``val_acc`` to each epoch's row and stops
     once the train accuracy reaches the target (and the validation accuracy has stopped rising or
     reached it too), or the validation accuracy has plateaued."""
@@ -227,12 +251,24 @@ class AttackerRun:
     @classmethod
     def of(cls, result: TrainResult) -> AttackerRun:
         last = result.history[-1] if result.history else {}
-        return cls(float(last.get("acc", float("nan"))), last.get("val_acc"), len(result.history), result.stopped,
-                   result.stopped.startswith("converged"), result.history)
+        return cls(
+            float(last.get("acc", float("nan"))),
+            last.get("val_acc"),
+            len(result.history),
+            result.stopped,
+            result.stopped.startswith("converged"),
+            result.history,
+        )
 
     def summary(self) -> dict[str, Any]:
-        return {"train_acc": self.train_acc, "val_acc": self.val_acc, "epochs": self.epochs, "stopped": self.stopped,
-                "converged": self.converged, "history": self.history}
+        return {
+            "train_acc": self.train_acc,
+            "val_acc": self.val_acc,
+            "epochs": self.epochs,
+            "stopped": self.stopped,
+            "converged": self.converged,
+            "history": self.history,
+        }
 
 
 def fit_attacker(
@@ -245,9 +281,13 @@ def fit_attacker(
 ) -> AttackerRun:
     """Train an attacker with cross-entropy (``settings``: epochs = the cap, batch_size, lr, optimizer[,
     items_per_epoch]) until it converges (:func:`convergence_stop`); returns its training record."""
-    record = AttackerRun.of(fit_classifier(model, train_set, settings, run, stop=convergence_stop(conv, val_acc, run.log)))
+    record = AttackerRun.of(
+        fit_classifier(model, train_set, settings, run, stop=convergence_stop(conv, val_acc, run.log))
+    )
     if not record.converged:
-        run.log(f"[{run.desc}] WARNING: stopped at the epoch cap before converging (train accuracy {record.train_acc:.4f})")
+        run.log(
+            f"[{run.desc}] WARNING: stopped at the epoch cap before converging (train accuracy {record.train_acc:.4f})"
+        )
     return record
 
 
@@ -267,9 +307,15 @@ def frame_attack(
     split = TrainSplit.of(train_clips, train_ids, conv, run.seed)
 
     def val_acc() -> float | None:
-        return float((frame_logits(model, split.val, run.device).argmax(-1) == split.val_ids[:, None]).mean()) if len(split.val) else None
+        return (
+            float((frame_logits(model, split.val, run.device).argmax(-1) == split.val_ids[:, None]).mean())
+            if len(split.val)
+            else None
+        )
 
-    record = fit_attacker(model, FlipShiftFrames(split.fit, split.fit_ids, conv.shift), val_acc, settings, conv, run)
+    record = fit_attacker(
+        model, FlipShiftFrames(split.fit, split.fit_ids, conv.shift), val_acc, settings, conv, run
+    )
     scores = score_frames(frame_logits(model, test_clips, run.device), test_ids, leakage_seed)
     return {**scores, **record.summary(), **split.sizes()}
 
@@ -289,13 +335,24 @@ def clip_attack(
     split = TrainSplit.of(train_clips, train_ids, conv, run.seed)
 
     def val_acc() -> float | None:
-        return clip_accuracy(model, split.val, split.val_ids, run.device)[0] / len(split.val) if len(split.val) else None
+        return (
+            clip_accuracy(model, split.val, split.val_ids, run.device)[0] / len(split.val)
+            if len(split.val)
+            else None
+        )
 
     data = ClipDataset(split.fit, split.fit_ids, augment=True, shift=conv.shift)
     record = fit_attacker(model, data, val_acc, settings, conv, run)
     correct, n = clip_accuracy(model, test_clips, test_ids, run.device)
     n_ids = int(max(train_ids.max(), test_ids.max()) + 1)
-    return {"plr": 100.0 * correct / n, "correct": correct, "n": n, "chance": 100.0 / n_ids, **record.summary(), **split.sizes()}
+    return {
+        "plr": 100.0 * correct / n,
+        "correct": correct,
+        "n": n,
+        "chance": 100.0 / n_ids,
+        **record.summary(),
+        **split.sizes(),
+    }
 
 
 # --------------------------------------------------------------------------------------------- worst case
@@ -314,16 +371,26 @@ class Leak:
         return 100.0 * self.correct / self.n
 
 
-def suite_leaks(validator: Mapping, adaptive: Mapping, scratch: Mapping, clip: Mapping, recovered: Mapping | None) -> list[Leak]:
+def suite_leaks(
+    validator: Mapping, adaptive: Mapping, scratch: Mapping, clip: Mapping, recovered: Mapping | None
+) -> list[Leak]:
     """Every attacker's leakage of one representation, from its metric files (``recovered``: V_pl on
     the recovery attack's output, scored by the attack_frames job; None where nothing is recovered)."""
-    leaks = [Leak("plr", validator["correct"], validator["n"]), Leak("plr_vote", validator["correct_vote"], validator["n"])]
+    leaks = [
+        Leak("plr", validator["correct"], validator["n"]),
+        Leak("plr_vote", validator["correct_vote"], validator["n"]),
+    ]
     for name, m in (("adaptive", adaptive), ("scratch", scratch)):
-        leaks += [Leak(f"plr_{name}", m["correct"], m["n"]), Leak(f"plr_{name}_vote", m["correct_vote"], m["n"])]
+        leaks += [
+            Leak(f"plr_{name}", m["correct"], m["n"]),
+            Leak(f"plr_{name}_vote", m["correct_vote"], m["n"]),
+        ]
     leaks.append(Leak("plr_clip", clip["correct"], clip["n"]))
     if recovered is not None:
-        leaks += [Leak("plr_recovered", recovered["correct"], recovered["n"]),
-                  Leak("plr_recovered_vote", recovered["correct_vote"], recovered["n"])]
+        leaks += [
+            Leak("plr_recovered", recovered["correct"], recovered["n"]),
+            Leak("plr_recovered_vote", recovered["correct_vote"], recovered["n"]),
+        ]
     return leaks
 
 
@@ -332,12 +399,28 @@ def worst_case(leaks: list[Leak]) -> dict[str, Any]:
     with its Wilson 95 % interval and the attacker column it came from (``worst_attacker``)."""
     worst = max(leaks, key=lambda leak: leak.rate)
     lo, hi = wilson_interval(worst.correct, worst.n)
-    return {**{leak.column: round(leak.rate, 3) for leak in leaks}, "plr_worst": round(worst.rate, 3),
-            "plr_worst_lo": round(lo, 3), "plr_worst_hi": round(hi, 3), "worst_attacker": worst.column}
+    return {
+        **{leak.column: round(leak.rate, 3) for leak in leaks},
+        "plr_worst": round(worst.rate, 3),
+        "plr_worst_lo": round(lo, 3),
+        "plr_worst_hi": round(hi, 3),
+        "worst_attacker": worst.column,
+    }
 
 
-SUITE_COLUMNS = ("plr_vote", "plr_adaptive_vote", "plr_scratch", "plr_scratch_vote", "plr_clip", "plr_recovered",
-                 "plr_recovered_vote", "plr_worst", "plr_worst_lo", "plr_worst_hi", "worst_attacker")
+SUITE_COLUMNS = (
+    "plr_vote",
+    "plr_adaptive_vote",
+    "plr_scratch",
+    "plr_scratch_vote",
+    "plr_clip",
+    "plr_recovered",
+    "plr_recovered_vote",
+    "plr_worst",
+    "plr_worst_lo",
+    "plr_worst_hi",
+    "worst_attacker",
+)
 """Columns the suite adds to Tables 1 and 3 (``plr`` and ``plr_adaptive`` are there already)."""
 
 
@@ -348,10 +431,19 @@ def suite_table(reps: list[str], metrics: Mapping[str, Mapping[str, Mapping]]) -
     out = {}
     for rep in reps:
         frames = metrics["frames"][rep]
-        leaks = suite_leaks(frames["validator"], metrics["adaptive"][rep], frames["scratch"], metrics["clip"][rep],
-                            frames.get("recovered"))
+        leaks = suite_leaks(
+            frames["validator"],
+            metrics["adaptive"][rep],
+            frames["scratch"],
+            metrics["clip"][rep],
+            frames.get("recovered"),
+        )
         row = worst_case(leaks)
-        for name, m in (("adaptive", metrics["adaptive"][rep]), ("scratch", frames["scratch"]), ("clip", metrics["clip"][rep])):
+        for name, m in (
+            ("adaptive", metrics["adaptive"][rep]),
+            ("scratch", frames["scratch"]),
+            ("clip", metrics["clip"][rep]),
+        ):
             row[f"train_acc_{name}"] = round(100.0 * m["train_acc"], 3)
         out[rep] = row
     return out

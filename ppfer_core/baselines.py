@@ -82,7 +82,9 @@ def match_blur(sweep: pd.DataFrame, ours_plr: float, ours_acc: float) -> pd.Data
         ("Gaussian Blur 1", "plr", ours_plr, df["plr"] >= ours_plr, df["plr"], -df["acc"]),
         ("Gaussian Blur 2", "acc", ours_acc, df["acc"] <= ours_acc, -df["acc"], df["plr"]),
     ):
-        order = pd.DataFrame({"q": ~qualifies, "d": (df[metric] - ours).abs(), "k": key, "o": other, "s": df["sigma"]})
+        order = pd.DataFrame(
+            {"q": ~qualifies, "d": (df[metric] - ours).abs(), "k": key, "o": other, "s": df["sigma"]}
+        )
         if qualifies.any():
             best = order[~order["q"]].sort_values(["k", "o", "s"], kind="stable").index[0]
         else:
@@ -114,9 +116,16 @@ def resolve_table1_rows(
     Returns the resolved rows, a ``setting`` per approach (e.g. ``sigma=2``; ``(nearest: none
     qualifies)`` appended on a fallback) and the sweep table (rep, sigma, plr, acc, chosen_as).
     """
-    sweep = pd.DataFrame(
-        [{"rep": r, "sigma": float(s), "plr": leakage[r]["plr"], "acc": utility[r]["acc"]} for r, s in blur_sigmas.items()]
-    ).sort_values("sigma", kind="stable").reset_index(drop=True)
+    sweep = (
+        pd.DataFrame(
+            [
+                {"rep": r, "sigma": float(s), "plr": leakage[r]["plr"], "acc": utility[r]["acc"]}
+                for r, s in blur_sigmas.items()
+            ]
+        )
+        .sort_values("sigma", kind="stable")
+        .reset_index(drop=True)
+    )
     sweep["chosen_as"] = ""
     placeholders = {MATCH_PLR: "Gaussian Blur 1", MATCH_ACC: "Gaussian Blur 2"}
     if not any(rep in placeholders for _, rep in rows):
@@ -127,10 +136,14 @@ def resolve_table1_rows(
         if rep in placeholders:
             m = matched.loc[placeholders[rep]]
             rep = m["rep"]
-            settings[approach] = f"sigma={m['sigma']:g}" + (" (nearest: none qualifies)" if m["fallback"] else "")
+            settings[approach] = f"sigma={m['sigma']:g}" + (
+                " (nearest: none qualifies)" if m["fallback"] else ""
+            )
             if m["fallback"] and log is not None:
-                log(f"WARNING {approach}: no blur sigma meets '{m['criterion']}'; took the nearest, sigma={m['sigma']:g} "
-                    f"(PLR {m['plr']:.3f}, ACC {m['acc']:.3f}): widen baselines.blur.sigmas")
+                log(
+                    f"WARNING {approach}: no blur sigma meets '{m['criterion']}'; took the nearest, sigma={m['sigma']:g} "
+                    f"(PLR {m['plr']:.3f}, ACC {m['acc']:.3f}): widen baselines.blur.sigmas"
+                )
             i = sweep.index[sweep["rep"] == rep][0]
             sweep.loc[i, "chosen_as"] = "; ".join(filter(None, [sweep.loc[i, "chosen_as"], approach]))
         resolved.append((approach, rep))
@@ -173,7 +186,9 @@ def flow_clip(clip: np.ndarray, scale: float, **tvl1: float) -> np.ndarray:
     grey = to_grey(clip)
     out = np.empty_like(clip, dtype=np.uint8)
     if t == 1:
-        out[0] = render_flow(np.zeros(grey.shape[1:], np.float32), np.zeros(grey.shape[1:], np.float32), scale)
+        out[0] = render_flow(
+            np.zeros(grey.shape[1:], np.float32), np.zeros(grey.shape[1:], np.float32), scale
+        )
         return out
     for i in range(t - 1):
         out[i] = render_flow(*tvl1_flow(grey[i], grey[i + 1], **tvl1), scale)
@@ -204,7 +219,9 @@ def hull_mask(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def warp_points(points: np.ndarray, target_landmarks: np.ndarray, donor_landmarks: np.ndarray, mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def warp_points(
+    points: np.ndarray, target_landmarks: np.ndarray, donor_landmarks: np.ndarray, mesh: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Donor coordinates of target-frame points ``[P, 2]`` (x, y) under the triangle warp that
     sends each target mesh triangle onto the same donor triangle (barycentric coordinates kept).
 
@@ -240,7 +257,9 @@ def bilinear(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 
     coords = np.stack([points[:, 1], points[:, 0]])
     img = image.astype(np.float32)
-    return np.stack([map_coordinates(img[..., c], coords, order=1, mode="nearest") for c in range(img.shape[-1])], -1)
+    return np.stack(
+        [map_coordinates(img[..., c], coords, order=1, mode="nearest") for c in range(img.shape[-1])], -1
+    )
 
 
 def feather_alpha(mask: np.ndarray, feather: float) -> np.ndarray:
@@ -281,10 +300,18 @@ def swap_frame(
     return out
 
 
-def swap_clip(clip: np.ndarray, landmarks: np.ndarray, donor: np.ndarray, donor_landmarks: np.ndarray, feather: float = 2.0) -> np.ndarray:
+def swap_clip(
+    clip: np.ndarray,
+    landmarks: np.ndarray,
+    donor: np.ndarray,
+    donor_landmarks: np.ndarray,
+    feather: float = 2.0,
+) -> np.ndarray:
     """:func:`swap_frame` on every frame of a clip [T, H, W, 3] with its landmarks [T, 68, 2]."""
     mesh = donor_mesh(donor_landmarks)
-    return np.stack([swap_frame(f, lm, donor, donor_landmarks, mesh, feather) for f, lm in zip(clip, landmarks)])
+    return np.stack(
+        [swap_frame(f, lm, donor, donor_landmarks, mesh, feather) for f, lm in zip(clip, landmarks)]
+    )
 
 
 def synthetic_donor(actor: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -301,7 +328,12 @@ PHOTO_DONOR = "skimage.data.astronaut"
 
 
 def choose_donor(
-    cfg: Mapping, source: str, size: int, seed: int, actors: set[str], detect: Callable[[np.ndarray], np.ndarray | None]
+    cfg: Mapping,
+    source: str,
+    size: int,
+    seed: int,
+    actors: set[str],
+    detect: Callable[[np.ndarray], np.ndarray | None],
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """The swap's donor face (image, 68 landmarks, description) from config ``baselines.swap``:
     the photograph ``donor_image`` when named; else, for a real corpus (``source`` real), scikit-image's
@@ -321,7 +353,9 @@ def choose_donor(
             raise ValueError(f"no face found in the donor photograph {name} (baselines.swap.donor_image)")
         return donor, lm, f"photograph {name} {donor.shape}"
     if str(cfg["donor_actor"]) in actors:
-        raise ValueError(f"baselines.swap.donor_actor {cfg['donor_actor']} is in the corpus: pick an identity outside it")
+        raise ValueError(
+            f"baselines.swap.donor_actor {cfg['donor_actor']} is in the corpus: pick an identity outside it"
+        )
     donor, lm = synthetic_donor(cfg["donor_actor"], size, seed)
     return donor, lm, f"synthetic actor {cfg['donor_actor']} (not in the corpus) at {size} px"
 
@@ -386,4 +420,3 @@ class DlibLandmarks:
             if last is not None:
                 out[i] = last
         return out
-

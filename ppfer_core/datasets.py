@@ -48,8 +48,8 @@ CREMAD_LEVELS: tuple[str, ...] = ("LO", "MD", "HI", "XX")
 """Emotion intensity codes (XX = unspecified)."""
 
 _CREMAD_RE = re.compile(
-    r"^(?P<actor>[0-9]{4})_(?P<sentence>%s)_(?P<emotion>%s)_(?P<level>%s)\.(?i:flv)$"
-    % ("|".join(CREMAD_SENTENCES), "|".join(EMOTIONS), "|".join(CREMAD_LEVELS))
+    rf"^(?P<actor>[0-9]{{4}})_(?P<sentence>{'|'.join(CREMAD_SENTENCES)})_(?P<emotion>{'|'.join(EMOTIONS)})"
+    rf"_(?P<level>{'|'.join(CREMAD_LEVELS)})\.(?i:flv)$"
 )
 _CREMAD_PATTERN = "{actor:4 digits}_{sentence}_{ANG|DIS|FEA|HAP|NEU|SAD}_{LO|MD|HI|XX}.flv"
 

@@ -66,7 +66,10 @@ def budget_stop(budget: float | None) -> Callable[[dict[str, float]], str | None
 
 
 def apply_enhancers(
-    low: torch.Tensor, highs: list[torch.Tensor], enhancer_low: nn.Module | None, enhancer_high: nn.Module | None
+    low: torch.Tensor,
+    highs: list[torch.Tensor],
+    enhancer_low: nn.Module | None,
+    enhancer_high: nn.Module | None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """F_lpr on the low band [B, 3, h, w] and F_hpr on every subband of every high band
     [B, 3, 3, h_k, w_k], in the coefficient domain (differentiable). ``None`` leaves a band as it is."""
@@ -83,7 +86,11 @@ def apply_enhancers(
 
 
 def enhance_frames(
-    frames: torch.Tensor, enhancer_low: nn.Module | None, enhancer_high: nn.Module | None, wavelet_name: str, level: int
+    frames: torch.Tensor,
+    enhancer_low: nn.Module | None,
+    enhancer_high: nn.Module | None,
+    wavelet_name: str,
+    level: int,
 ) -> torch.Tensor:
     """Transform, enhance both streams and inverse-transform float frames [B, 3, H, W] (differentiable)."""
     low, highs = wavelet.dwt(frames, wavelet_name, level)
@@ -121,9 +128,7 @@ def enhance_bands(
     return out
 
 
-def joint_utility_loss(
-    enhance: Callable[[torch.Tensor], torch.Tensor], utility: nn.Module
-) -> Callable:
+def joint_utility_loss(enhance: Callable[[torch.Tensor], torch.Tensor], utility: nn.Module) -> Callable:
     """Controller-free enhancement trained jointly with the utility model (ablation tasks 2 and 6):
     clips [B, 3, T, H, W] -> enhance every frame -> F_u -> expression cross-entropy."""
 
@@ -163,7 +168,16 @@ def fit_enhancer(
     stop = budget_stop(None)
     if budget is not None:
         dataset, held = holdout_split(dataset, objective.get("holdout", 0.1), run.seed)
-        run.log(f"[{run.desc}] identity budget {budget}: {len(held)} held-out train items decide the stop, {len(dataset)} train")
+        run.log(
+            f"[{run.desc}] identity budget {budget}: {len(held)} held-out train items decide the stop, {len(dataset)} train"
+        )
         stop = heldout_budget_stop(enhancer, controller, held, budget, run.device, s.batch_size, run.log)
-    player = Player("privacy", [enhancer], opt, privacy_loss(enhancer, controller, objective["objective"], objective["l1_weight"]))
-    return fit([player], dataset, s, run, {"train": s.config(), "objective": objective, "desc": run.desc}, stop)
+    player = Player(
+        "privacy",
+        [enhancer],
+        opt,
+        privacy_loss(enhancer, controller, objective["objective"], objective["l1_weight"]),
+    )
+    return fit(
+        [player], dataset, s, run, {"train": s.config(), "objective": objective, "desc": run.desc}, stop
+    )

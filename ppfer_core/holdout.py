@@ -53,7 +53,9 @@ def holdout_split(dataset: Dataset, fraction: float, seed: int) -> tuple[Subset,
 
 
 @torch.no_grad()
-def enhanced_accuracy(enhancer: nn.Module, controller: nn.Module, dataset: Dataset, device: torch.device, batch_size: int = 64) -> float:
+def enhanced_accuracy(
+    enhancer: nn.Module, controller: nn.Module, dataset: Dataset, device: torch.device, batch_size: int = 64
+) -> float:
     """The controller's identity accuracy (fraction) on the enhancer's outputs, both in eval mode.
     The enhancer's mode is restored afterwards."""
     was_training = enhancer.training
@@ -70,8 +72,13 @@ def enhanced_accuracy(enhancer: nn.Module, controller: nn.Module, dataset: Datas
 
 
 def heldout_budget_stop(
-    enhancer: nn.Module, controller: nn.Module, held: Dataset, budget: float, device: torch.device,
-    batch_size: int, log: Callable[[str], None],
+    enhancer: nn.Module,
+    controller: nn.Module,
+    held: Dataset,
+    budget: float,
+    device: torch.device,
+    batch_size: int,
+    log: Callable[[str], None],
 ) -> Callable[[dict[str, float]], str | None]:
     """Stop rule: after each epoch, the controller's eval-mode accuracy on the enhanced held-out
     slice (recorded in the epoch's row as ``heldout_controller_acc``) at or below ``budget``."""
@@ -79,7 +86,9 @@ def heldout_budget_stop(
     def stop(row: dict[str, float]) -> str | None:
         acc = enhanced_accuracy(enhancer, controller, held, device, batch_size)
         row["heldout_controller_acc"] = acc
-        log(f"epoch {row.get('epoch')}: controller accuracy on the held-out train slice (eval mode) {acc:.4f}")
+        log(
+            f"epoch {row.get('epoch')}: controller accuracy on the held-out train slice (eval mode) {acc:.4f}"
+        )
         if acc <= budget:
             return f"identity budget reached: held-out controller accuracy {acc:.4f} <= {budget}"
         return None

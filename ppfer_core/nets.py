@@ -22,9 +22,21 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
-    "IMAGENET_MEAN", "IMAGENET_STD", "KINETICS_MEAN", "KINETICS_STD",
-    "LoadReport", "Normalized", "UNet", "UViT", "load_matching", "load_checkpoint", "load_state_file",
-    "load_uvit_blocks", "build_image_classifier", "build_video_classifier", "R3DSmall",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "KINETICS_MEAN",
+    "KINETICS_STD",
+    "LoadReport",
+    "Normalized",
+    "UNet",
+    "UViT",
+    "load_matching",
+    "load_checkpoint",
+    "load_state_file",
+    "load_uvit_blocks",
+    "build_image_classifier",
+    "build_video_classifier",
+    "R3DSmall",
 ]
 
 log = logging.getLogger("ppfer.nets")  # child of runtime.job_logger's "ppfer" logger
@@ -69,8 +81,10 @@ class LoadReport:
             more = f", ... +{len(names) - show}" if len(names) > show else ""
             return ", ".join(names[:show]) + more
 
-        return (f"loaded {len(self.loaded)} tensors from {self.source}; skipped {len(self.skipped)} "
-                f"({few(self.skipped)}); new {len(self.missing)} ({few(self.missing)})")
+        return (
+            f"loaded {len(self.loaded)} tensors from {self.source}; skipped {len(self.skipped)} "
+            f"({few(self.skipped)}); new {len(self.missing)} ({few(self.missing)})"
+        )
 
 
 def load_state_file(path: str | Path) -> dict[str, torch.Tensor]:
@@ -114,14 +128,19 @@ def _strip(key: str, prefixes: tuple[str, ...]) -> str:
         changed = False
         for p in prefixes:
             if p and key.startswith(p):
-                key, changed = key[len(p):], True
+                key, changed = key[len(p) :], True
     return key
 
 
 @torch.no_grad()
-def load_matching(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str,
-                  strip_prefixes: tuple[str, ...] = ("module.", "_orig_mod."),
-                  only: tuple[str, ...] | None = None, what: str = "load_matching") -> LoadReport:
+def load_matching(
+    model: nn.Module,
+    state_dict: dict[str, torch.Tensor],
+    source: str,
+    strip_prefixes: tuple[str, ...] = ("module.", "_orig_mod."),
+    only: tuple[str, ...] | None = None,
+    what: str = "load_matching",
+) -> LoadReport:
     """Copy every tensor whose name (after stripping prefixes) and shape match into ``model``; raise if none.
     ``only`` restricts loading to names whose first component is listed (others are skipped as "not a block")."""
     own = model.state_dict()
@@ -140,8 +159,9 @@ def load_matching(model: nn.Module, state_dict: dict[str, torch.Tensor], source:
     return _finish(report, own, f"{what} (no tensor matches by name and shape)")
 
 
-def load_checkpoint(model: nn.Module, path: str | Path,
-                    strip_prefixes: tuple[str, ...] = ("module.", "_orig_mod.")) -> LoadReport:
+def load_checkpoint(
+    model: nn.Module, path: str | Path, strip_prefixes: tuple[str, ...] = ("module.", "_orig_mod.")
+) -> LoadReport:
     """Load a local state-dict file (e.g. a previous PPFER checkpoint) into ``model`` with :func:`load_matching`."""
     return load_matching(model, load_state_file(path), str(path), strip_prefixes)
 
@@ -183,16 +203,27 @@ class DoubleConv(nn.Sequential):
 
     def __init__(self, cin: int, cout: int, norm: str = "batch"):
         super().__init__(
-            nn.Conv2d(cin, cout, 3, padding=1, bias=False), _norm2d(norm, cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1, bias=False), _norm2d(norm, cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+            _norm2d(norm, cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+            _norm2d(norm, cout),
+            nn.ReLU(inplace=True),
         )
 
 
 class UNet(nn.Module):
     """Encoder–decoder with skip connections (privacy enhancers F_lpr/F_hpr, trade-off anonymiser, recovery attacker)."""
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 3, base_width: int = 32, depth: int = 4,
-                 norm: Literal["batch", "group"] = "batch", bilinear: bool = True):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        base_width: int = 32,
+        depth: int = 4,
+        norm: Literal["batch", "group"] = "batch",
+        bilinear: bool = True,
+    ):
         super().__init__()
         if depth < 1:
             raise ValueError("UNet depth must be >= 1")
@@ -204,8 +235,12 @@ class UNet(nn.Module):
         self.dec = nn.ModuleList()
         for i in reversed(range(depth)):  # from the bottom: widths[i+1] -> widths[i]
             if bilinear:
-                self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                                             nn.Conv2d(widths[i + 1], widths[i], 1)))
+                self.up.append(
+                    nn.Sequential(
+                        nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                        nn.Conv2d(widths[i + 1], widths[i], 1),
+                    )
+                )
             else:
                 self.up.append(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2))
             self.dec.append(DoubleConv(2 * widths[i], widths[i], norm))
@@ -265,7 +300,9 @@ class Mlp(nn.Module):
 class Block(nn.Module):
     """U-ViT transformer block: optional long-skip fusion ``skip_linear(cat[x, skip])``, then pre-norm attn and MLP."""
 
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = False, skip: bool = False):
+    def __init__(
+        self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = False, skip: bool = False
+    ):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
         self.attn = Attention(dim, num_heads, qkv_bias)
@@ -296,8 +333,18 @@ class PatchEmbed(nn.Module):
 class UViT(nn.Module):
     """Pixel-space U-ViT (feature compensator F_fc): ViT with long skip connections, frame in → frame out."""
 
-    def __init__(self, img_size: int, patch_size: int, in_channels: int = 3, embed_dim: int = 192, depth: int = 7,
-                 num_heads: int = 4, mlp_ratio: float = 4.0, residual: bool = True, qkv_bias: bool = False):
+    def __init__(
+        self,
+        img_size: int,
+        patch_size: int,
+        in_channels: int = 3,
+        embed_dim: int = 192,
+        depth: int = 7,
+        num_heads: int = 4,
+        mlp_ratio: float = 4.0,
+        residual: bool = True,
+        qkv_bias: bool = False,
+    ):
         super().__init__()
         if img_size % patch_size:
             raise ValueError(f"img_size {img_size} is not divisible by patch_size {patch_size}")
@@ -306,10 +353,13 @@ class UViT(nn.Module):
         self.grid = img_size // patch_size
         self.patch_embed = PatchEmbed(patch_size, in_channels, embed_dim)
         self.pos_embed = nn.Parameter(torch.zeros(1, self.grid**2, embed_dim))
-        self.in_blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio, qkv_bias) for _ in range(depth // 2))
+        self.in_blocks = nn.ModuleList(
+            Block(embed_dim, num_heads, mlp_ratio, qkv_bias) for _ in range(depth // 2)
+        )
         self.mid_block = Block(embed_dim, num_heads, mlp_ratio, qkv_bias)
         self.out_blocks = nn.ModuleList(
-            Block(embed_dim, num_heads, mlp_ratio, qkv_bias, skip=True) for _ in range(depth // 2))
+            Block(embed_dim, num_heads, mlp_ratio, qkv_bias, skip=True) for _ in range(depth // 2)
+        )
         self.norm = nn.LayerNorm(embed_dim)
         self.decoder_pred = nn.Linear(embed_dim, patch_size**2 * in_channels)
         self.final_layer = nn.Conv2d(in_channels, in_channels, 3, padding=1)
@@ -344,8 +394,9 @@ class UViT(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map frames ``[B, C, img, img]`` in [0, 1] to frames of the same shape in [0, 1]."""
         if x.shape[-3:] != (self.in_channels, self.img_size, self.img_size):
-            raise ValueError(f"UViT expects [B, {self.in_channels}, {self.img_size}, {self.img_size}], got "
-                             f"{list(x.shape)}")
+            raise ValueError(
+                f"UViT expects [B, {self.in_channels}, {self.img_size}, {self.img_size}], got {list(x.shape)}"
+            )
         h = self.patch_embed(x) + self.pos_embed
         skips = []
         for blk in self.in_blocks:
@@ -371,7 +422,13 @@ def build_uvit(cfg: Mapping[str, Any], img_size: int, weights: str | Path | None
     """The feature compensator F_fc from its config entry {patch, dim, depth, heads} (models.uvit)
     for frames of side ``img_size``; ``weights``: a checkpoint of :func:`ppfer_core.training.save_weights`
     (the entry's own ``weights``, a U-ViT checkpoint seeding the blocks, is :func:`load_uvit_blocks`')."""
-    net = UViT(img_size=img_size, patch_size=cfg["patch"], embed_dim=cfg["dim"], depth=cfg["depth"], num_heads=cfg["heads"])
+    net = UViT(
+        img_size=img_size,
+        patch_size=cfg["patch"],
+        embed_dim=cfg["dim"],
+        depth=cfg["depth"],
+        num_heads=cfg["heads"],
+    )
     return net if weights is None else _load_own(net, weights)
 
 
@@ -383,8 +440,9 @@ def _load_own(net: nn.Module, weights: str | Path) -> nn.Module:
 
 def load_uvit_blocks(model: UViT, checkpoint: str | Path) -> LoadReport:
     """Load the transformer blocks and final norm of a U-ViT checkpoint into ``model``; embedding and head stay new."""
-    return load_matching(model, load_state_file(checkpoint), str(checkpoint),
-                         only=UVIT_BLOCK_PREFIXES, what="load_uvit_blocks")
+    return load_matching(
+        model, load_state_file(checkpoint), str(checkpoint), only=UVIT_BLOCK_PREFIXES, what="load_uvit_blocks"
+    )
 
 
 # --------------------------------------------------------------------------------------------- classifiers
@@ -407,8 +465,9 @@ def _verify_loaded(model: nn.Module, state: dict[str, torch.Tensor], source: str
     return _finish(report, own, "pretrained classifier")
 
 
-def build_image_classifier(arch: str, num_classes: int, weights_file: str | Path | None = None,
-                           drop_rate: float = 0.0) -> Normalized:
+def build_image_classifier(
+    arch: str, num_classes: int, weights_file: str | Path | None = None, drop_rate: float = 0.0
+) -> Normalized:
     """timm classifier wrapped with ImageNet normalisation; weights only from a local file, else from scratch."""
     import timm
 
@@ -440,7 +499,9 @@ class R3DSmall(nn.Module):
         self.inplanes = width
         self.stem = nn.Sequential(
             nn.Conv3d(3, width, kernel_size=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
-            nn.BatchNorm3d(width), nn.ReLU(inplace=True))
+            nn.BatchNorm3d(width),
+            nn.ReLU(inplace=True),
+        )
         make = VideoResNet._make_layer  # reuses torchvision's layer builder (reads/updates self.inplanes)
         self.layer1 = make(self, BasicBlock, Conv3DSimple, width, layers[0], stride=1)
         self.layer2 = make(self, BasicBlock, Conv3DSimple, 2 * width, layers[1], stride=2)
@@ -464,8 +525,9 @@ class R3DSmall(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def build_video_classifier(arch: str, num_classes: int, weights_file: str | Path | None = None,
-                           width: int = 64) -> Normalized:
+def build_video_classifier(
+    arch: str, num_classes: int, weights_file: str | Path | None = None, width: int = 64
+) -> Normalized:
     """Utility model F_u: torchvision ``r3d_18`` (optional local Kinetics state dict, the paper's), or the
     CPU-sized ``r3d_small`` or ``frame_cnn`` (:class:`ppfer_core.video_nets.FrameConvNet`, the embedded default's)."""
     report = None

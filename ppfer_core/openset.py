@@ -48,7 +48,9 @@ def emotion_gap(emotions: pd.Series, overall: pd.Series) -> float:
     return float((share - overall).abs().sum())
 
 
-def identity_disjoint_split(index: pd.DataFrame, test_actors: int, seed: int, candidates: int = 256) -> OpenSplit:
+def identity_disjoint_split(
+    index: pd.DataFrame, test_actors: int, seed: int, candidates: int = 256
+) -> OpenSplit:
     """Every clip of ``test_actors`` actors goes to test, all others to train.
 
     Among ``candidates`` seeded random draws of test actors, the one whose test emotion
@@ -56,7 +58,9 @@ def identity_disjoint_split(index: pd.DataFrame, test_actors: int, seed: int, ca
     emotion must then occur in both splits. Depends only on the clips' actors and emotions and on
     the seed, not on the row order."""
     if "actor" not in index.columns or index["actor"].isna().any():
-        raise ValueError("identity-disjoint split: every clip of the index needs an actor (CREMA-D-form corpus)")
+        raise ValueError(
+            "identity-disjoint split: every clip of the index needs an actor (CREMA-D-form corpus)"
+        )
     actors = sorted(index["actor"].astype(str).unique())
     if not 1 <= test_actors < len(actors):
         raise ValueError(
@@ -65,7 +69,11 @@ def identity_disjoint_split(index: pd.DataFrame, test_actors: int, seed: int, ca
         )
     actor = index["actor"].astype(str)
     overall = index["emotion"].value_counts(normalize=True).sort_index()
-    counts = pd.crosstab(actor, index["emotion"]).reindex(index=actors, columns=overall.index, fill_value=0).to_numpy(float)
+    counts = (
+        pd.crosstab(actor, index["emotion"])
+        .reindex(index=actors, columns=overall.index, fill_value=0)
+        .to_numpy(float)
+    )
     rng = np.random.default_rng(seed)
     best: tuple[float, tuple[str, ...]] | None = None
     for _ in range(candidates):
@@ -80,8 +88,10 @@ def identity_disjoint_split(index: pd.DataFrame, test_actors: int, seed: int, ca
     for name in ("train", "test"):
         missing = set(overall.index) - set(index["emotion"][split == name])
         if missing:
-            raise ValueError(f"identity-disjoint split: no {sorted(missing)} clip in open-set {name} split "
-                             f"(openset.test_actors = {test_actors})")
+            raise ValueError(
+                f"identity-disjoint split: no {sorted(missing)} clip in open-set {name} split "
+                f"(openset.test_actors = {test_actors})"
+            )
     return OpenSplit(pick, split, gap)
 
 
@@ -92,18 +102,26 @@ def open_indexes(index: pd.DataFrame, open_split: OpenSplit) -> tuple[pd.DataFra
     position in the new split array. Returns (label-free index, identities) where the identity
     table has ``split, row, actor, source_split, source_row``."""
     frame = index.assign(open_split=open_split.split.values)
-    frame = frame.assign(_order=frame["split"].map({"train": 0, "test": 1})).sort_values(["_order", "row"], kind="stable")
+    frame = frame.assign(_order=frame["split"].map({"train": 0, "test": 1})).sort_values(
+        ["_order", "row"], kind="stable"
+    )
     parts = []
     for name in ("train", "test"):
         part = frame[frame["open_split"] == name].reset_index(drop=True)
-        parts.append(part.assign(source_split=part["split"], source_row=part["row"], split=name, row=np.arange(len(part))))
+        parts.append(
+            part.assign(
+                source_split=part["split"], source_row=part["row"], split=name, row=np.arange(len(part))
+            )
+        )
     both = pd.concat(parts, ignore_index=True)
     labels = both[LABEL_FREE_COLUMNS].reset_index(drop=True)
     identities = both[["split", "row", "actor", "source_split", "source_row"]].reset_index(drop=True)
     return labels, identities
 
 
-def copy_rows(sources: dict[str, np.ndarray], identities: pd.DataFrame, split: str, out: np.ndarray) -> np.ndarray:
+def copy_rows(
+    sources: dict[str, np.ndarray], identities: pd.DataFrame, split: str, out: np.ndarray
+) -> np.ndarray:
     """Copy the clips of one open split, row by row, from the closed split arrays into ``out``."""
     rows = identities[identities["split"] == split].sort_values("row")
     for dst, (src_split, src_row) in enumerate(zip(rows["source_split"], rows["source_row"], strict=True)):
@@ -129,7 +147,9 @@ class VideoPairDataset(Dataset):
         return frames_to_tensor(self.clips[i, a]), frames_to_tensor(self.clips[i, b]), torch.tensor(i)
 
 
-def video_prior_loss(embedder: nn.Module, temperature: float, views: bool, seen: list[np.ndarray]) -> Callable:
+def video_prior_loss(
+    embedder: nn.Module, temperature: float, views: bool, seen: list[np.ndarray]
+) -> Callable:
     """NT-Xent of the embedder on a batch of frame pairs (x1, x2, clip): x1[i] and x2[i] are
     positives, every other frame of the batch a negative. ``views`` adds SimCLR's random view on
     top of the frame pair; ``seen`` collects the clip rows of every batch (for the audit of
@@ -158,11 +178,18 @@ def negative_pair_audit(batches: list[np.ndarray], actors: np.ndarray) -> dict[s
     counts = pd.Series(actors).value_counts().to_numpy(np.int64)
     n = len(actors)
     expected = float((counts * (counts - 1)).sum() / (n * (n - 1))) if n > 1 else 0.0
-    return {"same_actor_negatives": same, "negative_pairs": pairs,
-            "observed_rate": same / pairs if pairs else 0.0, "expected_rate": expected, "batches": len(batches)}
+    return {
+        "same_actor_negatives": same,
+        "negative_pairs": pairs,
+        "observed_rate": same / pairs if pairs else 0.0,
+        "expected_rate": expected,
+        "batches": len(batches),
+    }
 
 
-def l1_band_loss(enhancer_low: nn.Module, enhancer_high: nn.Module, wavelet_name: str, level: int) -> Callable:
+def l1_band_loss(
+    enhancer_low: nn.Module, enhancer_high: nn.Module, wavelet_name: str, level: int
+) -> Callable:
     """L1 identity-map warm-up of both U-Nets on the band images of a batch of frames (x1, ...)."""
 
     def loss(batch):
@@ -177,8 +204,15 @@ def l1_band_loss(enhancer_low: nn.Module, enhancer_high: nn.Module, wavelet_name
     return loss
 
 
-def suppression_loss(enhancer_low: nn.Module, enhancer_high: nn.Module, embedder: nn.Module,
-                     wavelet_name: str, level: int, temperature: float, l1_weight: float) -> Callable:
+def suppression_loss(
+    enhancer_low: nn.Module,
+    enhancer_high: nn.Module,
+    embedder: nn.Module,
+    wavelet_name: str,
+    level: int,
+    temperature: float,
+    l1_weight: float,
+) -> Callable:
     """Enhancer objective on frame pairs (x1, x2, clip) against the frozen embedder: the
     similarities of E(G(x1)) to E(G(x2)) over the batch pushed to uniform (cross-entropy to the
     uniform distribution), plus ``l1_weight`` x L1(G(x), x). Metric ``pair_acc``: how often the

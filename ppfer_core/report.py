@@ -47,7 +47,10 @@ def rule_of(path: str | Path, root: str | Path = "benchmarks") -> str:
 def read_benchmark(path: str | Path) -> dict[str, float]:
     """One benchmark file's ``s``, ``max_rss`` (MB) and ``cpu_time`` (mean over repeats; NaN if absent)."""
     df = pd.read_csv(path, sep="\t", na_values=["-", "NA", ""])
-    return {c: float(pd.to_numeric(df[c], errors="coerce").mean()) if c in df else float("nan") for c in BENCHMARK_COLUMNS}
+    return {
+        c: float(pd.to_numeric(df[c], errors="coerce").mean()) if c in df else float("nan")
+        for c in BENCHMARK_COLUMNS
+    }
 
 
 def read_benchmarks(
@@ -58,7 +61,9 @@ def read_benchmarks(
     rows = []
     for f in files:
         rule = rule_of(f, root)
-        rows.append({"file": str(f), "rule": rule, "stage": (stages or {}).get(rule, ""), **read_benchmark(f)})
+        rows.append(
+            {"file": str(f), "rule": rule, "stage": (stages or {}).get(rule, ""), **read_benchmark(f)}
+        )
     return pd.DataFrame(rows, columns=["file", "rule", "stage", *BENCHMARK_COLUMNS])
 
 
@@ -66,7 +71,9 @@ def runtime_summary(jobs: pd.DataFrame) -> pd.DataFrame:
     """Per rule: stage, jobs, summed wall time ``s`` and ``cpu_time`` (seconds), ``max_rss`` summed over
     the rule's jobs and its peak (MB); slowest rule first."""
     if jobs.empty:
-        return pd.DataFrame(columns=["stage", "rule", "jobs", "s", "cpu_time", "max_rss_sum", "max_rss_peak", "share"])
+        return pd.DataFrame(
+            columns=["stage", "rule", "jobs", "s", "cpu_time", "max_rss_sum", "max_rss_peak", "share"]
+        )
     g = jobs.groupby("rule", sort=False)
     out = pd.DataFrame(
         {
@@ -95,7 +102,9 @@ def plot_runtime(summary: pd.DataFrame, path: str | Path) -> None:
     for y, (s, rss, n) in enumerate(zip(df["s"], df["max_rss_peak"], df["jobs"])):
         ax.text(s, y, f" {n} job{'s' if n != 1 else ''}, peak {rss:.0f} MB", va="center", fontsize=7)
     handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i % 10)) for i in range(len(stages))]
-    ax.legend(handles, [s or "?" for s in stages], fontsize=7, loc="lower right", title="stage", title_fontsize=7)
+    ax.legend(
+        handles, [s or "?" for s in stages], fontsize=7, loc="lower right", title="stage", title_fontsize=7
+    )
     ax.set_xlabel("wall time summed over the rule's jobs (s)")
     ax.set_title(f"run time per rule: {summary['s'].sum():.0f} s in {int(summary['jobs'].sum())} jobs")
     ax.set_xlim(0, max(float(summary["s"].max()), 1e-9) * 1.45)
@@ -111,7 +120,9 @@ ATTACKED_COLUMN = "plr_worst"
 """Table 1's worst-case PLR over the attack suite (issue 14): Figure 1's hollow markers."""
 
 
-def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chance: float = 100.0 / len(EMOTIONS)) -> None:
+def plot_privacy_utility(
+    table1: pd.DataFrame, path: str | Path, expression_chance: float = 100.0 / len(EMOTIONS)
+) -> None:
     """The paper's Figure 1: every Table 1 approach as a point (PLR, ACC); chance of each as a dashed line.
     With a ``plr_worst`` column (else ``plr_adaptive``), that attacker's PLR is drawn as a hollow marker linked to it;
     with ``plr_lo, plr_hi, acc_lo, acc_hi`` columns, each point has its 95 % intervals as error bars."""
@@ -123,15 +134,27 @@ def plot_privacy_utility(table1: pd.DataFrame, path: str | Path, expression_chan
         ax.scatter(row.plr, row.acc, color=c, s=50, zorder=3, label=row.approach)
         _error_bars(ax, row, c)
         right = row.plr > 80  # label points near the right edge on their left
-        ax.annotate(row.approach, (row.plr, row.acc), textcoords="offset points", xytext=(-5 if right else 5, 4),
-                    ha="right" if right else "left", fontsize=8)
-        attacked = getattr(row, ATTACKED_COLUMN, np.nan) if ATTACKED_COLUMN in table1 else getattr(row, "plr_adaptive", np.nan)
+        ax.annotate(
+            row.approach,
+            (row.plr, row.acc),
+            textcoords="offset points",
+            xytext=(-5 if right else 5, 4),
+            ha="right" if right else "left",
+            fontsize=8,
+        )
+        attacked = (
+            getattr(row, ATTACKED_COLUMN, np.nan)
+            if ATTACKED_COLUMN in table1
+            else getattr(row, "plr_adaptive", np.nan)
+        )
         if pd.notna(attacked):
             ax.plot([row.plr, attacked], [row.acc, row.acc], color=c, lw=0.8, ls=":", zorder=2)
             ax.scatter(attacked, row.acc, facecolors="none", edgecolors=[c], s=50, zorder=3)
     chance = float(table1["chance"].iloc[0])
     ax.axvline(chance, color="grey", ls="--", lw=1, label=f"identity chance ({chance:.1f}%)")
-    ax.axhline(expression_chance, color="grey", ls="-.", lw=1, label=f"expression chance ({expression_chance:.1f}%)")
+    ax.axhline(
+        expression_chance, color="grey", ls="-.", lw=1, label=f"expression chance ({expression_chance:.1f}%)"
+    )
     ax.set_xlabel("privacy leakage ratio PLR (%)  ← better")
     ax.set_ylabel("video FER accuracy ACC (%)  better →")
     ax.set_xlim(-2, 102)
@@ -165,7 +188,17 @@ def _error_bars(ax, row, color) -> None:
     """The 95 % intervals of one Figure 1 point (PLR horizontally, ACC vertically), when the table has them."""
     xerr, yerr = interval_errors(row, "plr"), interval_errors(row, "acc")
     if xerr is not None or yerr is not None:
-        ax.errorbar(row.plr, row.acc, xerr=xerr, yerr=yerr, fmt="none", ecolor=color, elinewidth=1, capsize=3, zorder=2)
+        ax.errorbar(
+            row.plr,
+            row.acc,
+            xerr=xerr,
+            yerr=yerr,
+            fmt="none",
+            ecolor=color,
+            elinewidth=1,
+            capsize=3,
+            zorder=2,
+        )
 
 
 def plot_per_class(table2: pd.DataFrame, path: str | Path) -> None:
@@ -194,7 +227,9 @@ def pick_evenly(n: int, k: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(int))
 
 
-def frame_grid(rows: Sequence[tuple[str, np.ndarray]], clips: Sequence[int], frames: Sequence[int], path: str | Path) -> None:
+def frame_grid(
+    rows: Sequence[tuple[str, np.ndarray]], clips: Sequence[int], frames: Sequence[int], path: str | Path
+) -> None:
     """A grid of frames: one row per representation (label, uint8 clips ``[N, T, H, W, 3]``), one
     column per (clip, frame); the same clips and frames in every row."""
     plt = _pyplot()
@@ -203,7 +238,9 @@ def frame_grid(rows: Sequence[tuple[str, np.ndarray]], clips: Sequence[int], fra
     scale = max(0.6, 48 / max(h, w))
     label_in = 1.8  # inches kept for the row labels
     width_in = ncols * w * scale / 48 + label_in
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(width_in, len(rows) * h * scale / 48 + 0.4), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), ncols, figsize=(width_in, len(rows) * h * scale / 48 + 0.4), squeeze=False
+    )
     for r, (label, arr) in enumerate(rows):
         for c, (clip, frame) in enumerate((c, f) for c in clips for f in frames):
             ax = axes[r, c]

@@ -64,7 +64,9 @@ class AdversarySettings:
             raise ValueError(f"enhancer.adversaries: unknown keys {sorted(unknown)}")
         s = cls(**cfg)
         if s.count < 1 or s.steps < 1 or s.restart_every < 0:
-            raise ValueError(f"enhancer.adversaries: count and steps must be >= 1, restart_every >= 0, got {s}")
+            raise ValueError(
+                f"enhancer.adversaries: count and steps must be >= 1, restart_every >= 0, got {s}"
+            )
         return s
 
 
@@ -84,7 +86,9 @@ class AdversaryPool(nn.Module):
     def __init__(self, num_classes: int, settings: AdversarySettings, seed: int):
         super().__init__()
         self.settings, self.seed = settings, seed
-        self.members = nn.ModuleList(build_small_cnn(num_classes, settings.width) for _ in range(settings.count))
+        self.members = nn.ModuleList(
+            build_small_cnn(num_classes, settings.width) for _ in range(settings.count)
+        )
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
         self.register_buffer("restarts", torch.zeros((), dtype=torch.long))
         for i, m in enumerate(self.members):
@@ -147,8 +151,11 @@ def strongest_privacy_loss(
             value = value + l1_weight * F.l1_loss(out.float(), x)
         cache["out"] = out.detach()
         accs = [(lg.argmax(1) == y).float().mean().item() for lg in logits]
-        metrics = {"adversary_acc": max(accs), "adversary_acc_mean": sum(accs) / len(accs),
-                   "restarts": float(restarted is not None)}
+        metrics = {
+            "adversary_acc": max(accs),
+            "adversary_acc_mean": sum(accs) / len(accs),
+            "restarts": float(restarted is not None),
+        }
         if fixed is not None:
             metrics["controller_acc"] = accs[-1]
         return value, metrics
@@ -163,7 +170,10 @@ def adversary_loss(pool: AdversaryPool, cache: dict[str, torch.Tensor], report: 
         y = batch[1]
         logits = pool(cache["out"])
         value = torch.stack([F.cross_entropy(lg, y) for lg in logits]).sum()
-        metrics = {"adversary_train_acc": sum((lg.argmax(1) == y).float().mean().item() for lg in logits) / len(logits)}
+        metrics = {
+            "adversary_train_acc": sum((lg.argmax(1) == y).float().mean().item() for lg in logits)
+            / len(logits)
+        }
         return value, metrics if report else {}
 
     return loss
@@ -184,16 +194,36 @@ def fit_robust_enhancer(
     l1_weight}; the identity budget does not apply (a restarted adversary is weak by construction)."""
     s = TrainSettings.from_config(settings)
     pool = AdversaryPool(num_classes, adversaries, run.seed).to(run.device)
-    fixed = freeze(controller.to(run.device)) if (controller is not None and adversaries.with_controller) else None
+    fixed = (
+        freeze(controller.to(run.device))
+        if (controller is not None and adversaries.with_controller)
+        else None
+    )
     enhancer.to(run.device)
     enh_opt = s.make_optimizer(enhancer.parameters(), weight_decay=False)
     adv_opt = optimizer(pool.parameters(), adversaries.optimizer, adversaries.lr)
     cache: dict[str, torch.Tensor] = {}
-    players = [Player("privacy", [enhancer], enh_opt, strongest_privacy_loss(
-        enhancer, pool, fixed, adv_opt, objective["objective"], objective["l1_weight"], cache))]
-    players += [Player(f"adversary{j}", [pool], adv_opt, adversary_loss(pool, cache, j == 0)) for j in range(adversaries.steps)]
-    result = fit(players, dataset, s, run,
-                 {"train": s.config(), "objective": objective, "adversaries": asdict(adversaries), "desc": run.desc})
+    players = [
+        Player(
+            "privacy",
+            [enhancer],
+            enh_opt,
+            strongest_privacy_loss(
+                enhancer, pool, fixed, adv_opt, objective["objective"], objective["l1_weight"], cache
+            ),
+        )
+    ]
+    players += [
+        Player(f"adversary{j}", [pool], adv_opt, adversary_loss(pool, cache, j == 0))
+        for j in range(adversaries.steps)
+    ]
+    result = fit(
+        players,
+        dataset,
+        s,
+        run,
+        {"train": s.config(), "objective": objective, "adversaries": asdict(adversaries), "desc": run.desc},
+    )
     run.log(f"[{run.desc}] {int(pool.step)} enhancer steps, {int(pool.restarts)} adversary restarts")
     return result, pool
 
@@ -215,5 +245,7 @@ def fit_privacy_enhancer(
     if mode == "frozen":
         return fit_enhancer(enhancer, controller, dataset, settings, objective, run)
     adversaries = AdversarySettings.from_config(objective["adversaries"])
-    result, _ = fit_robust_enhancer(enhancer, controller, num_classes, dataset, settings, objective, adversaries, run)
+    result, _ = fit_robust_enhancer(
+        enhancer, controller, num_classes, dataset, settings, objective, adversaries, run
+    )
     return result

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
@@ -45,7 +45,7 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def setup_job(snakemake: Any) -> tuple[Callable[[str], None], "torch.device"]:
+def setup_job(snakemake: Any) -> tuple[Callable[[str], None], torch.device]:
     """Common start of a training/inference job: log file, seeds, thread count, device."""
     import torch
 
@@ -76,7 +76,7 @@ class Job:
     ``snakemake`` object (params, input, output, wildcards). Built once per script by :meth:`from_snakemake`."""
 
     log: Callable[[str], None]
-    device: "torch.device"
+    device: torch.device
     seed: int
     workers: int
     snakemake: Any = field(repr=False)

@@ -11,13 +11,22 @@ import pandas as pd
 from ppfer_core.attacks import suite_table
 
 
-def robust_sweep_table(l1_weights: Mapping[str, float], utility: Mapping[str, Mapping], suite: Mapping[str, Mapping]) -> pd.DataFrame:
+def robust_sweep_table(
+    l1_weights: Mapping[str, float], utility: Mapping[str, Mapping], suite: Mapping[str, Mapping]
+) -> pd.DataFrame:
     """One row per robust variant (representation -> its L1 weight), by L1 weight: ACC, V_pl's PLR,
     ``plr_worst`` with its Wilson interval and attacker, and every attacker's column."""
     reps = list(l1_weights)
     columns = suite_table(reps, suite)
-    rows = [{"representation": rep, "l1_weight": float(l1_weights[rep]), "acc": round(utility[rep]["acc"], 3), **columns[rep]}
-            for rep in reps]
+    rows = [
+        {
+            "representation": rep,
+            "l1_weight": float(l1_weights[rep]),
+            "acc": round(utility[rep]["acc"], 3),
+            **columns[rep],
+        }
+        for rep in reps
+    ]
     return pd.DataFrame(rows).sort_values("l1_weight", kind="stable").reset_index(drop=True)
 
 
@@ -28,10 +37,24 @@ def plot_robust_sweep(table: pd.DataFrame, path: str | Path, chance: float | Non
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     err = [table["plr_worst"] - table["plr_worst_lo"], table["plr_worst_hi"] - table["plr_worst"]]
-    ax.errorbar(table["plr_worst"], table["acc"], xerr=err, fmt="o-", color="C3", capsize=3, label="worst-case PLR (suite)")
+    ax.errorbar(
+        table["plr_worst"],
+        table["acc"],
+        xerr=err,
+        fmt="o-",
+        color="C3",
+        capsize=3,
+        label="worst-case PLR (suite)",
+    )
     ax.scatter(table["plr"], table["acc"], facecolors="none", edgecolors="C0", label="PLR of V_pl (paper)")
     for row in table.itertuples(index=False):
-        ax.annotate(f"L1 {row.l1_weight:g}", (row.plr_worst, row.acc), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.annotate(
+            f"L1 {row.l1_weight:g}",
+            (row.plr_worst, row.acc),
+            textcoords="offset points",
+            xytext=(5, 4),
+            fontsize=8,
+        )
     if chance is not None:
         ax.axvline(chance, color="grey", ls="--", lw=1, label=f"identity chance ({chance:.1f}%)")
         ax.axvline(2 * chance, color="grey", ls=":", lw=1, label="2 x chance")

@@ -13,7 +13,10 @@ Metrics = Mapping[str, Mapping]
 
 
 def table1(
-    rows: Sequence[tuple[str, str]], leakage: Metrics, utility: Metrics, settings: Mapping[str, str] | None = None
+    rows: Sequence[tuple[str, str]],
+    leakage: Metrics,
+    utility: Metrics,
+    settings: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Table 1: approach, PLR, ACC, chance (percent), one row per (approach, representation);
     ``settings``: an approach's chosen setting (e.g. the blur sigma), in column ``setting``."""
@@ -40,7 +43,13 @@ def table2(rows: Sequence[tuple[str, str]], utility: Metrics) -> pd.DataFrame:
     out = []
     for name, rep in rows:
         per_class = utility[rep]["per_class"]
-        out.append({"exp": name, **{e: round(per_class[e], 3) for e in EMOTIONS}, "Avg": round(utility[rep]["acc"], 3)})
+        out.append(
+            {
+                "exp": name,
+                **{e: round(per_class[e], 3) for e in EMOTIONS},
+                "Avg": round(utility[rep]["acc"], 3),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -51,13 +60,20 @@ def table4(tasks: Sequence[Mapping], leakage: Metrics, utility: Metrics) -> pd.D
     for t in tasks:
         rep = t["rep"]
         rows.append(
-            {"task": t["task"], **{c: bool(t[c]) for c in cols},
-             "plr": round(leakage[rep]["plr"], 3), "acc": round(utility[rep]["acc"], 3), "representation": rep}
+            {
+                "task": t["task"],
+                **{c: bool(t[c]) for c in cols},
+                "plr": round(leakage[rep]["plr"], 3),
+                "acc": round(utility[rep]["acc"], 3),
+                "representation": rep,
+            }
         )
     return pd.DataFrame(rows)
 
 
-def table3(rows: Sequence[str], table1: pd.DataFrame, recovery: Metrics, leakage: Metrics, adaptive: Metrics) -> pd.DataFrame:
+def table3(
+    rows: Sequence[str], table1: pd.DataFrame, recovery: Metrics, leakage: Metrics, adaptive: Metrics
+) -> pd.DataFrame:
     """Table 3 (threat model): per approach (named as in Table 1, whose ``representation`` column says which
     method output it is), SSIM / PSNR of the recovered test frames, PLR of V_pl on them, and the adaptive
     attacker's PLR on the method's own outputs (``plr_adaptive``, beyond the paper)."""
@@ -92,7 +108,9 @@ def rate_interval(metrics: Mapping, rate: str) -> tuple[float, float]:
     return wilson_interval(correct, n)
 
 
-def add_interval_columns(table: pd.DataFrame, column: str, metrics: Sequence[Mapping], rate: str | None = None) -> pd.DataFrame:
+def add_interval_columns(
+    table: pd.DataFrame, column: str, metrics: Sequence[Mapping], rate: str | None = None
+) -> pd.DataFrame:
     """Append ``{column}_lo`` and ``{column}_hi``: the 95 % Wilson interval of each row's rate, from
     that row's metric file in ``metrics`` (one per row, in order; ``rate``: its key, default ``column``)."""
     if len(metrics) != len(table):
@@ -104,7 +122,9 @@ def add_interval_columns(table: pd.DataFrame, column: str, metrics: Sequence[Map
     return out
 
 
-def add_plr_acc_intervals(table: pd.DataFrame, leakage: Metrics, utility: Metrics, rep_column: str = "representation") -> pd.DataFrame:
+def add_plr_acc_intervals(
+    table: pd.DataFrame, leakage: Metrics, utility: Metrics, rep_column: str = "representation"
+) -> pd.DataFrame:
     """Tables 1 and 4: ``plr_lo, plr_hi, acc_lo, acc_hi`` of every row's representation."""
     reps = list(table[rep_column])
     out = add_interval_columns(table, "plr", [leakage[r] for r in reps])

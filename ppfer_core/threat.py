@@ -89,11 +89,18 @@ def fit_recovery(
     ``settings`` (:class:`TrainSettings` or its config entry)."""
     s = TrainSettings.from_config(settings)
     data = PairedFrameDataset(outputs, np.zeros(len(outputs), dtype=np.int64), originals)
-    return fit([Player("l1", [model], s.make_optimizer(model.parameters()), recovery_loss(model))], data, s, run,
-               {"settings": s.config(), "desc": run.desc, "n": len(data)})
+    return fit(
+        [Player("l1", [model], s.make_optimizer(model.parameters()), recovery_loss(model))],
+        data,
+        s,
+        run,
+        {"settings": s.config(), "desc": run.desc, "n": len(data)},
+    )
 
 
-def recover_clips(model: nn.Module, clips: np.ndarray, out: np.ndarray, device: torch.device, batch: int = 64) -> np.ndarray:
+def recover_clips(
+    model: nn.Module, clips: np.ndarray, out: np.ndarray, device: torch.device, batch: int = 64
+) -> np.ndarray:
     """Recovered uint8 clips of a method's outputs, written into ``out`` (e.g. a memory map)."""
     model.to(device).eval()
     return map_frames(lambda x: model(x.to(device)).float(), clips, out, batch)
@@ -118,7 +125,16 @@ def adaptive_leakage(
     of a method's anonymised train clips until it converges (:func:`ppfer_core.attacks.frame_attack`),
     then score it on the anonymised test clips on V_pl's random frame per clip (``plr``, percent) and by
     voting over all frames (``plr_vote``). Returns the metrics with the attacker's training record."""
-    m = frame_attack(model, train_clips, train_identities, test_clips, test_identities, settings,
-                     convergence or Convergence(), run, leakage_seed)
+    m = frame_attack(
+        model,
+        train_clips,
+        train_identities,
+        test_clips,
+        test_identities,
+        settings,
+        convergence or Convergence(),
+        run,
+        leakage_seed,
+    )
     m["chance"], m["n_identities"] = 100.0 / n_identities, int(n_identities)
     return m

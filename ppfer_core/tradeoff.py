@@ -66,7 +66,9 @@ class PrivacyEncoder(nn.Module):
     def __init__(self, backbone: nn.Module, features: int, dim: int = PROJECTION_DIM):
         super().__init__()
         self.backbone = backbone
-        self.head = nn.Sequential(nn.Linear(features, 2 * dim), nn.ReLU(inplace=True), nn.Linear(2 * dim, dim))
+        self.head = nn.Sequential(
+            nn.Linear(features, 2 * dim), nn.ReLU(inplace=True), nn.Linear(2 * dim, dim)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Images [B, 3, H, W] in [0, 1] -> embeddings [B, dim]."""
@@ -118,7 +120,9 @@ def _views(encoder: nn.Module, a: torch.Tensor, temperature: float) -> torch.Ten
     return nt_xent(encoder(augment(a)).float(), encoder(augment(a)).float(), temperature)
 
 
-def anonymiser_loss(anonymiser: nn.Module, utility: nn.Module, encoder: nn.Module, privacy_weight: float, temperature: float) -> Callable:
+def anonymiser_loss(
+    anonymiser: nn.Module, utility: nn.Module, encoder: nn.Module, privacy_weight: float, temperature: float
+) -> Callable:
     """Player 1 on a batch (x, y): utility cross-entropy minus ``privacy_weight`` x the encoder's NT-Xent."""
 
     def loss(batch):

@@ -120,7 +120,9 @@ class TrainSettings:
             return dict(self.source)
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
 
-    def make_optimizer(self, params: Iterable[torch.nn.Parameter], weight_decay: bool = True) -> torch.optim.Optimizer:
+    def make_optimizer(
+        self, params: Iterable[torch.nn.Parameter], weight_decay: bool = True
+    ) -> torch.optim.Optimizer:
         """The configured optimiser over ``params`` (``weight_decay=False``: without the configured decay)."""
         return optimizer(params, self.optimizer, self.lr, self.weight_decay if weight_decay else 0.0)
 
@@ -153,8 +155,18 @@ def fit(
     """:func:`train` the players on a shuffled loader of ``dataset`` (:meth:`TrainSettings.loader`) for
     ``settings.epochs`` as ``run`` says; ``fingerprint``: the settings its resumable state belongs to."""
     loader = settings.loader(dataset, run.seed, run.device, run.workers)
-    return train(players, loader, settings.epochs, run.device, run.seed, run.state_path, fingerprint, stop=stop,
-                 log=run.log, desc=run.desc)
+    return train(
+        players,
+        loader,
+        settings.epochs,
+        run.device,
+        run.seed,
+        run.state_path,
+        fingerprint,
+        stop=stop,
+        log=run.log,
+        desc=run.desc,
+    )
 
 
 def fingerprint(settings: dict[str, Any]) -> str:
@@ -227,9 +239,16 @@ def train(
     for epoch in range(result.resumed_from, epochs):
         t0 = time.time()
         sums, count = _epoch(players, loader, device, seed, epoch, f"{desc} {epoch + 1}/{epochs}")
-        row = {"epoch": epoch + 1, **{k: v / max(count, 1) for k, v in sums.items()}, "seconds": time.time() - t0}
+        row = {
+            "epoch": epoch + 1,
+            **{k: v / max(count, 1) for k, v in sums.items()},
+            "seconds": time.time() - t0,
+        }
         result.history.append(row)
-        log(f"[{desc}] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        log(
+            f"[{desc}] "
+            + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
+        )
         reason = stop(row) if stop is not None else None
         if state_path is not None:
             _save_state(state_path, players, epoch, result.history, fp, reason)
@@ -241,7 +260,13 @@ def train(
 
 
 def _resume(
-    players: list[Player], state_path: Path, fp: str, epochs: int, result: TrainResult, log: Callable[[str], None], desc: str
+    players: list[Player],
+    state_path: Path,
+    fp: str,
+    epochs: int,
+    result: TrainResult,
+    log: Callable[[str], None],
+    desc: str,
 ) -> bool:
     """Load a resumable state written under the same settings into the players and ``result``
     (history, the epoch to resume from, why it stopped); ignore one of other settings. True when
@@ -327,7 +352,9 @@ def finish(state_path: Path | None) -> None:
         state_path.unlink()
 
 
-def optimizer(params: Iterable[torch.nn.Parameter], name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+def optimizer(
+    params: Iterable[torch.nn.Parameter], name: str, lr: float, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
     """Adam / AdamW / SGD by name (fused Adam when every parameter is on one device type, which is much faster on CPU)."""
     params = [p for p in params if p.requires_grad]
     if name == "adam":

@@ -14,7 +14,9 @@ from torch import nn
 
 def _conv_block(cin: int, cout: int, stride: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -29,11 +31,22 @@ class FrameConvNet(nn.Module):
     an image model memorises -- is removed and the expression's deformation remains; ``frames``
     the frames themselves; ``both`` the two stacked (6 channels)."""
 
-    def __init__(self, num_classes: int, width: int = 16, depth: int = 4, grid: int = 4, features: int = 128,
-                 dropout: float = 0.2, input: str = "motion", time_pool: str = "mean"):
+    def __init__(
+        self,
+        num_classes: int,
+        width: int = 16,
+        depth: int = 4,
+        grid: int = 4,
+        features: int = 128,
+        dropout: float = 0.2,
+        input: str = "motion",
+        time_pool: str = "mean",
+    ):
         super().__init__()
         if depth < 1 or width < 1:
-            raise ValueError(f"FrameConvNet needs depth >= 1 and width >= 1, got depth={depth}, width={width}")
+            raise ValueError(
+                f"FrameConvNet needs depth >= 1 and width >= 1, got depth={depth}, width={width}"
+            )
         if time_pool not in ("mean", "max"):
             raise ValueError(f"time_pool must be mean or max, got {time_pool!r}")
         if input not in ("motion", "frames", "both"):
@@ -42,10 +55,16 @@ class FrameConvNet(nn.Module):
         chans = [6 if input == "both" else 3] + [width * 2**i for i in range(depth)]
         self.frames = nn.Sequential(*(_conv_block(chans[i], chans[i + 1], 2) for i in range(depth)))
         feat = features
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(grid), nn.Flatten(), nn.Linear(chans[-1] * grid * grid, feat, bias=False),
-                                  nn.BatchNorm1d(feat), nn.ReLU(inplace=True))
-        self.temporal = nn.Sequential(nn.Conv1d(feat, feat, 3, padding=1, bias=False), nn.BatchNorm1d(feat),
-                                      nn.ReLU(inplace=True))
+        self.pool = nn.Sequential(
+            nn.AdaptiveAvgPool2d(grid),
+            nn.Flatten(),
+            nn.Linear(chans[-1] * grid * grid, feat, bias=False),
+            nn.BatchNorm1d(feat),
+            nn.ReLU(inplace=True),
+        )
+        self.temporal = nn.Sequential(
+            nn.Conv1d(feat, feat, 3, padding=1, bias=False), nn.BatchNorm1d(feat), nn.ReLU(inplace=True)
+        )
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feat, num_classes))
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Conv1d)):

@@ -59,7 +59,9 @@ def image_to_high(image: torch.Tensor, level_k: int) -> torch.Tensor:
 Alloc = Callable[[str, tuple[int, ...]], np.ndarray]
 
 
-def band_shapes(frame_size: tuple[int, int], wavelet: str, level: int) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+def band_shapes(
+    frame_size: tuple[int, int], wavelet: str, level: int
+) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
     """Per-frame shapes of the low band [3, h, w] and of each level's high band [3, 3, h_k, w_k]."""
     low, highs = dwt(torch.zeros(1, 3, *frame_size), wavelet, level)
     return tuple(low.shape[1:]), [tuple(h.shape[1:]) for h in highs]

@@ -60,7 +60,7 @@ def cuda_present(proc: Path = Path("/proc/driver/nvidia/gpus"), dev: Path = Path
         return False
     if proc.is_dir() and any(proc.iterdir()):
         return True
-    return dev.is_dir() and any(p.name[len("nvidia"):].isdigit() for p in dev.glob("nvidia[0-9]*"))
+    return dev.is_dir() and any(p.name[len("nvidia") :].isdigit() for p in dev.glob("nvidia[0-9]*"))
 
 
 def cpu_threads(cores: int) -> int:
@@ -94,7 +94,9 @@ def blur_sweep(fractions: Sequence[float], size: Sequence[int]) -> dict[str, flo
             raise ValueError(f"baselines.blur.sigmas: {f} is not a fraction of the frame side in (0, 1)")
         px = round(float(f) * side, 2)
         if f"blur-s{px:g}" in sweep:
-            raise ValueError(f"baselines.blur.sigmas: {f} gives {px:g} px at {side} px, as another sigma does")
+            raise ValueError(
+                f"baselines.blur.sigmas: {f} gives {px:g} px at {side} px, as another sigma does"
+            )
         sweep[f"blur-s{px:g}"] = px
     return sweep
 
@@ -103,7 +105,10 @@ def robust_variants(robust: Mapping[str, Any]) -> dict[str, float]:
     """The robust representations G-robust* the config asks for -> their L1 anchor weight: ``G-robust``
     (robust.l1_weight, the Table 1 row) and, with robust.sweep.enabled, ``G-robust-l1w{w}`` per sweep weight."""
     weights = [robust["l1_weight"], *(robust["sweep"]["l1_weights"] if robust["sweep"]["enabled"] else [])]
-    return {"G-robust" if float(w) == float(robust["l1_weight"]) else f"G-robust-l1w{w:g}": float(w) for w in weights}
+    return {
+        "G-robust" if float(w) == float(robust["l1_weight"]) else f"G-robust-l1w{w:g}": float(w)
+        for w in weights
+    }
 
 
 def compensated_name(grep: str) -> str:
@@ -135,8 +140,10 @@ def the_video(folder: str | Path, name: str) -> Path:
     """The one video of ``folder`` named ``name`` (without extension); ValueError naming the folder otherwise."""
     found = input_videos(folder).get(name, [])
     if len(found) != 1:
-        raise ValueError(f"{folder}: {len(found)} videos named {name}.* (need exactly one; extensions "
-                         f"{' '.join(VIDEO_EXTENSIONS)})")
+        raise ValueError(
+            f"{folder}: {len(found)} videos named {name}.* (need exactly one; extensions "
+            f"{' '.join(VIDEO_EXTENSIONS)})"
+        )
     return found[0]
 
 
@@ -157,7 +164,9 @@ def methods_trained_against(rules: Mapping[str, tuple[Sequence, Sequence]], vali
     return sorted(bad)
 
 
-def check_not_trained_against_validator(rules: Mapping[str, tuple[Sequence, Sequence]], validator: str) -> None:
+def check_not_trained_against_validator(
+    rules: Mapping[str, tuple[Sequence, Sequence]], validator: str
+) -> None:
     """Raise naming every method that is trained against the validator that scores its PLR."""
     bad = methods_trained_against(rules, validator)
     if bad:
@@ -170,7 +179,9 @@ def check_not_trained_against_validator(rules: Mapping[str, tuple[Sequence, Sequ
 def check_producers(representations: Mapping[str, Mapping[str, Any]], rules: Any) -> None:
     """Raise naming every representation of the design whose producer is no rule of the workflow
     (``rules``: Snakemake's ``rules`` namespace)."""
-    bad = sorted(f"{rep} ({r['producer']})" for rep, r in representations.items() if not hasattr(rules, r["producer"]))
+    bad = sorted(
+        f"{rep} ({r['producer']})" for rep, r in representations.items() if not hasattr(rules, r["producer"])
+    )
     if bad:
         raise ValueError(f"config/design.yaml: representations whose producer is no rule: {', '.join(bad)}")
 

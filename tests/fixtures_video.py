@@ -25,7 +25,8 @@ def gradient_frame(i: int, h: int = 48, w: int = 64, hue: int = 0) -> np.ndarray
     """Frame ``i`` of a test clip: colour gradients plus a white square moving right."""
     y, x = np.mgrid[0:h, 0:w]
     img = np.stack(
-        [(x * 255) // max(w - 1, 1), (y * 255) // max(h - 1, 1), np.full_like(x, (hue + 23 * i) % 256)], axis=-1
+        [(x * 255) // max(w - 1, 1), (y * 255) // max(h - 1, 1), np.full_like(x, (hue + 23 * i) % 256)],
+        axis=-1,
     ).astype(np.uint8)
     s = max(4, h // 5)
     x0 = (3 + 4 * i) % max(w - s, 1)
@@ -204,8 +205,13 @@ CREMAD_SIZE = (360, 480)  # H, W of CREMA-D's VideoFlash files
 CREMAD_FPS = 30
 
 
-def encode_flv(path: Path, frames: np.ndarray, fps: int = CREMAD_FPS, audio: str | None = "libmp3lame",
-               bit_rate: int = 1_000_000) -> None:
+def encode_flv(
+    path: Path,
+    frames: np.ndarray,
+    fps: int = CREMAD_FPS,
+    audio: str | None = "libmp3lame",
+    bit_rate: int = 1_000_000,
+) -> None:
     """Encode RGB frames ``[F, H, W, 3]`` as CREMA-D stores them: FLV, Sorenson H.263 (``flv1``),
     yuv420p, ``fps`` frames/s, with an interleaved mono audio track (MP3 by default, 22,050 Hz)."""
     import av
@@ -246,8 +252,14 @@ def studio_background(h: int = CREMAD_SIZE[0], w: int = CREMAD_SIZE[1], seed: in
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def cremad_real_clip(actor: int, emotion: str, n_frames: int = 45, face_px: int = 160,
-                     face_xy: tuple[int, int] = (290, 110), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def cremad_real_clip(
+    actor: int,
+    emotion: str,
+    n_frames: int = 45,
+    face_px: int = 160,
+    face_xy: tuple[int, int] = (290, 110),
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Frames ``[F, 360, 480, 3]`` of a CREMA-D-like clip: a synthetic talking face
     (:func:`ppfer_core.synthetic.render_clip`, ``face_px`` square) pasted at ``face_xy`` (left, top)
     of a 480x360 studio frame, off-centre. Returns (frames, the face's landmark box per frame
@@ -261,12 +273,19 @@ def cremad_real_clip(actor: int, emotion: str, n_frames: int = 45, face_px: int 
         raise ValueError(f"a {face_px}px face at {face_xy} does not fit a {w}x{h} frame")
     frames = np.repeat(studio_background(seed=actor)[None], n_frames, axis=0)
     frames[:, y : y + face_px, x : x + face_px] = face
-    boxes = np.stack([lm[..., 0].min(1) + x, lm[..., 1].min(1) + y, lm[..., 0].max(1) + x, lm[..., 1].max(1) + y], 1)
+    boxes = np.stack(
+        [lm[..., 0].min(1) + x, lm[..., 1].min(1) + y, lm[..., 0].max(1) + x, lm[..., 1].max(1) + y], 1
+    )
     return frames, boxes
 
 
-def make_cremad_real_corpus(root: Path, clips: list[tuple[str, tuple[int, int]]], n_frames: int = 45,
-                            face_px: int = 160, no_face: str | None = None) -> dict[str, np.ndarray]:
+def make_cremad_real_corpus(
+    root: Path,
+    clips: list[tuple[str, tuple[int, int]]],
+    n_frames: int = 45,
+    face_px: int = 160,
+    no_face: str | None = None,
+) -> dict[str, np.ndarray]:
     """``root/VideoFlash/{name}.flv`` in CREMA-D's real form (480x360, 30 fps, flv1 + MP3) for
     ``clips`` = [(CREMA-D stem, face (left, top)), ...]; ``no_face``: one more stem whose clip is
     the empty studio backdrop. Returns {stem: mean landmark box [4] in the 480x360 frame}."""
@@ -301,7 +320,9 @@ def cremad_names() -> list[str]:
 # --------------------------------------------------------------------------- DFEW as it really is
 
 
-def make_dfew_folds(root: Path, n_clips: int = 20, size: tuple[int, int] = (24, 24), n_frames: int = 4) -> dict:
+def make_dfew_folds(
+    root: Path, n_clips: int = 20, size: tuple[int, int] = (24, 24), n_frames: int = 4
+) -> dict:
     """DFEW's layout with all five folds: ``Clip/clip_224x224/{id:05d}/{n:05d}.jpg`` and
     ``EmoLabel_DataSplit/{train,test}(single-labeled)/set_{1..5}.csv``. Clip ``id`` (1..n_clips) is in
     fold ``k``'s test set when ``(id - 1) % 5 == k - 1`` and in its train set otherwise, as in DFEW's

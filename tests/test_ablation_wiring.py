@@ -22,8 +22,20 @@ VPL = "results/models/identity.pt"
 def plan(tmp_path_factory) -> dict[str, list[str]]:
     """The default config's dry run: job output -> its inputs (every job of the DAG)."""
     work = tmp_path_factory.mktemp("plan")
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "-d", str(work),
-           "--configfile", str(ROOT / "config.yaml"), "--cores", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(work),
+        "--configfile",
+        str(ROOT / "config.yaml"),
+        "--cores",
+        "2",
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     jobs = {}
@@ -39,7 +51,9 @@ def plan(tmp_path_factory) -> dict[str, list[str]]:
 def test_no_method_is_trained_against_the_validator_in_the_planned_dag(plan):
     """Every job that writes a method's representation (not a recovery attack's): V_pl is none of its inputs."""
     producers = {o: (r, i) for o, (r, i) in plan.items() if "/reps/" in o and "/reps/recovered-" not in o}
-    assert {"enhance_frames", "merge_enhanced", "train_compensator", "train_joint", "train_tradeoff"} <= {r for r, _ in producers.values()}
+    assert {"enhance_frames", "merge_enhanced", "train_compensator", "train_joint", "train_tradeoff"} <= {
+        r for r, _ in producers.values()
+    }
     offenders = sorted({r for r, i in producers.values() if VPL in i})
     assert not offenders, offenders
 
@@ -53,7 +67,11 @@ def test_tasks_1_and_3_have_their_own_controller_fine_tuned_from_the_validator(p
 
 def test_task_4_has_both_mse_targets(plan):
     rule, inputs = plan["results/reps/G-fcmse-G/train.npy"]
-    assert rule == "train_compensator" and "results/reps/G/train.npy" in inputs and "results/data/cremad/train.npy" not in inputs
+    assert (
+        rule == "train_compensator"
+        and "results/reps/G/train.npy" in inputs
+        and "results/data/cremad/train.npy" not in inputs
+    )
     rule, inputs = plan["results/reps/G-fcmse/train.npy"]
     assert "results/data/cremad/train.npy" in inputs
     _, inputs = plan["results/tables/table4.csv"]
@@ -72,8 +90,18 @@ def test_the_planning_check_names_a_method_trained_against_the_validator():
 
 
 def test_table4_labels_the_two_task_4_rows():
-    spec = dict(transform=True, enhancers=True, controller=True, compensator=True, compensator_controller=False, task=4)
-    tasks = [dict(spec, rep="a", mse_target="original frames"), dict(spec, rep="b", mse_target="G (identity-free)")]
+    spec = dict(
+        transform=True,
+        enhancers=True,
+        controller=True,
+        compensator=True,
+        compensator_controller=False,
+        task=4,
+    )
+    tasks = [
+        dict(spec, rep="a", mse_target="original frames"),
+        dict(spec, rep="b", mse_target="G (identity-free)"),
+    ]
     metrics = {"a": {"plr": 26.7, "acc": 51.1}, "b": {"plr": 11.1, "acc": 60.0}}
     t4 = add_task_column(table4(tasks, metrics, metrics), tasks, "mse_target")
     assert list(t4["task"]) == [4, 4] and list(t4["mse_target"]) == ["original frames", "G (identity-free)"]
@@ -112,4 +140,6 @@ def test_design_placeholders_and_planning_names_match_the_library():
 def test_the_rules_import_no_library_when_snakemake_parses_them():
     """Snakemake plans the workflow with the standard library (and its own dependencies) only."""
     for f in [ROOT / "Snakefile", ROOT / "rules" / "planning.py", *sorted((ROOT / "rules").glob("*.smk"))]:
-        assert not re.search(r"^\s*(from|import)\s+(ppfer_core|numpy|pandas|torch)\b", f.read_text(), re.MULTILINE), f
+        assert not re.search(
+            r"^\s*(from|import)\s+(ppfer_core|numpy|pandas|torch)\b", f.read_text(), re.MULTILINE
+        ), f

@@ -23,16 +23,31 @@ from ppfer_core.anonymize import Anonymizer, BadInput, Options  # noqa: E402
 from ppfer_core.anonymize.demo import astronaut_frames, write_video  # noqa: E402
 from ppfer_core.anonymize.tracking import track_faces  # noqa: E402
 from ppfer_core.bundle import (  # noqa: E402
-    PARTS, BundleError, BundleSettings, build_part, load_bundle, random_bundle, settings_from_config, write_bundle,
+    PARTS,
+    BundleError,
+    BundleSettings,
+    build_part,
+    load_bundle,
+    random_bundle,
+    settings_from_config,
+    write_bundle,
 )
 from ppfer_core.cli import main  # noqa: E402
 from ppfer_core.faces import Detection  # noqa: E402
 
 FPS, N = 10, 16
 SIZE = (180, 240)
-SETTINGS = BundleSettings(size=(32, 32), frames=4, wavelet="haar", level=1, face_margin=0.25,
-                          unet={"base_width": 4, "depth": 2}, uvit={"patch": 8, "dim": 16, "depth": 3, "heads": 2},
-                          utility={"arch": "r3d_small", "width": 4}, labels=EMOTIONS)
+SETTINGS = BundleSettings(
+    size=(32, 32),
+    frames=4,
+    wavelet="haar",
+    level=1,
+    face_margin=0.25,
+    unet={"base_width": 4, "depth": 2},
+    uvit={"patch": 8, "dim": 16, "depth": 3, "heads": 2},
+    utility={"arch": "r3d_small", "width": 4},
+    labels=EMOTIONS,
+)
 
 
 def _decode(path: Path):
@@ -41,7 +56,12 @@ def _decode(path: Path):
     with av.open(str(path)) as c:
         v = c.streams.video[0]
         frames = [f.to_ndarray(format="rgb24") for f in c.decode(v)]
-        return frames, Fraction(v.average_rate), [s.type for s in c.streams], c.streams.audio[0].codec_context.name if c.streams.audio else None
+        return (
+            frames,
+            Fraction(v.average_rate),
+            [s.type for s in c.streams],
+            c.streams.audio[0].codec_context.name if c.streams.audio else None,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +78,17 @@ def work(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def one_run(work):
     out = work / "out"
-    rc = main(["anonymize", str(work / "astro.mp4"), "--bundle", str(work / "anonymizer.pt"), "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "anonymize",
+            str(work / "astro.mp4"),
+            "--bundle",
+            str(work / "anonymizer.pt"),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     return rc, out
 
 
@@ -95,8 +125,16 @@ def test_transform_is_the_dag_chain(work):
     m = load_bundle(work / "anonymizer.pt").method()
     crops = np.random.default_rng(0).integers(0, 256, (1, 3, 32, 32, 3), dtype=np.uint8)
     low, highs = clips_to_bands(crops, "haar", 1)
-    g = enhance_bands(m.nets["enhancer_low"], m.nets["enhancer_high"], low, highs, "haar", (32, 32),
-                      np.empty_like(crops), torch.device("cpu"))
+    g = enhance_bands(
+        m.nets["enhancer_low"],
+        m.nets["enhancer_high"],
+        low,
+        highs,
+        "haar",
+        (32, 32),
+        np.empty_like(crops),
+        torch.device("cpu"),
+    )
     c = map_frames(lambda x: m.nets["compensator"](x).float(), g, np.empty_like(g))
     np.testing.assert_array_equal(m.transform(crops[0]), c[0])
 
@@ -117,7 +155,7 @@ def test_video_face_changed_background_kept_audio_kept(work, one_run):
         inside = np.abs(a[y0:y1, x0:x1].astype(int) - b[y0:y1, x0:x1]).mean()
         rx0, ry0, rx1, ry1 = (int(round(v)) for v in rec["faces"][0]["region"])
         far = np.ones(a.shape[:2], bool)
-        far[max(0, ry0 - 8):ry1 + 8, max(0, rx0 - 8):rx1 + 8] = False
+        far[max(0, ry0 - 8) : ry1 + 8, max(0, rx0 - 8) : rx1 + 8] = False
         outside = np.abs(a[far].astype(int) - b[far]).mean()
         assert inside > 20 and outside < 3, (rec["frame"], inside, outside)
     assert not list(out.glob(".*"))
@@ -125,7 +163,20 @@ def test_video_face_changed_background_kept_audio_kept(work, one_run):
 
 def test_two_faces_both_anonymised(work):
     out = work / "out2"
-    assert main(["anonymize", str(work / "two.mkv"), "--bundle", str(work / "anonymizer.pt"), "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "anonymize",
+                str(work / "two.mkv"),
+                "--bundle",
+                str(work / "anonymizer.pt"),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     side = json.loads((out / "two.json").read_text())
     src, _, kinds, _ = _decode(work / "two.mkv")
     frames, _, kinds_out, _ = _decode(out / "two.mp4")
@@ -158,11 +209,25 @@ def test_bad_inputs_one_line_each_others_processed(work, tmp_path, capsys):
     Image.fromarray(astronaut_frames(1, SIZE)[0]).save(tmp_path / "photo.png")
     out = tmp_path / "out"
     bad = ["empty.mp4", "garbage.avi", "voice.m4a", "missing.mov"]
-    rc = main(["anonymize", *[str(tmp_path / n) for n in bad + ["photo.png"]], "--bundle", str(work / "anonymizer.pt"),
-               "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "anonymize",
+            *[str(tmp_path / n) for n in bad + ["photo.png"]],
+            "--bundle",
+            str(work / "anonymizer.pt"),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1
-    reasons = {"empty.mp4": "empty file", "garbage.avi": "unreadable", "voice.m4a": "no video stream", "missing.mov": "not found"}
+    reasons = {
+        "empty.mp4": "empty file",
+        "garbage.avi": "unreadable",
+        "voice.m4a": "no video stream",
+        "missing.mov": "not found",
+    }
     for name, reason in reasons.items():
         assert any(name in line and reason in line for line in err), (name, err)
     assert len(err) == len(bad)
@@ -191,7 +256,7 @@ def test_frames_without_a_face(work, tmp_path, policy):
 
     plain = [np.full((64, 96, 3), 40, np.uint8) for _ in range(3)]
     for i, f in enumerate(plain):
-        f[10:30, 10 + 10 * i:40 + 10 * i] = 230
+        f[10:30, 10 + 10 * i : 40 + 10 * i] = 230
     wv(tmp_path / "noface.mp4", plain, fps=FPS)
     anonymizer = Anonymizer(load_bundle(work / "anonymizer.pt"), Options(no_face=policy))
     if policy == "drop":
@@ -208,6 +273,7 @@ def test_frames_without_a_face(work, tmp_path, policy):
 
 def test_tracking_interpolates_and_links():
     """Detections every 3rd frame: boxes on every frame, one track per face, interpolated in between."""
+
     def detector(frame):
         i = int(frame[0, 0, 0])
         return [Detection(10 + i, 10, 40 + i, 40, 0.9), Detection(100, 10, 130, 40, 0.9)]
@@ -224,12 +290,32 @@ def test_help_reads_like_a_manual(capsys):
         main(["anonymize", "--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for part in ("examples:", "exit status:", "--no-face", "--thresh", "--mask-scale", "--fallback", "face detection and tracking"):
+    for part in (
+        "examples:",
+        "exit status:",
+        "--no-face",
+        "--thresh",
+        "--mask-scale",
+        "--fallback",
+        "face detection and tracking",
+    ):
         assert part in text
 
 
 def test_unusable_bundle_exit_status_2(tmp_path, capsys, work):
-    assert main(["anonymize", str(work / "astro.mp4"), "--bundle", str(tmp_path / "none.pt"), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "anonymize",
+                str(work / "astro.mp4"),
+                "--bundle",
+                str(tmp_path / "none.pt"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "none.pt: bundle file not found" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
@@ -239,7 +325,26 @@ def test_workflow_names_an_unknown_bundle_method(tmp_path):
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(root / "Snakefile"), "--directory", str(tmp_path),
-                          "--configfile", str(root / "config.yaml"), "-n", "--cores", "1", "results/models/anonymizer.pt",
-                          "--config", "anonymize={'methods': ['nope']}"], capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(root / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(root / "config.yaml"),
+            "-n",
+            "--cores",
+            "1",
+            "results/models/anonymizer.pt",
+            "--config",
+            "anonymize={'methods': ['nope']}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode != 0 and "anonymize.methods: unknown method 'nope'" in res.stdout + res.stderr

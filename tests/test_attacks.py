@@ -1,9 +1,11 @@
 """The attack suite (ppfer_core.attacks) and the enhancers trained against re-trained adversaries
 (ppfer_core.robust, enhancer.adversary: retrained). Each test takes a few seconds on one thread."""
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_threat import one_thread  # noqa: F401  (autouse: tiny models, one thread)
 from torch.utils.data import TensorDataset
 
 from ppfer_core.attacks import (
@@ -29,10 +31,10 @@ from ppfer_core.stats import wilson_interval
 from ppfer_core.training import Run
 
 CPU = torch.device("cpu")
-QUIET = lambda _: None
 
 
-from test_threat import one_thread  # noqa: F401  (autouse: tiny models, one thread)
+def QUIET(_: str) -> None:
+    """A log function that drops its message."""
 
 
 def _state(m):
@@ -59,7 +61,11 @@ def test_vote_takes_the_majority_and_breaks_ties_by_probability():
     logits = np.zeros((2, 3, 3), dtype=np.float32)
     logits[0, 0, 1] = logits[0, 1, 1] = 5.0  # two frames say 1
     logits[0, 2, 2] = 50.0  # one very sure frame says 2
-    logits[1, 0, 0], logits[1, 1, 2], logits[1, 2] = 1.0, 3.0, [0.0, 0.0, 0.0]  # tie 0 / 2 / (0,1,2 -> 0): 2 votes for 0
+    logits[1, 0, 0], logits[1, 1, 2], logits[1, 2] = (
+        1.0,
+        3.0,
+        [0.0, 0.0, 0.0],
+    )  # tie 0 / 2 / (0,1,2 -> 0): 2 votes for 0
     logits[1, 2, 0] = 0.5
     assert list(vote(logits)) == [1, 0]
     tie = np.zeros((1, 2, 2), dtype=np.float32)
@@ -77,7 +83,9 @@ def test_score_frames_uses_the_validators_random_frame_and_voting():
     frames = leakage_frames(n, t, 7)
     logits[np.arange(n), frames, (y + 1) % c] = 5.0  # ... except the one V_pl would look at
     m = score_frames(logits, y, 7)
-    assert m["plr"] == 0.0 and m["plr_vote"] == 100.0 and m["n"] == n and m["chance"] == pytest.approx(100 / 3)
+    assert (
+        m["plr"] == 0.0 and m["plr_vote"] == 100.0 and m["n"] == n and m["chance"] == pytest.approx(100 / 3)
+    )
 
 
 def test_worst_case_is_the_highest_leak_with_its_wilson_interval():
@@ -114,15 +122,26 @@ def test_validation_slice_comes_from_the_train_split_per_identity():
     assert len(np.intersect1d(fit, val)) == 0 and sorted(np.concatenate([fit, val])) == list(range(40))
     assert all((y[val] == c).sum() == 2 for c in range(4))
     assert validation_split(y, 0.2, seed=0)[1].tolist() == val.tolist()
-    assert len(validation_split(np.array([0, 1]), 0.5, 0)[1]) == 0  # a single clip of a class stays in training
+    assert (
+        len(validation_split(np.array([0, 1]), 0.5, 0)[1]) == 0
+    )  # a single clip of a class stays in training
 
 
 def test_scratch_cnn_attacker_converges_and_reidentifies():
     y_train, y_test = np.repeat(np.arange(4), 8), np.repeat(np.arange(4), 2)
     torch.manual_seed(0)
     conv = Convergence(target_train_acc=0.99, patience=5, val_fraction=0.25, shift=2)
-    m = frame_attack(build_small_cnn(4, 8), identity_clips(y_train, 0, size=32), y_train, identity_clips(y_test, 1, size=32), y_test,
-                     {"epochs": 40, "batch_size": 16, "lr": 0.01, "optimizer": "adam"}, conv, Run(CPU, 0, log=QUIET), 0)
+    m = frame_attack(
+        build_small_cnn(4, 8),
+        identity_clips(y_train, 0, size=32),
+        y_train,
+        identity_clips(y_test, 1, size=32),
+        y_test,
+        {"epochs": 40, "batch_size": 16, "lr": 0.01, "optimizer": "adam"},
+        conv,
+        Run(CPU, 0, log=QUIET),
+        0,
+    )
     assert m["converged"] and m["epochs"] < 40 and m["train_acc"] >= 0.9
     assert m["plr"] == 100.0 and m["plr_vote"] == 100.0 and m["val_clips"] == 8 and m["train_clips"] == 24
 
@@ -136,20 +155,39 @@ def test_attackers_never_read_test_clips_while_training():
     runs = []
     for test in (identity_clips(y_test, 1, t=2), np.zeros((3, 2, 16, 16, 3), np.uint8)):
         torch.manual_seed(0)
-        frame = frame_attack(build_small_cnn(3, 4), train, y_train, test, y_test, settings, conv, Run(CPU, 0, log=QUIET), 0)
+        frame = frame_attack(
+            build_small_cnn(3, 4), train, y_train, test, y_test, settings, conv, Run(CPU, 0, log=QUIET), 0
+        )
         torch.manual_seed(0)
-        clip = clip_attack(build_video_classifier("r3d_small", 3, None, width=4), train, y_train, test, y_test,
-                           {**settings, "epochs": 2, "batch_size": 3}, conv, Run(CPU, 0, log=QUIET))
-        runs.append([{k: v for k, v in row.items() if k != "seconds"} for row in frame["history"] + clip["history"]])
+        clip = clip_attack(
+            build_video_classifier("r3d_small", 3, None, width=4),
+            train,
+            y_train,
+            test,
+            y_test,
+            {**settings, "epochs": 2, "batch_size": 3},
+            conv,
+            Run(CPU, 0, log=QUIET),
+        )
+        runs.append(
+            [{k: v for k, v in row.items() if k != "seconds"} for row in frame["history"] + clip["history"]]
+        )
     assert runs[0] == runs[1] and len(runs[0]) == 5
 
 
 def test_clip_attacker_reports_a_clip_level_rate_and_its_training():
     y_train, y_test = np.repeat(np.arange(3), 4), np.arange(3)
     torch.manual_seed(0)
-    m = clip_attack(build_video_classifier("r3d_small", 3, None, width=4), identity_clips(y_train, 0, t=4),
-                    y_train, identity_clips(y_test, 1, t=4), y_test, {"epochs": 2, "batch_size": 4, "lr": 0.01,
-                    "optimizer": "adam"}, Convergence(val_fraction=0.0), Run(CPU, 0, log=QUIET))
+    m = clip_attack(
+        build_video_classifier("r3d_small", 3, None, width=4),
+        identity_clips(y_train, 0, t=4),
+        y_train,
+        identity_clips(y_test, 1, t=4),
+        y_test,
+        {"epochs": 2, "batch_size": 4, "lr": 0.01, "optimizer": "adam"},
+        Convergence(val_fraction=0.0),
+        Run(CPU, 0, log=QUIET),
+    )
     assert m["n"] == 3 and 0 <= m["plr"] <= 100 and m["epochs"] == 2 and not m["converged"]
     assert m["stopped"] == "completed" and 0 <= m["train_acc"] <= 1
 
@@ -187,27 +225,56 @@ def test_retrained_adversaries_move_and_restart_while_the_controller_stays_froze
     before = _state(enhancer)
     adv = AdversarySettings(count=2, restart_every=5, steps=2, lr=0.01, width=4)
     objective = {"objective": "entropy", "l1_weight": 0.5}
-    result, pool = fit_robust_enhancer(enhancer, controller, 4, data, TRAIN, objective, adv, Run(CPU, 0, None, QUIET, "t"))
+    result, pool = fit_robust_enhancer(
+        enhancer, controller, 4, data, TRAIN, objective, adv, Run(CPU, 0, None, QUIET, "t")
+    )
     assert int(pool.step) == 12 and int(pool.restarts) == 2  # steps 5 and 10
-    assert sum(row["restarts"] for row in result.history) * 6 == pytest.approx(2)  # per-epoch mean of restart events
+    assert sum(row["restarts"] for row in result.history) * 6 == pytest.approx(
+        2
+    )  # per-epoch mean of restart events
     untouched = AdversaryPool(4, adv, seed=0)
     assert all(_moved(untouched.members[i].state_dict(), m.state_dict()) for i, m in enumerate(pool.members))
     assert _moved(before, enhancer.state_dict())
-    assert not _moved(frozen, controller.state_dict()) and {"adversary_acc", "adversary_train_acc", "controller_acc"} <= set(result.history[0])
+    assert not _moved(frozen, controller.state_dict()) and {
+        "adversary_acc",
+        "adversary_train_acc",
+        "controller_acc",
+    } <= set(result.history[0])
 
 
 def test_frozen_mode_is_the_paper_and_leaves_the_controller_unchanged(band_problem):
     data, controller = band_problem
     frozen = _state(controller)
-    objective = {"objective": "ce", "l1_weight": 0.0, "identity_budget": None, "adversary": "frozen",
-                 "adversaries": {"count": 2, "restart_every": 5, "steps": 1, "lr": 0.01, "optimizer": "adam",
-                                 "width": 4, "with_controller": True}}
-    result = fit_privacy_enhancer(UNet(base_width=4, depth=1), controller, 4, data, TRAIN, objective, Run(CPU, 0, None, QUIET, "t"))
+    objective = {
+        "objective": "ce",
+        "l1_weight": 0.0,
+        "identity_budget": None,
+        "adversary": "frozen",
+        "adversaries": {
+            "count": 2,
+            "restart_every": 5,
+            "steps": 1,
+            "lr": 0.01,
+            "optimizer": "adam",
+            "width": 4,
+            "with_controller": True,
+        },
+    }
+    result = fit_privacy_enhancer(
+        UNet(base_width=4, depth=1), controller, 4, data, TRAIN, objective, Run(CPU, 0, None, QUIET, "t")
+    )
     assert not _moved(frozen, controller.state_dict())
     assert "adversary_acc" not in result.history[0] and "controller_acc" in result.history[0]
     with pytest.raises(ValueError, match="enhancer.adversary"):
-        fit_privacy_enhancer(UNet(base_width=4, depth=1), controller, 4, data, TRAIN, {**objective, "adversary": "x"},
-                             Run(CPU, 0, None, QUIET, "t"))
+        fit_privacy_enhancer(
+            UNet(base_width=4, depth=1),
+            controller,
+            4,
+            data,
+            TRAIN,
+            {**objective, "adversary": "x"},
+            Run(CPU, 0, None, QUIET, "t"),
+        )
 
 
 def test_retrained_training_resumes_to_the_same_weights(band_problem, tmp_path):
@@ -218,8 +285,16 @@ def test_retrained_training_resumes_to_the_same_weights(band_problem, tmp_path):
     def run(epochs, state):
         torch.manual_seed(0)
         enhancer = UNet(base_width=4, depth=1)
-        _, pool = fit_robust_enhancer(enhancer, controller, 4, data, {**TRAIN, "epochs": epochs}, objective, adv,
-                                      Run(CPU, 0, state, QUIET, "t"))
+        _, pool = fit_robust_enhancer(
+            enhancer,
+            controller,
+            4,
+            data,
+            {**TRAIN, "epochs": epochs},
+            objective,
+            adv,
+            Run(CPU, 0, state, QUIET, "t"),
+        )
         return enhancer, pool
 
     whole, whole_pool = run(2, None)
@@ -251,12 +326,20 @@ def test_robust_sweep_table_and_figure(tmp_path):
     def leak(c):
         return {"correct": c, "correct_vote": c, "n": 10, "train_acc": 1.0}
 
-    suite = {"frames": {r: {"validator": leak(1), "scratch": leak(2 + i), "recovered": leak(1)} for i, r in enumerate(reps)},
-             "adaptive": {r: leak(1) for r in reps}, "clip": {r: leak(1) for r in reps}}
+    suite = {
+        "frames": {
+            r: {"validator": leak(1), "scratch": leak(2 + i), "recovered": leak(1)}
+            for i, r in enumerate(reps)
+        },
+        "adaptive": {r: leak(1) for r in reps},
+        "clip": {r: leak(1) for r in reps},
+    }
     utility = {r: {"acc": 50.0 + i} for i, r in enumerate(reps)}
     t = robust_sweep_table(reps, utility, suite)
     assert list(t["l1_weight"]) == [0.3, 1.0, 3.0] and list(t["plr_worst"]) == [40.0, 20.0, 30.0]
-    assert {"acc", "plr", "plr_worst_lo", "plr_worst_hi", "worst_attacker", "train_acc_clip"} <= set(t.columns)
+    assert {"acc", "plr", "plr_worst_lo", "plr_worst_hi", "worst_attacker", "train_acc_clip"} <= set(
+        t.columns
+    )
     plot_robust_sweep(t, tmp_path / "sweep.png", chance=10.0)
     assert (tmp_path / "sweep.png").stat().st_size > 0
     with pytest.raises(ValueError, match="robust G"):

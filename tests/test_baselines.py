@@ -183,8 +183,12 @@ def test_dlib_agrees_with_the_generators_landmarks():
 
 
 SWEEP = pd.DataFrame(
-    {"rep": ["blur-s0.5", "blur-s1", "blur-s2", "blur-s4"], "sigma": [0.5, 1.0, 2.0, 4.0],
-     "plr": [90.0, 60.0, 20.0, 5.0], "acc": [80.0, 70.0, 50.0, 30.0]}
+    {
+        "rep": ["blur-s0.5", "blur-s1", "blur-s2", "blur-s4"],
+        "sigma": [0.5, 1.0, 2.0, 4.0],
+        "plr": [90.0, 60.0, 20.0, 5.0],
+        "acc": [80.0, 70.0, 50.0, 30.0],
+    }
 )
 
 
@@ -194,8 +198,12 @@ def _pick(ours_plr, ours_acc):
 
 def test_blur_matching_rule():
     m = _pick(10.0, 65.0)
-    assert m.loc["Gaussian Blur 1", "sigma"] == 2.0 and not m.loc["Gaussian Blur 1", "fallback"]  # PLR 20 >= 10
-    assert m.loc["Gaussian Blur 2", "sigma"] == 2.0 and not m.loc["Gaussian Blur 2", "fallback"]  # ACC 50 <= 65
+    assert (
+        m.loc["Gaussian Blur 1", "sigma"] == 2.0 and not m.loc["Gaussian Blur 1", "fallback"]
+    )  # PLR 20 >= 10
+    assert (
+        m.loc["Gaussian Blur 2", "sigma"] == 2.0 and not m.loc["Gaussian Blur 2", "fallback"]
+    )  # ACC 50 <= 65
     m = _pick(60.0, 70.0)  # equality qualifies
     assert m.loc["Gaussian Blur 1", "sigma"] == 1.0 and m.loc["Gaussian Blur 2", "sigma"] == 1.0
     m = _pick(1.0, 99.0)
@@ -212,7 +220,9 @@ def test_table1_placeholders_resolve_to_the_matched_sigmas():
     leakage = {r: {"plr": p} for r, p in zip(SWEEP["rep"], SWEEP["plr"])} | {"ours": {"plr": 10.0}}
     utility = {r: {"acc": a} for r, a in zip(SWEEP["rep"], SWEEP["acc"])} | {"ours": {"acc": 75.0}}
     rows = [("Gaussian Blur 1", MATCH_PLR), ("Gaussian Blur 2", MATCH_ACC), ("Ours", "ours")]
-    resolved, settings, sweep = resolve_table1_rows(rows, leakage, utility, dict(zip(SWEEP["rep"], SWEEP["sigma"])))
+    resolved, settings, sweep = resolve_table1_rows(
+        rows, leakage, utility, dict(zip(SWEEP["rep"], SWEEP["sigma"]))
+    )
     assert resolved == [("Gaussian Blur 1", "blur-s2"), ("Gaussian Blur 2", "blur-s1"), ("Ours", "ours")]
     assert settings == {"Gaussian Blur 1": "sigma=2", "Gaussian Blur 2": "sigma=1"}
     assert list(sweep["chosen_as"]) == ["", "Gaussian Blur 2", "Gaussian Blur 1", ""]
@@ -244,7 +254,13 @@ def test_augment_gives_differentiable_views_in_range():
 class _SmallNet(nn.Module):
     def __init__(self, out: int):
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(32, out))
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32, out),
+        )
 
     def forward(self, x):
         return self.net(x)
@@ -259,7 +275,9 @@ def _minimax_setup():
     util = _SmallNet(3)
     enc = PrivacyEncoder(_SmallNet(16), 16, dim=8)
     g = torch.Generator().manual_seed(1)
-    x = (0.8 * torch.rand(16, 3, 1, 1, generator=g) + 0.2 * torch.rand(16, 3, 16, 16, generator=g))  # distinct colours
+    x = 0.8 * torch.rand(16, 3, 1, 1, generator=g) + 0.2 * torch.rand(
+        16, 3, 16, 16, generator=g
+    )  # distinct colours
     y = torch.randint(0, 3, (16,), generator=g)
     losses = {
         "anonymiser": anonymiser_loss(anon, util, enc, privacy_weight=1.0, temperature=0.5),
@@ -279,7 +297,14 @@ def _value(loss, batch):
 def _steps(modules, losses, batch, who, lr, epochs=10):
     """Train one player alone on the batch, then freeze BatchNorm statistics for comparisons."""
     player = Player(who, [modules[who]], optimizer(modules[who].parameters(), "adam", lr), losses[who])
-    train([player], make_loader(TensorDataset(*batch), 16, False, 0, CPU), epochs, CPU, seed=0, log=lambda s: None)
+    train(
+        [player],
+        make_loader(TensorDataset(*batch), 16, False, 0, CPU),
+        epochs,
+        CPU,
+        seed=0,
+        log=lambda s: None,
+    )
     for m in modules.values():
         m.eval()
 
@@ -307,9 +332,13 @@ def test_anonymiser_lowers_its_loss_by_raising_the_privacy_encoders():
 
 def test_three_players_step_in_turn_in_the_one_loop():
     modules, losses, batch = _minimax_setup()
-    players = [Player(k, [modules[k]], optimizer(modules[k].parameters(), "adam", 0.005), losses[k]) for k in losses]
+    players = [
+        Player(k, [modules[k]], optimizer(modules[k].parameters(), "adam", 0.005), losses[k]) for k in losses
+    ]
     before = {k: [p.detach().clone() for p in m.parameters()] for k, m in modules.items()}
-    result = train(players, make_loader(TensorDataset(*batch), 8, True, 0, CPU), 2, CPU, seed=0, log=lambda s: None)
+    result = train(
+        players, make_loader(TensorDataset(*batch), 8, True, 0, CPU), 2, CPU, seed=0, log=lambda s: None
+    )
     row = result.history[-1]
     for k in ("anonymiser_loss", "utility_loss", "privacy_loss", "anon_ce", "anon_ntxent", "utility_acc"):
         assert k in row

@@ -43,20 +43,28 @@ def _problem(classes=4, per_class=10):
         controller[0].bias.fill_(-0.05)
         k = torch.arange(classes).float() / classes
         controller[2].weight[:, 0] = 2 * k
-        controller[2].bias.copy_(-k ** 2)
+        controller[2].bias.copy_(-(k**2))
     assert (controller(x).argmax(1) == y).all()
     return TensorDataset(x, y), controller
 
 
 def _fit(enhancer, budget):
     data, controller = _problem()
-    return fit_enhancer(enhancer, controller, data, TRAIN, dict(objective="ce", l1_weight=0.0, identity_budget=budget, holdout=0.1),
-                        Run(CPU, 0, None, lambda s: None, "test"))
+    return fit_enhancer(
+        enhancer,
+        controller,
+        data,
+        TRAIN,
+        dict(objective="ce", l1_weight=0.0, identity_budget=budget, holdout=0.1),
+        Run(CPU, 0, None, lambda s: None, "test"),
+    )
 
 
 def test_no_stop_when_only_training_mode_hides_the_identity():
     result = _fit(ModeDependent(wipe_in_training=True), 0.5)
-    assert result.history[0]["controller_acc"] <= 0.5  # the old rule (training-batch accuracy) would stop here
+    assert (
+        result.history[0]["controller_acc"] <= 0.5
+    )  # the old rule (training-batch accuracy) would stop here
     assert result.stopped == "completed" and len(result.history) == 3
     assert all(row["heldout_controller_acc"] == 1.0 for row in result.history)
 
@@ -71,7 +79,12 @@ def test_holdout_is_whole_train_clips_per_identity():
     labels = np.repeat(np.arange(4), 5)
     train, held = holdout_split(FrameDataset(clips, labels), 0.2, seed=0)
     held_clips = {i // 4 for i in held.indices}
-    assert len(held_clips) == 4 and sorted(labels[sorted(held_clips)]) == [0, 1, 2, 3]  # one clip per identity
+    assert len(held_clips) == 4 and sorted(labels[sorted(held_clips)]) == [
+        0,
+        1,
+        2,
+        3,
+    ]  # one clip per identity
     assert len(held) == 16 and not {i // 4 for i in train.indices} & held_clips
     again = holdout_split(FrameDataset(clips, labels), 0.2, seed=0)[1]
     assert again.indices == held.indices  # seeded

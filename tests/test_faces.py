@@ -112,8 +112,8 @@ def test_yunet_weights_are_checked_and_local():
 def test_astronaut_photo_off_centre_box_contains_the_face():
     """scikit-image's astronaut photograph (a real face), half size, pasted right of centre in a
     480x360 frame: the clip box contains the whole face and little else."""
-    from skimage import data
     from PIL import Image
+    from skimage import data
 
     from ppfer_core.faces import YuNetDetector
 
@@ -142,15 +142,29 @@ def test_ingest_face_crop_cremad_form(tmp_path):
     and holds the face; a clip without a face is rejected by name (skip) or stops ingest (fail)."""
     faces = make_cremad_real_corpus(
         tmp_path / "cremad",
-        [("1001_DFA_ANG_XX", (300, 120)), ("1001_IEO_HAP_HI", (310, 110)), ("1002_DFA_SAD_XX", (10, 180)),
-         ("1002_TIE_SAD_XX", (20, 170))],
+        [
+            ("1001_DFA_ANG_XX", (300, 120)),
+            ("1001_IEO_HAP_HI", (310, 110)),
+            ("1002_DFA_SAD_XX", (10, 180)),
+            ("1002_TIE_SAD_XX", (20, 170)),
+        ],
         n_frames=20,
         no_face="1003_TIE_NEU_XX",
     )
     listing = list_cremad(tmp_path / "cremad")
     lines: list[str] = []
-    index = ingest(listing, tmp_path / "out", t=8, size=(64, 64), crop="face", on_error="skip", seed=0,
-                   test_fraction=0.5, log=lines.append, face=FaceSettings(margin=0.2))
+    index = ingest(
+        listing,
+        tmp_path / "out",
+        t=8,
+        size=(64, 64),
+        crop="face",
+        on_error="skip",
+        seed=0,
+        test_fraction=0.5,
+        log=lines.append,
+        face=FaceSettings(margin=0.2),
+    )
     assert sorted(index["clip_id"]) == sorted(faces)
     rej = pd.read_parquet(tmp_path / "out" / "rejected.parquet")
     assert len(rej) == 1 and rej["source"][0].endswith("1003_TIE_NEU_XX.flv")
@@ -167,14 +181,24 @@ def test_ingest_face_crop_cremad_form(tmp_path):
         centre = clips[r.split][r.row, :, 28:36, 28:36].astype(int).mean(axis=(0, 1, 2))
         assert centre[0] > centre[2] + 20, (r.clip_id, centre)
     with pytest.raises(IngestError, match="1003_TIE_NEU_XX.flv: no face found"):
-        ingest(listing, tmp_path / "fail", t=8, size=(64, 64), crop="face", on_error="fail", seed=0,
-               test_fraction=0.5, log=lines.append)
+        ingest(
+            listing,
+            tmp_path / "fail",
+            t=8,
+            size=(64, 64),
+            crop="face",
+            on_error="fail",
+            seed=0,
+            test_fraction=0.5,
+            log=lines.append,
+        )
 
 
 @needs_detector
 def test_face_crop_same_with_workers(tmp_path):
-    make_cremad_real_corpus(tmp_path / "c", [("1001_DFA_ANG_XX", (300, 120)), ("1001_IEO_ANG_HI", (20, 100))],
-                            n_frames=10)
+    make_cremad_real_corpus(
+        tmp_path / "c", [("1001_DFA_ANG_XX", (300, 120)), ("1001_IEO_ANG_HI", (20, 100))], n_frames=10
+    )
     listing = list_cremad(tmp_path / "c")
     kw = dict(t=4, size=(32, 32), crop="face", on_error="fail", seed=0, test_fraction=0.5, log=lambda m: None)
     a = ingest(listing, tmp_path / "a", **kw)
@@ -185,11 +209,23 @@ def test_face_crop_same_with_workers(tmp_path):
 
 
 def test_center_crop_records_its_box(tmp_path):
-    make_cremad_real_corpus(tmp_path / "c", [("1001_DFA_ANG_XX", (300, 120)), ("1001_IEO_ANG_HI", (20, 100))],
-                            n_frames=6)
-    index = ingest(list_cremad(tmp_path / "c"), tmp_path / "o", t=4, size=(32, 32), crop="center",
-                   on_error="fail", seed=0, test_fraction=0.5, log=lambda m: None)
-    assert index[["box_x0", "box_y0", "box_x1", "box_y1"]].drop_duplicates().values.tolist() == [[60.0, 0.0, 420.0, 360.0]]
+    make_cremad_real_corpus(
+        tmp_path / "c", [("1001_DFA_ANG_XX", (300, 120)), ("1001_IEO_ANG_HI", (20, 100))], n_frames=6
+    )
+    index = ingest(
+        list_cremad(tmp_path / "c"),
+        tmp_path / "o",
+        t=4,
+        size=(32, 32),
+        crop="center",
+        on_error="fail",
+        seed=0,
+        test_fraction=0.5,
+        log=lambda m: None,
+    )
+    assert index[["box_x0", "box_y0", "box_x1", "box_y1"]].drop_duplicates().values.tolist() == [
+        [60.0, 0.0, 420.0, 360.0]
+    ]
 
 
 def test_face_crop_without_packages_says_what_to_install(monkeypatch, tmp_path):
@@ -202,8 +238,17 @@ def test_face_crop_without_packages_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(faces, "get_detector", unavailable)
     make_cremad_real_corpus(tmp_path / "c", [("1001_DFA_ANG_XX", (300, 120))], n_frames=4)
     with pytest.raises(ImportError, match=r"\.\[faces\]"):
-        ingest(list_cremad(tmp_path / "c"), tmp_path / "o", t=4, size=(32, 32), crop="face", on_error="skip",
-               seed=0, test_fraction=0.5, log=lambda m: None)
+        ingest(
+            list_cremad(tmp_path / "c"),
+            tmp_path / "o",
+            t=4,
+            size=(32, 32),
+            crop="face",
+            on_error="skip",
+            seed=0,
+            test_fraction=0.5,
+            log=lambda m: None,
+        )
     assert not (Path(tmp_path / "o") / "index.parquet").exists()
 
 
@@ -214,8 +259,18 @@ def test_face_crop_maps_the_landmarks_with_the_box(tmp_path):
 
     generate_cremad(tmp_path / "c", n_actors=2, clips_per_cell=1, n_frames=(6, 8), size=64, fps=30, seed=0)
     src = np.load(tmp_path / "c" / "landmarks.npz")
-    index = ingest(list_cremad(tmp_path / "c"), tmp_path / "o", t=4, size=(48, 48), crop="face", on_error="fail",
-                   seed=0, test_fraction=0.5, landmarks=tmp_path / "c" / "landmarks.npz", log=lambda m: None)
+    index = ingest(
+        list_cremad(tmp_path / "c"),
+        tmp_path / "o",
+        t=4,
+        size=(48, 48),
+        crop="face",
+        on_error="fail",
+        seed=0,
+        test_fraction=0.5,
+        landmarks=tmp_path / "c" / "landmarks.npz",
+        log=lambda m: None,
+    )
     assert len(index) == 12
     for split in ("train", "test"):
         lm = np.load(tmp_path / "o" / f"{split}_landmarks.npy")

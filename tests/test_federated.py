@@ -41,7 +41,9 @@ def toy_index(actors: int = 5, per_actor: int = 6, test_per_actor: int = 2) -> p
         i = 0
         for a in range(actors):
             for j in range(k):
-                rows.append(dict(split=split, row=i, actor=str(1001 + a), emotion=EMOTIONS[j % 6], label=j % 6))
+                rows.append(
+                    dict(split=split, row=i, actor=str(1001 + a), emotion=EMOTIONS[j % 6], label=j % 6)
+                )
                 i += 1
     return pd.DataFrame(rows)
 
@@ -65,8 +67,11 @@ def test_partition_by_actor_is_disjoint_complete_and_seeded():
 
 def test_site_folders_hold_only_their_actors_clips(tmp_path):
     index = toy_index(actors=4)
-    clips = {s: np.arange(int((index["split"] == s).sum()), dtype=np.uint8)[:, None, None, None, None]
-             * np.ones((1, 2, 4, 4, 3), np.uint8) for s in ("train", "test")}
+    clips = {
+        s: np.arange(int((index["split"] == s).sum()), dtype=np.uint8)[:, None, None, None, None]
+        * np.ones((1, 2, 4, 4, 3), np.uint8)
+        for s in ("train", "test")
+    }
     part = partition_by_actor(index, 2, seed=0)
     export_sites(clips, index, part, tmp_path)
     seen = []
@@ -81,14 +86,21 @@ def test_site_folders_hold_only_their_actors_clips(tmp_path):
 
 
 def _reply(msg: Message, arrays: dict[str, np.ndarray], n: int) -> Message:
-    content = RecordDict({"arrays": ArrayRecord({k: torch.from_numpy(v) for k, v in arrays.items()}),
-                          "metrics": MetricRecord({"train-loss": 1.0, "num-examples": n})})
+    content = RecordDict(
+        {
+            "arrays": ArrayRecord({k: torch.from_numpy(v) for k, v in arrays.items()}),
+            "metrics": MetricRecord({"train-loss": 1.0, "num-examples": n}),
+        }
+    )
     return Message(content=content, reply_to=msg)
 
 
 def test_one_fedavg_round_of_two_clients_is_the_weighted_mean():
     rng = np.random.default_rng(0)
-    states = [{"w": rng.normal(size=(3, 4)).astype(np.float32), "b": rng.normal(size=4).astype(np.float32)} for _ in range(2)]
+    states = [
+        {"w": rng.normal(size=(3, 4)).astype(np.float32), "b": rng.normal(size=4).astype(np.float32)}
+        for _ in range(2)
+    ]
     sizes = [30, 90]
     strategy = make_strategy(FedSettings(arch="r3d_small", width=4, augment=False, train={}, sites=2))
     sent = [Message(content=RecordDict(), dst_node_id=node, message_type="train") for node in (1, 2)]
@@ -115,19 +127,32 @@ class InProcessGrid(Grid):
         for msg in messages:
             if self.fail_at is not None and msg.content["config"]["server-round"] >= self.fail_at:
                 raise KeyboardInterrupt("simulated interruption")
-            ctx = Context(run_id=1, node_id=msg.metadata.dst_node_id,
-                          node_config={"partition-id": self.nodes[msg.metadata.dst_node_id], "num-partitions": 2},
-                          state=RecordDict(), run_config={"sites-dir": str(self.sites_dir)})
+            ctx = Context(
+                run_id=1,
+                node_id=msg.metadata.dst_node_id,
+                node_config={"partition-id": self.nodes[msg.metadata.dst_node_id], "num-partitions": 2},
+                state=RecordDict(),
+                run_config={"sites-dir": str(self.sites_dir)},
+            )
             replies.append(self.app(msg, ctx))
         return replies
 
     # unused by the server loop
-    def create_message(self, *a, **k): raise NotImplementedError
-    def push_messages(self, *a, **k): raise NotImplementedError
-    def pull_messages(self, *a, **k): raise NotImplementedError
-    def set_run(self, *a, **k): raise NotImplementedError
+    def create_message(self, *a, **k):
+        raise NotImplementedError
+
+    def push_messages(self, *a, **k):
+        raise NotImplementedError
+
+    def pull_messages(self, *a, **k):
+        raise NotImplementedError
+
+    def set_run(self, *a, **k):
+        raise NotImplementedError
+
     @property
-    def run(self): raise NotImplementedError
+    def run(self):
+        raise NotImplementedError
 
 
 @pytest.fixture(scope="module")
@@ -135,15 +160,28 @@ def toy_sites(tmp_path_factory):
     root = tmp_path_factory.mktemp("sites")
     index = toy_index(actors=4, per_actor=6, test_per_actor=3)
     rng = np.random.default_rng(0)
-    clips = {s: rng.integers(0, 256, ((index["split"] == s).sum(), 4, 16, 16, 3), dtype=np.uint8) for s in ("train", "test")}
+    clips = {
+        s: rng.integers(0, 256, ((index["split"] == s).sum(), 4, 16, 16, 3), dtype=np.uint8)
+        for s in ("train", "test")
+    }
     export_sites(clips, index, partition_by_actor(index, 2, seed=0), root)
     return root
 
 
 @pytest.mark.parametrize("strategy", ["fedavg", "fedprox"])
 def test_server_loop_resumes_between_rounds_to_the_same_model(toy_sites, tmp_path, strategy):
-    s = FedSettings(arch="r3d_small", width=4, augment=False, train={"batch_size": 6, "lr": 0.01, "optimizer": "adam"},
-                    rounds=2, local_epochs=1, strategy=strategy, proximal_mu=0.1, sites=2, seed=3)
+    s = FedSettings(
+        arch="r3d_small",
+        width=4,
+        augment=False,
+        train={"batch_size": 6, "lr": 0.01, "optimizer": "adam"},
+        rounds=2,
+        local_epochs=1,
+        strategy=strategy,
+        proximal_mu=0.1,
+        sites=2,
+        seed=3,
+    )
     client = make_client_app(s, str(toy_sites))
     whole = FedOutputs.in_dir(tmp_path / "whole")
     m = run_rounds(InProcessGrid(client, toy_sites), s, whole)
@@ -164,9 +202,21 @@ def test_server_loop_resumes_between_rounds_to_the_same_model(toy_sites, tmp_pat
 
 def test_table6_rows_intervals_and_spread():
     central = {"original": {"acc": 50.0, "n": 20}, "ours": {"acc": 60.0, "n": 20}}
-    fed = {"fedavg": {rep: {"correct": c, "n": 20, "rounds": 6, "local_epochs": 2, "sites": 3, "model_bytes": 100,
-                            "bytes_per_round": 600, "per_site_acc": {"1": 40.0, "2": 55.0, "3": 50.0}}
-                      for rep, c in (("original", 9), ("ours", 12))}}
+    fed = {
+        "fedavg": {
+            rep: {
+                "correct": c,
+                "n": 20,
+                "rounds": 6,
+                "local_epochs": 2,
+                "sites": 3,
+                "model_bytes": 100,
+                "bytes_per_round": 600,
+                "per_site_acc": {"1": 40.0, "2": 55.0, "3": 50.0},
+            }
+            for rep, c in (("original", 9), ("ours", 12))
+        }
+    }
     t = table6([("No Privacy Preservation", "original"), ("Ours", "ours")], central, fed)
     assert list(t["approach"]) == ["No Privacy Preservation", "Ours"]
     assert t["acc_fedavg"].tolist() == [45.0, 60.0] and t["gap_fedavg"].tolist() == [-5.0, 0.0]

@@ -82,39 +82,85 @@ def stop(procs: list[subprocess.Popen]) -> None:
 def test_superlink_and_two_supernodes_run_the_app_with_flwr_run(tmp_path):
     index = toy_index(actors=4, per_actor=6, test_per_actor=3)
     rng = np.random.default_rng(0)
-    clips = {s: rng.integers(0, 256, ((index["split"] == s).sum(), 4, 16, 16, 3), dtype=np.uint8) for s in ("train", "test")}
+    clips = {
+        s: rng.integers(0, 256, ((index["split"] == s).sum(), 4, 16, 16, 3), dtype=np.uint8)
+        for s in ("train", "test")
+    }
     export_sites(clips, index, partition_by_actor(index, 2, seed=0), tmp_path / "sites")
     home, out, link = tmp_path / "flwr-home", tmp_path / "out", free_port()
     home.mkdir()
-    (home / "config.toml").write_text(f'[superlink]\ndefault = "loopback"\n\n[superlink.loopback]\naddress = "127.0.0.1:{link}"\ninsecure = true\n')
-    env = {**os.environ, "FLWR_HOME": str(home), "FLWR_TELEMETRY_ENABLED": "0",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    (home / "config.toml").write_text(
+        f'[superlink]\ndefault = "loopback"\n\n[superlink.loopback]\naddress = "127.0.0.1:{link}"\ninsecure = true\n'
+    )
+    env = {
+        **os.environ,
+        "FLWR_HOME": str(home),
+        "FLWR_TELEMETRY_ENABLED": "0",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     procs: list[subprocess.Popen] = []
 
     def start(name: str, *args: str) -> subprocess.Popen:
         log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-        procs.append(subprocess.Popen([str(BIN / args[0]), *args[1:]], env=env, stdout=log, stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen([str(BIN / args[0]), *args[1:]], env=env, stdout=log, stderr=subprocess.STDOUT)
+        )
         return procs[-1]
 
     try:
-        superlink = start("superlink", "flower-superlink", "--insecure", "--host", "127.0.0.1", "--port", str(link),
-                          "--disable-runtime-dependency-installation")
+        superlink = start(
+            "superlink",
+            "flower-superlink",
+            "--insecure",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(link),
+            "--disable-runtime-dependency-installation",
+        )
         wait_for_port(link, superlink)
         for site in (1, 2):
             port = free_port()
-            node = start(f"supernode{site}", "flower-supernode", "--insecure", "--superlink", f"127.0.0.1:{link}",
-                         "--port", str(port), "--node-config", f'data-path="{tmp_path / "sites" / f"site-{site}"}"')
+            node = start(
+                f"supernode{site}",
+                "flower-supernode",
+                "--insecure",
+                "--superlink",
+                f"127.0.0.1:{link}",
+                "--port",
+                str(port),
+                "--node-config",
+                f'data-path="{tmp_path / "sites" / f"site-{site}"}"',
+            )
             wait_for_port(port, node)
         overrides = f'out-dir="{out}" rounds=1 local-epochs=1 width=4 sites=2 train-batch-size=6 device="cpu"'
-        res = subprocess.run([str(BIN / "flwr"), "run", str(ROOT / "flower-app"), "loopback", "--run-config", overrides,
-                              "--format", "json"], env=env, capture_output=True, text=True, timeout=120)
+        res = subprocess.run(
+            [
+                str(BIN / "flwr"),
+                "run",
+                str(ROOT / "flower-app"),
+                "loopback",
+                "--run-config",
+                overrides,
+                "--format",
+                "json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert res.returncode == 0, res.stdout + res.stderr
-        assert json.loads(res.stdout[res.stdout.index("{"):])["success"]
+        assert json.loads(res.stdout[res.stdout.index("{") :])["success"]
         end = time.time() + 240
         while not (out / "metrics.json").exists() and time.time() < end:
-            assert all(p.poll() is None for p in procs), "a Flower process died; see its log in " + str(tmp_path)
+            assert all(p.poll() is None for p in procs), "a Flower process died; see its log in " + str(
+                tmp_path
+            )
             time.sleep(1)
-        assert (out / "metrics.json").exists(), "the run wrote no metrics within 4 min; logs in " + str(tmp_path)
+        assert (out / "metrics.json").exists(), "the run wrote no metrics within 4 min; logs in " + str(
+            tmp_path
+        )
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["n"] == int((index["split"] == "test").sum()) and metrics["sites"] == 2
         assert set(metrics["per_site_acc"]) == {"1", "2"} and (out / "model.pt").stat().st_size > 0

@@ -164,7 +164,9 @@ def test_ingest_skip_good_and_broken(cremad, tmp_path):
     assert (
         np.abs(
             arr.astype(int)
-            - np.stack([fit_frame(gradient_frame(i, 48, 64, 80), SIZE, "center") for i in sample_indices(10, T)])
+            - np.stack(
+                [fit_frame(gradient_frame(i, 48, 64, 80), SIZE, "center") for i in sample_indices(10, T)]
+            )
         ).mean()
         < 12
     )  # codec loss
@@ -207,7 +209,9 @@ def test_workers_give_the_same_arrays(cremad, tmp_path):
     b, _ = run_ingest(listing, tmp_path / "two", workers=2)
     pd.testing.assert_frame_equal(a.drop(columns="source"), b.drop(columns="source"))
     for split in ("train", "test"):
-        assert np.array_equal(np.load(tmp_path / "one" / f"{split}.npy"), np.load(tmp_path / "two" / f"{split}.npy"))
+        assert np.array_equal(
+            np.load(tmp_path / "one" / f"{split}.npy"), np.load(tmp_path / "two" / f"{split}.npy")
+        )
 
 
 # --------------------------------------------------------------------------- DFEW layout
@@ -296,7 +300,11 @@ def test_assign_split_cremad_shape():
 
 def test_assign_split_small_cells():
     index = pd.DataFrame(
-        {"clip_id": [f"c{i}" for i in range(7)], "actor": ["1", "1", "1", "2", "2", "3", "4"], "emotion": ["ANG"] * 7}
+        {
+            "clip_id": [f"c{i}" for i in range(7)],
+            "actor": ["1", "1", "1", "2", "2", "3", "4"],
+            "emotion": ["ANG"] * 7,
+        }
     )
     split = assign_split(index, 0.3, seed=0)
     assert (split == "test").sum() == 2
@@ -411,12 +419,18 @@ def test_settings_entry_point_and_index_schema(cremad, tmp_path):
     b = ingest_clips(listing, tmp_path / "settings", settings, log=lambda line: None)
     pd.testing.assert_frame_equal(a, b)
     for split in a["split"].unique():
-        assert np.array_equal(np.load(tmp_path / "kw" / f"{split}.npy"), np.load(tmp_path / "settings" / f"{split}.npy"))
+        assert np.array_equal(
+            np.load(tmp_path / "kw" / f"{split}.npy"), np.load(tmp_path / "settings" / f"{split}.npy")
+        )
     schema = pq.read_schema(tmp_path / "kw" / "index.parquet")
-    assert [(f.name, str(f.type)) for f in schema] == [(n, str(pa.type_for_alias(t))) for n, t in INDEX_SCHEMA]
+    assert [(f.name, str(f.type)) for f in schema] == [
+        (n, str(pa.type_for_alias(t))) for n, t in INDEX_SCHEMA
+    ]
     assert tuple(schema.names) == INDEX_COLUMNS
     rejected = pq.read_schema(tmp_path / "kw" / "rejected.parquet")
-    assert [(f.name, str(f.type)) for f in rejected] == [(n, str(pa.type_for_alias(t))) for n, t in REJECTED_SCHEMA]
+    assert [(f.name, str(f.type)) for f in rejected] == [
+        (n, str(pa.type_for_alias(t))) for n, t in REJECTED_SCHEMA
+    ]
     with pytest.raises(ValueError, match="on_error"):
         IngestSettings(frames=T, size=SIZE, crop="center", on_error="ignore", seed=0, test_fraction=0.3)
     with pytest.raises(ValueError, match="positive"):

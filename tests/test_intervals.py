@@ -9,7 +9,12 @@ from ppfer_core.report import interval_errors, plot_privacy_utility
 from ppfer_core.tables import add_interval_columns, add_plr_acc_intervals, table1, table4
 
 # (correct, n) -> hand-computed 95 % Wilson bounds in percent
-HAND = {(20, 180): (7.3088, 16.5387), (121, 180): (60.0675, 73.6572), (0, 180): (0.0, 2.0895), (45, 90): (39.8837, 60.1163)}
+HAND = {
+    (20, 180): (7.3088, 16.5387),
+    (121, 180): (60.0675, 73.6572),
+    (0, 180): (0.0, 2.0895),
+    (45, 90): (39.8837, 60.1163),
+}
 
 LEAKAGE = {
     "original": {"plr": 100 * 121 / 180, "correct": 121, "n": 180, "chance": 10.0},
@@ -22,7 +27,9 @@ UTILITY = {  # "ours" as an older metric file without "correct": counted from ac
 
 
 def test_table1_interval_columns_match_hand_computed_wilson_bounds():
-    t1 = add_plr_acc_intervals(table1([("NPP", "original"), ("Ours", "ours")], LEAKAGE, UTILITY), LEAKAGE, UTILITY)
+    t1 = add_plr_acc_intervals(
+        table1([("NPP", "original"), ("Ours", "ours")], LEAKAGE, UTILITY), LEAKAGE, UTILITY
+    )
     assert list(t1.columns[-4:]) == ["plr_lo", "plr_hi", "acc_lo", "acc_hi"]
     assert list(t1.columns[:4]) == ["approach", "plr", "acc", "chance"]  # added, not reordered
     npp, ours = t1.iloc[0], t1.iloc[1]
@@ -33,8 +40,17 @@ def test_table1_interval_columns_match_hand_computed_wilson_bounds():
 
 
 def test_table4_and_table3_get_interval_columns():
-    tasks = [dict(task=5, transform=True, enhancers=True, controller=True, compensator=False,
-                  compensator_controller=False, rep="ours")]
+    tasks = [
+        dict(
+            task=5,
+            transform=True,
+            enhancers=True,
+            controller=True,
+            compensator=False,
+            compensator_controller=False,
+            rep="ours",
+        )
+    ]
     t4 = add_plr_acc_intervals(table4(tasks, LEAKAGE, UTILITY), LEAKAGE, UTILITY)
     assert (t4.loc[0, "plr_lo"], t4.loc[0, "plr_hi"]) == pytest.approx(HAND[20, 180], abs=1e-3)
     t3 = pd.DataFrame({"approach": ["Ours"], "plr": [11.111], "representation": ["ours"]})
@@ -45,7 +61,9 @@ def test_table4_and_table3_get_interval_columns():
 
 
 def test_figure1_draws_the_intervals_as_error_bars(tmp_path, monkeypatch):
-    t1 = add_plr_acc_intervals(table1([("NPP", "original"), ("Ours", "ours")], LEAKAGE, UTILITY), LEAKAGE, UTILITY)
+    t1 = add_plr_acc_intervals(
+        table1([("NPP", "original"), ("Ours", "ours")], LEAKAGE, UTILITY), LEAKAGE, UTILITY
+    )
     row = next(t1.iloc[1:].itertuples(index=False))
     below, above = interval_errors(row, "plr")
     assert below[0] == pytest.approx(100 * 20 / 180 - HAND[20, 180][0], abs=2e-3)
@@ -54,7 +72,9 @@ def test_figure1_draws_the_intervals_as_error_bars(tmp_path, monkeypatch):
 
     calls = []
     real = matplotlib.axes.Axes.errorbar
-    monkeypatch.setattr(matplotlib.axes.Axes, "errorbar", lambda self, *a, **k: calls.append(k) or real(self, *a, **k))
+    monkeypatch.setattr(
+        matplotlib.axes.Axes, "errorbar", lambda self, *a, **k: calls.append(k) or real(self, *a, **k)
+    )
     plot_privacy_utility(t1, tmp_path / "fig.png")
     assert len(calls) == 2 and all(c["xerr"] is not None and c["yerr"] is not None for c in calls)
     assert (tmp_path / "fig.png").stat().st_size > 0

@@ -1,5 +1,6 @@
 """Unit tests of the paper's components: privacy enhancers against frozen controllers, the merge,
 the feature compensator, the joint (controller-free) ablation loss and the leakage validator."""
+
 import numpy as np
 import pytest
 import torch
@@ -8,7 +9,14 @@ from torch.utils.data import TensorDataset
 
 from ppfer_core import tables, wavelet
 from ppfer_core.compensator import compensation_loss
-from ppfer_core.enhancer import budget_stop, enhance_bands, enhance_frames, fit_enhancer, joint_utility_loss, privacy_loss
+from ppfer_core.enhancer import (
+    budget_stop,
+    enhance_bands,
+    enhance_frames,
+    fit_enhancer,
+    joint_utility_loss,
+    privacy_loss,
+)
 from ppfer_core.evaluation import leakage_frames, privacy_leakage
 from ppfer_core.nets import UNet, UViT, build_image_classifier, build_video_classifier
 from ppfer_core.training import Player, Run, freeze, make_loader, optimizer, train
@@ -47,8 +55,14 @@ def test_enhancer_steps_raise_the_controllers_identity_loss_and_leave_it_frozen(
     frozen_before = _state(controller)
     with torch.no_grad():
         ce_before = nn.functional.cross_entropy(controller(enhancer(x)), y).item()
-    result = fit_enhancer(enhancer, controller, TensorDataset(x, y), dict(epochs=3, batch_size=16, lr=1e-3, optimizer="adam"),
-                          dict(objective="ce", l1_weight=0.0, identity_budget=None), Run(CPU, 0, None, lambda s: None, "test"))
+    result = fit_enhancer(
+        enhancer,
+        controller,
+        TensorDataset(x, y),
+        dict(epochs=3, batch_size=16, lr=1e-3, optimizer="adam"),
+        dict(objective="ce", l1_weight=0.0, identity_budget=None),
+        Run(CPU, 0, None, lambda s: None, "test"),
+    )
     with torch.no_grad():
         ce_after = nn.functional.cross_entropy(controller(enhancer(x)), y).item()
     assert ce_after > ce_before
@@ -72,7 +86,10 @@ def test_entropy_objective_moves_the_controller_towards_uniform(identity_problem
 
 
 def test_l1_anchor_and_unknown_objective():
-    enhancer, controller = UNet(base_width=4, depth=1), freeze(nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2)))
+    enhancer, controller = (
+        UNet(base_width=4, depth=1),
+        freeze(nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2))),
+    )
     x, y = torch.rand(2, 3, 8, 8), torch.tensor([0, 1])
     plain = privacy_loss(enhancer, controller, "ce", 0.0)((x, y))[0]
     anchored = privacy_loss(enhancer, controller, "ce", 10.0)((x, y))[0]
@@ -156,8 +173,14 @@ def test_leakage_is_validator_accuracy_on_one_seeded_frame_per_clip():
 
 
 def test_tables_read_their_numbers_from_metrics():
-    leak = {"original": {"plr": 98.0, "chance": 10.0, "correct": 49, "n": 50}, "ours": {"plr": 12.0, "chance": 10.0, "correct": 6, "n": 50}}
-    util = {r: {"acc": a, "per_class": {k: a for k in ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")}} for r, a in (("original", 80.0), ("ours", 75.0))}
+    leak = {
+        "original": {"plr": 98.0, "chance": 10.0, "correct": 49, "n": 50},
+        "ours": {"plr": 12.0, "chance": 10.0, "correct": 6, "n": 50},
+    }
+    util = {
+        r: {"acc": a, "per_class": {k: a for k in ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")}}
+        for r, a in (("original", 80.0), ("ours", 75.0))
+    }
     t1 = tables.table1([("No Privacy Preservation", "original"), ("Ours", "ours")], leak, util)
     assert list(t1["plr"]) == [98.0, 12.0] and list(t1["acc"]) == [80.0, 75.0]
     t2 = tables.table2([("NPP", "original"), ("Ours", "ours")], util)

@@ -61,17 +61,30 @@ def test_uvit_shape_identity_and_structure() -> None:
     y = model(x)
     assert y.shape == x.shape
     assert torch.equal(y, x)  # untrained residual U-ViT is exactly the identity
-    assert len(model.in_blocks) == 3 and len(model.out_blocks) == 3 and isinstance(model.mid_block, nets.Block)
+    assert (
+        len(model.in_blocks) == 3 and len(model.out_blocks) == 3 and isinstance(model.mid_block, nets.Block)
+    )
     for blk in model.out_blocks:
         assert isinstance(blk.skip_linear, nn.Linear)
         assert (blk.skip_linear.in_features, blk.skip_linear.out_features) == (64, 32)
     for blk in [*model.in_blocks, model.mid_block]:
         assert blk.skip_linear is None
     keys = set(model.state_dict())
-    for k in ("in_blocks.0.norm1.weight", "in_blocks.0.attn.qkv.weight", "in_blocks.0.attn.proj.bias",
-              "in_blocks.0.norm2.weight", "in_blocks.0.mlp.fc1.weight", "in_blocks.0.mlp.fc2.bias",
-              "mid_block.attn.qkv.weight", "out_blocks.2.skip_linear.weight", "norm.weight",
-              "decoder_pred.weight", "final_layer.weight", "pos_embed", "patch_embed.proj.weight"):
+    for k in (
+        "in_blocks.0.norm1.weight",
+        "in_blocks.0.attn.qkv.weight",
+        "in_blocks.0.attn.proj.bias",
+        "in_blocks.0.norm2.weight",
+        "in_blocks.0.mlp.fc1.weight",
+        "in_blocks.0.mlp.fc2.bias",
+        "mid_block.attn.qkv.weight",
+        "out_blocks.2.skip_linear.weight",
+        "norm.weight",
+        "decoder_pred.weight",
+        "final_layer.weight",
+        "pos_embed",
+        "patch_embed.proj.weight",
+    ):
         assert k in keys, k
 
 
@@ -105,11 +118,19 @@ def test_uvit_gradients_reach_in_blocks() -> None:
     assert not torch.equal(model(x), x)
 
 
-def _fake_latent_uvit_state(dim: int = 64, depth: int = 5, in_chans: int = 4, img: int = 8, patch: int = 2,
-                            num_classes: int = 11) -> dict[str, torch.Tensor]:
+def _fake_latent_uvit_state(
+    dim: int = 64, depth: int = 5, in_chans: int = 4, img: int = 8, patch: int = 2, num_classes: int = 11
+) -> dict[str, torch.Tensor]:
     """A state dict with the key names and shapes of baofff/U-ViT's latent class-conditional model."""
-    ref = nets.UViT(img_size=img, patch_size=patch, in_channels=in_chans, embed_dim=dim, depth=depth, num_heads=4,
-                    residual=False)
+    ref = nets.UViT(
+        img_size=img,
+        patch_size=patch,
+        in_channels=in_chans,
+        embed_dim=dim,
+        depth=depth,
+        num_heads=4,
+        residual=False,
+    )
     sd = {k: v.clone() for k, v in ref.state_dict().items() if not k.startswith("final_layer")}  # conv=False
     extras = 2
     sd["pos_embed"] = torch.randn(1, extras + (img // patch) ** 2, dim)
@@ -198,7 +219,7 @@ def test_image_classifier_from_local_file(tmp_path) -> None:
     assert len(nets.load_checkpoint(ctrl, tmp_path / "vpl.pt").missing) == 0
     # a file whose names do not fit must fail loudly, not load nothing
     torch.save({"x.weight": torch.zeros(2)}, tmp_path / "junk.pth")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 (whatever the loader raises, it must not load nothing)
         nets.build_image_classifier("resnet18", num_classes=5, weights_file=tmp_path / "junk.pth")
 
 

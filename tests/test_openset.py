@@ -1,5 +1,6 @@
 """Open-set mode: identity-disjoint split, the video prior, retrieval metrics, and that no rule of
 the label-free path receives an identity column."""
+
 import itertools
 import re
 import subprocess
@@ -33,8 +34,15 @@ def corpus_index(actors: int, per_cell: int = 3, seed: int = 0) -> pd.DataFrame:
     for a in range(actors):
         for e, emo in enumerate(EMOTIONS):
             for k in range(per_cell):
-                rows.append({"clip_id": f"{1001 + a}_S{k}_{emo}_XX", "actor": str(1001 + a), "emotion": emo,
-                             "label": e, "source": f"VideoFlash/{1001 + a}_S{k}_{emo}_XX.flv"})
+                rows.append(
+                    {
+                        "clip_id": f"{1001 + a}_S{k}_{emo}_XX",
+                        "actor": str(1001 + a),
+                        "emotion": emo,
+                        "label": e,
+                        "source": f"VideoFlash/{1001 + a}_S{k}_{emo}_XX.flv",
+                    }
+                )
     df = pd.DataFrame(rows)
     df["split"] = np.where(np.arange(len(df)) % 4 == 0, "test", "train")
     df["row"] = df.groupby("split").cumcount()
@@ -66,8 +74,10 @@ def test_split_prefers_the_emotion_balanced_actor_set():
     skewed = index.drop(drop)  # actors 1001-1003 have only ANG clips
     s = identity_disjoint_split(skewed, 3, seed=0)
     overall = skewed["emotion"].value_counts(normalize=True).sort_index()
-    gaps = [emotion_gap(skewed["emotion"][skewed["actor"].isin(c)], overall)
-            for c in itertools.combinations(sorted(skewed["actor"].unique()), 3)]
+    gaps = [
+        emotion_gap(skewed["emotion"][skewed["actor"].isin(c)], overall)
+        for c in itertools.combinations(sorted(skewed["actor"].unique()), 3)
+    ]
     assert s.emotion_gap == pytest.approx(min(gaps)) and min(gaps) < max(gaps)
     assert set(s.test_actors) != {"1001", "1002", "1003"}
 
@@ -95,7 +105,10 @@ def test_label_free_index_and_copied_rows():
     assert list(labels.columns) == LABEL_FREE_COLUMNS
     assert "actor" not in labels.columns and "clip_id" not in labels.columns
     rng = np.random.default_rng(0)
-    sources = {sp: rng.integers(0, 255, size=((index["split"] == sp).sum(), 2, 4, 4, 3), dtype=np.uint8) for sp in ("train", "test")}
+    sources = {
+        sp: rng.integers(0, 255, size=((index["split"] == sp).sum(), 2, 4, 4, 3), dtype=np.uint8)
+        for sp in ("train", "test")
+    }
     for name in ("train", "test"):
         part = labels[labels["split"] == name]
         assert list(part["row"]) == list(range(len(part)))
@@ -173,10 +186,24 @@ def test_collapsed_embeddings_score_chance_not_perfect():
 
 
 def test_table5_rates_with_wilson_intervals():
-    f = {"rank1_correct": 5, "rank5_correct": 9, "n": 20, "rank1": 25.0, "rank5": 45.0, "chance": 5.0, "auc": 0.7,
-         "eer": 30.0, "identity_rank1_correct": 10, "identity_rank1": 50.0, "identity_chance": 33.3}
-    t = table5([("NPP", "open-original")], {"open-original": {"video_prior": f, "vpl": f}},
-               {"open-original": {"acc": 60.0, "n": 20}})
+    f = {
+        "rank1_correct": 5,
+        "rank5_correct": 9,
+        "n": 20,
+        "rank1": 25.0,
+        "rank5": 45.0,
+        "chance": 5.0,
+        "auc": 0.7,
+        "eer": 30.0,
+        "identity_rank1_correct": 10,
+        "identity_rank1": 50.0,
+        "identity_chance": 33.3,
+    }
+    t = table5(
+        [("NPP", "open-original")],
+        {"open-original": {"video_prior": f, "vpl": f}},
+        {"open-original": {"acc": 60.0, "n": 20}},
+    )
     row = t.iloc[0]
     assert (row["rank1"], row["identity_rank1"], row["acc"]) == (25.0, 50.0, 60.0)
     assert row["rank1_lo"] < 25.0 < row["rank1_hi"] and row["acc_lo"] < 60.0 < row["acc_hi"]
@@ -189,22 +216,50 @@ def _jobs(dry_run: str) -> list[dict]:
         m = re.search(r"rule (\w+):", block)
         if not m:
             continue
-        field = lambda k: next(iter(re.findall(rf"^\s+{k}: (.*)$", block, re.M)), "")  # noqa: E731
-        jobs.append({"rule": m.group(1), "input": field("input").split(", "), "output": field("output").split(", ")})
+        field = lambda k, block=block: next(iter(re.findall(rf"^\s+{k}: (.*)$", block, re.M)), "")  # noqa: E731
+        jobs.append(
+            {"rule": m.group(1), "input": field("input").split(", "), "output": field("output").split(", ")}
+        )
     return jobs
 
 
 def test_no_rule_of_the_open_set_path_receives_an_identity_column(tmp_path):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-           "--configfile", str(ROOT / "config.yaml"), str(ROOT / "config/tiny.yaml"), "-n", "--cores", "1",
-           "results/tables/table5.csv"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(ROOT / "config.yaml"),
+        str(ROOT / "config/tiny.yaml"),
+        "-n",
+        "--cores",
+        "1",
+        "results/tables/table5.csv",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     jobs = _jobs(res.stdout)
-    closed_index, identities = "results/data/cremad/index.parquet", "results/data/cremad-open/identities.parquet"
+    closed_index, identities = (
+        "results/data/cremad/index.parquet",
+        "results/data/cremad-open/identities.parquet",
+    )
     open_jobs = [j for j in jobs if any("open" in o for o in j["output"])]
-    assert {"openset_split", "train_embedder", "train_open_enhancers", "train_compensator", "utility", "blur",
-            "flow", "falsify", "openset_prior_audit", "openset_apply_closed"} <= {j["rule"] for j in open_jobs}
+    assert {
+        "openset_split",
+        "train_embedder",
+        "train_open_enhancers",
+        "train_compensator",
+        "utility",
+        "blur",
+        "flow",
+        "falsify",
+        "openset_prior_audit",
+        "openset_apply_closed",
+    } <= {j["rule"] for j in open_jobs}
     # the split reads the ingest index (it writes the label-free one); the falsification scoring and the
     # audit of the video prior are the evaluation rules that read the identity table; nothing else does
     allowed = {"openset_split": {closed_index}, "falsify": {identities}, "openset_prior_audit": {identities}}

@@ -55,7 +55,9 @@ def test_paper_config_effective_training_budgets(section, stage):
     epochs, batch, lr, items = PAPER_TRAINING[section, stage]
     assert (cfg["epochs"], cfg["batch_size"], cfg.get("optimizer", "adam")) == (epochs, batch, "adam"), cfg
     assert cfg["lr"] == pytest.approx(lr), cfg
-    assert cfg.get("items_per_epoch", None) is items, f"{section}.{stage}.items_per_epoch: {cfg.get('items_per_epoch')}"
+    assert cfg.get("items_per_epoch", None) is items, (
+        f"{section}.{stage}.items_per_epoch: {cfg.get('items_per_epoch')}"
+    )
 
 
 def test_every_paper_training_stage_is_in_the_table():
@@ -66,16 +68,24 @@ def test_every_paper_training_stage_is_in_the_table():
 
 def test_paper_config_models_and_shapes():
     cfg = merged("config/paper.yaml")
-    assert cfg["ingest"]["frames"] == 16 and cfg["ingest"]["size"] == [112, 112] and cfg["ingest"]["crop"] == "face"
+    assert (
+        cfg["ingest"]["frames"] == 16
+        and cfg["ingest"]["size"] == [112, 112]
+        and cfg["ingest"]["crop"] == "face"
+    )
     assert cfg["models"]["identity"]["arch"] == cfg["models"]["expression"]["arch"] == "resnet50"
     assert cfg["models"]["utility"]["arch"] == "r3d_18"
-    assert (cfg["models"]["uvit"]["dim"], cfg["models"]["uvit"]["depth"], cfg["models"]["uvit"]["heads"]) == (1152, 28, 16)
+    assert (cfg["models"]["uvit"]["dim"], cfg["models"]["uvit"]["depth"], cfg["models"]["uvit"]["heads"]) == (
+        1152,
+        28,
+        16,
+    )
     assert cfg["baselines"]["swap"]["donor_image"] is None and cfg["data"]["source"] == "real"
 
 
 def test_pretraining_comment_matches_its_value():
     text = (REPO / "config" / "paper.yaml").read_text()
-    comment = text[text.index("# The authors' code"):text.index("\ntrain:")]
+    comment = text[text.index("# The authors' code") : text.index("\ntrain:")]
     assert "pretraining Adam lr 1e-5" in comment
     assert merged("config/paper.yaml")["train"]["enhancer_pretrain"]["lr"] == pytest.approx(1e-5)
 
@@ -134,4 +144,6 @@ def test_blur_matching_fallback_is_logged():
     lines: list[str] = []
     rows = [("Gaussian Blur 1", MATCH_PLR), ("Gaussian Blur 2", MATCH_ACC), ("Ours", "ours")]
     resolve_table1_rows(rows, leakage, utility, {"blur-s1": 1.0, "blur-s2": 2.0}, log=lines.append)
-    assert len(lines) == 1 and "Gaussian Blur 1" in lines[0] and "nearest" in lines[0] and "sigma=1" in lines[0]
+    assert (
+        len(lines) == 1 and "Gaussian Blur 1" in lines[0] and "nearest" in lines[0] and "sigma=1" in lines[0]
+    )

@@ -23,9 +23,23 @@ REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "config" / "paper.yaml"
 
 
-def _snakemake(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(snakefile), "-d", str(workdir),
-           "--configfile", str(REPO / "config.yaml"), str(PAPER), *args]
+def _snakemake(
+    workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile"
+) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "-s",
+        str(snakefile),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(REPO / "config.yaml"),
+        str(PAPER),
+        *args,
+    ]
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=300)
 
 
@@ -39,7 +53,9 @@ def _jobs(out: str) -> dict[str, list[dict]]:
         res = re.search(r"^\s+resources: (.*)$", block, re.M)
         thr = re.search(r"^\s+threads: (\d+)$", block, re.M)
         resources = dict(kv.split("=", 1) for kv in res.group(1).split(", ")) if res else {}
-        jobs.setdefault(m.group(1), []).append({"resources": resources, "threads": int(thr.group(1)) if thr else 1})
+        jobs.setdefault(m.group(1), []).append(
+            {"resources": resources, "threads": int(thr.group(1)) if thr else 1}
+        )
     return jobs
 
 
@@ -49,7 +65,9 @@ def paper_tree(tmp_path_factory) -> Path:
     FLVs, DFEW's five-fold layout and tiny stand-ins for the weights files."""
     root = tmp_path_factory.mktemp("paper")
     for k, stem in enumerate(("1001_DFA_ANG_XX", "1001_IEO_HAP_HI", "1002_DFA_ANG_XX", "1002_TSI_SAD_XX")):
-        frames, _ = cremad_real_clip(int(stem[:4]), stem.split("_")[2], n_frames=3, face_xy=(280, 100), seed=k)
+        frames, _ = cremad_real_clip(
+            int(stem[:4]), stem.split("_")[2], n_frames=3, face_xy=(280, 100), seed=k
+        )
         encode_flv(root / "data" / "CREMA-D" / "VideoFlash" / f"{stem}.flv", frames)
     make_dfew_folds(root / "data" / "DFEW", n_clips=10)
     cfg = yaml.safe_load(PAPER.read_text())
@@ -61,15 +79,22 @@ def paper_tree(tmp_path_factory) -> Path:
 
 
 def test_paper_config_plans_the_whole_dag_with_slurm_resources(paper_tree):
-    pytest.importorskip("snakemake_executor_plugin_slurm", reason='SLURM executor plugin not installed (pip install -e ".[slurm]")')
+    pytest.importorskip(
+        "snakemake_executor_plugin_slurm",
+        reason='SLURM executor plugin not installed (pip install -e ".[slurm]")',
+    )
     run = _snakemake(paper_tree, "--profile", str(REPO / "profiles" / "slurm"), "--cores", "16")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     out = run.stdout + run.stderr
     jobs = _jobs(out)
-    assert "generate_corpus" not in jobs and "generate_wild_corpus" not in jobs  # real data, not the synthetic corpus
+    assert (
+        "generate_corpus" not in jobs and "generate_wild_corpus" not in jobs
+    )  # real data, not the synthetic corpus
     assert {"ingest_cremad", "ingest_dfew", "wavelet_split", "leakage", "tables", "all"} <= set(jobs)
     assert GPU_RULES <= set(jobs), sorted(GPU_RULES - set(jobs))
-    assert len(jobs["train_enhancer"]) == 2 and len(jobs["train_controller"]) == 3  # low, high, frames (tasks 1, 3)
+    assert (
+        len(jobs["train_enhancer"]) == 2 and len(jobs["train_controller"]) == 3
+    )  # low, high, frames (tasks 1, 3)
     for rule in GPU_RULES:
         for job in jobs[rule]:
             assert job["resources"].get("gpu") == "1", (rule, job)
@@ -104,13 +129,19 @@ def _weights(root: Path) -> dict[str, Path]:
     torch.save(resnet, d / "resnet18_in1k.pth")
     save_file({k: v.contiguous() for k, v in resnet.items()}, str(d / "resnet18_in1k.safetensors"))
     torch.save(r3d_18(weights=None).state_dict(), d / "r3d_18-b3b3357e.pth")
-    latent = nets.UViT(img_size=8, patch_size=2, in_channels=4, embed_dim=64, depth=5, num_heads=4, residual=False)
+    latent = nets.UViT(
+        img_size=8, patch_size=2, in_channels=4, embed_dim=64, depth=5, num_heads=4, residual=False
+    )
     sd = {k: v for k, v in latent.state_dict().items() if not k.startswith("final_layer")}
     sd["pos_embed"] = torch.randn(1, 2 + 16, 64)  # time + class tokens, as U-ViT's latent models
     sd["label_emb.weight"] = torch.randn(1001, 64)
     torch.save(sd, d / "uvit_latent.pth")
-    return {"identity": d / "resnet18_in1k.pth", "expression": d / "resnet18_in1k.safetensors",
-            "utility": d / "r3d_18-b3b3357e.pth", "uvit": d / "uvit_latent.pth"}
+    return {
+        "identity": d / "resnet18_in1k.pth",
+        "expression": d / "resnet18_in1k.safetensors",
+        "utility": d / "r3d_18-b3b3357e.pth",
+        "uvit": d / "uvit_latent.pth",
+    }
 
 
 def test_config_weights_reach_the_builders_through_the_rules(paper_tree, tmp_path, monkeypatch):
@@ -121,12 +152,18 @@ def test_config_weights_reach_the_builders_through_the_rules(paper_tree, tmp_pat
     files = _weights(work)
     rel = {k: str(v.relative_to(work)) for k, v in files.items()}
     override = work / "weights.yaml"
-    override.write_text(yaml.safe_dump({"models": {
-        "identity": {"arch": "resnet18", "weights": rel["identity"]},
-        "expression": {"arch": "resnet18", "weights": rel["expression"]},
-        "uvit": {"patch": 8, "dim": 64, "depth": 5, "heads": 4, "weights": rel["uvit"]},
-        "utility": {"arch": "r3d_18", "width": 64, "weights": rel["utility"]},
-    }}))
+    override.write_text(
+        yaml.safe_dump(
+            {
+                "models": {
+                    "identity": {"arch": "resnet18", "weights": rel["identity"]},
+                    "expression": {"arch": "resnet18", "weights": rel["expression"]},
+                    "uvit": {"patch": 8, "dim": 64, "depth": 5, "heads": 4, "weights": rel["uvit"]},
+                    "utility": {"arch": "r3d_18", "width": 64, "weights": rel["utility"]},
+                }
+            }
+        )
+    )
     probe = work / "probe.smk"  # the workflow as it is, plus a print of the params its rules were given
     probe.write_text(
         f'include: "{REPO / "Snakefile"}"\n'
@@ -136,7 +173,9 @@ def test_config_weights_reach_the_builders_through_the_rules(paper_tree, tmp_pat
     )
     run = _snakemake(work, str(override), "--cores", "1", snakefile=probe)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    params = json.loads(next(ln for ln in run.stdout.splitlines() if ln.startswith("PARAMS"))[len("PARAMS"):])
+    params = json.loads(
+        next(ln for ln in run.stdout.splitlines() if ln.startswith("PARAMS"))[len("PARAMS") :]
+    )
     monkeypatch.chdir(work)  # relative weight paths resolve from the run directory, as in a job
 
     # workflow_scripts/train_identity.py: build_image_classifier(arch, n_actors, weights)

@@ -40,15 +40,30 @@ OPT_IN = pytest.mark.skipif(
 def make_tree(root: Path) -> Path:
     """CREMA-D-form FLVs (480 x 360, face off-centre, 20 frames) and a 10-clip DFEW-form layout."""
     for k, stem in enumerate(CLIPS):
-        frames, _ = cremad_real_clip(int(stem[:4]), stem.split("_")[2], n_frames=20, face_xy=(260 + 10 * k, 100), seed=k)
+        frames, _ = cremad_real_clip(
+            int(stem[:4]), stem.split("_")[2], n_frames=20, face_xy=(260 + 10 * k, 100), seed=k
+        )
         encode_flv(root / "data" / "CREMA-D" / "VideoFlash" / f"{stem}.flv", frames)
     make_dfew_folds(root / "data" / "DFEW", n_clips=10, size=(112, 112), n_frames=4)
     return root
 
 
 def command(workdir: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
-            "--configfile", *map(str, CONFIGS), "--cores", "2", *extra, *TARGETS]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        *map(str, CONFIGS),
+        "--cores",
+        "2",
+        *extra,
+        *TARGETS,
+    ]
 
 
 @pytest.mark.slow
@@ -65,10 +80,14 @@ def test_paper_shapes_run_through_the_method(tmp_path):
     train = np.load(work / "results/data/cremad/train.npy", mmap_mode="r")
     assert train.shape[1:] == (16, 112, 112, 3)
     index = pd.read_parquet(work / "results/data/cremad/index.parquet")
-    assert (index["box_x1"] <= 480).all() and (index["box_x1"] - index["box_x0"] < 360).all()  # a face box, not the frame
+    assert (index["box_x1"] <= 480).all() and (
+        index["box_x1"] - index["box_x0"] < 360
+    ).all()  # a face box, not the frame
+
     # and its models: ResNet-50 V_pl and controllers, U-ViT-H, R3D-18, the 64..1024 U-Net
     def sd(rel):
         return torch.load(work / "results/models" / rel, map_location="cpu", weights_only=True)
+
     for rel in ("identity.pt", "controller_low.pt", "controller_high.pt", "expression.pt"):
         assert any(k.endswith("layer4.2.conv3.weight") for k in sd(rel)), rel  # ResNet-50's bottleneck
     uvit = sd("compensator/ours.pt")

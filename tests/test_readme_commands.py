@@ -160,10 +160,22 @@ class Tree:
         """Run in the copy, importing its ppfer_core; identical commands (same written files) run once."""
         key = (tuple(argv), tuple(sorted(self.written.items())), tuple(sorted((env or {}).items())))
         if key not in self.cache:
-            full_env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
-                [str(self.path), *filter(None, [os.environ.get("PYTHONPATH")])])}
-            self.cache[key] = subprocess.run(argv, check=False, cwd=self.path, env=full_env, capture_output=True,
-                                             text=True, timeout=TIMEOUT)
+            full_env = {
+                **os.environ,
+                **(env or {}),
+                "PYTHONPATH": os.pathsep.join(
+                    [str(self.path), *filter(None, [os.environ.get("PYTHONPATH")])]
+                ),
+            }
+            self.cache[key] = subprocess.run(
+                argv,
+                check=False,
+                cwd=self.path,
+                env=full_env,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+            )
         return self.cache[key]
 
     def file(self, rel: str, what: str, cmd: Command) -> Path:
@@ -175,11 +187,21 @@ class Tree:
 def copy_repository(dest: Path) -> None:
     """The repository's files (tracked, and untracked but not ignored) into dest, nothing generated."""
     try:
-        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                                cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+        listed = (
+            subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .split("\0")
+        )
         files = [f for f in listed if f and (ROOT / f).is_file()]
     except (OSError, subprocess.CalledProcessError):  # not a git checkout
-        ignore = shutil.ignore_patterns(".git", ".snakemake", "results", "logs", "benchmarks", "__pycache__", "data")
+        ignore = shutil.ignore_patterns(
+            ".git", ".snakemake", "results", "logs", "benchmarks", "__pycache__", "data"
+        )
         shutil.copytree(ROOT, dest, ignore=ignore, dirs_exist_ok=True)
         return
     for f in files:
@@ -209,8 +231,10 @@ def tree(tmp_path_factory) -> Tree:
 
 # --------------------------------------------------------------------------- checks per command kind
 def expect_ok(res: subprocess.CompletedProcess, cmd: Command, what: str) -> None:
-    assert res.returncode == 0, (f"README.md line {cmd.line}: `{cmd}` fails ({what}, exit {res.returncode}):\n"
-                                 f"{res.stdout[-2500:]}\n{res.stderr[-2500:]}")
+    assert res.returncode == 0, (
+        f"README.md line {cmd.line}: `{cmd}` fails ({what}, exit {res.returncode}):\n"
+        f"{res.stdout[-2500:]}\n{res.stderr[-2500:]}"
+    )
 
 
 def is_dry_run(args: list[str]) -> bool:
@@ -228,26 +252,35 @@ def check_snakemake(cmd: Command, tree: Tree) -> None:
         settings = yaml.safe_load((tree.file(profile, "the profile", cmd) / "config.yaml").read_text()) or {}
         executor = settings.get("executor", "local")
         if executor not in ("local", "dryrun", "touch") and not importlib.util.find_spec(
-                f"snakemake_executor_plugin_{executor}"):
-            pytest.skip(f"`{cmd}`: snakemake-executor-plugin-{executor} is not installed (pip install -e \".[{executor}]\")")
+            f"snakemake_executor_plugin_{executor}"
+        ):
+            pytest.skip(
+                f'`{cmd}`: snakemake-executor-plugin-{executor} is not installed (pip install -e ".[{executor}]")'
+            )
     snakemake = [sys.executable, "-m", "snakemake"]
     if {"--help", "-h", "--version", "-v", "--lint"} & set(args):
         expect_ok(tree.run([*snakemake, *args], cmd.env), cmd, "run as written")
     elif "--report" in args:  # a fresh copy has no results to report: Snakemake says so, naming the file
         res = tree.run([*snakemake, *args], cmd.env)
-        if res.returncode != 0 and not re.search(r"marked for report but does not exist", res.stdout + res.stderr):
+        if res.returncode != 0 and not re.search(
+            r"marked for report but does not exist", res.stdout + res.stderr
+        ):
             expect_ok(res, cmd, "run as written in a fresh copy")
     else:
-        expect_ok(tree.run([*snakemake, *args, *([] if is_dry_run(args) else ["-n"])], cmd.env), cmd, "dry run")
+        expect_ok(
+            tree.run([*snakemake, *args, *([] if is_dry_run(args) else ["-n"])], cmd.env), cmd, "dry run"
+        )
 
 
 def check_pip_install(cmd: Command, tree: Tree) -> None:
     """`pip install [-e] .[extras]` / `pip install NAME`: the extras exist, the packages are declared."""
-    args = cmd.argv[cmd.argv.index("install") + 1:]
+    args = cmd.argv[cmd.argv.index("install") + 1 :]
     project = tree.pyproject["project"]
     extras = project.get("optional-dependencies", {})
-    declared = {re.split(r"[\s<>=!~;\[]", d, maxsplit=1)[0].lower().replace("_", "-")
-                for d in [*project.get("dependencies", []), *(d for ds in extras.values() for d in ds)]}
+    declared = {
+        re.split(r"[\s<>=!~;\[]", d, maxsplit=1)[0].lower().replace("_", "-")
+        for d in [*project.get("dependencies", []), *(d for ds in extras.values() for d in ds)]
+    }
     for i, arg in enumerate(args):
         if arg in ("-r", "--requirement"):
             tree.file(args[i + 1], "the requirements file", cmd)
@@ -256,11 +289,15 @@ def check_pip_install(cmd: Command, tree: Tree) -> None:
         elif m := re.fullmatch(r"(\.[^\[]*)(?:\[(.*)\])?", arg):
             assert (tree.file(m.group(1), "the folder", cmd) / "pyproject.toml").exists()
             missing = {e.strip() for e in (m.group(2) or "").split(",") if e.strip()} - set(extras)
-            assert not missing, f"README.md line {cmd.line}: `{cmd}` names extras {sorted(missing)} that pyproject.toml lacks"
+            assert not missing, (
+                f"README.md line {cmd.line}: `{cmd}` names extras {sorted(missing)} that pyproject.toml lacks"
+            )
         else:
             name = re.split(r"[<>=!~\[]", arg, maxsplit=1)[0].lower().replace("_", "-")
-            assert name in declared, (f"README.md line {cmd.line}: `{cmd}` installs {name}, which pyproject.toml "
-                                      "does not declare (CI installs only from the repo's files)")
+            assert name in declared, (
+                f"README.md line {cmd.line}: `{cmd}` installs {name}, which pyproject.toml "
+                "does not declare (CI installs only from the repo's files)"
+            )
 
 
 # pytest with its arguments parsed (options, plugins, ini) and its test paths checked, stopping before
@@ -284,7 +321,7 @@ sys.exit(0 if code in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) e
 
 
 def check_pytest(cmd: Command, tree: Tree) -> None:
-    args = cmd.argv[cmd.argv.index("pytest") + 1:]
+    args = cmd.argv[cmd.argv.index("pytest") + 1 :]
     res = tree.run([sys.executable, "-c", PYTEST_HOOK, *args, "-p", "no:cacheprovider"], cmd.env)
     expect_ok(res, cmd, "pytest's arguments and test paths")
 
@@ -335,7 +372,9 @@ def check_python_program(cmd: Command, tree: Tree, kind: str, target: str, args:
     if "README-CHECK: argparse" in helped.stderr and not {"-h", "--help"} & set(args):
         parsed = tree.run([*hook, *args], cmd.env)
         expect_ok(parsed, cmd, "its arguments parsed")
-        assert "README-CHECK: parsed" in parsed.stderr, f"README.md line {cmd.line}: `{cmd}` did not stop after parsing"
+        assert "README-CHECK: parsed" in parsed.stderr, (
+            f"README.md line {cmd.line}: `{cmd}` did not stop after parsing"
+        )
 
 
 def check_python(cmd: Command, tree: Tree) -> None:
@@ -360,13 +399,15 @@ def check_tool_help(cmd: Command, tree: Tree) -> None:
     exe = shutil.which(cmd.argv[0])
     if exe is None:
         pytest.skip(f"`{cmd}`: {cmd.argv[0]} is not installed here")
-    words = cmd.argv[1: next((i for i, a in enumerate(cmd.argv) if a.startswith("-")), len(cmd.argv))]
+    words = cmd.argv[1 : next((i for i, a in enumerate(cmd.argv) if a.startswith("-")), len(cmd.argv))]
     expect_ok(tree.run([exe, *words, "--help"], cmd.env), cmd, "--help of the subcommand")
 
 
 def check_write_file(cmd: Command, tree: Tree) -> None:
     """`cat > FILE <<'EOF'`: write the here-document for the commands after it."""
-    assert cmd.argv == ["cat"] and cmd.stdout and cmd.stdin is not None, f"README.md line {cmd.line}: no check for `{cmd}`"
+    assert cmd.argv == ["cat"] and cmd.stdout and cmd.stdin is not None, (
+        f"README.md line {cmd.line}: no check for `{cmd}`"
+    )
     (tree.path / cmd.stdout).parent.mkdir(parents=True, exist_ok=True)
     (tree.path / cmd.stdout).write_text(cmd.stdin)
     tree.written[cmd.stdout] = cmd.stdin
@@ -374,19 +415,21 @@ def check_write_file(cmd: Command, tree: Tree) -> None:
 
 def check_wrapper(reason: str) -> Callable[[Command, Tree], None]:
     """`SCRIPT ... -- COMMAND`: the script exists and COMMAND is checked; the script itself is not run."""
+
     def check(cmd: Command, tree: Tree) -> None:
         tree.file(cmd.argv[1], "the script", cmd)
         if "--" in cmd.argv:
-            inner = Command(cmd.argv[cmd.argv.index("--") + 1:], cmd.line, cmd.env)
+            inner = Command(cmd.argv[cmd.argv.index("--") + 1 :], cmd.line, cmd.env)
             check_command(inner, tree)
         tree.skipped[str(cmd)] = reason
+
     return check
 
 
 # Commands that need a cluster or real data: not run (the command they wrap is), with the reason.
 SKIPPED = {
     ("bash", ".ci/slurm_cluster.sh"): "starts a throw-away SLURM cluster as root (CI's .ci/run does; "
-                                      "tests/test_slurm_cluster.py skips without one)",
+    "tests/test_slurm_cluster.py skips without one)",
 }
 
 # Command prefix -> check. The longest matching prefix wins; a command none matches fails the test.
@@ -407,15 +450,21 @@ CHECKS: dict[tuple[str, ...], Callable[[Command, Tree], None]] = {
 
 def check_command(cmd: Command, tree: Tree) -> None:
     if any(re.fullmatch(r"[();<>|&]+", a) for a in cmd.argv):
-        pytest.fail(f"README.md line {cmd.line}: `{cmd}` uses shell syntax the checker does not read (only "
-                    "&&, ;, > FILE, <<EOF and a trailing &): extend split_commands in tests/test_readme_commands.py")
+        pytest.fail(
+            f"README.md line {cmd.line}: `{cmd}` uses shell syntax the checker does not read (only "
+            "&&, ;, > FILE, <<EOF and a trailing &): extend split_commands in tests/test_readme_commands.py"
+        )
     argv = ["python" if cmd.argv[0] == "python3" else cmd.argv[0], *cmd.argv[1:]]
-    checks = {**CHECKS, **{(name,): check_console_script
-                           for name in tree.pyproject["project"].get("scripts", {})}}
+    checks = {
+        **CHECKS,
+        **{(name,): check_console_script for name in tree.pyproject["project"].get("scripts", {})},
+    }
     prefix = max((p for p in checks if tuple(argv[: len(p)]) == p), key=len, default=None)
     if prefix is None:
-        pytest.fail(f"README.md line {cmd.line}: no check for `{cmd}`: add its kind to CHECKS (or SKIPPED, "
-                    "with the reason) in tests/test_readme_commands.py")
+        pytest.fail(
+            f"README.md line {cmd.line}: no check for `{cmd}`: add its kind to CHECKS (or SKIPPED, "
+            "with the reason) in tests/test_readme_commands.py"
+        )
     checks[prefix](Command(argv, cmd.line, cmd.env, cmd.stdout, cmd.stdin), tree)
 
 
@@ -441,14 +490,16 @@ def test_readme_command_works_as_written(first_line, body, tree):
 
 
 def test_blocks_are_read_as_bash_reads_them():
-    body = ("# a comment && not a command\n"
-            "pip install -e \".[test]\" && CUDA_VISIBLE_DEVICES=0 snakemake --cores 1 \\\n"
-            "   --config 'ingest={crop: none}' a#b  # trailing comment\n"
-            "cat > my.yaml <<'EOF'\n"
-            "ingest:  # kept: inside the here-document\n"
-            "  frames: 4\n"
-            "EOF\n"
-            "flower-superlink --insecure &\n")
+    body = (
+        "# a comment && not a command\n"
+        'pip install -e ".[test]" && CUDA_VISIBLE_DEVICES=0 snakemake --cores 1 \\\n'
+        "   --config 'ingest={crop: none}' a#b  # trailing comment\n"
+        "cat > my.yaml <<'EOF'\n"
+        "ingest:  # kept: inside the here-document\n"
+        "  frames: 4\n"
+        "EOF\n"
+        "flower-superlink --insecure &\n"
+    )
     cmds = parse_block(10, body)
     assert [c.argv for c in cmds] == [
         ["pip", "install", "-e", ".[test]"],
@@ -457,7 +508,10 @@ def test_blocks_are_read_as_bash_reads_them():
         ["flower-superlink", "--insecure"],
     ]
     assert cmds[1].env == {"CUDA_VISIBLE_DEVICES": "0"} and cmds[1].line == 11
-    assert cmds[2].stdout == "my.yaml" and cmds[2].stdin == "ingest:  # kept: inside the here-document\n  frames: 4\n"
+    assert (
+        cmds[2].stdout == "my.yaml"
+        and cmds[2].stdin == "ingest:  # kept: inside the here-document\n  frames: 4\n"
+    )
     assert cmds[3].line == 17
 
 

@@ -29,8 +29,17 @@ def test_cremad_form_flv_decodes_with_its_mp3_track(tmp_path):
     assert len(got) == 36 and got[0].shape == (*CREMAD_SIZE, 3)
     assert all(np.array_equal(a, b) for a, b in zip(got, ref))  # the audio changes nothing
     assert np.abs(got[5].astype(int) - frames[5]).mean() < 6  # lossy, but the same picture
-    index = ingest(list_cremad(tmp_path), tmp_path / "out", t=16, size=(112, 112), crop="center", on_error="fail",
-                   seed=0, test_fraction=0.5, log=lambda m: None)
+    index = ingest(
+        list_cremad(tmp_path),
+        tmp_path / "out",
+        t=16,
+        size=(112, 112),
+        crop="center",
+        on_error="fail",
+        seed=0,
+        test_fraction=0.5,
+        log=lambda m: None,
+    )
     assert index["frames_decoded"].tolist() == [36]
     assert np.load(tmp_path / "out" / "train.npy").shape == (1, 16, 112, 112, 3)
 
@@ -45,7 +54,9 @@ def test_cremad_7442_names_parse_and_split_2232_with_every_actor_in_both(tmp_pat
     listing = list_cremad(tmp_path)
     assert len(listing.clips) == 7442 and not listing.rejected
     index = pd.DataFrame([dict(clip_id=c.clip_id, actor=c.actor, emotion=c.emotion) for c in listing.clips])
-    assert index["actor"].nunique() == 91 and index["actor"].min() == "1001" and index["actor"].max() == "1091"
+    assert (
+        index["actor"].nunique() == 91 and index["actor"].min() == "1001" and index["actor"].max() == "1091"
+    )
     split = assign_split(index, 0.3, seed=0)
     assert (split == "test").sum() == 2232
     assert index.assign(split=split).groupby("actor")["split"].nunique().eq(2).all()
@@ -73,8 +84,17 @@ def test_dfew_folds_partition_the_clips_and_ingest_keeps_the_fold(dfew5, tmp_pat
     root, info = dfew5
     tests = [{c.clip_id for c in list_dfew(root, fold=k).clips if c.split == "test"} for k in range(1, 6)]
     assert all(not (a & b) for i, a in enumerate(tests) for b in tests[i + 1 :])  # disjoint test folds
-    index = ingest(list_dfew(root, fold=3), tmp_path / "out", t=4, size=(16, 16), crop="center", on_error="fail",
-                   seed=0, test_fraction=None, log=lambda m: None)
+    index = ingest(
+        list_dfew(root, fold=3),
+        tmp_path / "out",
+        t=4,
+        size=(16, 16),
+        crop="center",
+        on_error="fail",
+        seed=0,
+        test_fraction=None,
+        log=lambda m: None,
+    )
     assert set(index.loc[index["split"] == "test", "clip_id"]) == tests[2]
     with pytest.raises(FileNotFoundError, match="set_6.csv"):
         list_dfew(root, fold=6)

@@ -57,8 +57,13 @@ def _env() -> dict[str, str]:
 
 
 def _run(script: Path, out: Path, state: Path) -> str:
-    done = subprocess.run([sys.executable, str(script), str(out), str(state)], capture_output=True, text=True,
-                          timeout=120, env=_env())
+    done = subprocess.run(
+        [sys.executable, str(script), str(out), str(state)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -71,8 +76,13 @@ def test_sigkilled_training_resumes_to_identical_weights(tmp_path):
     assert "RESUMED_FROM 0" in reference
 
     out, state = tmp_path / "model.pt", tmp_path / "model.pt.state"
-    proc = subprocess.Popen([sys.executable, str(script), str(out), str(state)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(out), str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     saved_epoch = None
     deadline = time.monotonic() + 60
     try:

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 from workflow_facts import planning
 
-cpu_threads, cuda_present, gpu_rule_policy = planning.cpu_threads, planning.cuda_present, planning.gpu_rule_policy
+cpu_threads, cuda_present, gpu_rule_policy = (
+    planning.cpu_threads,
+    planning.cuda_present,
+    planning.gpu_rule_policy,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,11 +51,30 @@ def test_cuda_present_reads_the_driver_and_honours_cuda_visible_devices(tmp_path
 def test_local_cpu_plan_gives_gpu_rules_one_thread_and_no_gpu_unit(tmp_path):
     """`snakemake -n --cores 2 --resources gpu=1` on a CPU-only host: trainings are 1-thread jobs without gpu."""
     plan = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"),
-         "--directory", str(tmp_path), "-n", "--cores", "2", "--resources", "gpu=1", "--until", "train_identity"],
-        capture_output=True, text=True, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "--configfile",
+            str(REPO / "config.yaml"),
+            "--directory",
+            str(tmp_path),
+            "-n",
+            "--cores",
+            "2",
+            "--resources",
+            "gpu=1",
+            "--until",
+            "train_identity",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     text = plan.stdout + plan.stderr
     assert plan.returncode == 0, text[-2000:]
-    block = text[text.index("rule train_identity:"):]
+    block = text[text.index("rule train_identity:") :]
     block = block[: block.index("Job stats")]
     assert "gpu=0" in block and "threads" not in block, block  # threads are printed only when > 1

@@ -36,23 +36,58 @@ NOT_IN_TARGETS = {"federated_utility", "train_embedder", "train_open_enhancers",
 # re-evaluated when that compensator is retrained.
 APPLIES_COMPENSATOR = {"open-ours-closed": "ours"}
 # Upstream of the compensator: none of these may be resubmitted after editing its epochs.
-UPSTREAM_OF_COMPENSATOR = {"generate_corpus", "generate_wild_corpus", "ingest_cremad", "ingest_dfew",
-                           "wavelet_split", "train_identity", "train_controller", "pretrain_enhancer",
-                           "train_enhancer", "merge_enhanced", "train_expression", "enhance_frames",
-                           "train_joint", "blur", "flow", "swap", "train_tradeoff", "train_robust"}
+UPSTREAM_OF_COMPENSATOR = {
+    "generate_corpus",
+    "generate_wild_corpus",
+    "ingest_cremad",
+    "ingest_dfew",
+    "wavelet_split",
+    "train_identity",
+    "train_controller",
+    "pretrain_enhancer",
+    "train_enhancer",
+    "merge_enhanced",
+    "train_expression",
+    "enhance_frames",
+    "train_joint",
+    "blur",
+    "flow",
+    "swap",
+    "train_tradeoff",
+    "train_robust",
+}
 # What a user of a 2-CPU cluster passes on top of the site profile: one CPU per job, small jobs.
-SITE_OVERRIDES = ["--max-threads", "1", "--default-resources", "slurm_partition=cpu", "mem_mb=2000", "runtime=30"]
+SITE_OVERRIDES = [
+    "--max-threads",
+    "1",
+    "--default-resources",
+    "slurm_partition=cpu",
+    "mem_mb=2000",
+    "runtime=30",
+]
 SITE_CONFIG = "resources:\n  gpu_mem_mb: 2000\n  gpu_runtime: 30\n"  # GPU jobs' --mem / --time
 # A checkout of the workflow as users run it from the repository root (a snapshot: the package too,
 # imported from the working directory by snakemake and by every job).
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "config", "rules", "workflow_scripts", "schemas", "report",
-                  "envs", "profiles", "ppfer_core")
+WORKFLOW_FILES = (
+    "Snakefile",
+    "config.yaml",
+    "config",
+    "rules",
+    "workflow_scripts",
+    "schemas",
+    "report",
+    "envs",
+    "profiles",
+    "ppfer_core",
+)
 
 
 def _cluster_problem() -> str | None:
     if not os.environ.get("SLURM_CONF"):
-        return ("no SLURM test cluster (SLURM_CONF unset); run: "
-                "bash .ci/slurm_cluster.sh -- python -m pytest -q tests/test_slurm_cluster.py")
+        return (
+            "no SLURM test cluster (SLURM_CONF unset); run: "
+            "bash .ci/slurm_cluster.sh -- python -m pytest -q tests/test_slurm_cluster.py"
+        )
     if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
         return "SLURM client commands (sinfo, sbatch) not installed"
     try:
@@ -78,22 +113,46 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(_PROBLEM is not None, reason=_
 def _snakemake(work: Path, *configs: str, name: str, targets: list[str] = TARGETS) -> str:
     """One run through the profiles from the checkout `work`; returns its log (also kept as
     `work/<name>.out`), failing the test with the log's tail if the run fails."""
-    cmd = ["timeout", "-s", "INT", "-k", "60", str(RUN_TIMEOUT),
-           sys.executable, "-m", "snakemake", *targets,  # first: --configfile and the rest take several values
-           "--profile", "profiles/slurm", "--profile", str(TEST_PROFILE),
-           "--configfile", "config/tiny.yaml", *configs, *SITE_OVERRIDES]
+    cmd = [
+        "timeout",
+        "-s",
+        "INT",
+        "-k",
+        "60",
+        str(RUN_TIMEOUT),
+        sys.executable,
+        "-m",
+        "snakemake",
+        *targets,  # first: --configfile and the rest take several values
+        "--profile",
+        "profiles/slurm",
+        "--profile",
+        str(TEST_PROFILE),
+        "--configfile",
+        "config/tiny.yaml",
+        *configs,
+        *SITE_OVERRIDES,
+    ]
     try:
-        run = subprocess.run(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             timeout=RUN_TIMEOUT + 120)
+        run = subprocess.run(
+            cmd,
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=RUN_TIMEOUT + 120,
+        )
     except subprocess.TimeoutExpired as e:
         out = e.stdout if isinstance(e.stdout, str) else (e.stdout or b"").decode(errors="replace")
         (work / f"{name}.out").write_text(out)
         pytest.fail(f"snakemake through SLURM still running after {RUN_TIMEOUT + 120} s:\n{out[-5000:]}")
     (work / f"{name}.out").write_text(run.stdout)
     if run.returncode != 0:
-        failed = "".join(f"\n--- {p}\n{p.read_text(errors='replace')[-2000:]}"
-                         for p in sorted((work / ".snakemake" / "slurm_logs").rglob("*.log"))
-                         if "Error" in p.read_text(errors="replace"))
+        failed = "".join(
+            f"\n--- {p}\n{p.read_text(errors='replace')[-2000:]}"
+            for p in sorted((work / ".snakemake" / "slurm_logs").rglob("*.log"))
+            if "Error" in p.read_text(errors="replace")
+        )
         pytest.fail(f"snakemake exited {run.returncode}:\n{run.stdout[-6000:]}{failed[-6000:]}")
     return run.stdout
 
@@ -103,7 +162,9 @@ def _submitted(log: str) -> tuple[str, dict[str, tuple[str, str]]]:
     submission the executor plugin logged."""
     run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
     jobs = {}
-    for slurm_id, path in re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.?$", log, re.M):
+    for slurm_id, path in re.findall(
+        r"has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.?$", log, re.M
+    ):
         rule, wildcards = re.search(r"/rule_(\w+)/(?:([^/]+)/)?\d+\.log$", path).groups()
         jobs[slurm_id] = (rule, wildcards or "")
     return run_id, jobs
@@ -112,8 +173,9 @@ def _submitted(log: str) -> tuple[str, dict[str, tuple[str, str]]]:
 def _slurm_jobs(run_id: str) -> dict[str, dict[str, str]]:
     """SLURM's own record (scontrol) of the jobs of one run: job id -> fields (Partition, Comment,
     TresPerJob, JobState, ...). The test cluster keeps finished jobs for an hour (MinJobAge)."""
-    out = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True, timeout=60,
-                         check=True).stdout
+    out = subprocess.run(
+        ["scontrol", "show", "job", "-o"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     jobs = {}
     for line in out.splitlines():
         fields = dict(re.findall(r"(\S+?)=(\S*)", line))
@@ -152,14 +214,38 @@ def test_tiny_dag_through_the_slurm_profile_yields_the_tables(slurm_run):
     t3 = pd.read_csv(tables / "table3.csv", keep_default_na=False)
     assert list(t3.columns[:5]) == ["approach", "ssim", "psnr", "plr", "plr_adaptive"]
     assert list(t3["approach"]) == [
-        "Gaussian Blur 1", "Gaussian Blur 2", "Trade-off Framework", "Optical Flow", "Image Swapping", "Ours",
-        "Ours (robust)"]
+        "Gaussian Blur 1",
+        "Gaussian Blur 2",
+        "Trade-off Framework",
+        "Optical Flow",
+        "Image Swapping",
+        "Ours",
+        "Ours (robust)",
+    ]
     assert t3["plr"].between(0, 100).all() and t3["plr_adaptive"].between(0, 100).all()
     t4 = pd.read_csv(tables / "table4.csv")
-    assert list(t4.columns[:9]) == ["task", "transform", "enhancers", "controller", "compensator",
-                                    "compensator_controller", "plr", "acc", "representation"]
+    assert list(t4.columns[:9]) == [
+        "task",
+        "transform",
+        "enhancers",
+        "controller",
+        "compensator",
+        "compensator_controller",
+        "plr",
+        "acc",
+        "representation",
+    ]
     assert {"plr_lo", "plr_hi", "acc_lo", "acc_hi", "mse_target"} <= set(t4.columns)
-    assert [str(t) for t in t4["task"]] == ["1", "2", "3", "4", "4", "5", "6", "full"]  # task 4: two MSE targets
+    assert [str(t) for t in t4["task"]] == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "4",
+        "5",
+        "6",
+        "full",
+    ]  # task 4: two MSE targets
     assert t4[["plr", "acc"]].notna().all().all()
 
 
@@ -169,7 +255,15 @@ def test_every_job_ran_in_the_profiles_partition_gpu_rules_with_a_gpu(slurm_run)
     recorded = _slurm_jobs(run_id)
     rules = {rule for rule, _ in submitted.values()}
     assert GPU_RULES - NOT_IN_TARGETS <= rules, sorted(GPU_RULES - NOT_IN_TARGETS - rules)
-    assert {"generate_corpus", "ingest_cremad", "wavelet_split", "leakage", "tables", "table3", "table4"} <= rules
+    assert {
+        "generate_corpus",
+        "ingest_cremad",
+        "wavelet_split",
+        "leakage",
+        "tables",
+        "table3",
+        "table4",
+    } <= rules
     assert set(recorded) == set(submitted), "SLURM's jobs of this run differ from the plugin's submissions"
     for slurm_id, (rule, wildcards) in submitted.items():
         job = recorded[slurm_id]
@@ -180,7 +274,9 @@ def test_every_job_ran_in_the_profiles_partition_gpu_rules_with_a_gpu(slurm_run)
             assert job["Partition"] == "gpu", (rule, job["Partition"])
             assert job.get("TresPerJob") == "gres:gpu:1", (rule, job.get("TresPerJob"))  # --gpus=1
             assert job.get("CpusPerTres") == "gres:gpu:1", (rule, job.get("CpusPerTres"))  # --cpus-per-gpu=1
-            assert job["MinMemoryNode"] == "2000M" and job["TimeLimit"] == "00:30:00", rule  # config resources
+            assert job["MinMemoryNode"] == "2000M" and job["TimeLimit"] == "00:30:00", (
+                rule
+            )  # config resources
         else:
             assert job["Partition"] == "cpu", (rule, job["Partition"])
             assert "gpu" not in job.get("TresPerJob", "") + job.get("TresPerNode", ""), rule
@@ -192,7 +288,9 @@ def test_every_job_ran_in_the_profiles_partition_gpu_rules_with_a_gpu(slurm_run)
 def test_editing_one_stage_resubmits_only_it_and_its_dependents(slurm_run):
     work, first_log = slurm_run
     _, first = _submitted(first_log)
-    (work / "edit.yaml").write_text("train:\n  compensator: {epochs: 2, batch_size: 32, lr: 0.001, optimizer: adam}\n")
+    (work / "edit.yaml").write_text(
+        "train:\n  compensator: {epochs: 2, batch_size: 32, lr: 0.001, optimizer: adam}\n"
+    )
     log = _snakemake(work, "site.yaml", "edit.yaml", name="edit_run")
     run_id, submitted = _submitted(log)
     rules = [rule for rule, _ in submitted.values()]
@@ -203,11 +301,15 @@ def test_editing_one_stage_resubmits_only_it_and_its_dependents(slurm_run):
     assert compensators == sorted(w for rule, w in first.values() if rule == "train_compensator")
     assert "ours" in compensators
     # ... and only what reads them is re-evaluated: no representation that is not compensated
-    compensated = set(compensators) | {rep for rep, comp in APPLIES_COMPENSATOR.items() if comp in compensators}
+    compensated = set(compensators) | {
+        rep for rep, comp in APPLIES_COMPENSATOR.items() if comp in compensators
+    }
     for rule, wildcards in submitted.values():
         if rule in {"leakage", "utility", "recover", "adaptive_leakage"}:
             assert wildcards.removeprefix("recovered-") in compensated, (rule, wildcards)
     assert {"tables", "table3", "table4"} <= set(rules)
     assert len(submitted) < len(first)
     tables = work / "results" / "tables"
-    assert all((tables / f"table{k}.csv").stat().st_mtime > (work / "edit.yaml").stat().st_mtime for k in (1, 3, 4))
+    assert all(
+        (tables / f"table{k}.csv").stat().st_mtime > (work / "edit.yaml").stat().st_mtime for k in (1, 3, 4)
+    )

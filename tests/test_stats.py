@@ -1,4 +1,5 @@
 """Wilson intervals against hand-computed bounds."""
+
 import pytest
 
 from ppfer_core.stats import wilson_interval

@@ -12,7 +12,9 @@ FAKE_LM = np.zeros((68, 2), np.float32)
 
 def test_real_corpus_defaults_to_a_photograph():
     seen = []
-    donor, lm, what = choose_donor(CFG, "real", 112, 0, {"1001", "1002"}, lambda img: seen.append(img.shape) or FAKE_LM)
+    donor, lm, what = choose_donor(
+        CFG, "real", 112, 0, {"1001", "1002"}, lambda img: seen.append(img.shape) or FAKE_LM
+    )
     assert PHOTO_DONOR in what and donor.shape == (512, 512, 3) and seen == [(512, 512, 3)]
     from skimage import data
 
@@ -20,7 +22,9 @@ def test_real_corpus_defaults_to_a_photograph():
 
 
 def test_synthetic_corpus_keeps_the_synthetic_donor():
-    donor, lm, what = choose_donor(CFG, "synthetic", 64, 0, {"1001"}, lambda img: pytest.fail("no detection needed"))
+    donor, lm, what = choose_donor(
+        CFG, "synthetic", 64, 0, {"1001"}, lambda img: pytest.fail("no detection needed")
+    )
     assert "synthetic actor 9001" in what and donor.shape == (64, 64, 3) and lm.shape == (68, 2)
     with pytest.raises(ValueError, match="donor_actor 9001 is in the corpus"):
         choose_donor(CFG, "synthetic", 64, 0, {"9001"}, lambda img: None)
@@ -31,7 +35,9 @@ def test_named_photograph_wins_and_a_faceless_one_is_named(tmp_path):
 
     path = tmp_path / "donor.png"
     imsave(path, np.full((40, 40, 3), 128, np.uint8), check_contrast=False)
-    donor, _, what = choose_donor({**CFG, "donor_image": str(path)}, "synthetic", 64, 0, set(), lambda img: FAKE_LM)
+    donor, _, what = choose_donor(
+        {**CFG, "donor_image": str(path)}, "synthetic", 64, 0, set(), lambda img: FAKE_LM
+    )
     assert str(path) in what and donor.shape == (40, 40, 3)
     with pytest.raises(ValueError, match="no face found in the donor photograph.*donor.png"):
         choose_donor({**CFG, "donor_image": str(path)}, "real", 64, 0, set(), lambda img: None)

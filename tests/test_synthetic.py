@@ -215,7 +215,7 @@ def test_landmarks_follow_expression(expressions):
         f = _apex(lm, neu) if e != "NEU" else 0
         at_apex[e] = (lm[f], neu[f])
     brow = lambda p: p[36:48, 1].mean() - p[17:27, 1].mean()  # brow height above the eyes
-    eye = lambda p: (p[[40, 41, 46, 47], 1].mean() - p[[37, 38, 43, 44], 1].mean())  # eye opening
+    eye = lambda p: p[[40, 41, 46, 47], 1].mean() - p[[37, 38, 43, 44], 1].mean()  # eye opening
     mouth = lambda p: p[66, 1] - p[62, 1]  # inner-lip gap
     lift = lambda p: _lift(p[None])[0]
     h, n = at_apex["HAP"]

@@ -1,4 +1,5 @@
 """Threat model (recovery attack, SSIM / PSNR, adaptive attacker) and the report's figures and run-time summary."""
+
 import math
 
 import numpy as np
@@ -10,7 +11,13 @@ from torch import nn
 
 from ppfer_core.nets import UNet
 from ppfer_core.report import (
-    frame_grid, pattern_regex, plot_per_class, plot_privacy_utility, plot_runtime, read_benchmarks, rule_of,
+    frame_grid,
+    pattern_regex,
+    plot_per_class,
+    plot_privacy_utility,
+    plot_runtime,
+    read_benchmarks,
+    rule_of,
     runtime_summary,
 )
 from ppfer_core.tables import table3
@@ -40,7 +47,9 @@ def smooth_clips(n: int, seed: int, t: int = 4, size: int = 16) -> np.ndarray:
 def attack(outputs_train, originals_train, outputs_test):
     torch.manual_seed(0)
     model = UNet(base_width=8, depth=1)
-    result = fit_recovery(model, outputs_train, originals_train, FAST, Run(CPU, 0, log=lambda _: None, desc="recovery"))
+    result = fit_recovery(
+        model, outputs_train, originals_train, FAST, Run(CPU, 0, log=lambda _: None, desc="recovery")
+    )
     return recover_clips(model, outputs_test, np.zeros_like(outputs_test), CPU), result
 
 
@@ -56,7 +65,9 @@ def test_recovery_of_a_constant_output_is_no_better_than_the_mean_frame():
     train, test = smooth_clips(16, 0), smooth_clips(4, 1)
     constant = np.full_like(train, 128)
     recovered, _ = attack(constant, train, np.full_like(test, 128))
-    mean_frame = np.broadcast_to(train.reshape(-1, *train.shape[2:]).mean(0).round().astype(np.uint8), test.shape)
+    mean_frame = np.broadcast_to(
+        train.reshape(-1, *train.shape[2:]).mean(0).round().astype(np.uint8), test.shape
+    )
     q, q_mean = frame_quality(recovered, test), frame_quality(np.ascontiguousarray(mean_frame), test)
     assert q["psnr"] < 20 and q["psnr"] < q_mean["psnr"] + 1.0
     assert q["ssim"] < 0.4
@@ -84,7 +95,6 @@ def test_ssim_and_psnr_on_known_images():
 def test_adaptive_attacker_learns_identities_from_anonymised_frames():
     # identity i is a colour; the "method" inverts colours: V_pl (trained on originals) would fail, the
     # adaptive attacker, trained on the method's outputs, recognises everyone
-    rng = np.random.default_rng(0)
     n_ids, colours = 3, np.array([[250, 10, 10], [10, 250, 10], [10, 10, 250]], dtype=np.uint8)
 
     def clips(labels):
@@ -95,25 +105,48 @@ def test_adaptive_attacker_learns_identities_from_anonymised_frames():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(8 * 8 * 3, n_ids))
     m = adaptive_leakage(
-        model, clips(y_train), y_train, clips(y_test), y_test, n_ids,
-        {"epochs": 30, "batch_size": 8, "lr": 0.05, "optimizer": "adam"}, Run(CPU, 0, log=lambda _: None, desc="adaptive"), leakage_seed=0,
+        model,
+        clips(y_train),
+        y_train,
+        clips(y_test),
+        y_test,
+        n_ids,
+        {"epochs": 30, "batch_size": 8, "lr": 0.05, "optimizer": "adam"},
+        Run(CPU, 0, log=lambda _: None, desc="adaptive"),
+        leakage_seed=0,
     )
-    assert m["plr"] == 100.0 and m["plr_vote"] == 100.0 and m["n"] == 3 and m["chance"] == pytest.approx(100 / 3)
+    assert (
+        m["plr"] == 100.0 and m["plr_vote"] == 100.0 and m["n"] == 3 and m["chance"] == pytest.approx(100 / 3)
+    )
     # trained until it converged (train accuracy at the target), not for the whole epoch cap
     assert m["converged"] and m["train_acc"] >= 0.99 and len(m["history"]) == m["epochs"] < 30
 
 
 def test_table3_rows_follow_table1_representations():
-    t1 = pd.DataFrame({"approach": ["No Privacy Preservation", "Gaussian Blur 1", "Ours"],
-                       "representation": ["original", "blur-s2", "ours"], "setting": [None, "sigma=2", None]})
+    t1 = pd.DataFrame(
+        {
+            "approach": ["No Privacy Preservation", "Gaussian Blur 1", "Ours"],
+            "representation": ["original", "blur-s2", "ours"],
+            "setting": [None, "sigma=2", None],
+        }
+    )
     rec = {"blur-s2": {"ssim": 0.9, "psnr": 30.0}, "ours": {"ssim": 0.4, "psnr": 10.0}}
-    leak = {"recovered-blur-s2": {"plr": 70.0, "chance": 10.0}, "recovered-ours": {"plr": 5.0, "chance": 10.0}}
+    leak = {
+        "recovered-blur-s2": {"plr": 70.0, "chance": 10.0},
+        "recovered-ours": {"plr": 5.0, "chance": 10.0},
+    }
     adapt = {"blur-s2": {"plr": 90.0}, "ours": {"plr": 20.0}}
     t3 = table3(["Gaussian Blur 1", "Ours"], t1, rec, leak, adapt)
     assert list(t3.columns[:5]) == ["approach", "ssim", "psnr", "plr", "plr_adaptive"]
     assert t3.to_dict("records")[0] | {} == {
-        "approach": "Gaussian Blur 1", "ssim": 0.9, "psnr": 30.0, "plr": 70.0, "plr_adaptive": 90.0, "chance": 10.0,
-        "representation": "blur-s2", "setting": "sigma=2",
+        "approach": "Gaussian Blur 1",
+        "ssim": 0.9,
+        "psnr": 30.0,
+        "plr": 70.0,
+        "plr_adaptive": 90.0,
+        "chance": 10.0,
+        "representation": "blur-s2",
+        "setting": "sigma=2",
     }
     assert t3["setting"].iloc[1] == ""
 
@@ -121,7 +154,9 @@ def test_table3_rows_follow_table1_representations():
 def write_benchmark(path, s, rss, cpu, repeats=1):
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-    path.write_text(header + "".join(f"{s + r}\t0:00:00\t{rss}\t1\t1\t1\t0\t0\t50\t{cpu}\n" for r in range(repeats)))
+    path.write_text(
+        header + "".join(f"{s + r}\t0:00:00\t{rss}\t1\t1\t1\t0\t0\t50\t{cpu}\n" for r in range(repeats))
+    )
 
 
 def test_runtime_summary_from_benchmark_files(tmp_path, monkeypatch):
@@ -135,13 +170,21 @@ def test_runtime_summary_from_benchmark_files(tmp_path, monkeypatch):
     files = sorted(str(f.relative_to(tmp_path)) for f in b.rglob("*.tsv"))
     jobs = read_benchmarks(files, {"utility": "evaluation", "blur": "baselines", "tables": "evaluation"})
     assert dict(zip(jobs["file"], jobs["rule"])) == {
-        "benchmarks/blur/blur-s1.5.tsv": "blur", "benchmarks/orphan/x.tsv": "orphan",
-        "benchmarks/tables.tsv": "tables", "benchmarks/utility/original.tsv": "utility",
+        "benchmarks/blur/blur-s1.5.tsv": "blur",
+        "benchmarks/orphan/x.tsv": "orphan",
+        "benchmarks/tables.tsv": "tables",
+        "benchmarks/utility/original.tsv": "utility",
         "benchmarks/utility/ours.tsv": "utility",
     }
     summary = runtime_summary(jobs).set_index("rule")
     assert list(summary.index) == ["utility", "orphan", "blur", "tables"]  # slowest first
-    assert summary.loc["utility", ["jobs", "s", "cpu_time", "max_rss_sum", "max_rss_peak"]].tolist() == [2, 30.0, 45.0, 1700.0, 900.0]
+    assert summary.loc["utility", ["jobs", "s", "cpu_time", "max_rss_sum", "max_rss_peak"]].tolist() == [
+        2,
+        30.0,
+        45.0,
+        1700.0,
+        900.0,
+    ]
     assert summary.loc["blur", "s"] == 1.5 and summary.loc["blur", "stage"] == "baselines"
     assert summary["share"].sum() == pytest.approx(1.0, abs=1e-3)
     plot_runtime(summary.reset_index(), tmp_path / "runtime.png")
@@ -159,11 +202,22 @@ def test_benchmark_pattern_regex_and_rule_from_the_path():
 
 
 def test_report_figures_are_written(tmp_path):
-    t1 = pd.DataFrame({"approach": ["No Privacy Preservation", "Ours"], "plr": [90.0, 8.0], "acc": [80.0, 70.0],
-                       "chance": [10.0, 10.0], "plr_adaptive": [95.0, 30.0]})
+    t1 = pd.DataFrame(
+        {
+            "approach": ["No Privacy Preservation", "Ours"],
+            "plr": [90.0, 8.0],
+            "acc": [80.0, 70.0],
+            "chance": [10.0, 10.0],
+            "plr_adaptive": [95.0, 30.0],
+        }
+    )
     plot_privacy_utility(t1, tmp_path / "fig1.png")
-    t2 = pd.DataFrame([{"exp": "NPP", "ANG": 80, "DIS": 70, "FEA": 60, "HAP": 90, "NEU": 85, "SAD": 75, "Avg": 77},
-                       {"exp": "Ours", "ANG": 70, "DIS": 60, "FEA": 50, "HAP": 85, "NEU": 80, "SAD": 70, "Avg": 69}])
+    t2 = pd.DataFrame(
+        [
+            {"exp": "NPP", "ANG": 80, "DIS": 70, "FEA": 60, "HAP": 90, "NEU": 85, "SAD": 75, "Avg": 77},
+            {"exp": "Ours", "ANG": 70, "DIS": 60, "FEA": 50, "HAP": 85, "NEU": 80, "SAD": 70, "Avg": 69},
+        ]
+    )
     plot_per_class(t2, tmp_path / "t2.png")
     clips = smooth_clips(3, 0, t=4, size=16)
     frame_grid([("original", clips), ("inverted", 255 - clips)], [0, 2], [0, 3], tmp_path / "frames.png")

@@ -19,7 +19,9 @@ def _problem(seed=0):
 def _player(model):
     def loss(batch):
         logits = model(batch[0])
-        return nn.functional.cross_entropy(logits, batch[1]), {"acc": (logits.argmax(1) == batch[1]).float().mean().item()}
+        return nn.functional.cross_entropy(logits, batch[1]), {
+            "acc": (logits.argmax(1) == batch[1]).float().mean().item()
+        }
 
     return Player("ce", [model], optimizer(model.parameters(), "adam", 0.05), loss)
 
@@ -35,7 +37,9 @@ def _run(state_path, epochs, crash_after=None):
                 raise KeyboardInterrupt("simulated preemption")
 
     loader = make_loader(_problem(), 16, True, 3, DEVICE)
-    result = train([_player(model)], loader, epochs, DEVICE, seed=3, state_path=state_path, settings={"a": 1}, stop=stop)
+    result = train(
+        [_player(model)], loader, epochs, DEVICE, seed=3, state_path=state_path, settings={"a": 1}, stop=stop
+    )
     return model, result
 
 
@@ -93,7 +97,9 @@ def test_early_stop_rule_ends_training():
     torch.manual_seed(0)
     model = nn.Linear(5, 2)
     loader = make_loader(_problem(), 16, True, 0, DEVICE)
-    result = train([_player(model)], loader, 10, DEVICE, seed=0, stop=lambda row: "enough" if row["epoch"] == 2 else None)
+    result = train(
+        [_player(model)], loader, 10, DEVICE, seed=0, stop=lambda row: "enough" if row["epoch"] == 2 else None
+    )
     assert len(result.history) == 2 and result.stopped == "enough"
 
 
@@ -121,15 +127,39 @@ def test_training_loader_drops_a_last_batch_of_one():
 def test_train_settings_from_config_keeps_the_entry_for_fingerprints():
     from ppfer_core.training import TrainSettings, fingerprint
 
-    entry = {"epochs": 2, "batch_size": 8, "lr": 0.01, "optimizer": "adamw", "weight_decay": 0.1, "privacy_weight": 1.0}
+    entry = {
+        "epochs": 2,
+        "batch_size": 8,
+        "lr": 0.01,
+        "optimizer": "adamw",
+        "weight_decay": 0.1,
+        "privacy_weight": 1.0,
+    }
     s = TrainSettings.from_config(entry)
-    assert (s.epochs, s.batch_size, s.lr, s.optimizer, s.weight_decay, s.items_per_epoch) == (2, 8, 0.01, "adamw", 0.1, None)
+    assert (s.epochs, s.batch_size, s.lr, s.optimizer, s.weight_decay, s.items_per_epoch) == (
+        2,
+        8,
+        0.01,
+        "adamw",
+        0.1,
+        None,
+    )
     assert TrainSettings.from_config(s) is s
     assert fingerprint({"train": s.config()}) == fingerprint({"train": entry})
     direct = TrainSettings(epochs=1, batch_size=4, lr=0.1)
-    assert direct.config() == {"epochs": 1, "batch_size": 4, "lr": 0.1, "optimizer": "adam", "weight_decay": 0.0, "items_per_epoch": None}
+    assert direct.config() == {
+        "epochs": 1,
+        "batch_size": 4,
+        "lr": 0.1,
+        "optimizer": "adam",
+        "weight_decay": 0.0,
+        "items_per_epoch": None,
+    }
     assert direct.make_optimizer(nn.Linear(2, 2).parameters()).param_groups[0]["weight_decay"] == 0.0
-    assert s.make_optimizer(nn.Linear(2, 2).parameters(), weight_decay=False).param_groups[0]["weight_decay"] == 0.0
+    assert (
+        s.make_optimizer(nn.Linear(2, 2).parameters(), weight_decay=False).param_groups[0]["weight_decay"]
+        == 0.0
+    )
 
 
 def test_job_from_snakemake_and_resumable_state(tmp_path):
@@ -137,9 +167,14 @@ def test_job_from_snakemake_and_resumable_state(tmp_path):
 
     from ppfer_core.runtime import Job
 
-    sm = SimpleNamespace(log=[str(tmp_path / "job.log")], config={"seed": 3, "device": "cpu", "workers": 2},
-                         params=SimpleNamespace(seed=5, train={"epochs": 1, "batch_size": 2, "lr": 0.1, "optimizer": "sgd"}),
-                         threads=1, rule="r", wildcards={})
+    sm = SimpleNamespace(
+        log=[str(tmp_path / "job.log")],
+        config={"seed": 3, "device": "cpu", "workers": 2},
+        params=SimpleNamespace(seed=5, train={"epochs": 1, "batch_size": 2, "lr": 0.1, "optimizer": "sgd"}),
+        threads=1,
+        rule="r",
+        wildcards={},
+    )
     import logging
     import sys
 
@@ -152,7 +187,13 @@ def test_job_from_snakemake_and_resumable_state(tmp_path):
     assert (job.seed, job.workers, job.device.type) == (5, 2, "cpu")
     assert job.train_settings().optimizer == "sgd"
     run = job.run("fit", tmp_path / "s")
-    assert (run.device, run.seed, run.state_path, run.desc, run.workers) == (job.device, 5, tmp_path / "s", "fit", 2)
+    assert (run.device, run.seed, run.state_path, run.desc, run.workers) == (
+        job.device,
+        5,
+        tmp_path / "s",
+        "fit",
+        2,
+    )
     with job.resumable(tmp_path / "model.pt") as state:
         assert state == tmp_path / "model.pt.state"
         state.write_text("x")

@@ -37,7 +37,11 @@ def test_motion_input_removes_what_stays_the_same_through_the_clip():
     assert torch.count_nonzero(seen["x"]) > 0
     net = first_conv_input(FrameConvNet(6, width=4, input="both").eval())
     net(static)
-    assert seen["x"].shape[1] == 6 and torch.count_nonzero(seen["x"][:, 3:]) == 0 and torch.count_nonzero(seen["x"][:, :3]) > 0
+    assert (
+        seen["x"].shape[1] == 6
+        and torch.count_nonzero(seen["x"][:, 3:]) == 0
+        and torch.count_nonzero(seen["x"][:, :3]) > 0
+    )
     net = first_conv_input(FrameConvNet(6, width=4, input="frames").eval())
     net(static)
     assert torch.equal(seen["x"], static.transpose(1, 2).reshape(4, 3, 16, 16))

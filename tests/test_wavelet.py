@@ -5,7 +5,9 @@ import torch
 from ppfer_core import wavelet
 
 
-@pytest.mark.parametrize("name,level,size", [("haar", 1, (32, 32)), ("haar", 2, (64, 48)), ("db2", 2, (30, 22))])
+@pytest.mark.parametrize(
+    "name,level,size", [("haar", 1, (32, 32)), ("haar", 2, (64, 48)), ("db2", 2, (30, 22))]
+)
 def test_unmodified_bands_reproduce_clips(name, level, size):
     clips = np.random.default_rng(0).integers(0, 256, (2, 3, *size, 3), dtype=np.uint8)
     low, highs = wavelet.clips_to_bands(clips, name, level)
@@ -40,7 +42,9 @@ def test_streaming_alloc_writes_into_given_arrays(tmp_path):
     made = {}
 
     def alloc(name, shape):
-        made[name] = np.lib.format.open_memmap(tmp_path / f"{name}.npy", mode="w+", dtype=np.float32, shape=shape)
+        made[name] = np.lib.format.open_memmap(
+            tmp_path / f"{name}.npy", mode="w+", dtype=np.float32, shape=shape
+        )
         return made[name]
 
     low, highs = wavelet.clips_to_bands(clips, "haar", 2, alloc=alloc)

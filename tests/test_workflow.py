@@ -1,6 +1,6 @@
 """The workflow as a user runs it: config validation at start, DAG planning, reruns on
 parameter edits, and the tiny end-to-end run to the tables."""
-import shutil
+
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 
 
-def snakemake(workdir: Path, *args: str, configs: tuple[str, ...] = ("config/tiny.yaml",)) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, configs: tuple[str, ...] = ("config/tiny.yaml",)
+) -> subprocess.CompletedProcess:
     files = [str(ROOT / "config.yaml"), *(str(ROOT / c) if not Path(c).is_absolute() else c for c in configs)]
     cmd = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", *files, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
@@ -21,7 +23,16 @@ def snakemake(workdir: Path, *args: str, configs: tuple[str, ...] = ("config/tin
 def test_default_dag_plans(tmp_path):
     res = snakemake(tmp_path, "-n", "--cores", "2", configs=())
     assert res.returncode == 0, res.stderr + res.stdout
-    for rule in ("generate_corpus", "ingest_cremad", "wavelet_split", "train_enhancer", "train_compensator", "leakage", "utility", "tables"):
+    for rule in (
+        "generate_corpus",
+        "ingest_cremad",
+        "wavelet_split",
+        "train_enhancer",
+        "train_compensator",
+        "leakage",
+        "utility",
+        "tables",
+    ):
         assert rule in res.stdout
 
 
@@ -58,7 +69,10 @@ def tiny_run(tmp_path_factory):
 def test_tiny_run_yields_tables(tiny_run):
     t1 = pd.read_csv(tiny_run / "results/tables/table1.csv")
     assert list(t1.columns[:4]) == ["approach", "plr", "acc", "chance"]
-    assert t1["approach"].iloc[0] == "No Privacy Preservation" and list(t1["approach"].iloc[-2:]) == ["Ours", "Ours (robust)"]
+    assert t1["approach"].iloc[0] == "No Privacy Preservation" and list(t1["approach"].iloc[-2:]) == [
+        "Ours",
+        "Ours (robust)",
+    ]
     assert t1[["plr", "acc"]].notna().all().all()
     assert ((t1["plr"] >= 0) & (t1["plr"] <= 100)).all()
     t2 = pd.read_csv(tiny_run / "results/tables/table2.csv")
@@ -81,8 +95,12 @@ def test_tiny_run_yields_federated_table6(tiny_run):
     assert sorted(part["site"].unique()) == [1, 2] and not part["actor"].duplicated().any()
     rounds = pd.read_csv(tiny_run / "results/federated/fedavg/ours/rounds.csv")
     assert rounds["round"].tolist() == [1]
-    assert not list((tiny_run / "results/federated").rglob("state.pt")), "the round state is removed on completion"
-    assert not list((tiny_run / "results/federated").rglob("site-*")), "site folders are removed on completion"
+    assert not list((tiny_run / "results/federated").rglob("state.pt")), (
+        "the round state is removed on completion"
+    )
+    assert not list((tiny_run / "results/federated").rglob("site-*")), (
+        "site folders are removed on completion"
+    )
 
 
 def test_tiny_run_writes_every_artifact_log_and_benchmark(tiny_run):
@@ -99,24 +117,49 @@ def test_tiny_run_writes_every_artifact_log_and_benchmark(tiny_run):
         "benchmarks/utility/ours.tsv",
     ):
         assert (tiny_run / rel).exists(), rel
-    assert not list((tiny_run / "results/models").glob("*.state")), "resumable states must be removed on completion"
+    assert not list((tiny_run / "results/models").glob("*.state")), (
+        "resumable states must be removed on completion"
+    )
 
 
 def test_tiny_run_yields_threat_table_and_report(tiny_run):
     t3 = pd.read_csv(tiny_run / "results/tables/table3.csv", keep_default_na=False)
     assert list(t3.columns[:5]) == ["approach", "ssim", "psnr", "plr", "plr_adaptive"]
     assert list(t3["approach"]) == [
-        "Gaussian Blur 1", "Gaussian Blur 2", "Trade-off Framework", "Optical Flow", "Image Swapping", "Ours",
-        "Ours (robust)"]
-    assert ((t3["ssim"] > -1) & (t3["ssim"] <= 1) & (t3["psnr"] > 0) & (t3["plr"] >= 0) & (t3["plr"] <= 100)).all()
+        "Gaussian Blur 1",
+        "Gaussian Blur 2",
+        "Trade-off Framework",
+        "Optical Flow",
+        "Image Swapping",
+        "Ours",
+        "Ours (robust)",
+    ]
+    assert (
+        (t3["ssim"] > -1) & (t3["ssim"] <= 1) & (t3["psnr"] > 0) & (t3["plr"] >= 0) & (t3["plr"] <= 100)
+    ).all()
     t1 = pd.read_csv(tiny_run / "results/tables/table1.csv", keep_default_na=False)
     assert t1["plr_adaptive"].between(0, 100).all()
     assert list(t1.set_index("approach").loc[t3["approach"], "representation"]) == list(t3["representation"])
-    for rel in ("figure1_privacy_utility.png", "table2_per_class.png", "frames.png", "runtime.png", "runtime.csv"):
+    for rel in (
+        "figure1_privacy_utility.png",
+        "table2_per_class.png",
+        "frames.png",
+        "runtime.png",
+        "runtime.csv",
+    ):
         assert (tiny_run / "results/report" / rel).stat().st_size > 0, rel
     runtime = pd.read_csv(tiny_run / "results/report/runtime.csv")
-    assert {"train_identity", "recover", "adaptive_leakage", "leakage", "tables", "table3",
-            "attack_frames", "attack_clips", "train_robust"} <= set(runtime["rule"])
+    assert {
+        "train_identity",
+        "recover",
+        "adaptive_leakage",
+        "leakage",
+        "tables",
+        "table3",
+        "attack_frames",
+        "attack_clips",
+        "train_robust",
+    } <= set(runtime["rule"])
     assert (runtime["s"] >= 0).all() and "report" not in set(runtime["rule"])
 
 
@@ -129,26 +172,54 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
         assert "Ours (robust)" in set(t["approach"]), name
         assert (t.loc[t["approach"] == "Ours (robust)", "representation"] == "ours-robust").all()
         assert t[always].notna().all().all(), name
-        leaks = t[always + ["plr", "plr_recovered", "plr_recovered_vote"]]  # Table 3's plr: V_pl on the recovery
+        leaks = t[
+            always + ["plr", "plr_recovered", "plr_recovered_vote"]
+        ]  # Table 3's plr: V_pl on the recovery
         assert (leaks.max(axis=1) - t["plr_worst"]).abs().max() < 1e-6, name
         assert t.loc[t["representation"] != "original", "plr_recovered"].notna().all(), name
-        assert (t["plr_worst_lo"] <= t["plr_worst"]).all() and (t["plr_worst"] <= t["plr_worst_hi"]).all(), name
+        assert (t["plr_worst_lo"] <= t["plr_worst"]).all() and (t["plr_worst"] <= t["plr_worst_hi"]).all(), (
+            name
+        )
         assert t["worst_attacker"].str.startswith("plr").all(), name
-        assert t[["train_acc_adaptive", "train_acc_scratch", "train_acc_clip"]].apply(lambda c: c.between(0, 100)).all().all()
+        assert (
+            t[["train_acc_adaptive", "train_acc_scratch", "train_acc_clip"]]
+            .apply(lambda c: c.between(0, 100))
+            .all()
+            .all()
+        )
     robust = (tiny_run / "logs/train_robust/G-robust.log").read_text()
     assert "adversary restarts" in robust
-    for rel in ("results/reps/ours-robust/test.npy", "results/metrics/attacks/frames/flow.json",
-                "results/metrics/attacks/clips/ours-robust.json", "benchmarks/attack_frames/ours-robust.tsv"):
+    for rel in (
+        "results/reps/ours-robust/test.npy",
+        "results/metrics/attacks/frames/flow.json",
+        "results/metrics/attacks/clips/ours-robust.json",
+        "benchmarks/attack_frames/ours-robust.tsv",
+    ):
         assert (tiny_run / rel).exists(), rel
 
 
 def test_tiny_run_yields_open_set_table(tiny_run):
     t5 = pd.read_csv(tiny_run / "results/tables/table5.csv")
-    assert list(t5.columns[:8]) == ["approach", "rank1", "rank5", "chance", "auc", "eer", "identity_rank1", "acc"]
+    assert list(t5.columns[:8]) == [
+        "approach",
+        "rank1",
+        "rank5",
+        "chance",
+        "auc",
+        "eer",
+        "identity_rank1",
+        "acc",
+    ]
     assert t5["approach"].iloc[0] == "No Privacy Preservation"
-    assert list(t5["approach"].iloc[-3:]) == ["Optical Flow", "Ours (closed-set training)", "Ours (open-set, label-free)"]
+    assert list(t5["approach"].iloc[-3:]) == [
+        "Optical Flow",
+        "Ours (closed-set training)",
+        "Ours (open-set, label-free)",
+    ]
     assert t5["representation"].str.startswith("open-").all()
-    assert ((t5["auc"] >= 0) & (t5["auc"] <= 1) & t5["rank1"].between(0, 100) & t5["acc"].between(0, 100)).all()
+    assert (
+        (t5["auc"] >= 0) & (t5["auc"] <= 1) & t5["rank1"].between(0, 100) & t5["acc"].between(0, 100)
+    ).all()
     assert (t5["rank1_lo"] <= t5["rank1"]).all() and (t5["rank1"] <= t5["rank1_hi"]).all()
     index = pd.read_parquet(tiny_run / "results/data/cremad-open/index.parquet")
     ids = pd.read_parquet(tiny_run / "results/data/cremad-open/identities.parquet")
@@ -161,7 +232,9 @@ def test_snakemake_report_of_the_tiny_run_is_html(tiny_run):
     res = snakemake(tiny_run, "--report", str(html))  # as the README writes it: no --cores
     assert res.returncode == 0, res.stderr[-3000:]
     text = html.read_text(errors="replace")
-    assert text.lstrip().lower().startswith("<!doctype html") and "table3.csv" in text and "table5.csv" in text
+    assert (
+        text.lstrip().lower().startswith("<!doctype html") and "table3.csv" in text and "table5.csv" in text
+    )
 
 
 def test_nothing_to_do_after_a_complete_run(tiny_run):
@@ -172,13 +245,26 @@ def test_nothing_to_do_after_a_complete_run(tiny_run):
 
 def test_editing_one_stage_setting_reruns_only_it_and_its_dependents(tiny_run, tmp_path):
     edit = tmp_path / "edit.yaml"
-    edit.write_text((ROOT / "config/tiny.yaml").read_text().replace(
-        "compensator: {epochs: 1, batch_size: 32, lr: 0.001", "compensator: {epochs: 2, batch_size: 32, lr: 0.001"))
+    edit.write_text(
+        (ROOT / "config/tiny.yaml")
+        .read_text()
+        .replace(
+            "compensator: {epochs: 1, batch_size: 32, lr: 0.001",
+            "compensator: {epochs: 2, batch_size: 32, lr: 0.001",
+        )
+    )
     res = snakemake(tiny_run, "-n", "--cores", "2", configs=(str(edit),))
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "train_compensator" in out and "tables" in out
-    for upstream in ("generate_corpus", "ingest_cremad", "train_identity", "train_enhancer", "merge_enhanced", "train_expression"):
+    for upstream in (
+        "generate_corpus",
+        "ingest_cremad",
+        "train_identity",
+        "train_enhancer",
+        "merge_enhanced",
+        "train_expression",
+    ):
         assert f"rule {upstream}:" not in out, upstream
 
 

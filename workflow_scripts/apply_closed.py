@@ -1,5 +1,6 @@
 """Rule openset_apply_closed: the paper's method as trained closed-set (F_lpr, F_hpr against the
 identity controllers, then F_fc) applied to the clips of the open split ("Ours (closed-set training)")."""
+
 import torch
 
 from ppfer_core.arrays import load_clips, write_representation
@@ -15,6 +16,10 @@ compensator = build_uvit(p.uvit, sources[0].shape[2], snakemake.input.compensato
 name, level = p.wavelet["name"], p.wavelet["level"]
 with torch.no_grad():
     # G is stored as uint8 on the closed-set path before F_fc sees it: quantise the same way
-    write_representation(lambda x: compensator(enhance_frames(x, *nets, name, level).mul(255).round().div(255)).float(), job.device, sources,
-                         [snakemake.output.train, snakemake.output.test])
+    write_representation(
+        lambda x: compensator(enhance_frames(x, *nets, name, level).mul(255).round().div(255)).float(),
+        job.device,
+        sources,
+        [snakemake.output.train, snakemake.output.test],
+    )
 job.log(f"closed-set F_lpr/F_hpr + F_fc applied to the open split: {[s.shape for s in sources]}")

@@ -1,6 +1,7 @@
 """Rule attack_clips (the attack suite, beyond the paper): a video identity classifier (R3D family)
 trained on a representation's whole train clips (flip / shift augmentation, until it converges),
 scored per test clip."""
+
 import pandas as pd
 
 from ppfer_core.arrays import identity_labels, load_clips
@@ -15,7 +16,17 @@ y_train, actors = identity_labels(index, "train")
 y_test, _ = identity_labels(index, "test")
 model = build_clip_attacker(p.clip["arch"], len(actors), p.clip["width"], p.clip["pool"])
 with job.resumable(snakemake.output.metrics) as state:
-    m = clip_attack(model, load_clips(inp.train), y_train, load_clips(inp.test), y_test, TrainSettings.from_config(p.clip["train"]),
-                    Convergence.from_config(p.convergence), job.run(f"clip_{rep}", state))
-job.log(f"{rep}: clip attacker PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}), train accuracy {m['train_acc']:.4f}, {m['stopped']}")
+    m = clip_attack(
+        model,
+        load_clips(inp.train),
+        y_train,
+        load_clips(inp.test),
+        y_test,
+        TrainSettings.from_config(p.clip["train"]),
+        Convergence.from_config(p.convergence),
+        job.run(f"clip_{rep}", state),
+    )
+job.log(
+    f"{rep}: clip attacker PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}), train accuracy {m['train_acc']:.4f}, {m['stopped']}"
+)
 write_json(snakemake.output.metrics, {"rep": rep, "arch": p.clip["arch"], **m})

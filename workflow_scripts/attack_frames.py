@@ -2,6 +2,7 @@
 random frame per test clip and by voting over all its frames (also on the recovery attack's output,
 where there is one), and a plain 4-layer CNN trained from scratch on the representation's train
 frames (flip / shift augmentation, until it converges), scored the same two ways."""
+
 import pandas as pd
 
 from ppfer_core.arrays import identity_labels, load_clips
@@ -22,13 +23,26 @@ index = pd.read_parquet(inp.index)
 y_train, actors = identity_labels(index, "train")
 y_test, _ = identity_labels(index, "test")
 validator = load_weights(build_image_classifier(p.model["arch"], len(actors), None), inp.validator)
-out = {"rep": rep, "validator": score_frames(frame_logits(validator, load_clips(inp.test), job.device), y_test, p.leakage_seed)}
+out = {
+    "rep": rep,
+    "validator": score_frames(
+        frame_logits(validator, load_clips(inp.test), job.device), y_test, p.leakage_seed
+    ),
+}
 if inp.recovered:
-    out["recovered"] = score_frames(frame_logits(validator, load_clips(inp.recovered), job.device), y_test, p.leakage_seed)
+    out["recovered"] = score_frames(
+        frame_logits(validator, load_clips(inp.recovered), job.device), y_test, p.leakage_seed
+    )
 with job.resumable(snakemake.output.metrics) as state:
     out["scratch"] = frame_attack(
-        build_small_cnn(len(actors), p.scratch["width"]), load_clips(inp.train), y_train, load_clips(inp.test), y_test,
-        TrainSettings.from_config(p.scratch["train"]), Convergence.from_config(p.convergence), job.run(f"scratch_{rep}", state),
+        build_small_cnn(len(actors), p.scratch["width"]),
+        load_clips(inp.train),
+        y_train,
+        load_clips(inp.test),
+        y_test,
+        TrainSettings.from_config(p.scratch["train"]),
+        Convergence.from_config(p.convergence),
+        job.run(f"scratch_{rep}", state),
         p.leakage_seed,
     )
 for k in ("validator", "recovered", "scratch"):

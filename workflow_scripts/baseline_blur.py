@@ -1,4 +1,5 @@
 """Rule blur: the Gaussian-blur baseline at one sigma, both splits (representation blur-s{sigma})."""
+
 import numpy as np
 
 from ppfer_core.arrays import npy_output

@@ -1,5 +1,6 @@
 """Rule flow: the optical-flow baseline (TV-L1 between consecutive grey frames, rendered u, v,
 magnitude on a fixed scale) for one split."""
+
 import time
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Rule swap: the image-swapping baseline: a donor face not in the corpus warped onto every frame's
 68 landmarks (from ingest, or detected with dlib for corpora without them) and blended in their hull."""
+
 import functools
 from pathlib import Path
 
@@ -19,8 +20,14 @@ landmark_detector = functools.cache(lambda: DlibLandmarks(upsample=cfg["dlib_ups
 
 
 actors = set(pd.read_parquet(snakemake.input.index)["actor"].astype(str))
-donor, donor_lm, what = choose_donor(cfg, snakemake.params.source, size, snakemake.params.seed, actors,
-                                     lambda img: landmark_detector().detect(img))
+donor, donor_lm, what = choose_donor(
+    cfg,
+    snakemake.params.source,
+    size,
+    snakemake.params.seed,
+    actors,
+    lambda img: landmark_detector().detect(img),
+)
 log(f"donor: {what}")
 imsave(snakemake.output.donor, donor, check_contrast=False)
 
@@ -29,7 +36,9 @@ for split, lm_path in zip(("train", "test"), snakemake.params.landmarks):
     use_file = cfg["landmarks"] == "ingest" or (cfg["landmarks"] == "auto" and Path(lm_path).exists())
     if use_file:
         if not Path(lm_path).exists():
-            raise FileNotFoundError(f"{lm_path}: the corpus has no landmarks; set baselines.swap.landmarks to dlib or auto")
+            raise FileNotFoundError(
+                f"{lm_path}: the corpus has no landmarks; set baselines.swap.landmarks to dlib or auto"
+            )
         marks = np.load(lm_path, mmap_mode="r")
         log(f"{split}: landmarks from {lm_path}")
     else:
@@ -41,4 +50,6 @@ for split, lm_path in zip(("train", "test"), snakemake.params.landmarks):
             lm = np.asarray(marks[i]) if marks is not None else landmark_detector()(np.asarray(src[i]))
             missing += int((~np.isfinite(lm).all(axis=(1, 2))).sum())
             out[i] = swap_clip(np.asarray(src[i]), lm, donor, donor_lm, cfg["feather"])
-    log(f"swap {split} {src.shape}: {missing} of {src.shape[0] * src.shape[1]} frames without landmarks left unchanged")
+    log(
+        f"swap {split} {src.shape}: {missing} of {src.shape[0] * src.shape[1]} frames without landmarks left unchanged"
+    )

@@ -2,6 +2,7 @@
 identity-map pretraining) trained by alternating minimax against a self-supervised privacy encoder
 and with a video expression model of F_u's R3D family (models.utility, the one video builder) on
 whole clips; writes the anonymised clips of both splits."""
+
 import pandas as pd
 from torch import nn
 
@@ -19,21 +20,41 @@ s = job.train_settings("tradeoff")  # epochs, batch_size, lr, items_per_epoch of
 index = pd.read_parquet(snakemake.input.index)
 clips_train, clips_test = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
 anonymiser = build_unet(p.unet, snakemake.input.init)
-utility = build_video_classifier(p.utility["arch"], len(EMOTIONS), p.utility["weights"], width=p.utility["width"])
+utility = build_video_classifier(
+    p.utility["arch"], len(EMOTIONS), p.utility["weights"], width=p.utility["width"]
+)
 encoder = build_privacy_encoder(cfg["encoder"])
 nets = nn.ModuleDict({"anonymiser": anonymiser, "utility": utility, "encoder": encoder}).to(device)
 players = [
-    Player("anonymiser", [anonymiser], optimizer(anonymiser.parameters(), "adam", s.lr),
-           anonymiser_loss(anonymiser, utility, encoder, cfg["privacy_weight"], cfg["temperature"])),
-    Player("utility", [utility], optimizer(utility.parameters(), "adam", s.lr), utility_loss(anonymiser, utility)),
-    Player("privacy", [encoder], optimizer(encoder.parameters(), "adam", s.lr),
-           privacy_loss(anonymiser, encoder, cfg["temperature"])),
+    Player(
+        "anonymiser",
+        [anonymiser],
+        optimizer(anonymiser.parameters(), "adam", s.lr),
+        anonymiser_loss(anonymiser, utility, encoder, cfg["privacy_weight"], cfg["temperature"]),
+    ),
+    Player(
+        "utility", [utility], optimizer(utility.parameters(), "adam", s.lr), utility_loss(anonymiser, utility)
+    ),
+    Player(
+        "privacy",
+        [encoder],
+        optimizer(encoder.parameters(), "adam", s.lr),
+        privacy_loss(anonymiser, encoder, cfg["temperature"]),
+    ),
 ]
 # whole training clips with their expression label (as F_u); items_per_epoch: random clips per epoch
 data = ClipDataset(clips_train, emotion_labels(index, "train"))
 with job.resumable(snakemake.output.model) as state:
-    result = fit(players, data, s, job.run("tradeoff", state), {"tradeoff": cfg, "unet": p.unet, "utility": p.utility, "n": len(data)})
+    result = fit(
+        players,
+        data,
+        s,
+        job.run("tradeoff", state),
+        {"tradeoff": cfg, "unet": p.unet, "utility": p.utility, "n": len(data)},
+    )
     save_weights(nets, snakemake.output.model)
 anonymiser.eval()
-write_representation(anonymiser, device, [clips_train, clips_test], [snakemake.output.train, snakemake.output.test])
+write_representation(
+    anonymiser, device, [clips_train, clips_test], [snakemake.output.train, snakemake.output.test]
+)
 write_json(snakemake.output.metrics, {"history": result.history, "settings": cfg})

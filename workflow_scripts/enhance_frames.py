@@ -1,6 +1,7 @@
 """Rule enhance_frames (ablation tasks 1 and 3): one privacy enhancer on whole frames, without
 the wavelet transform, trained against its own frozen controller (fine-tuned from V_pl on frames,
 not V_pl, which scores it); writes its outputs for both splits."""
+
 import pandas as pd
 
 from ppfer_core.arrays import FrameDataset, identity_labels, load_clips, write_representation
@@ -15,11 +16,22 @@ index = pd.read_parquet(snakemake.input.index)
 y, actors = identity_labels(index, "train")
 data = FrameDataset(load_clips(snakemake.input.train), y)
 enhancer = build_unet(p.unet, snakemake.input.init)
-controller = load_weights(build_image_classifier(p.model["arch"], len(actors), None), snakemake.input.controller)
+controller = load_weights(
+    build_image_classifier(p.model["arch"], len(actors), None), snakemake.input.controller
+)
 with job.resumable(snakemake.output.model) as state:
-    result = fit_enhancer(enhancer, controller, data, job.train_settings(), p.enhancer, job.run("enhancer_frames", state))
+    result = fit_enhancer(
+        enhancer, controller, data, job.train_settings(), p.enhancer, job.run("enhancer_frames", state)
+    )
     save_weights(enhancer, snakemake.output.model)
 enhancer.eval()
 splits = ("train", "test")
-write_representation(enhancer, job.device, [load_clips(snakemake.input[s]) for s in splits], [snakemake.output[s] for s in splits])
-write_json(snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer})
+write_representation(
+    enhancer,
+    job.device,
+    [load_clips(snakemake.input[s]) for s in splits],
+    [snakemake.output[s] for s in splits],
+)
+write_json(
+    snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer}
+)

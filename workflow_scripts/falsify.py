@@ -2,6 +2,7 @@
 priors (the label-free video-prior embedder trained on the in-the-wild corpus, and V_pl's
 penultimate features) rank the original test clips for every anonymised test clip: rank-1/5,
 ROC AUC, EER; identity-level rank-1 from the evaluation-only identity table."""
+
 import pandas as pd
 import torch
 
@@ -26,8 +27,12 @@ actors = ids[ids["split"] == "test"].sort_values("row")["actor"].astype(str).to_
 query, gallery = load_clips(snakemake.input.query), load_clips(snakemake.input.gallery)
 out = {"rep": snakemake.wildcards.rep}
 for name, net in priors.items():
-    r = source_retrieval(clip_embeddings(net, query, job.device), clip_embeddings(net, gallery, job.device), p.seed, actors)
+    r = source_retrieval(
+        clip_embeddings(net, query, job.device), clip_embeddings(net, gallery, job.device), p.seed, actors
+    )
     out[name] = r.as_dict()
-    job.log(f"{snakemake.wildcards.rep} [{name}]: rank-1 {r.rank1:.2f}% rank-5 {r.rank5:.2f}% (chance {r.chance:.2f}%), "
-        f"AUC {r.auc:.3f}, EER {r.eer:.2f}%, identity rank-1 {r.identity_rank1:.2f}% (chance {r.identity_chance:.2f}%)")
+    job.log(
+        f"{snakemake.wildcards.rep} [{name}]: rank-1 {r.rank1:.2f}% rank-5 {r.rank5:.2f}% (chance {r.chance:.2f}%), "
+        f"AUC {r.auc:.3f}, EER {r.eer:.2f}%, identity rank-1 {r.identity_rank1:.2f}% (chance {r.identity_chance:.2f}%)"
+    )
 write_json(snakemake.output.metrics, out)

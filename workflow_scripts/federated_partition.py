@@ -1,4 +1,5 @@
 """Rule federated_partition: the train split's actors dealt to sites; the per-site summary is logged."""
+
 import pandas as pd
 
 from ppfer_core.federated.partition import partition_by_actor, site_summary

@@ -1,5 +1,6 @@
 """Rule federated_utility: F_u trained across the sites with Flower (simulation engine), resumable
 between rounds; the final global model's test ACC, per class and per site."""
+
 from pathlib import Path
 
 import pandas as pd
@@ -14,11 +15,34 @@ job = Job.from_snakemake(snakemake)
 p, w = snakemake.params, snakemake.wildcards
 fed = p.federated
 settings = FedSettings(
-    arch=p.model["arch"], width=p.model["width"], augment=p.model["augment"], train=dict(p.train),
-    rounds=fed["rounds"], local_epochs=fed["local_epochs"], strategy=w.strategy, proximal_mu=fed["proximal_mu"],
-    sites=fed["sites"], seed=job.seed, device=job.device.type,
+    arch=p.model["arch"],
+    width=p.model["width"],
+    augment=p.model["augment"],
+    train=dict(p.train),
+    rounds=fed["rounds"],
+    local_epochs=fed["local_epochs"],
+    strategy=w.strategy,
+    proximal_mu=fed["proximal_mu"],
+    sites=fed["sites"],
+    seed=job.seed,
+    device=job.device.type,
 )
-out = FedOutputs(Path(snakemake.output.model), Path(snakemake.output.metrics), Path(snakemake.output.rounds), Path(p.work) / "state.pt")
+out = FedOutputs(
+    Path(snakemake.output.model),
+    Path(snakemake.output.metrics),
+    Path(snakemake.output.rounds),
+    Path(p.work) / "state.pt",
+)
 clips = {"train": load_clips(snakemake.input.train), "test": load_clips(snakemake.input.test)}
-simulate(clips, pd.read_parquet(snakemake.input.index), pd.read_parquet(snakemake.input.partition), settings, out,
-         Path(p.work) / "sites", snakemake.threads, p.model["weights"], job.log, {"rep": w.rep})
+simulate(
+    clips,
+    pd.read_parquet(snakemake.input.index),
+    pd.read_parquet(snakemake.input.partition),
+    settings,
+    out,
+    Path(p.work) / "sites",
+    snakemake.threads,
+    p.model["weights"],
+    job.log,
+    {"rep": w.rep},
+)

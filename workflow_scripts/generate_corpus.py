@@ -1,4 +1,5 @@
 """Rule generate_corpus: the embedded talking-face corpus in CREMA-D's form (FLV + landmarks)."""
+
 from pathlib import Path
 
 from ppfer_core.runtime import job_logger

@@ -1,4 +1,5 @@
 """Rule generate_wild_corpus: the in-the-wild expression corpus in DFEW's layout (unseen identities)."""
+
 from pathlib import Path
 
 from ppfer_core.runtime import job_logger

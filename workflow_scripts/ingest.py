@@ -1,4 +1,5 @@
 """Rules ingest_cremad / ingest_dfew: decode, sample T frames, resize, split, index, reject."""
+
 from pathlib import Path
 
 from ppfer_core.datasets import list_cremad, list_dfew

@@ -1,4 +1,5 @@
 """Rule merge_enhanced: G = inverse wavelet transform of F_lpr(low) and F_hpr(high)."""
+
 import numpy as np
 
 from ppfer_core.arrays import npy_output

@@ -1,6 +1,6 @@
 """Rule openset_split: the identity-disjoint split of the ingested CREMA-D-form clips (unseen test
 actors, stratified by emotion, seeded): label-free index, evaluation-only identities, clip arrays."""
-import numpy as np
+
 import pandas as pd
 
 from ppfer_core.arrays import load_clips, npy_output
@@ -18,11 +18,20 @@ for name in ("train", "test"):
     with npy_output(snakemake.output[name], (n, *sources["train"].shape[1:])) as out:
         copy_rows(sources, identities, name, out)
     counts = labels[labels["split"] == name]["emotion"].value_counts().sort_index().to_dict()
-    log(f"open-set {name}: {n} clips of {identities[identities['split'] == name]['actor'].nunique()} actors, emotions {counts}")
+    log(
+        f"open-set {name}: {n} clips of {identities[identities['split'] == name]['actor'].nunique()} actors, emotions {counts}"
+    )
 labels.to_parquet(snakemake.output.index, index=False)
 identities.to_parquet(snakemake.output.identities, index=False)
-summary = {"test_actors": list(split.test_actors), "emotion_gap": split.emotion_gap, "seed": p.seed,
-           "n_train": int((labels["split"] == "train").sum()), "n_test": int((labels["split"] == "test").sum())}
+summary = {
+    "test_actors": list(split.test_actors),
+    "emotion_gap": split.emotion_gap,
+    "seed": p.seed,
+    "n_train": int((labels["split"] == "train").sum()),
+    "n_test": int((labels["split"] == "test").sum()),
+}
 write_json(snakemake.output.summary, summary)
-log(f"unseen test actors {list(split.test_actors)} (emotion distribution L1 gap {split.emotion_gap:.4f}); "
-    f"index columns {list(labels.columns)}")
+log(
+    f"unseen test actors {list(split.test_actors)} (emotion distribution L1 gap {split.emotion_gap:.4f}); "
+    f"index columns {list(labels.columns)}"
+)

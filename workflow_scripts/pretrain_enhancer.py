@@ -1,5 +1,6 @@
 """Rule pretrain_enhancer: the one U-Net initialisation of F_lpr and F_hpr, an identity map
 learnt with L1 on the images of both bands (SPAct's anonymiser pretraining)."""
+
 import numpy as np
 from torch.utils.data import ConcatDataset
 
@@ -17,7 +18,12 @@ data = ConcatDataset([band_dataset(low, highs, no_labels), band_dataset(None, hi
 model = build_unet(p.unet).to(job.device)
 opt = s.make_optimizer(model.parameters(), weight_decay=False)
 with job.resumable(snakemake.output.model) as state:
-    result = fit([Player("l1", [model], opt, l1_identity_loss(model))], data, s, job.run("enhancer_init", state),
-                 {"train": s.config(), "unet": p.unet})
+    result = fit(
+        [Player("l1", [model], opt, l1_identity_loss(model))],
+        data,
+        s,
+        job.run("enhancer_init", state),
+        {"train": s.config(), "unet": p.unet},
+    )
     save_weights(model, snakemake.output.model)
 write_json(snakemake.output.metrics, {"history": result.history})

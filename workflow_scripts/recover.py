@@ -1,6 +1,7 @@
 """Rule recover (paper §4.5): the recovery attack on a method. A U-Net learns, with L1, to map the
 method's train outputs back to the original train frames; its recovery of the method's test outputs
 is the representation recovered-{rep}, with SSIM / PSNR against the original test frames."""
+
 from ppfer_core.arrays import load_clips, npy_output
 from ppfer_core.nets import build_unet
 from ppfer_core.runtime import Job, write_json
@@ -15,7 +16,10 @@ if p.init == "identity":
     job.log(f"recovery U-Net starts from the enhancers' identity-map initialisation {snakemake.input.init}")
 with job.resumable(snakemake.output.model) as state:
     result = fit_recovery(
-        model, load_clips(snakemake.input.train), load_clips(snakemake.input.original_train), job.train_settings(),
+        model,
+        load_clips(snakemake.input.train),
+        load_clips(snakemake.input.original_train),
+        job.train_settings(),
         job.run(f"recovery_{rep}", state),
     )
     save_weights(model, snakemake.output.model)
@@ -24,9 +28,19 @@ with npy_output(snakemake.output.clips, test.shape) as out:
     recover_clips(model, test, out, job.device)
 quality = frame_quality(load_clips(snakemake.output.clips), load_clips(snakemake.input.original_test))
 baseline = frame_quality(test, load_clips(snakemake.input.original_test))
-job.log(f"{rep}: recovered SSIM {quality['ssim']:.3f} PSNR {quality['psnr']:.2f} dB "
-    f"(the method's own outputs: SSIM {baseline['ssim']:.3f} PSNR {baseline['psnr']:.2f} dB)")
-write_json(snakemake.output.metrics, {
-    "rep": rep, **quality, "unrecovered_ssim": baseline["ssim"], "unrecovered_psnr": baseline["psnr"],
-    "unet": p.unet, "init": p.init, "history": result.history,
-})
+job.log(
+    f"{rep}: recovered SSIM {quality['ssim']:.3f} PSNR {quality['psnr']:.2f} dB "
+    f"(the method's own outputs: SSIM {baseline['ssim']:.3f} PSNR {baseline['psnr']:.2f} dB)"
+)
+write_json(
+    snakemake.output.metrics,
+    {
+        "rep": rep,
+        **quality,
+        "unrecovered_ssim": baseline["ssim"],
+        "unrecovered_psnr": baseline["psnr"],
+        "unet": p.unet,
+        "init": p.init,
+        "history": result.history,
+    },
+)

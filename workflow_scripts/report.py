@@ -1,12 +1,19 @@
 """Rule report: figures of the run (Figure 1, Table 2's per-class bars, frame grids) and its run time
 per rule from the benchmark files of the jobs upstream (all final outputs are this rule's inputs)."""
+
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ppfer_core.report import (
-    frame_grid, pick_evenly, plot_per_class, plot_privacy_utility, plot_runtime, read_benchmarks, runtime_summary,
+    frame_grid,
+    pick_evenly,
+    plot_per_class,
+    plot_privacy_utility,
+    plot_runtime,
+    read_benchmarks,
+    runtime_summary,
 )
 from ppfer_core.runtime import job_logger
 

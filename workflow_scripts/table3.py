@@ -1,4 +1,5 @@
 """Rule table3: the paper's Table 3 (threat model) as CSV; rows and their representations as in Table 1."""
+
 from pathlib import Path
 
 import pandas as pd
@@ -15,11 +16,18 @@ def by_rep(files):
 
 
 t3 = table3(
-    snakemake.params.rows, pd.read_csv(snakemake.input.table1, keep_default_na=False, na_values=[""]),
-    by_rep(snakemake.input.recovery), by_rep(snakemake.input.leakage), by_rep(snakemake.input.adaptive),
+    snakemake.params.rows,
+    pd.read_csv(snakemake.input.table1, keep_default_na=False, na_values=[""]),
+    by_rep(snakemake.input.recovery),
+    by_rep(snakemake.input.leakage),
+    by_rep(snakemake.input.adaptive),
 )
 recovered = by_rep(snakemake.input.leakage)
-t3 = add_interval_columns(t3, "plr", [recovered[f"recovered-{rep}"] for rep in t3["representation"]])  # 95 % Wilson
-t3 = append_suite_columns(t3, read_suite(snakemake.input.frames, snakemake.input.clips, snakemake.input.adaptive))
+t3 = add_interval_columns(
+    t3, "plr", [recovered[f"recovered-{rep}"] for rep in t3["representation"]]
+)  # 95 % Wilson
+t3 = append_suite_columns(
+    t3, read_suite(snakemake.input.frames, snakemake.input.clips, snakemake.input.adaptive)
+)
 t3.to_csv(snakemake.output.table3, index=False)
 log("\n" + t3.to_string(index=False))

@@ -1,4 +1,5 @@
 """Rule table4: the ablation study (paper Table 4) from the evaluation metrics of each task's representation."""
+
 from pathlib import Path
 
 from ppfer_core.runtime import job_logger, read_json

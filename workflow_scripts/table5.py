@@ -1,5 +1,6 @@
 """Rule table5: the open-set table (falsification-based privacy figures and open-set ACC per
 representation) and the check of the open-set goals, from the metric files."""
+
 from pathlib import Path
 
 from ppfer_core.falsification import open_set_goals, table5
@@ -14,4 +15,6 @@ audit = read_json(snakemake.input.audit)
 goals = open_set_goals(t5, snakemake.params.method, snakemake.params.reference)
 write_json(snakemake.output.goals, {"goals": goals, "video_prior_audit": audit})
 log("\n" + t5.to_string(index=False))
-log(f"goals of {snakemake.params.method}: {goals}; video prior same-actor negatives {100 * audit['observed_rate']:.2f} %")
+log(
+    f"goals of {snakemake.params.method}: {goals}; video prior same-actor negatives {100 * audit['observed_rate']:.2f} %"
+)

@@ -1,4 +1,5 @@
 """Rule table6: federated vs centralised ACC of F_u per representation, as CSV."""
+
 from pathlib import Path
 
 from ppfer_core.federated.table6 import table6

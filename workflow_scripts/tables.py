@@ -1,4 +1,5 @@
 """Rule tables: the paper's Tables 1 and 2 as CSV from the metric files."""
+
 from pathlib import Path
 
 from ppfer_core.attacks import append_suite_columns, read_suite
@@ -9,13 +10,17 @@ from ppfer_core.tables import add_interval_columns, add_plr_acc_intervals, table
 log = job_logger(snakemake.log[0])
 leakage = {Path(f).stem: read_json(f) for f in snakemake.input.leakage}
 utility = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
-rows, settings, sweep = resolve_table1_rows(snakemake.params.table1, leakage, utility, snakemake.params.blur_sweep, log=log)
+rows, settings, sweep = resolve_table1_rows(
+    snakemake.params.table1, leakage, utility, snakemake.params.blur_sweep, log=log
+)
 sweep.to_csv(snakemake.output.blur_sweep, index=False)
 t1 = table1(rows, leakage, utility, settings)
 adaptive = {Path(f).stem: read_json(f) for f in snakemake.input.adaptive}
 t1.insert(4, "plr_adaptive", [round(adaptive[rep]["plr"], 3) for rep in t1["representation"]])
 # issue 14: the attack suite's columns (every attacker's PLR, plr_worst with its interval and attacker)
-t1 = append_suite_columns(t1, read_suite(snakemake.input.attack_frames, snakemake.input.attack_clips, snakemake.input.adaptive))
+t1 = append_suite_columns(
+    t1, read_suite(snakemake.input.attack_frames, snakemake.input.attack_clips, snakemake.input.adaptive)
+)
 components = {"identity_classifier_acc": read_json(snakemake.input.identity)["test_acc"]}
 for f in snakemake.input.controllers:
     components[f"{Path(f).stem}_acc"] = read_json(f)["test_acc"]

@@ -1,9 +1,16 @@
 """Rule train_compensator: feature compensator F_fc (U-ViT) trained on G against the frozen
 expression controller C_fc (Algorithm 2); writes C = F_fc(G) for both splits."""
+
 import pandas as pd
 
 from ppfer_core import EMOTIONS
-from ppfer_core.arrays import FrameDataset, PairedFrameDataset, emotion_labels, load_clips, write_representation
+from ppfer_core.arrays import (
+    FrameDataset,
+    PairedFrameDataset,
+    emotion_labels,
+    load_clips,
+    write_representation,
+)
 from ppfer_core.classifiers import predict_labels
 from ppfer_core.compensator import compensation_loss
 from ppfer_core.nets import build_image_classifier, build_uvit, load_uvit_blocks
@@ -26,8 +33,13 @@ if p.loss == "ce":
 data = PairedFrameDataset(g_train, emotion_labels(index, "train"), load_clips(snakemake.input.original))
 opt = s.make_optimizer(compensator.parameters(), weight_decay=False)
 with job.resumable(snakemake.output.model) as state:
-    result = fit([Player("compensation", [compensator], opt, compensation_loss(compensator, controller, p.loss))], data, s,
-                 job.run("compensator", state), {"train": s.config(), "uvit": u, "loss": p.loss})
+    result = fit(
+        [Player("compensation", [compensator], opt, compensation_loss(compensator, controller, p.loss))],
+        data,
+        s,
+        job.run("compensator", state),
+        {"train": s.config(), "uvit": u, "loss": p.loss},
+    )
     save_weights(compensator, snakemake.output.model)
 compensator.eval()
 write_representation(compensator, device, [g_train, g_test], [snakemake.output.train, snakemake.output.test])
@@ -37,5 +49,7 @@ if controller is not None:
     for name, path in (("G", snakemake.input.test), ("C", snakemake.output.test)):
         pred, true = predict_labels(controller, FrameDataset(load_clips(path), y), device)
         metrics[f"controller_acc_{name}_test"] = 100.0 * float((pred == true).mean())
-    job.log(f"C_fc accuracy on test frames: G {metrics['controller_acc_G_test']:.2f}% -> C {metrics['controller_acc_C_test']:.2f}%")
+    job.log(
+        f"C_fc accuracy on test frames: G {metrics['controller_acc_G_test']:.2f}% -> C {metrics['controller_acc_C_test']:.2f}%"
+    )
 write_json(snakemake.output.metrics, metrics)

@@ -1,6 +1,7 @@
 """Rule train_controller: identity budget controller C_lpr / C_hpr, initialised from the
 identity classifier and fine-tuned on the images of its band; band "frames": the controller of
 ablation tasks 1 and 3, fine-tuned the same way on whole original frames."""
+
 import pandas as pd
 
 from ppfer_core.arrays import FrameDataset, band_dataset, identity_labels, load_clips
@@ -27,9 +28,16 @@ load_weights(model, snakemake.input.identity)
 test = dataset(snakemake.input.test, "test")
 pred0, true = predict_labels(model, test, job.device)
 with job.resumable(snakemake.output.model) as state:
-    result = fit_classifier(model, dataset(snakemake.input.train, "train"), job.train_settings(), job.run(f"controller_{band}", state))
+    result = fit_classifier(
+        model,
+        dataset(snakemake.input.train, "train"),
+        job.train_settings(),
+        job.run(f"controller_{band}", state),
+    )
     pred, true = predict_labels(model, test, job.device)
     save_weights(model, snakemake.output.model)
 acc0, acc = 100.0 * float((pred0 == true).mean()), 100.0 * float((pred == true).mean())
 job.log(f"controller {band}: test accuracy on {band} images: {acc:.2f}% (before fine-tuning: {acc0:.2f}%)")
-write_json(snakemake.output.metrics, {"test_acc": acc, "test_acc_before_finetune": acc0, "history": result.history})
+write_json(
+    snakemake.output.metrics, {"test_acc": acc, "test_acc_before_finetune": acc0, "history": result.history}
+)

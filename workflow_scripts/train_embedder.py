@@ -1,6 +1,7 @@
 """Rule train_embedder: a label-free identity embedder from video priors (two frames of one clip
 are positives, the batch's other clips negatives; NT-Xent) on one corpus' train clips. Reads no
 index: identities are neither needed nor available here."""
+
 import numpy as np
 
 from ppfer_core.arrays import load_clips
@@ -16,9 +17,19 @@ embedder = build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]).to(job.d
 opt = s.make_optimizer(embedder.parameters(), weight_decay=False)
 seen: list[np.ndarray] = []
 with job.resumable(snakemake.output.model) as state:
-    player = Player("prior", [embedder], opt, video_prior_loss(embedder, p.embedder["temperature"], p.embedder["augment"], seen))
-    result = fit([player], VideoPairDataset(clips), s, job.run(f"embedder_{snakemake.wildcards.corpus}", state),
-                 {"train": s.config(), "embedder": p.embedder})
+    player = Player(
+        "prior",
+        [embedder],
+        opt,
+        video_prior_loss(embedder, p.embedder["temperature"], p.embedder["augment"], seen),
+    )
+    result = fit(
+        [player],
+        VideoPairDataset(clips),
+        s,
+        job.run(f"embedder_{snakemake.wildcards.corpus}", state),
+        {"train": s.config(), "embedder": p.embedder},
+    )
     save_weights(embedder, snakemake.output.model)
 width = max((len(b) for b in seen), default=0)
 batches = np.full((len(seen), width), -1, dtype=np.int64)
@@ -26,5 +37,12 @@ for i, b in enumerate(seen):
     batches[i, : len(b)] = b
 np.save(snakemake.output.batches, batches)
 job.log(f"{len(seen)} batches of clip rows recorded (resumed from epoch {result.resumed_from})")
-write_json(snakemake.output.metrics, {"history": result.history, "clips": int(len(clips)),
-                                      "batches_recorded": len(seen), "resumed_from": result.resumed_from})
+write_json(
+    snakemake.output.metrics,
+    {
+        "history": result.history,
+        "clips": int(len(clips)),
+        "batches_recorded": len(seen),
+        "resumed_from": result.resumed_from,
+    },
+)

@@ -1,6 +1,7 @@
 """Rule train_enhancer: privacy enhancer F_lpr / F_hpr trained against its frozen identity
 budget controller (Algorithm 1), from the shared L1 initialisation; with enhancer.adversary:
 retrained, against re-trained adversaries instead (ppfer_core.robust)."""
+
 import pandas as pd
 
 from ppfer_core.arrays import band_dataset, identity_labels
@@ -15,10 +16,21 @@ index = pd.read_parquet(snakemake.input.index)
 low, *highs = snakemake.input.train
 data = band_dataset(low if band == "low" else None, highs, identity_labels(index, "train")[0])
 enhancer = build_unet(p.unet, snakemake.input.init)
-controller = load_weights(build_image_classifier(p.model["arch"], index["actor"].nunique(), None), snakemake.input.controller)
+controller = load_weights(
+    build_image_classifier(p.model["arch"], index["actor"].nunique(), None), snakemake.input.controller
+)
 with job.resumable(snakemake.output.model) as state:
     # enhancer.adversary: frozen (the paper: fit_enhancer) or retrained (issue 14: ppfer_core.robust)
-    result = fit_privacy_enhancer(enhancer, controller, index["actor"].nunique(), data, job.train_settings(), p.enhancer,
-                                  job.run(f"enhancer_{band}", state))
+    result = fit_privacy_enhancer(
+        enhancer,
+        controller,
+        index["actor"].nunique(),
+        data,
+        job.train_settings(),
+        p.enhancer,
+        job.run(f"enhancer_{band}", state),
+    )
     save_weights(enhancer, snakemake.output.model)
-write_json(snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer})
+write_json(
+    snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer}
+)

@@ -1,5 +1,6 @@
 """Rule train_expression: expression controller C_fc on the in-the-wild corpus, one random
 frame per clip per epoch (as the paper's C_fc on DFEW), then frozen by its users."""
+
 import pandas as pd
 
 from ppfer_core import EMOTIONS
@@ -19,8 +20,13 @@ with job.resumable(snakemake.output.model) as state:
     result = fit_classifier(model, train_set, job.train_settings(), job.run("expression", state))
     save_weights(model, snakemake.output.model)
 metrics = {"history": result.history}
-for name, clips_path, index in (("wild_test", snakemake.input.test, wild), ("main_test", snakemake.input.main_test, main)):
-    pred, true = predict_labels(model, FrameDataset(load_clips(clips_path), emotion_labels(index, "test")), job.device)
+for name, clips_path, index in (
+    ("wild_test", snakemake.input.test, wild),
+    ("main_test", snakemake.input.main_test, main),
+):
+    pred, true = predict_labels(
+        model, FrameDataset(load_clips(clips_path), emotion_labels(index, "test")), job.device
+    )
     metrics[f"{name}_acc"] = 100.0 * float((pred == true).mean())
     metrics[f"{name}_per_class"] = per_class_accuracy(pred, true, EMOTIONS)
     job.log(f"C_fc frame accuracy on {name}: {metrics[f'{name}_acc']:.2f}%")

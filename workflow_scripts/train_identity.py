@@ -1,10 +1,12 @@
 """Rule train_identity: identity classifier on original train frames; it is the validator V_pl."""
+
+import pandas as pd
+
 from ppfer_core.arrays import FrameDataset, identity_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, predict_labels
 from ppfer_core.nets import build_image_classifier
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import save_weights
-import pandas as pd
 
 job = Job.from_snakemake(snakemake)
 index = pd.read_parquet(snakemake.input.index)
@@ -13,10 +15,16 @@ y_test, _ = identity_labels(index, "test")
 p = snakemake.params
 model = build_image_classifier(p.model["arch"], len(actors), p.model["weights"])
 with job.resumable(snakemake.output.model) as state:
-    result = fit_classifier(model, FrameDataset(load_clips(snakemake.input.train), y_train), job.train_settings(),
-                            job.run("identity", state))
+    result = fit_classifier(
+        model,
+        FrameDataset(load_clips(snakemake.input.train), y_train),
+        job.train_settings(),
+        job.run("identity", state),
+    )
     pred, true = predict_labels(model, FrameDataset(load_clips(snakemake.input.test), y_test), job.device)
     save_weights(model, snakemake.output.model)
 acc = 100.0 * float((pred == true).mean())
 job.log(f"identity classifier test accuracy (all test frames): {acc:.2f}% over {len(actors)} identities")
-write_json(snakemake.output.metrics, {"test_acc": acc, "n_identities": len(actors), "history": result.history})
+write_json(
+    snakemake.output.metrics, {"test_acc": acc, "n_identities": len(actors), "history": result.history}
+)

@@ -1,6 +1,7 @@
 """Rule train_joint (ablation tasks 2 and 6): controller-free privacy enhancers trained jointly
 with the utility model F_u on expression cross-entropy, on whole frames ("frames") or on the two
 wavelet streams ("wavelet"); writes the enhancers' outputs for both splits."""
+
 import pandas as pd
 from torch import nn
 
@@ -14,22 +15,35 @@ from ppfer_core.training import Player, fit, save_weights
 job = Job.from_snakemake(snakemake)
 p, s, device, transform = snakemake.params, job.train_settings(), job.device, snakemake.wildcards.transform
 index = pd.read_parquet(snakemake.input.index)
-enhancers = [build_unet(p.unet, snakemake.input.init).to(device) for _ in range(1 if transform == "frames" else 2)]
+enhancers = [
+    build_unet(p.unet, snakemake.input.init).to(device) for _ in range(1 if transform == "frames" else 2)
+]
 if transform == "frames":
     enhance = enhancers[0]
 else:
     w = p.wavelet
     enhance = lambda x: enhance_frames(x, enhancers[0], enhancers[1], w["name"], w["level"])  # noqa: E731
-utility = build_video_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model["width"]).to(device)
+utility = build_video_classifier(
+    p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model["width"]
+).to(device)
 modules = [*enhancers, utility]
 opt = s.make_optimizer([q for m in modules for q in m.parameters()], weight_decay=False)
-data = ClipDataset(load_clips(snakemake.input.train), emotion_labels(index, "train"), augment=p.model["augment"])
+data = ClipDataset(
+    load_clips(snakemake.input.train), emotion_labels(index, "train"), augment=p.model["augment"]
+)
 with job.resumable(snakemake.output.model) as state:
-    result = fit([Player("joint", modules, opt, joint_utility_loss(enhance, utility))], data, s,
-                 job.run(f"joint_{transform}", state), {"train": s.config(), "transform": transform})
+    result = fit(
+        [Player("joint", modules, opt, joint_utility_loss(enhance, utility))],
+        data,
+        s,
+        job.run(f"joint_{transform}", state),
+        {"train": s.config(), "transform": transform},
+    )
     save_weights(nn.ModuleList(enhancers), snakemake.output.model)
 for m in modules:
     m.eval()
 splits = ("train", "test")
-write_representation(enhance, device, [load_clips(snakemake.input[k]) for k in splits], [snakemake.output[k] for k in splits])
+write_representation(
+    enhance, device, [load_clips(snakemake.input[k]) for k in splits], [snakemake.output[k] for k in splits]
+)
 write_json(snakemake.output.metrics, {"history": result.history, "transform": transform})

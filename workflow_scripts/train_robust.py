@@ -1,6 +1,7 @@
 """Rule train_robust ("Ours (robust)", beyond the paper): both privacy enhancers F_lpr / F_hpr trained
 against re-trained adversaries (enhancer.adversary: retrained; ppfer_core.robust), from the shared L1
 initialisation, then merged into the representation G-robust (train and test splits)."""
+
 import numpy as np
 import pandas as pd
 
@@ -20,17 +21,37 @@ enhancers, history = {}, {}
 for band in ("low", "high"):
     data = band_dataset(low if band == "low" else None, highs, y_train)
     enhancer = build_unet(p.unet, inp.init)
-    controller = load_weights(build_image_classifier(p.model["arch"], len(actors), None), getattr(inp, f"controller_{band}"))
+    controller = load_weights(
+        build_image_classifier(p.model["arch"], len(actors), None), getattr(inp, f"controller_{band}")
+    )
     model_path = getattr(out, f"enhancer_{band}")
     with job.resumable(model_path) as state:
-        result = fit_privacy_enhancer(enhancer, controller, len(actors), data, job.train_settings(), p.enhancer,
-                                      job.run(f"robust_{band}", state))
+        result = fit_privacy_enhancer(
+            enhancer,
+            controller,
+            len(actors),
+            data,
+            job.train_settings(),
+            p.enhancer,
+            job.run(f"robust_{band}", state),
+        )
         save_weights(enhancer, model_path)
     enhancers[band], history[band] = enhancer, {"history": result.history, "stopped": result.stopped}
 size = tuple(p.size)
 for split, dst in (("train", out.train), ("test", out.test)):
     bands = [np.load(f, mmap_mode="r") for f in getattr(inp, split)]
     with npy_output(dst, (*bands[0].shape[:2], *size, 3)) as clips:
-        enhance_bands(enhancers["low"], enhancers["high"], bands[0], bands[1:], p.wavelet["name"], size, clips, job.device)
+        enhance_bands(
+            enhancers["low"],
+            enhancers["high"],
+            bands[0],
+            bands[1:],
+            p.wavelet["name"],
+            size,
+            clips,
+            job.device,
+        )
     job.log(f"wrote {snakemake.wildcards.grep} {split} {clips.shape} to {dst}")
-write_json(out.metrics, {"rep": snakemake.wildcards.grep, "settings": p.enhancer, "train": p.train, **history})
+write_json(
+    out.metrics, {"rep": snakemake.wildcards.grep, "settings": p.enhancer, "train": p.train, **history}
+)

@@ -1,5 +1,6 @@
 """Rule utility: the utility model F_u (R3D) trained on a representation's train split and
 tested on its test split: ACC and per-class accuracy."""
+
 import pandas as pd
 
 from ppfer_core import EMOTIONS
@@ -13,12 +14,30 @@ job = Job.from_snakemake(snakemake)
 p = snakemake.params
 index = pd.read_parquet(snakemake.input.index)
 model = build_video_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model["width"])
-train_set = ClipDataset(load_clips(snakemake.input.train), emotion_labels(index, "train"), augment=p.model["augment"])
+train_set = ClipDataset(
+    load_clips(snakemake.input.train), emotion_labels(index, "train"), augment=p.model["augment"]
+)
 with job.resumable(snakemake.output.model) as state:
-    result = fit_classifier(model, train_set, job.train_settings(), job.run(f"utility_{snakemake.wildcards.rep}", state))
+    result = fit_classifier(
+        model, train_set, job.train_settings(), job.run(f"utility_{snakemake.wildcards.rep}", state)
+    )
     save_weights(model, snakemake.output.model)
-pred, true = predict_labels(model, ClipDataset(load_clips(snakemake.input.test), emotion_labels(index, "test")), job.device, 16)
+pred, true = predict_labels(
+    model, ClipDataset(load_clips(snakemake.input.test), emotion_labels(index, "test")), job.device, 16
+)
 acc = 100.0 * float((pred == true).mean())
 per_class = {k: 100.0 * v for k, v in per_class_accuracy(pred, true, EMOTIONS).items()}
-job.log(f"{snakemake.wildcards.rep}: ACC {acc:.2f}% " + " ".join(f"{k} {v:.1f}" for k, v in per_class.items()))
-write_json(snakemake.output.metrics, {"rep": snakemake.wildcards.rep, "acc": acc, "correct": int((pred == true).sum()), "per_class": per_class, "n": int(len(true)), "history": result.history})
+job.log(
+    f"{snakemake.wildcards.rep}: ACC {acc:.2f}% " + " ".join(f"{k} {v:.1f}" for k, v in per_class.items())
+)
+write_json(
+    snakemake.output.metrics,
+    {
+        "rep": snakemake.wildcards.rep,
+        "acc": acc,
+        "correct": int((pred == true).sum()),
+        "per_class": per_class,
+        "n": int(len(true)),
+        "history": result.history,
+    },
+)

@@ -1,4 +1,5 @@
 """Rule wavelet_split: ptwt 2-D DWT of every frame of a split, streamed into band files."""
+
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -14,7 +15,9 @@ p = snakemake.params.wavelet
 paths = {Path(f).stem: f for f in [snakemake.output.low, *snakemake.output.highs]}
 with ExitStack() as outputs:  # every band file is renamed into place once all are written
     low, highs = clips_to_bands(
-        clips, p["name"], p["level"],
+        clips,
+        p["name"],
+        p["level"],
         alloc=lambda name, shape: outputs.enter_context(npy_output(paths[name], shape, np.float32)),
     )
 log(f"{snakemake.input.clips} {clips.shape} -> low {low.shape}, high {[h.shape for h in highs]} ({p})")

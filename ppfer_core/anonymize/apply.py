@@ -11,7 +11,7 @@ mask that is 1 inside and ramps linearly to 0 over the outer ``feather`` fractio
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -44,6 +44,7 @@ def pixel_bounds(region: Box, frame_hw: tuple[int, int]) -> tuple[int, int, int,
 
 def feather_mask(h: int, w: int, feather: float) -> np.ndarray:
     """Float mask [h, w, 1]: 1 inside, linear ramp to 0 over the outer ``feather`` x size at every edge."""
+
     def ramp(n: int) -> np.ndarray:
         width = feather * n
         d = np.minimum(np.arange(n) + 0.5, n - np.arange(n) - 0.5)
@@ -62,7 +63,9 @@ def paste(frame: np.ndarray, patch: np.ndarray, region: Box, feather: float) -> 
         patch = np.asarray(Image.fromarray(patch).resize((w, h), Image.Resampling.BILINEAR))
     mask = feather_mask(h, w, feather)
     dst = frame[y0:y1, x0:x1].astype(np.float32)
-    frame[y0:y1, x0:x1] = np.clip(np.rint(dst + mask * (patch.astype(np.float32) - dst)), 0, 255).astype(np.uint8)
+    frame[y0:y1, x0:x1] = np.clip(np.rint(dst + mask * (patch.astype(np.float32) - dst)), 0, 255).astype(
+        np.uint8
+    )
 
 
 def replacement(kind: str, region_pixels: np.ndarray) -> np.ndarray:
@@ -77,7 +80,9 @@ def replacement(kind: str, region_pixels: np.ndarray) -> np.ndarray:
         from PIL import Image
 
         img = Image.fromarray(region_pixels)
-        small = img.resize((max(1, math.ceil(w / max(w, h) * 8)), max(1, math.ceil(h / max(w, h) * 8))), Image.Resampling.BOX)
+        small = img.resize(
+            (max(1, math.ceil(w / max(w, h) * 8)), max(1, math.ceil(h / max(w, h) * 8))), Image.Resampling.BOX
+        )
         return np.asarray(small.resize((w, h), Image.Resampling.NEAREST))
     raise ValueError(f"unknown replacement {kind!r} ({', '.join(REPLACEMENTS)})")
 
@@ -96,6 +101,7 @@ def blur_frame(frame: np.ndarray) -> np.ndarray:
 def down_up(size: tuple[int, int]) -> Callable[[np.ndarray], np.ndarray]:
     """Reference transform for the face-recogniser benchmark: crops are returned as they are, so the
     only change is the down-and-up resize to the model's crop size done by crop + paste."""
+
     def transform(crops: np.ndarray) -> np.ndarray:
         if crops.shape[1:3] != tuple(size):
             raise ValueError(f"crops must be {size}, got {crops.shape[1:3]}")

@@ -39,8 +39,14 @@ def astronaut_frames(n: int, size: tuple[int, int] = (360, 480), faces: int = 1)
     return out
 
 
-def write_video(path: str | Path, frames: list[np.ndarray], fps: int = 25, tone: float | None = 440.0,
-                codec: str = "libx264", audio_codec: str = "aac") -> None:
+def write_video(
+    path: str | Path,
+    frames: list[np.ndarray],
+    fps: int = 25,
+    tone: float | None = 440.0,
+    codec: str = "libx264",
+    audio_codec: str = "aac",
+) -> None:
     """Write frames (and a sine tone as long as the video) with PyAV; the container follows the suffix."""
     import av
 
@@ -74,7 +80,7 @@ def _write_tone(out, stream, seconds: float, freq: float) -> None:
     fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
     resampler = av.AudioResampler(format=fmt, layout="mono", rate=rate)
     for start in range(0, len(samples), chunk):
-        af = av.AudioFrame.from_ndarray(samples[None, start:start + chunk], format="flt", layout="mono")
+        af = av.AudioFrame.from_ndarray(samples[None, start : start + chunk], format="flt", layout="mono")
         af.sample_rate, af.pts = rate, start
         for rf in resampler.resample(af):
             for pkt in stream.encode(rf):

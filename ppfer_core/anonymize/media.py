@@ -7,10 +7,10 @@ file and the reason (not found, empty, unreadable, audio-only, no frames decoded
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -39,7 +39,11 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            out += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
+            out += sorted(
+                f
+                for f in p.iterdir()
+                if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
+            )
         else:
             out.append(p)
     return out
@@ -48,15 +52,21 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
 def list_videos(folder: str | Path) -> list[Path]:
     """Videos directly inside ``folder`` (by extension), sorted; none when it does not exist."""
     folder = Path(folder)
-    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS) if folder.is_dir() else []
+    return (
+        sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
+        if folder.is_dir()
+        else []
+    )
 
 
 def find_video(folder: str | Path, name: str) -> Path:
     """The one video of ``folder`` named ``name`` (without extension); ValueError naming the folder otherwise."""
     found = [f for f in list_videos(folder) if f.stem == name]
     if len(found) != 1:
-        raise ValueError(f"{folder}: {len(found)} videos named {name}.* (need exactly one; extensions "
-                         f"{' '.join(VIDEO_EXTENSIONS)})")
+        raise ValueError(
+            f"{folder}: {len(found)} videos named {name}.* (need exactly one; extensions "
+            f"{' '.join(VIDEO_EXTENSIONS)})"
+        )
     return found[0]
 
 
@@ -166,7 +176,9 @@ class VideoWriter:
         self.out = av.open(str(path), "w", format="mp4")
         self.rate = info.rate
         self.width, self.height = info.width - info.width % 2, info.height - info.height % 2
-        self.video = self.out.add_stream("libx264", rate=info.rate, options={"crf": str(crf), "preset": preset})
+        self.video = self.out.add_stream(
+            "libx264", rate=info.rate, options={"crf": str(crf), "preset": preset}
+        )
         self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
         self.n = 0
         self.audio_mode = "none"
@@ -190,7 +202,9 @@ class VideoWriter:
         """Encode one RGB uint8 frame."""
         import av
 
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: self.height, : self.width]), format="rgb24")
+        vf = av.VideoFrame.from_ndarray(
+            np.ascontiguousarray(frame[: self.height, : self.width]), format="rgb24"
+        )
         vf.pts, vf.time_base = self.n, 1 / self.rate
         self.n += 1
         for pkt in self.video.encode(vf):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -46,9 +46,15 @@ class Options:
         if self.no_face not in NO_FACE:
             raise ValueError(f"--no-face must be one of {', '.join(NO_FACE)}, got {self.no_face!r}")
         if self.fallback not in apply.REPLACEMENTS:
-            raise ValueError(f"--fallback must be one of {', '.join(apply.REPLACEMENTS)}, got {self.fallback!r}")
-        for name, value, low in (("--thresh", self.threshold, 0.0), ("--margin", self.margin or 0.0, 0.0),
-                                 ("--feather", self.feather, 0.0), ("--min-face", self.min_face, 0.0)):
+            raise ValueError(
+                f"--fallback must be one of {', '.join(apply.REPLACEMENTS)}, got {self.fallback!r}"
+            )
+        for name, value, low in (
+            ("--thresh", self.threshold, 0.0),
+            ("--margin", self.margin or 0.0, 0.0),
+            ("--feather", self.feather, 0.0),
+            ("--min-face", self.min_face, 0.0),
+        ):
             if value < low:
                 raise ValueError(f"{name} must be >= {low}, got {value}")
         if self.detect_every < 1 or self.batch < 1 or self.smooth < 1:
@@ -65,7 +71,7 @@ class Timings:
     paste: float = 0.0
     encode: float = 0.0
 
-    def add(self, other: "Timings") -> None:
+    def add(self, other: Timings) -> None:
         for k in asdict(self):
             setattr(self, k, getattr(self, k) + getattr(other, k))
 
@@ -100,8 +106,13 @@ def _timed(it: Iterable[np.ndarray], timings: Timings) -> Iterator[np.ndarray]:
 class Anonymizer:
     """Applies one method of a bundle (or a plain replacement) to whole videos and photographs."""
 
-    def __init__(self, bundle: Bundle, options: Options, detector=None,
-                 transform: tuple[str, Callable[[np.ndarray], np.ndarray]] | None = None):
+    def __init__(
+        self,
+        bundle: Bundle,
+        options: Options,
+        detector=None,
+        transform: tuple[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+    ):
         """``transform`` = (name, crops -> crops) replaces the method's networks (reference transforms
         of the benchmarks); F_u of the bundle's method still reads the expression."""
         options.check()
@@ -134,7 +145,10 @@ class Anonymizer:
         if out.resolve() == path.resolve():
             raise media.BadInput(path, f"output {out} would overwrite the input")
         out_dir.mkdir(parents=True, exist_ok=True)
-        tmp_out, tmp_json = out.with_name(f".{out.name}.partial"), sidecar.with_name(f".{sidecar.name}.partial")
+        tmp_out, tmp_json = (
+            out.with_name(f".{out.name}.partial"),
+            sidecar.with_name(f".{sidecar.name}.partial"),
+        )
         try:
             result, record = (self._image if image else self._video)(path, tmp_out, progress)
             result.output = str(out)
@@ -160,8 +174,13 @@ class Anonymizer:
 
     def _video(self, path: Path, tmp_out: Path, progress: bool) -> tuple[Result, dict]:
         t0, timings = time.perf_counter(), Timings()
-        tracks = track_faces(_timed(media.iter_frames(path), timings), self.detector, self.options.detect_every,
-                             self.options.smooth, on_detect=lambda s: _acc(timings, "detect", s))
+        tracks = track_faces(
+            _timed(media.iter_frames(path), timings),
+            self.detector,
+            self.options.detect_every,
+            self.options.smooth,
+            on_detect=lambda s: _acc(timings, "detect", s),
+        )
         info = media.probe(path, tracks.n_frames)
         samples = self._expression_samples(tracks)
         writer = media.VideoWriter(tmp_out, path, info, self.options.crf, self.options.preset)
@@ -195,8 +214,14 @@ class Anonymizer:
 
     # ------------------------------------------------------------------ frames
 
-    def _anonymize_chunk(self, chunk: list[np.ndarray], faces_of: list, start: int,
-                         samples: dict[int, set[int]], timings: Timings) -> tuple[list, list[dict], dict]:
+    def _anonymize_chunk(
+        self,
+        chunk: list[np.ndarray],
+        faces_of: list,
+        start: int,
+        samples: dict[int, set[int]],
+        timings: Timings,
+    ) -> tuple[list, list[dict], dict]:
         """Anonymise frames ``start ..`` of a chunk: returns the frames (None = dropped), the sidecar's
         per-frame records and the anonymised crops kept for the expression of each track."""
         t0 = time.perf_counter()
@@ -208,7 +233,9 @@ class Anonymizer:
                 region = apply.crop_region(box, frame.shape[:2], self.margin, self.size)
                 small = min(box[2] - box[0], box[3] - box[1]) < self.options.min_face
                 how = self.options.fallback if small and self.transform is not None else self.method_name
-                faces.append({"track": tid, "box": _r(box), "region": _r(region), "detected": detected, "applied": how})
+                faces.append(
+                    {"track": tid, "box": _r(box), "region": _r(region), "detected": detected, "applied": how}
+                )
                 if how == self.method_name and self.transform is not None:
                     jobs.append((i, tid, region, apply.crop(chunk[i], region, self.size)))
                 else:
@@ -235,7 +262,13 @@ class Anonymizer:
                 out.append(frame)
                 continue
             rec["no_face"] = self.options.no_face
-            out.append(None if self.options.no_face == "drop" else apply.blur_frame(frame) if self.options.no_face == "blur" else frame)
+            out.append(
+                None
+                if self.options.no_face == "drop"
+                else apply.blur_frame(frame)
+                if self.options.no_face == "blur"
+                else frame
+            )
         return out
 
     # ------------------------------------------------------------------ expression and records
@@ -256,31 +289,73 @@ class Anonymizer:
             frames = [by_frame[f] for f in sorted(by_frame)]
             clip = np.stack([frames[i] for i in sample_indices(len(frames), self.bundle.settings.frames)])
             probs = self.method.expression(clip) if self.method is not None else None
-            out[tid] = None if probs is None else {
-                "label": labels[int(np.argmax(probs))], "probabilities": {k: round(float(p), 4) for k, p in zip(labels, probs)}}
+            out[tid] = (
+                None
+                if probs is None
+                else {
+                    "label": labels[int(np.argmax(probs))],
+                    "probabilities": {k: round(float(p), 4) for k, p in zip(labels, probs)},
+                }
+            )
         return out
 
-    def _record(self, path: Path, tracks: FaceTrackResult, per_frame: list[dict], crops: dict, extra: dict) -> dict:
+    def _record(
+        self, path: Path, tracks: FaceTrackResult, per_frame: list[dict], crops: dict, extra: dict
+    ) -> dict:
         expressions = self._expressions(crops)
         track_rows = []
         for t in tracks.tracks:
             covered = [r["frame"] for r in per_frame if any(f["track"] == t.id for f in r["faces"])]
             if covered:
-                track_rows.append({"id": t.id, "first_frame": covered[0], "last_frame": covered[-1], "frames": len(covered),
-                                   "detections": len(t.detections), "expression": expressions.get(t.id)})
+                track_rows.append(
+                    {
+                        "id": t.id,
+                        "first_frame": covered[0],
+                        "last_frame": covered[-1],
+                        "frames": len(covered),
+                        "detections": len(t.detections),
+                        "expression": expressions.get(t.id),
+                    }
+                )
         o = self.options
-        return {"input": str(path), "bundle": self.bundle.path, "method": self.method_name, "frames": tracks.n_frames, **extra,
-                "settings": {"threshold": o.threshold, "detect_every": o.detect_every, "smooth": o.smooth, "margin": self.margin,
-                             "feather": o.feather, "min_face": o.min_face, "fallback": o.fallback, "no_face": o.no_face,
-                             "crop_size": list(self.size)},
-                "tracks": track_rows, "per_frame": per_frame}
+        return {
+            "input": str(path),
+            "bundle": self.bundle.path,
+            "method": self.method_name,
+            "frames": tracks.n_frames,
+            **extra,
+            "settings": {
+                "threshold": o.threshold,
+                "detect_every": o.detect_every,
+                "smooth": o.smooth,
+                "margin": self.margin,
+                "feather": o.feather,
+                "min_face": o.min_face,
+                "fallback": o.fallback,
+                "no_face": o.no_face,
+                "crop_size": list(self.size),
+            },
+            "tracks": track_rows,
+            "per_frame": per_frame,
+        }
 
     @staticmethod
-    def _result(path: Path, tracks: FaceTrackResult, written: int, record: dict, t0: float, timings: Timings) -> Result:
+    def _result(
+        path: Path, tracks: FaceTrackResult, written: int, record: dict, t0: float, timings: Timings
+    ) -> Result:
         faces = sum(len(r["faces"]) for r in record["per_frame"])
         no_face = sum(1 for r in record["per_frame"] if not r["faces"])
-        return Result(str(path), "", tracks.n_frames, written, faces, len(record["tracks"]), no_face,
-                      time.perf_counter() - t0, timings)
+        return Result(
+            str(path),
+            "",
+            tracks.n_frames,
+            written,
+            faces,
+            len(record["tracks"]),
+            no_face,
+            time.perf_counter() - t0,
+            timings,
+        )
 
 
 def _acc(timings: Timings, key: str, seconds: float) -> None:
@@ -308,4 +383,6 @@ def _chunks(frames: Iterable[np.ndarray], size: int) -> Iterator[tuple[int, list
 def _bar(path: Path, total: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=path.name, unit="frame", disable=not enabled, leave=True, dynamic_ncols=True)
+    return tqdm(
+        total=total, desc=path.name, unit="frame", disable=not enabled, leave=True, dynamic_ncols=True
+    )

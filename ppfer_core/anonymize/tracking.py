@@ -56,7 +56,10 @@ class Tracker:
     def update(self, index: int, found: list[Detection]) -> None:
         """Add the detections of frame ``index``."""
         boxes = [(d.x0, d.y0, d.x1, d.y1) for d in found]
-        pairs = sorted(((iou(t.last, b), ti, bi) for ti, t in enumerate(self._live) for bi, b in enumerate(boxes)), reverse=True)
+        pairs = sorted(
+            ((iou(t.last, b), ti, bi) for ti, t in enumerate(self._live) for bi, b in enumerate(boxes)),
+            reverse=True,
+        )
         used_t, used_b = set(), set()
         for overlap, ti, bi in pairs:
             if overlap < self.min_iou or ti in used_t or bi in used_b:
@@ -87,14 +90,28 @@ def smooth_boxes(frames: np.ndarray, boxes: np.ndarray, window: int) -> np.ndarr
     centre/size form, back to edges."""
     if window <= 1 or len(boxes) < 2:
         return boxes
-    c = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2,
-                  boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], axis=1)
+    c = np.stack(
+        [
+            (boxes[:, 0] + boxes[:, 2]) / 2,
+            (boxes[:, 1] + boxes[:, 3]) / 2,
+            boxes[:, 2] - boxes[:, 0],
+            boxes[:, 3] - boxes[:, 1],
+        ],
+        axis=1,
+    )
     half = window // 2
     out = np.empty_like(c)
     for i in range(len(c)):
-        out[i] = c[max(0, i - half): i + half + 1].mean(axis=0)
-    return np.stack([out[:, 0] - out[:, 2] / 2, out[:, 1] - out[:, 3] / 2,
-                     out[:, 0] + out[:, 2] / 2, out[:, 1] + out[:, 3] / 2], axis=1)
+        out[i] = c[max(0, i - half) : i + half + 1].mean(axis=0)
+    return np.stack(
+        [
+            out[:, 0] - out[:, 2] / 2,
+            out[:, 1] - out[:, 3] / 2,
+            out[:, 0] + out[:, 2] / 2,
+            out[:, 1] + out[:, 3] / 2,
+        ],
+        axis=1,
+    )
 
 
 def track_boxes(track: Track, n_frames: int, every: int, smooth: int) -> dict[int, tuple[Box, bool]]:
@@ -104,7 +121,9 @@ def track_boxes(track: Track, n_frames: int, every: int, smooth: int) -> dict[in
     first, last = max(0, idx[0] - (every - 1)), min(n_frames - 1, idx[-1] + (every - 1))
     frames = np.arange(first, last + 1)
     coords = np.stack([np.interp(frames, idx, boxes[:, j]) for j in range(4)], axis=1)
-    return {int(f): (tuple(float(v) for v in coords[i]), int(f) in track.detections) for i, f in enumerate(frames)}
+    return {
+        int(f): (tuple(float(v) for v in coords[i]), int(f) in track.detections) for i, f in enumerate(frames)
+    }
 
 
 @dataclass
@@ -116,8 +135,15 @@ class FaceTrackResult:
     tracks: list[Track]
 
 
-def track_faces(frames, detector: FaceDetector, every: int = 1, smooth: int = 3, min_iou: float = 0.2,
-                max_missed: int = 2, on_detect=None) -> FaceTrackResult:
+def track_faces(
+    frames,
+    detector: FaceDetector,
+    every: int = 1,
+    smooth: int = 3,
+    min_iou: float = 0.2,
+    max_missed: int = 2,
+    on_detect=None,
+) -> FaceTrackResult:
     """Detect and track faces over an iterable of RGB frames (consumed once; the frame count is
     learnt on the way). ``on_detect(seconds)`` receives each detector call's time."""
     import time

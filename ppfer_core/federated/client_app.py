@@ -26,7 +26,9 @@ def site_folder(context: Context, sites_dir: str | None = None) -> Path:
         return Path(str(node["data-path"]))
     root = sites_dir or context.run_config.get("sites-dir")
     if root is None or "partition-id" not in node:
-        raise ValueError("a PPFER site needs node config 'data-path' (its site folder), or 'partition-id' and run config 'sites-dir'")
+        raise ValueError(
+            "a PPFER site needs node config 'data-path' (its site folder), or 'partition-id' and run config 'sites-dir'"
+        )
     return Path(str(root)) / f"site-{int(node['partition-id']) + 1}"
 
 

@@ -39,7 +39,9 @@ def check_partition(index: pd.DataFrame, partition: pd.DataFrame) -> None:
         raise ValueError(f"partition lists actors at more than one site: {dupes}")
     missing, extra = sorted(train_actors - set(listed)), sorted(set(listed) - train_actors)
     if missing or extra:
-        raise ValueError(f"partition does not match the train split: missing actors {missing}, unknown actors {extra}")
+        raise ValueError(
+            f"partition does not match the train split: missing actors {missing}, unknown actors {extra}"
+        )
 
 
 def site_rows(index: pd.DataFrame, partition: pd.DataFrame, site: int, split: str) -> np.ndarray:
@@ -75,7 +77,9 @@ class SiteData:
     test_labels: np.ndarray
 
 
-def write_site_folder(folder: str | Path, site: int, splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> Path:
+def write_site_folder(
+    folder: str | Path, site: int, splits: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> Path:
     """Write a site's folder: ``{split}.npy`` clips and ``{split}_labels.npy`` for train and test,
     and ``site.json``; files appear atomically (written under a temporary name, then renamed)."""
     folder = Path(folder)
@@ -86,11 +90,15 @@ def write_site_folder(folder: str | Path, site: int, splits: dict[str, tuple[np.
             with open(tmp, "wb") as f:
                 np.save(f, np.ascontiguousarray(arr))
             os.replace(tmp, folder / name)
-    (folder / "site.json").write_text(json.dumps({"site": site, **{s: len(v[1]) for s, v in splits.items()}}) + "\n")
+    (folder / "site.json").write_text(
+        json.dumps({"site": site, **{s: len(v[1]) for s, v in splits.items()}}) + "\n"
+    )
     return folder
 
 
-def export_sites(clips: dict[str, np.ndarray], index: pd.DataFrame, partition: pd.DataFrame, root: str | Path) -> list[Path]:
+def export_sites(
+    clips: dict[str, np.ndarray], index: pd.DataFrame, partition: pd.DataFrame, root: str | Path
+) -> list[Path]:
     """Write one folder per site (``root/site-{k}``) with the clips of its actors from the train and
     test arrays in ``clips`` (split -> array, rows as in the index)."""
     folders = []

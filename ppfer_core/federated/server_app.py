@@ -87,12 +87,21 @@ def _resume(s: FedSettings, out: FedOutputs, initial: ArrayRecord, log) -> tuple
 def _save_state(s: FedSettings, out: FedOutputs, arrays: ArrayRecord, history: list[dict]) -> None:
     out.state.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.state.with_suffix(".tmp")
-    torch.save({"fingerprint": fingerprint(asdict(s)), "weights": arrays.to_torch_state_dict(), "history": history}, tmp)
+    torch.save(
+        {"fingerprint": fingerprint(asdict(s)), "weights": arrays.to_torch_state_dict(), "history": history},
+        tmp,
+    )
     os.replace(tmp, out.state)
 
 
-def run_rounds(grid: Grid, s: FedSettings, out: FedOutputs, weights_file: str | None = None,
-               log: Callable[[str], None] = print, meta: dict | None = None) -> dict:
+def run_rounds(
+    grid: Grid,
+    s: FedSettings,
+    out: FedOutputs,
+    weights_file: str | None = None,
+    log: Callable[[str], None] = print,
+    meta: dict | None = None,
+) -> dict:
     """Run the remaining rounds (resuming from ``out.state``), then write model, rounds and metrics."""
     seed_everything(s.seed)
     model = build_model(s, weights_file)
@@ -105,14 +114,22 @@ def run_rounds(grid: Grid, s: FedSettings, out: FedOutputs, weights_file: str | 
         arrays, train_metrics = strategy.aggregate_train(rnd, train)
         sent = strategy.configure_evaluate(rnd, arrays, ConfigRecord(), grid)
         test = _replies(grid.send_and_receive(sent), f"round {rnd} testing", s.sites)
-        row = {"round": rnd, "train_loss": float(train_metrics["train-loss"]), **test_row([m.content for m in test])}
+        row = {
+            "round": rnd,
+            "train_loss": float(train_metrics["train-loss"]),
+            **test_row([m.content for m in test]),
+        }
         history.append({**row, "seconds": time.time() - t0})
         _save_state(s, out, arrays, history)
-        log(f"round {rnd}/{s.rounds}: train loss {row['train_loss']:.4f}, test ACC {row['acc']:.2f}% ({time.time() - t0:.1f} s)")
+        log(
+            f"round {rnd}/{s.rounds}: train loss {row['train_loss']:.4f}, test ACC {row['acc']:.2f}% ({time.time() - t0:.1f} s)"
+        )
     return finish(s, out, arrays, history, meta or {}, log)
 
 
-def finish(s: FedSettings, out: FedOutputs, arrays: ArrayRecord, history: list[dict], meta: dict, log) -> dict:
+def finish(
+    s: FedSettings, out: FedOutputs, arrays: ArrayRecord, history: list[dict], meta: dict, log
+) -> dict:
     """Write the final global model, the per-round metrics and the metrics summary; drop the state."""
     model = build_model(s)
     model.load_state_dict(arrays.to_torch_state_dict())
@@ -125,23 +142,40 @@ def finish(s: FedSettings, out: FedOutputs, arrays: ArrayRecord, history: list[d
     site_acc = {int(k[4:-4]): v for k, v in last.items() if k.startswith("site") and k.endswith("_acc")}
     model_bytes = state_bytes(model.state_dict())
     metrics = {
-        **meta, "strategy": s.strategy, "rounds": s.rounds, "local_epochs": s.local_epochs, "sites": s.sites,
+        **meta,
+        "strategy": s.strategy,
+        "rounds": s.rounds,
+        "local_epochs": s.local_epochs,
+        "sites": s.sites,
         "proximal_mu": s.proximal_mu if s.strategy == "fedprox" else None,
-        "acc": last["acc"], "correct": last["correct"], "n": last["n"],
-        "per_class": {e: 100.0 * last[f"correct_{e}"] / last[f"n_{e}"] if last[f"n_{e}"] else float("nan") for e in EMOTIONS},
+        "acc": last["acc"],
+        "correct": last["correct"],
+        "n": last["n"],
+        "per_class": {
+            e: 100.0 * last[f"correct_{e}"] / last[f"n_{e}"] if last[f"n_{e}"] else float("nan")
+            for e in EMOTIONS
+        },
         "per_site_acc": {str(k): v for k, v in sorted(site_acc.items())},
-        "model_bytes": model_bytes, "bytes_per_round": model_bytes * s.sites * 2,
+        "model_bytes": model_bytes,
+        "bytes_per_round": model_bytes * s.sites * 2,
         "seconds": float(sum(h["seconds"] for h in history)),
     }
     write_json(out.metrics, metrics)
     if out.state.exists():
         out.state.unlink()
-    log(f"federated {s.strategy}: ACC {metrics['acc']:.2f}% after {s.rounds} rounds; per site {metrics['per_site_acc']}")
+    log(
+        f"federated {s.strategy}: ACC {metrics['acc']:.2f}% after {s.rounds} rounds; per site {metrics['per_site_acc']}"
+    )
     return metrics
 
 
-def make_server_app(settings: FedSettings | None = None, outputs: FedOutputs | None = None,
-                    weights_file: str | None = None, log: Callable[[str], None] = print, meta: dict | None = None) -> ServerApp:
+def make_server_app(
+    settings: FedSettings | None = None,
+    outputs: FedOutputs | None = None,
+    weights_file: str | None = None,
+    log: Callable[[str], None] = print,
+    meta: dict | None = None,
+) -> ServerApp:
     """A ServerApp; settings and outputs fixed (simulation inside a rule) or, if None, from the run
     config (``flwr run``: recipe keys of :meth:`FedSettings.to_run_config` and ``out-dir``)."""
     app = ServerApp()

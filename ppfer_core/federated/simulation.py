@@ -19,15 +19,29 @@ from ppfer_core.federated.task import FedSettings
 def backend_config(threads: int, sites: int, cuda: bool) -> dict:
     """Ray resources: ``threads`` CPUs in all, one per site's ClientApp (a GPU share each on CUDA)."""
     client = {"num_cpus": 1, "num_gpus": 1.0 / sites if cuda else 0.0}
-    return {"client_resources": client, "init_args": {"num_cpus": max(1, threads), "num_gpus": 1 if cuda else 0,
-                                                       "logging_level": "warning", "log_to_driver": True,
-                                                       "address": "local"}}  # a new local Ray instance per job
+    return {
+        "client_resources": client,
+        "init_args": {
+            "num_cpus": max(1, threads),
+            "num_gpus": 1 if cuda else 0,
+            "logging_level": "warning",
+            "log_to_driver": True,
+            "address": "local",
+        },
+    }  # a new local Ray instance per job
 
 
 def simulate(
-    clips: dict[str, np.ndarray], index: pd.DataFrame, partition: pd.DataFrame, s: FedSettings,
-    out: FedOutputs, sites_dir: str | Path, threads: int, weights_file: str | None = None,
-    log: Callable[[str], None] = print, meta: dict | None = None,
+    clips: dict[str, np.ndarray],
+    index: pd.DataFrame,
+    partition: pd.DataFrame,
+    s: FedSettings,
+    out: FedOutputs,
+    sites_dir: str | Path,
+    threads: int,
+    weights_file: str | None = None,
+    log: Callable[[str], None] = print,
+    meta: dict | None = None,
 ) -> dict:
     """Write the site folders, run the ServerApp and one ClientApp per site, return the metrics."""
     from flwr.simulation import run_simulation
@@ -39,10 +53,16 @@ def simulate(
     cuda = s.device == "cuda" or (s.device == "auto" and __import__("torch").cuda.is_available())
     server = make_server_app(s, out, weights_file, log, meta)
     client = make_client_app(s, str(Path(sites_dir).resolve()))
-    run_simulation(server_app=server, client_app=client, num_supernodes=s.sites,
-                   backend_config=backend_config(threads, s.sites, cuda))
+    run_simulation(
+        server_app=server,
+        client_app=client,
+        num_supernodes=s.sites,
+        backend_config=backend_config(threads, s.sites, cuda),
+    )
     if not out.metrics.exists():
-        raise RuntimeError(f"the federated run ended without writing {out.metrics}; see the log above (Flower/Ray)")
+        raise RuntimeError(
+            f"the federated run ended without writing {out.metrics}; see the log above (Flower/Ray)"
+        )
     shutil.rmtree(sites_dir, ignore_errors=True)
     from ppfer_core.runtime import read_json
 

@@ -31,7 +31,11 @@ def table6(
     up), and the spread of the final global model's test ACC over the sites."""
     out = []
     for name, rep in rows:
-        row: dict[str, Any] = {"approach": name, "rep": rep, **_acc_columns("central", *central_correct(central[rep]))}
+        row: dict[str, Any] = {
+            "approach": name,
+            "rep": rep,
+            **_acc_columns("central", *central_correct(central[rep])),
+        }
         for strategy, by_rep in federated.items():
             m = by_rep[rep]
             row.update(_acc_columns(strategy, int(m["correct"]), int(m["n"])))
@@ -39,9 +43,14 @@ def table6(
         first = federated[next(iter(federated))][rep]
         sites = list(first["per_site_acc"].values())
         row.update(
-            rounds=int(first["rounds"]), local_epochs=int(first["local_epochs"]), sites=int(first["sites"]),
-            model_bytes=int(first["model_bytes"]), bytes_per_round=int(first["bytes_per_round"]),
-            site_acc_min=min(sites), site_acc_max=max(sites), site_acc_spread=max(sites) - min(sites),
+            rounds=int(first["rounds"]),
+            local_epochs=int(first["local_epochs"]),
+            sites=int(first["sites"]),
+            model_bytes=int(first["model_bytes"]),
+            bytes_per_round=int(first["bytes_per_round"]),
+            site_acc_min=min(sites),
+            site_acc_max=max(sites),
+            site_acc_spread=max(sites) - min(sites),
         )
         out.append(row)
     return pd.DataFrame(out)

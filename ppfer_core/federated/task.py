@@ -5,8 +5,9 @@ gradient term mu * (w - w_global) on each parameter."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -40,7 +41,9 @@ class FedSettings:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"federated strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.rounds < 1 or self.local_epochs < 1:
-            raise ValueError(f"federated.rounds and federated.local_epochs must be >= 1 ({self.rounds}, {self.local_epochs})")
+            raise ValueError(
+                f"federated.rounds and federated.local_epochs must be >= 1 ({self.rounds}, {self.local_epochs})"
+            )
 
     def local_settings(self) -> dict[str, Any]:
         """The utility recipe with the local epochs of one round."""
@@ -57,7 +60,7 @@ class FedSettings:
         """Inverse of :meth:`to_run_config` (unknown keys such as ``out-dir`` are ignored)."""
         names = {f.name for f in fields(cls)} - {"train"}
         kwargs = {k.replace("-", "_"): v for k, v in cfg.items() if k.replace("-", "_") in names}
-        train = {k[len("train-"):].replace("-", "_"): v for k, v in cfg.items() if k.startswith("train-")}
+        train = {k[len("train-") :].replace("-", "_"): v for k, v in cfg.items() if k.startswith("train-")}
         return cls(train=train, **kwargs)
 
 
@@ -82,26 +85,45 @@ def proximal_hooks(model: torch.nn.Module, mu: float) -> list[Any]:
 
 
 def local_train(
-    model: torch.nn.Module, data: SiteData, s: FedSettings, server_round: int, mu: float,
-    device: torch.device, log: Callable[[str], None] = print,
+    model: torch.nn.Module,
+    data: SiteData,
+    s: FedSettings,
+    server_round: int,
+    mu: float,
+    device: torch.device,
+    log: Callable[[str], None] = print,
 ) -> dict[str, float]:
     """Train ``model`` (holding the global weights) on the site's train clips for the local epochs."""
     dataset = ClipDataset(data.train, data.train_labels, augment=s.augment)
     handles = proximal_hooks(model, mu) if mu > 0 else []
     try:
-        run = Run(device, round_seed(s, server_round, data.site), None, log, f"site {data.site} round {server_round}")
+        run = Run(
+            device,
+            round_seed(s, server_round, data.site),
+            None,
+            log,
+            f"site {data.site} round {server_round}",
+        )
         result = fit_classifier(model, dataset, s.local_settings(), run)
     finally:
         for h in handles:
             h.remove()
     last = result.history[-1]
-    return {"train-loss": float(last["ce_loss"]), "train-acc": float(last["acc"]), "num-examples": len(dataset)}
+    return {
+        "train-loss": float(last["ce_loss"]),
+        "train-acc": float(last["acc"]),
+        "num-examples": len(dataset),
+    }
 
 
 def evaluate_site(model: torch.nn.Module, data: SiteData, device: torch.device) -> dict[str, float]:
     """Test counts of the global model on the site's test clips: correct, n, and per emotion."""
     pred, true = predict_labels(model, ClipDataset(data.test, data.test_labels), device, 16)
-    out: dict[str, float] = {"site": data.site, "correct": int((pred == true).sum()), "num-examples": len(true)}
+    out: dict[str, float] = {
+        "site": data.site,
+        "correct": int((pred == true).sum()),
+        "num-examples": len(true),
+    }
     for c, name in enumerate(EMOTIONS):
         out[f"correct-{name}"] = int(((pred == true) & (true == c)).sum())
         out[f"n-{name}"] = int((true == c).sum())
@@ -111,4 +133,3 @@ def evaluate_site(model: torch.nn.Module, data: SiteData, device: torch.device) 
 def state_bytes(state: dict[str, torch.Tensor]) -> int:
     """Bytes of the tensors a model update carries (parameters and buffers)."""
     return int(sum(t.numel() * t.element_size() for t in state.values()))
-

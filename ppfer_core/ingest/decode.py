@@ -142,7 +142,9 @@ def _decode_video(path: Path, t: int | None) -> _Decoded:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise BadInput(f"cannot open as a video: not a readable container ({_ffmpeg_error_text(exc)})") from None
+        raise BadInput(
+            f"cannot open as a video: not a readable container ({_ffmpeg_error_text(exc)})"
+        ) from None
     with container:
         if not container.streams.video:
             kinds = ", ".join(f"{s.type}/{s.codec_context.name}" for s in container.streams) or "none"

@@ -3,8 +3,8 @@ splits, write the per-split arrays and tables, and check what was written (:func
 
 from __future__ import annotations
 
-import sys
 import os
+import sys
 import time
 import warnings
 from collections import Counter
@@ -121,8 +121,10 @@ def _setup_face(s: IngestSettings, log: Log) -> None:
     H, W = s.size
     face = s.face
     detector = get_detector(face)
-    log(f"crop: face ({detector.name} on {face.n_detect} frames per clip, score >= {face.score_threshold}, "
-        f"margin {face.margin}, median box, aspect {W}:{H})")
+    log(
+        f"crop: face ({detector.name} on {face.n_detect} frames per clip, score >= {face.score_threshold}, "
+        f"margin {face.margin}, median box, aspect {W}:{H})"
+    )
 
 
 def _log_listing(listing: Listing, log: Log) -> int:
@@ -133,7 +135,8 @@ def _log_listing(listing: Listing, log: Log) -> int:
     by_label = ", ".join(f"{k}: {v}" for k, v in sorted(listing.dropped.items()))
     log(
         f"found {listing.n_found} inputs: {len(listing.clips)} clips to decode, {len(listing.rejected)} rejected at "
-        f"listing, {n_dropped} dropped by label" + (f" ({by_label}; not in the 6 classes)" if n_dropped else "")
+        f"listing, {n_dropped} dropped by label"
+        + (f" ({by_label}; not in the 6 classes)" if n_dropped else "")
     )
     return n_dropped
 
@@ -154,13 +157,17 @@ def _stage_clip(i: int, r: ClipResult, staging: _Staging, dec: _Decoding) -> Non
     dec.kept.append(_Kept(i, r.frames_decoded, r.box))
 
 
-def _decode_all(ctx: _Context, clips: list[SourceClip], lms: _Landmarks | None, staging: _Staging) -> _Decoding:
+def _decode_all(
+    ctx: _Context, clips: list[SourceClip], lms: _Landmarks | None, staging: _Staging
+) -> _Decoding:
     """Decode every clip into the staging arrays, logging rejects, notes and progress."""
     dec = _Decoding(rejected=list(ctx.listing.rejected))
     with_lm = staging.landmarks is not None
     jobs = (ClipJob(c, lms.of(c) if with_lm else None, ctx.settings) for c in clips)
     results = decode_clips(jobs, ctx.settings.workers)
-    for i, result in enumerate(tqdm(results, total=len(clips), desc="decode", file=sys.stderr, mininterval=5)):
+    for i, result in enumerate(
+        tqdm(results, total=len(clips), desc="decode", file=sys.stderr, mininterval=5)
+    ):
         clip = clips[i]
         if isinstance(result, Rejected):
             dec.rejected.append((clip.source, result.reason))
@@ -224,9 +231,13 @@ def resolve_splits(df: pd.DataFrame, s: IngestSettings, log: Log) -> None:
             df["split"] = assign_split(df, s.test_fraction, s.seed)
         for w in caught:
             log(f"warning: {w.message}")
-        log(f"splits: assigned, test_fraction={s.test_fraction}, seed={s.seed}, stratified by actor x emotion")
+        log(
+            f"splits: assigned, test_fraction={s.test_fraction}, seed={s.seed}, stratified by actor x emotion"
+        )
     else:
-        raise ValueError(f"{int((~preset).sum())} of {len(df)} clips have no preset split while the others do")
+        raise ValueError(
+            f"{int((~preset).sum())} of {len(df)} clips have no preset split while the others do"
+        )
     df["row"] = df.groupby("split").cumcount()
 
 
@@ -287,7 +298,9 @@ def _write_and_check(ctx: _Context, df: pd.DataFrame, rejected: list[tuple[str, 
     write_rejected(rejected, ctx.out_dir / "rejected.parquet")
     index = pd.read_parquet(ctx.out_dir / "index.parquet")
     if tuple(index.columns) != INDEX_COLUMNS:
-        raise AssertionError(f"index.parquet columns {list(index.columns)} != INDEX_SCHEMA {list(INDEX_COLUMNS)}")
+        raise AssertionError(
+            f"index.parquet columns {list(index.columns)} != INDEX_SCHEMA {list(INDEX_COLUMNS)}"
+        )
     expected = ctx.listing.n_found - ctx.n_dropped
     if len(index) + len(rejected) != expected:  # every input is accounted for
         raise AssertionError(f"{len(index)} kept + {len(rejected)} rejected != {expected} inputs")
@@ -313,7 +326,10 @@ def ingest_clips(
     _setup_face(s, log)
     ctx = _Context(listing, out_dir, s, log, t0, _log_listing(listing, log))
     lms = _Landmarks(landmarks) if landmarks is not None else None
-    staging = _Staging(out_dir / f".ingest-staging-{os.getpid()}.npy", out_dir / f".ingest-staging-{os.getpid()}-landmarks.npy")
+    staging = _Staging(
+        out_dir / f".ingest-staging-{os.getpid()}.npy",
+        out_dir / f".ingest-staging-{os.getpid()}-landmarks.npy",
+    )
     try:
         df, rejected = _decode_and_split(ctx, lms, staging)
     finally:
@@ -325,7 +341,9 @@ def ingest_clips(
     log(
         f"ingest done in {time.monotonic() - t0:.1f} s: found {listing.n_found}, kept {len(index)}, "
         f"rejected {len(rejected)}, dropped {ctx.n_dropped}; "
-        + ", ".join(f"{split}={int((index['split'] == split).sum())}" for split in sorted(index["split"].unique()))
+        + ", ".join(
+            f"{split}={int((index['split'] == split).sum())}" for split in sorted(index["split"].unique())
+        )
         + f"; clips [{s.frames}, {H}, {W}, 3] uint8 in {out_dir}"
     )
     return index
@@ -348,6 +366,13 @@ def ingest(
     """Keyword form of :func:`ingest_clips`: ``t`` = :attr:`IngestSettings.frames`, the other
     arguments as in :class:`IngestSettings` (checked first, ValueError)."""
     settings = IngestSettings(
-        frames=t, size=size, crop=crop, on_error=on_error, seed=seed, test_fraction=test_fraction, face=face, workers=workers
+        frames=t,
+        size=size,
+        crop=crop,
+        on_error=on_error,
+        seed=seed,
+        test_fraction=test_fraction,
+        face=face,
+        workers=workers,
     )
     return ingest_clips(listing, out_dir, settings, landmarks=landmarks, log=log)

@@ -15,8 +15,12 @@ def _cells(index: pd.DataFrame) -> list[pd.DataFrame]:
     n = len(index)
     actor = index["actor"].astype(object).where(index["actor"].notna(), "")
     emotion = index["emotion"].astype(str)
-    order_key = index["clip_id"].astype(str) if "clip_id" in index.columns else pd.Series(range(n), index=index.index)
-    frame = pd.DataFrame({"actor": actor.astype(str), "emotion": emotion, "key": order_key.values}, index=index.index)
+    order_key = (
+        index["clip_id"].astype(str) if "clip_id" in index.columns else pd.Series(range(n), index=index.index)
+    )
+    frame = pd.DataFrame(
+        {"actor": actor.astype(str), "emotion": emotion, "key": order_key.values}, index=index.index
+    )
     frame["pos"] = np.arange(n)
     return [g.sort_values(["key", "pos"]) for _, g in frame.groupby(["actor", "emotion"], sort=True)]
 

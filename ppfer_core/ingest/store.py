@@ -8,9 +8,9 @@ import mmap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ppfer_core.npyfiles import npy_output
-import pandas as pd
 
 INDEX_SCHEMA: tuple[tuple[str, str], ...] = (
     ("clip_id", "string"),
@@ -73,7 +73,9 @@ def _write_table(columns: dict, schema: tuple[tuple[str, str], ...], path: Path)
     import pyarrow.parquet as pq
 
     fields = [(name, pa.type_for_alias(typ)) for name, typ in schema]
-    table = pa.table({name: pa.array(columns[name], type=typ) for name, typ in fields}, schema=pa.schema(fields))
+    table = pa.table(
+        {name: pa.array(columns[name], type=typ) for name, typ in fields}, schema=pa.schema(fields)
+    )
     pq.write_table(table, path)
 
 
