@@ -1,11 +1,14 @@
 """PPFER core library: the components of the paper's Figure 2, each in a module, and what goes beyond it.
 
 Data
-- :mod:`ppfer_core.synthetic`     embedded talking-face corpora (CREMA-D and DFEW layouts)
+- :mod:`ppfer_core.synthetic`     embedded talking-face corpora (CREMA-D and DFEW layouts): a subpackage
+  (traits, dynamics, geometry, render, shapes, corpora)
 - :mod:`ppfer_core.datasets`      CREMA-D / DFEW layouts and label codes
-- :mod:`ppfer_core.ingest`        decoding, sampling, splitting (CREMA-D / DFEW adapters)
+- :mod:`ppfer_core.ingest`        decoding, sampling, splitting (CREMA-D / DFEW adapters): a subpackage
+  (settings, decode, geometry, clips, splits, store with INDEX_SCHEMA, run)
 - :mod:`ppfer_core.faces`         offline face detection (YuNet) and landmarks (dlib)
-- :mod:`ppfer_core.arrays`        clip arrays, datasets over them, `.npy` outputs
+- :mod:`ppfer_core.arrays`        clip arrays, datasets over them, batched inference
+- :mod:`ppfer_core.npyfiles`      `npy_output`: the one `.npy` output helper (temporary name, renamed when complete)
 The method
 - :mod:`ppfer_core.wavelet`       high/low-frequency split and its inverse
 - :mod:`ppfer_core.nets`          model builders (U-Net, U-ViT, image and video classifiers)
@@ -34,7 +37,7 @@ Beyond the paper
 - :mod:`ppfer_core.anonymize`     `ppfer anonymize`: tracking, crop, paste-back, media I/O
 - :mod:`ppfer_core.cli`           the `ppfer` console command
 Workflow plumbing
-- :mod:`ppfer_core.runtime`       job logging, seeds, JSON artifacts
+- :mod:`ppfer_core.runtime`       `Job` (a rule script's log, device, seed, workers, resumable state), JSON artifacts
 (the planning-time helpers -- GPU scheduling, the blur sweep, wiring checks -- are rules/planning.py)
 """
 
