@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
+from timm.layers import Attention, Mlp, PatchEmbed
 from torch import nn
 
 __all__ = [
@@ -265,38 +266,6 @@ class UNet(nn.Module):
 # --------------------------------------------------------------------------------------------- U-ViT
 
 
-class Attention(nn.Module):
-    """Multi-head self-attention with U-ViT's parameter names (``qkv``, ``proj``)."""
-
-    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = False):
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f"embed_dim {dim} is not divisible by num_heads {num_heads}")
-        self.num_heads = num_heads
-        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Attend over tokens ``[B, L, D]``."""
-        b, n, d = x.shape
-        q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
-        return self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, d))
-
-
-class Mlp(nn.Module):
-    """Two-layer GELU MLP with timm/U-ViT names (``fc1``, ``fc2``)."""
-
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply fc1 → GELU → fc2."""
-        return self.fc2(self.act(self.fc1(x)))
-
-
 class Block(nn.Module):
     """U-ViT transformer block: optional long-skip fusion ``skip_linear(cat[x, skip])``, then pre-norm attn and MLP."""
 
@@ -305,9 +274,9 @@ class Block(nn.Module):
     ):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, num_heads, qkv_bias)
+        self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias)  # timm: qkv, proj (U-ViT's names)
         self.norm2 = nn.LayerNorm(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))  # timm: fc1 -> GELU -> fc2
         self.skip_linear = nn.Linear(2 * dim, dim) if skip else None
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
@@ -316,18 +285,6 @@ class Block(nn.Module):
             x = self.skip_linear(torch.cat([x, skip], dim=-1))
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
-
-
-class PatchEmbed(nn.Module):
-    """Non-overlapping patch embedding (``proj`` = Conv2d with kernel = stride = patch)."""
-
-    def __init__(self, patch_size: int, in_chans: int, embed_dim: int):
-        super().__init__()
-        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B, C, H, W]`` → tokens ``[B, (H/p)(W/p), D]``."""
-        return self.proj(x).flatten(2).transpose(1, 2)
 
 
 class UViT(nn.Module):
@@ -351,7 +308,9 @@ class UViT(nn.Module):
         self.img_size, self.patch_size, self.in_channels = img_size, patch_size, in_channels
         self.residual = residual
         self.grid = img_size // patch_size
-        self.patch_embed = PatchEmbed(patch_size, in_channels, embed_dim)
+        self.patch_embed = PatchEmbed(
+            img_size, patch_size, in_channels, embed_dim
+        )  # timm: proj, tokens [B, L, D]
         self.pos_embed = nn.Parameter(torch.zeros(1, self.grid**2, embed_dim))
         self.in_blocks = nn.ModuleList(
             Block(embed_dim, num_heads, mlp_ratio, qkv_bias) for _ in range(depth // 2)
