@@ -43,7 +43,7 @@ def get_bundle(args, tmp: Path) -> tuple[str, str]:
     ), f"randomly initialised bundle with the hyper-parameters of {args.config} {' '.join(args.configfile)}"
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--bundle",
@@ -61,7 +61,11 @@ def main() -> None:
     ap.add_argument("--detect-every", type=int, default=1)
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: PyTorch's choice)")
     ap.add_argument("--json", help="also write the figures here")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
 
     import torch
 

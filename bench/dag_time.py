@@ -217,7 +217,7 @@ def prepare(workdir: Path, clean: bool) -> None:
         shutil.rmtree(p)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--config", default="default", help="default | tiny | paper | a YAML file merged over config.yaml"
@@ -240,43 +240,28 @@ def main() -> None:
         help="do not run: summarise the finished run in DIR (wall time from its newest Snakemake log)",
     )
     ap.add_argument("extra", nargs="*", help="further snakemake arguments (after --)")
-    args = ap.parse_args()
+    return ap.parse_args()
 
+
+def run_dag(args: argparse.Namespace, configs: list[str]) -> tuple[Path, float]:
+    """Run snakemake on every target in a fresh working directory: (workdir, wall seconds)."""
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ppfer_dag_time_"))
+    prepare(workdir, args.clean)
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir)]
+    cmd += ["--configfile", *configs, "--cores", str(args.cores), "--resources", "gpu=1", *args.extra]
+    print(f"running in {workdir}: {' '.join(cmd)}", flush=True)
+    t0 = time.perf_counter()
+    with open(workdir / "dag_time.log", "w") as log:
+        res = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise SystemExit(f"snakemake failed ({res.returncode}); see {workdir / 'dag_time.log'}")
+    return workdir, wall
+
+
+def summarise(args: argparse.Namespace, workdir: Path, wall: float, startup: dict[str, float]) -> dict:
+    """Wall time, summed job time, training time and the start-up estimate of a finished run."""
     from ppfer_core.report import read_benchmark
-
-    configs = [str(ROOT / "config.yaml")] + [
-        str(ROOT / c) for c in CONFIGS.get(args.config, [str(Path(args.config).resolve())])
-    ]
-    startup = startup_seconds()
-    if args.analyse:
-        workdir = args.analyse
-        wall = logged_wall_seconds(workdir)
-    else:
-        workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ppfer_dag_time_"))
-        prepare(workdir, args.clean)
-        cmd = [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(ROOT / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--configfile",
-            *configs,
-            "--cores",
-            str(args.cores),
-            "--resources",
-            "gpu=1",
-            *args.extra,
-        ]
-        print(f"running in {workdir}: {' '.join(cmd)}", flush=True)
-        t0 = time.perf_counter()
-        with open(workdir / "dag_time.log", "w") as log:
-            res = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        wall = time.perf_counter() - t0
-        if res.returncode != 0:
-            raise SystemExit(f"snakemake failed ({res.returncode}); see {workdir / 'dag_time.log'}")
 
     bench = sorted((workdir / "benchmarks").rglob("*.tsv"))
     job_s = sum(read_benchmark(f)["s"] for f in bench)
@@ -285,13 +270,14 @@ def main() -> None:
         startup["torch, timm, ppfer_core"] + startup["snakemake script preamble"] - startup["interpreter"]
     )
     startup_s = len(bench) * per_job_startup
-    summary = {
+    return {
         "config": args.config,
         "cores": args.cores,
         "workdir": str(workdir),
         "wall_s": wall,
         "jobs": len(bench),
         "job_s_sum": job_s,
+        "cpu_time_sum": sum(read_benchmark(f)["cpu_time"] for f in bench),
         "parallelism": job_s / wall,
         "training_s": train_s,
         "training_epochs": epochs,
@@ -302,44 +288,70 @@ def main() -> None:
         "startup_share_estimate": startup_s / job_s,
         "startup_measured": startup,
     }
+
+
+def print_per_rule(workdir: Path, summary: dict) -> None:
+    """The report's run time per rule (plus the report job itself), into ``summary["per_rule_s"]``."""
+    from ppfer_core.report import read_benchmark
+
     runtime_csv = workdir / "results" / "report" / "runtime.csv"
-    if runtime_csv.exists():
-        import pandas as pd
+    if not runtime_csv.exists():
+        return
+    import pandas as pd
 
-        per_rule = pd.read_csv(runtime_csv)
-        own = workdir / "benchmarks" / "report.tsv"
-        if own.exists():
-            row = {
-                "stage": "report",
-                "rule": "report",
-                "jobs": 1,
-                **{k: v for k, v in read_benchmark(own).items() if k in ("s", "cpu_time")},
-            }
-            per_rule = pd.concat([per_rule, pd.DataFrame([row])], ignore_index=True)
-        print(per_rule[["stage", "rule", "jobs", "s", "cpu_time", "max_rss_peak"]].to_string(index=False))
-        summary["per_rule_s"] = dict(zip(per_rule["rule"], per_rule["s"].round(2)))
+    per_rule = pd.read_csv(runtime_csv)
+    own = workdir / "benchmarks" / "report.tsv"
+    if own.exists():
+        times = {k: v for k, v in read_benchmark(own).items() if k in ("s", "cpu_time")}
+        row = {"stage": "report", "rule": "report", "jobs": 1, **times}
+        per_rule = pd.concat([per_rule, pd.DataFrame([row])], ignore_index=True)
+    print(per_rule[["stage", "rule", "jobs", "s", "cpu_time", "max_rss_peak"]].to_string(index=False))
+    summary["per_rule_s"] = dict(zip(per_rule["rule"], per_rule["s"].round(2)))
 
-    print(f"\nconfig {args.config}, {args.cores} cores")
-    print(f"wall time of the DAG:                 {wall:9.1f} s  ({len(bench)} jobs)")
+
+def print_summary(s: dict) -> None:
+    wall, job_s, train_s, startup_s, jobs = (
+        s["wall_s"],
+        s["job_s_sum"],
+        s["training_s"],
+        s["startup_s_estimate"],
+        s["jobs"],
+    )
+    print(f"\nconfig {s['config']}, {s['cores']} cores")
+    print(f"wall time of the DAG:                 {wall:9.1f} s  ({jobs} jobs)")
     print(f"summed job time (benchmark s):        {job_s:9.1f} s  (parallelism {job_s / wall:.2f})")
-    print(f"in training epochs (metric histories):{train_s:9.1f} s  ({epochs} epochs)")
+    print(f"in training epochs (metric histories):{train_s:9.1f} s  ({s['training_epochs']} epochs)")
     print(
         f"outside training (start-up, I/O, inference, metrics): {job_s - train_s:.1f} s = "
         f"{100 * (1 - train_s / job_s):.1f}% of the summed job time"
     )
     print(
         f"  of which job start-up, estimated:   {startup_s:9.1f} s = {100 * startup_s / job_s:.1f}% "
-        f"({len(bench)} jobs x {per_job_startup:.2f} s: "
-        + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items())
+        f"({jobs} jobs x {s['startup_per_job_s']:.2f} s: "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in s["startup_measured"].items())
         + ")"
     )
+
+
+def main() -> None:
+    args = parse_args()
+    configs = [str(ROOT / "config.yaml")] + [
+        str(ROOT / c) for c in CONFIGS.get(args.config, [str(Path(args.config).resolve())])
+    ]
+    startup = startup_seconds()
+    if args.analyse:
+        workdir, wall = args.analyse, logged_wall_seconds(args.analyse)
+    else:
+        workdir, wall = run_dag(args, configs)
+    summary = summarise(args, workdir, wall, startup)
+    print_per_rule(workdir, summary)
+    print_summary(summary)
     est = wall_estimate(workdir, configs, args.extra, args.cores)
     if est:
         summary["estimated_wall_s"] = est
         print(
             f"estimated wall on {args.cores} cores from per-job cpu_time: {est['cpu_time']:9.1f} s "
-            f"(from per-job wall s: {est['s']:.1f} s; summed cpu_time "
-            f"{sum(read_benchmark(f)['cpu_time'] for f in bench):.1f} s)"
+            f"(from per-job wall s: {est['s']:.1f} s; summed cpu_time {summary['cpu_time_sum']:.1f} s)"
         )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, default=float) + "\n")

@@ -50,7 +50,7 @@ print(json.dumps(dict(clips=len(index), seconds=seconds, out_mb=out_mb,
 """
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", type=int, nargs="+", default=[120, 480], help="corpus sizes (multiples of 12)")
     ap.add_argument("--frames", type=int, default=16, help="T frames per ingested clip")
@@ -63,7 +63,11 @@ def main() -> None:
     ap.add_argument(
         "--keep", type=Path, default=None, help="work in this folder and keep it (default: a temp dir)"
     )
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
 
     from ppfer_core.synthetic import generate_cremad
 

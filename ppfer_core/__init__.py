@@ -11,7 +11,8 @@ Data
 - :mod:`ppfer_core.npyfiles`      `npy_output`: the one `.npy` output helper (temporary name, renamed when complete)
 The method
 - :mod:`ppfer_core.wavelet`       high/low-frequency split and its inverse
-- :mod:`ppfer_core.nets`          model builders (U-Net, U-ViT, image and video classifiers)
+- :mod:`ppfer_core.nets`          model builders (U-Net, U-ViT from timm.layers, image and video classifiers)
+- :mod:`ppfer_core.weights`       weight loading from local files, reporting what it loaded
 - :mod:`ppfer_core.video_nets`    small video classifiers of the embedded default (frame_cnn)
 - :mod:`ppfer_core.training`      the one supervised and one adversarial training loop
 - :mod:`ppfer_core.classifiers`   classifier training and batched prediction

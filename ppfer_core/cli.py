@@ -73,7 +73,14 @@ def _add_anonymize(sub) -> None:
         metavar="INPUT",
         help="video or photograph files, or folders holding them (required)",
     )
-    g = p.add_argument_group("model")
+    _add_model_options(p.add_argument_group("model"))
+    _add_detection_options(p.add_argument_group("face detection and tracking"))
+    _add_mask_options(p.add_argument_group("mask"))
+    _add_output_options(p.add_argument_group("output"))
+    p.set_defaults(run=run_anonymize)
+
+
+def _add_model_options(g) -> None:
     g.add_argument(
         "--bundle",
         default="results/models/anonymizer.pt",
@@ -98,7 +105,9 @@ def _add_anonymize(sub) -> None:
     g.add_argument(
         "--threads", type=int, metavar="N", help="CPU threads of the models (default: PyTorch's choice)"
     )
-    g = p.add_argument_group("face detection and tracking")
+
+
+def _add_detection_options(g) -> None:
     g.add_argument(
         "--thresh",
         type=float,
@@ -120,7 +129,9 @@ def _add_anonymize(sub) -> None:
         metavar="N",
         help="moving average over N detections of a track (default: %(default)s)",
     )
-    g = p.add_argument_group("mask")
+
+
+def _add_mask_options(g) -> None:
     m = g.add_mutually_exclusive_group()
     m.add_argument(
         "--margin",
@@ -161,7 +172,9 @@ def _add_anonymize(sub) -> None:
         choices=("blur", "keep", "drop"),
         help="a frame without a face: blurred whole, kept, or left out (default: %(default)s)",
     )
-    g = p.add_argument_group("output")
+
+
+def _add_output_options(g) -> None:
     g.add_argument("--out", metavar="DIR", help="output folder, created (required)")
     g.add_argument(
         "--crf",
@@ -178,7 +191,6 @@ def _add_anonymize(sub) -> None:
         help="frames whose faces go through the models at once (default: %(default)s)",
     )
     g.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(run=run_anonymize)
 
 
 def parser() -> argparse.ArgumentParser:
