@@ -17,6 +17,12 @@ ANONYMIZER_METHODS = {
         compensator=f"{RES}/models/compensator/ours-robust.pt",
         utility=f"{RES}/models/utility/ours-robust.pt",
     ),
+    "ours-open": dict(  # rules/openset.smk: label-free enhancers and their compensator (open split)
+        enhancer_low=f"{RES}/models/openset/enhancer_low.pt",
+        enhancer_high=f"{RES}/models/openset/enhancer_high.pt",
+        compensator=f"{RES}/models/compensator/open-ours.pt",
+        utility=f"{RES}/models/utility/open-ours.pt",
+    ),
 }
 ANONYMIZE = config["anonymize"]
 for _m in ANONYMIZE["methods"]:
