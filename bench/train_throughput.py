@@ -101,7 +101,9 @@ def stages(cfg: dict) -> list[Stage]:
         ),
         Stage(
             "expression",
-            build_image_classifier(models["expression"]["arch"], len(EMOTIONS)),
+            build_image_classifier(
+                models["expression"]["arch"], len(EMOTIONS), width=models["expression"].get("width")
+            ),
             FrameDataset(wild, rng.integers(0, len(EMOTIONS), n_wild), per_clip=1),
             ce,
             tr["expression"],

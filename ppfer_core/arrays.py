@@ -96,6 +96,19 @@ def random_flip_shift(x: torch.Tensor, shift: int) -> torch.Tensor:
     return x
 
 
+class FlipShiftFrames(FrameDataset):
+    """Frames of clips with the clip's label (as :class:`FrameDataset`), randomly flipped and shifted by up
+    to ``shift`` px (attacker and C_fc training)."""
+
+    def __init__(self, clips: np.ndarray, labels: np.ndarray, shift: int, per_clip: int | None = None):
+        super().__init__(clips, labels, per_clip)
+        self.shift = shift
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = super().__getitem__(i)
+        return random_flip_shift(x, self.shift), y
+
+
 class BandDataset(Dataset):
     """Wavelet band images mapped to [0, 1]-like range with the clip label: the low band
     [N, T, 3, h, w] gives one image per frame, a high band [N, T, 3, 3, h, w] three (H, V, D)."""

@@ -6,7 +6,7 @@ over all of the clip's frames:
 
 - ``validator``: V_pl itself (the paper's PLR), also scored by voting;
 - ``adaptive``: an identity classifier fine-tuned from V_pl on the representation's train frames;
-- ``scratch``: a plain 4-layer CNN (:class:`SmallCNN`) trained from a fresh initialisation;
+- ``scratch``: a plain 4-layer CNN (:class:`ppfer_core.nets.SmallCNN`) trained from a fresh initialisation;
 - ``clip``: a video identity classifier (R3D family, :func:`ppfer_core.nets.build_video_classifier`)
   on whole clips, since identity also lives in motion (one score: a clip-level prediction);
 - ``recovered``: V_pl on the recovery attack's output (:mod:`ppfer_core.threat`).
@@ -32,44 +32,18 @@ from torch.utils.data import Dataset
 
 from ppfer_core.arrays import (
     ClipDataset,
-    FrameDataset,
+    FlipShiftFrames,
     batched,
     batches,
     frames_to_tensor,
-    random_flip_shift,
 )
 from ppfer_core.classifiers import fit_classifier
 from ppfer_core.evaluation import leakage_frames
-from ppfer_core.nets import IMAGENET_MEAN, IMAGENET_STD, Normalized
+from ppfer_core.nets import SMALL_CNN, Normalized, build_image_classifier
 from ppfer_core.stats import wilson_interval
 from ppfer_core.training import Run, TrainResult, TrainSettings, autocast
 
 # --------------------------------------------------------------------------------------------- models
-
-
-class SmallCNN(nn.Module):
-    """A plain 4-layer CNN (conv-BN-ReLU-maxpool, widths w, 2w, 4w, 8w), global pooling, linear head.
-    The first convolution has stride 2 (a 64-px frame is seen at 32 px from the second layer on), which
-    makes it 4x cheaper on a CPU."""
-
-    def __init__(self, num_classes: int, width: int = 32, in_channels: int = 3):
-        super().__init__()
-        layers: list[nn.Module] = []
-        cin = in_channels
-        for k in range(4):
-            cout = width * 2**k
-            layers += [
-                nn.Conv2d(cin, cout, 3, stride=2 if k == 0 else 1, padding=1, bias=False),
-                nn.BatchNorm2d(cout),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2) if k < 3 else nn.Identity(),
-            ]
-            cin = cout
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(cin, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean((-2, -1)))
 
 
 def build_clip_attacker(arch: str, num_classes: int, width: int, pool: int = 1) -> nn.Module:
@@ -82,8 +56,8 @@ def build_clip_attacker(arch: str, num_classes: int, width: int, pool: int = 1) 
 
 
 def build_small_cnn(num_classes: int, width: int = 32) -> Normalized:
-    """:class:`SmallCNN` on float frames in [0, 1] (ImageNet normalisation inside, as the other classifiers)."""
-    return Normalized(SmallCNN(num_classes, width), IMAGENET_MEAN, IMAGENET_STD, ndim=4)
+    """:class:`ppfer_core.nets.SmallCNN` on float frames in [0, 1] (ImageNet normalisation inside, as the other classifiers)."""
+    return build_image_classifier(SMALL_CNN, num_classes, width=width)
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -141,18 +115,6 @@ class TrainSplit:
 
     def sizes(self) -> dict[str, int]:
         return {"train_clips": len(self.fit), "val_clips": len(self.val)}
-
-
-class FlipShiftFrames(FrameDataset):
-    """Every frame of clips with the clip's label, randomly flipped and shifted (attacker training)."""
-
-    def __init__(self, clips: np.ndarray, labels: np.ndarray, shift: int):
-        super().__init__(clips, labels)
-        self.shift = shift
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = super().__getitem__(i)
-        return random_flip_shift(x, self.shift), y
 
 
 # --------------------------------------------------------------------------------------------- scoring

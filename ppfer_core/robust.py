@@ -46,7 +46,7 @@ ADVERSARY_MODES = ("frozen", "retrained")
 class AdversarySettings:
     """The re-trained adversaries: ``count`` (M), ``restart_every`` (k enhancer steps; 0: never),
     ``steps`` (adversary updates per enhancer step), their ``lr`` and ``optimizer``, the ``width`` of
-    each adversary (:class:`ppfer_core.attacks.SmallCNN`), and whether the frozen controller stays in
+    each adversary (:class:`ppfer_core.nets.SmallCNN`), and whether the frozen controller stays in
     the ensemble (``with_controller``)."""
 
     count: int = 3

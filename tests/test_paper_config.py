@@ -147,3 +147,24 @@ def test_blur_matching_fallback_is_logged():
     assert (
         len(lines) == 1 and "Gaussian Blur 1" in lines[0] and "nearest" in lines[0] and "sigma=1" in lines[0]
     )
+
+
+def test_paper_settings_inherit_nothing_from_the_cpu_default():
+    """Every model and training entry config/paper.yaml writes is the whole entry after the merge:
+    no CPU-sized key of config.yaml (a frame mode, an augmentation, a weight decay, a per-epoch cap)
+    slips into a paper-scale run unseen."""
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    base = yaml.safe_load((REPO / "config.yaml").read_text())
+    cfg = merged("config/paper.yaml")
+    entries = [("models", k) for k in paper["models"]] + [("train", k) for k in paper["train"]]
+    entries += [("openset", "train", k) for k in paper["openset"]["train"]]
+    inherited = {}
+    for path in entries:
+        own, got, default = paper, cfg, base
+        for key in path:
+            own, got, default = own[key], got[key], default.get(key, {})
+        ignored = {"width"} if got.get("arch") != "small_cnn" else set()  # small_cnn's width only
+        extra = (set(got) - set(own) - ignored) & set(default)  # not the schema's defaults
+        if extra:
+            inherited[".".join(path)] = sorted(extra)
+    assert not inherited, f"paper entries inheriting config.yaml keys: {inherited}"

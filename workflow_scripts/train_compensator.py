@@ -28,7 +28,7 @@ if u["weights"]:
 compensator.to(device)
 controller = None
 if p.loss == "ce":
-    controller = build_image_classifier(p.model["arch"], len(EMOTIONS), None)
+    controller = build_image_classifier(p.model["arch"], len(EMOTIONS), None, width=p.model.get("width"))
     controller = freeze(load_weights(controller, snakemake.input.controller).to(device))
 data = PairedFrameDataset(g_train, emotion_labels(index, "train"), load_clips(snakemake.input.original))
 opt = s.make_optimizer(compensator.parameters(), weight_decay=False)

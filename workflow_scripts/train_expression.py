@@ -1,10 +1,11 @@
-"""Rule train_expression: expression controller C_fc on the in-the-wild corpus, one random
-frame per clip per epoch (as the paper's C_fc on DFEW), then frozen by its users."""
+"""Rule train_expression: expression controller C_fc on the in-the-wild corpus, on one random frame
+per clip each time a clip is drawn (models.expression.frames "one", as the paper's C_fc on DFEW) or
+on every frame ("all"), optionally flipped and shifted; then frozen by its users."""
 
 import pandas as pd
 
 from ppfer_core import EMOTIONS
-from ppfer_core.arrays import FrameDataset, emotion_labels, load_clips
+from ppfer_core.arrays import FlipShiftFrames, FrameDataset, emotion_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, per_class_accuracy, predict_labels
 from ppfer_core.nets import build_image_classifier
 from ppfer_core.runtime import Job, write_json
@@ -14,8 +15,13 @@ job = Job.from_snakemake(snakemake)
 p = snakemake.params
 wild = pd.read_parquet(snakemake.input.index)
 main = pd.read_parquet(snakemake.input.main_index)
-model = build_image_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"])
-train_set = FrameDataset(load_clips(snakemake.input.train), emotion_labels(wild, "train"), per_clip=1)
+model = build_image_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model.get("width"))
+train_clips, train_labels = load_clips(snakemake.input.train), emotion_labels(wild, "train")
+per_clip = 1 if p.model.get("frames", "one") == "one" else None
+if p.model.get("augment", False):
+    train_set = FlipShiftFrames(train_clips, train_labels, shift=4, per_clip=per_clip)
+else:
+    train_set = FrameDataset(train_clips, train_labels, per_clip=per_clip)
 with job.resumable(snakemake.output.model) as state:
     result = fit_classifier(model, train_set, job.train_settings(), job.run("expression", state))
     save_weights(model, snakemake.output.model)
