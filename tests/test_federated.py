@@ -239,3 +239,16 @@ def test_fedprox_hooks_add_the_proximal_gradient():
         torch.testing.assert_close(p.grad, 0.5 * (p.detach() - a))
     for h in handles:
         h.remove()
+
+
+def test_round_learning_rate_follows_a_cosine_over_the_rounds():
+    s = FedSettings(arch="frame_cnn", width=4, augment=False, train={"lr": 0.004, "epochs": 8}, rounds=4)
+    assert [s.local_settings(r)["lr"] for r in (1, 4)] == [0.004, 0.004]  # lr_decay none: every round
+    c = FedSettings(**{**s.__dict__, "lr_decay": "cosine"})
+    lrs = [c.local_settings(r)["lr"] for r in range(1, 5)]
+    assert lrs[0] == pytest.approx(0.004) and lrs[2] == pytest.approx(0.002)
+    assert all(a > b for a, b in zip(lrs, lrs[1:])) and lrs[-1] > 0
+    assert c.local_settings(2)["epochs"] == c.local_epochs
+    assert FedSettings.from_run_config(c.to_run_config()).lr_decay == "cosine"
+    with pytest.raises(ValueError, match="lr_decay"):
+        FedSettings(**{**s.__dict__, "lr_decay": "step"})

@@ -26,6 +26,7 @@ settings = FedSettings(
     sites=fed["sites"],
     seed=job.seed,
     device=job.device.type,
+    lr_decay=fed.get("lr_decay", "none"),
 )
 out = FedOutputs(
     Path(snakemake.output.model),

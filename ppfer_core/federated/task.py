@@ -5,6 +5,7 @@ gradient term mu * (w - w_global) on each parameter."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -19,6 +20,7 @@ from ppfer_core.nets import build_video_classifier
 from ppfer_core.training import Run
 
 STRATEGIES = ("fedavg", "fedprox")
+LR_DECAYS = ("none", "cosine")
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,11 @@ class FedSettings:
     sites: int = 3
     seed: int = 0
     device: str = "cpu"
+    lr_decay: str = "none"  # none | cosine: the round's lr follows a cosine over the rounds
 
     def __post_init__(self):
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"federated lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"federated strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.rounds < 1 or self.local_epochs < 1:
@@ -45,9 +50,14 @@ class FedSettings:
                 f"federated.rounds and federated.local_epochs must be >= 1 ({self.rounds}, {self.local_epochs})"
             )
 
-    def local_settings(self) -> dict[str, Any]:
-        """The utility recipe with the local epochs of one round."""
-        return {**self.train, "epochs": self.local_epochs}
+    def local_settings(self, server_round: int = 1) -> dict[str, Any]:
+        """The utility recipe with the local epochs of one round; with ``lr_decay`` cosine, the
+        round's learning rate is the recipe's scaled by 0.5 (1 + cos(pi (round - 1) / rounds)), so
+        the rounds anneal as the centralised F_u's epochs do (a local cosine still runs inside the round)."""
+        out = {**self.train, "epochs": self.local_epochs}
+        if self.lr_decay == "cosine" and "lr" in out:
+            out["lr"] = float(out["lr"]) * 0.5 * (1.0 + math.cos(math.pi * (server_round - 1) / self.rounds))
+        return out
 
     def to_run_config(self) -> dict[str, Any]:
         """Flat Flower run config (TOML scalars): ``train.lr`` -> ``train-lr``, ``local_epochs`` -> ``local-epochs``."""
@@ -104,7 +114,7 @@ def local_train(
             log,
             f"site {data.site} round {server_round}",
         )
-        result = fit_classifier(model, dataset, s.local_settings(), run)
+        result = fit_classifier(model, dataset, s.local_settings(server_round), run)
     finally:
         for h in handles:
             h.remove()
