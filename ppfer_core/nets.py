@@ -353,7 +353,7 @@ def build_image_classifier(
     if arch == SMALL_CNN:
         net = SmallCNN(num_classes, width or 32)
         if weights_file is not None:
-            report = _verify_loaded(net, _load_small_cnn(net, weights_file), str(weights_file))
+            report = _load_small_cnn(net, weights_file)
         else:
             _emit(
                 f"{arch} (width {width or 32}): {num_classes} classes, trained from scratch (no weights file)"
@@ -365,14 +365,11 @@ def build_image_classifier(
     return model
 
 
-def _load_small_cnn(net: nn.Module, weights_file: str | Path) -> dict[str, torch.Tensor]:
-    """Load a :class:`SmallCNN` state dict (keys with or without the ``net.`` prefix of :class:`Normalized`)."""
+def _load_small_cnn(net: nn.Module, weights_file: str | Path) -> LoadReport:
+    """Load a :class:`SmallCNN` state dict (keys with or without the ``net.`` prefix of :class:`Normalized`)
+    by name and shape (:func:`~ppfer_core.weights.load_matching`: reported, raises if nothing loads)."""
     state = {k.removeprefix("net."): v for k, v in load_state_file(weights_file).items()}
-    own = net.state_dict()
-    net.load_state_dict(
-        {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}, strict=False
-    )
-    return state
+    return load_matching(net, state, str(weights_file), what="small_cnn weights")
 
 
 def _timm_classifier(

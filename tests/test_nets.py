@@ -224,19 +224,18 @@ def test_image_classifier_from_local_file(tmp_path) -> None:
 
 
 def test_small_cnn_classifier_features_and_local_weights(tmp_path) -> None:
-    model = nets.build_image_classifier(nets.SMALL_CNN, num_classes=6, width=8).eval()
+    build = nets.build_image_classifier
+    model = build(nets.SMALL_CNN, num_classes=6, width=8).eval()
     assert isinstance(model.net, nets.SmallCNN) and model(torch.rand(2, 3, 64, 64)).shape == (2, 6)
-    assert nets.build_image_classifier(nets.SMALL_CNN, 0, width=8).eval()(torch.rand(2, 3, 32, 32)).shape == (
-        2,
-        64,
-    )
+    assert build(nets.SMALL_CNN, 0, width=8).eval()(torch.rand(2, 3, 32, 32)).shape == (2, 64)
     torch.save(model.state_dict(), tmp_path / "cfc.pt")  # a C_fc checkpoint seeds a 3-class head-less reuse
-    other = nets.build_image_classifier(
-        nets.SMALL_CNN, num_classes=3, weights_file=tmp_path / "cfc.pt", width=8
-    )
+    other = build(nets.SMALL_CNN, num_classes=3, weights_file=tmp_path / "cfc.pt", width=8)
     assert torch.equal(other.net.features[0].weight, model.net.features[0].weight)
     assert "features.0.weight" in other.load_report.loaded
     assert any(k.startswith("head.weight") for k in other.load_report.skipped)
+    torch.save({"x.weight": torch.zeros(2)}, tmp_path / "junk.pt")  # nothing loads: an error
+    with pytest.raises(Exception):  # noqa: B017
+        build(nets.SMALL_CNN, 6, weights_file=tmp_path / "junk.pt", width=8)
 
 
 @pytest.mark.parametrize("arch", ["r3d_small", "r3d_18"])

@@ -18,10 +18,11 @@ main = pd.read_parquet(snakemake.input.main_index)
 model = build_image_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model.get("width"))
 train_clips, train_labels = load_clips(snakemake.input.train), emotion_labels(wild, "train")
 per_clip = 1 if p.model.get("frames", "one") == "one" else None
-if p.model.get("augment", False):
-    train_set = FlipShiftFrames(train_clips, train_labels, shift=4, per_clip=per_clip)
-else:
-    train_set = FrameDataset(train_clips, train_labels, per_clip=per_clip)
+train_set = (
+    FlipShiftFrames(train_clips, train_labels, shift=4, per_clip=per_clip)
+    if p.model.get("augment", False)
+    else FrameDataset(train_clips, train_labels, per_clip=per_clip)
+)
 with job.resumable(snakemake.output.model) as state:
     result = fit_classifier(model, train_set, job.train_settings(), job.run("expression", state))
     save_weights(model, snakemake.output.model)
