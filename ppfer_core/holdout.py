@@ -13,10 +13,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset, TensorDataset
+from torch.utils.data import ConcatDataset, Dataset, Subset, TensorDataset
 
 from ppfer_core.arrays import BandDataset, FrameDataset
-from ppfer_core.training import autocast
+from ppfer_core.classifiers import predict_labels
 
 
 def item_clips(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -52,23 +52,18 @@ def holdout_split(dataset: Dataset, fraction: float, seed: int) -> tuple[Subset,
     return Subset(dataset, np.flatnonzero(~mask).tolist()), Subset(dataset, np.flatnonzero(mask).tolist())
 
 
-@torch.no_grad()
 def enhanced_accuracy(
     enhancer: nn.Module, controller: nn.Module, dataset: Dataset, device: torch.device, batch_size: int = 64
 ) -> float:
-    """The controller's identity accuracy (fraction) on the enhancer's outputs, both in eval mode.
+    """The controller's identity accuracy (fraction) on the enhancer's outputs, both in eval mode
+    (through :func:`~ppfer_core.classifiers.predict_labels`, the one inference loop over a dataset).
     The enhancer's mode is restored afterwards."""
     was_training = enhancer.training
-    enhancer.eval()
-    controller.eval()
-    correct = n = 0
-    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        with autocast(device):
-            pred = controller(enhancer(x.to(device))).float().argmax(1).cpu()
-        correct += int((pred == y).sum())
-        n += len(y)
-    enhancer.train(was_training)
-    return correct / max(n, 1)
+    try:
+        pred, true = predict_labels(nn.Sequential(enhancer, controller), dataset, device, batch_size)
+    finally:
+        enhancer.train(was_training)
+    return float((pred == true).sum()) / max(len(true), 1)
 
 
 def heldout_budget_stop(
