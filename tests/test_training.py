@@ -226,3 +226,30 @@ def test_npy_output_renames_on_completion_and_leaves_nothing_on_error(tmp_path):
     with npy_output(tmp_path / "empty.npy", (0, 3), np.float32):
         pass
     assert np.load(tmp_path / "empty.npy").shape == (0, 3)
+
+
+def _flip_shift_float(x: torch.Tensor, shift: int) -> torch.Tensor:
+    """Reference: flip then replicate-pad and crop the float tensor [..., 3, H, W] (the old path)."""
+    if torch.rand(()) < 0.5:
+        x = x.flip(-1)
+    dy, dx = (int(v) for v in torch.randint(-shift, shift + 1, (2,)))
+    h, w = x.shape[-2:]
+    padded = torch.nn.functional.pad(x.flatten(0, -3)[None], (shift,) * 4, mode="replicate")[0]
+    return padded[:, shift + dy : shift + dy + h, shift + dx : shift + dx + w].reshape(x.shape)
+
+
+def test_flip_shift_on_uint8_matches_padding_and_cropping_the_float_frames():
+    from ppfer_core.arrays import ClipDataset, frames_to_tensor, random_flip_shift
+
+    clips = np.random.default_rng(0).integers(0, 256, (3, 4, 9, 11, 3), dtype=np.uint8)
+    for seed in range(24):
+        for x in (clips[0], clips[1, 2]):  # a clip [T, H, W, 3] and a frame [H, W, 3]
+            torch.manual_seed(seed)
+            got = frames_to_tensor(random_flip_shift(x, 3))
+            torch.manual_seed(seed)
+            assert torch.equal(got, _flip_shift_float(frames_to_tensor(x), 3))
+    torch.manual_seed(5)
+    item, label = ClipDataset(clips, np.arange(3), augment=True, shift=3)[1]
+    torch.manual_seed(5)
+    assert item.shape == (3, 4, 9, 11) and int(label) == 1
+    assert torch.equal(item, _flip_shift_float(frames_to_tensor(clips[1]), 3).movedim(0, 1))
