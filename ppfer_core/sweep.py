@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.attacks import suite_table
+from ppfer_core.suite import suite_table
 
 
 def robust_sweep_table(

@@ -139,3 +139,64 @@ def add_task_column(table: pd.DataFrame, tasks: Sequence[Mapping], key: str) -> 
     out = table.copy()
     out[key] = [t.get(key, "") for t in tasks]
     return out
+
+
+def _rate(correct: int, n: int) -> dict[str, float]:
+    lo, hi = wilson_interval(correct, n)
+    return {"value": round(100.0 * correct / n, 3), "lo": round(lo, 3), "hi": round(hi, 3)}
+
+
+def table5(
+    rows: list[tuple[str, str]],
+    falsification: dict[str, dict],
+    utility: dict[str, dict],
+    prior: str = "video_prior",
+    second: str = "vpl",
+) -> pd.DataFrame:
+    """Table 5 (open set): per (approach, representation) the source re-identification figures of
+    the label-free ``prior`` (rank-1 / identity rank-1 with Wilson 95 % intervals), the open-set
+    ACC of F_u (with its interval), and rank-1 / AUC / identity rank-1 under the ``second`` prior."""
+    out = []
+    for approach, rep in rows:
+        f, s, u = falsification[rep][prior], falsification[rep][second], utility[rep]
+        r1 = _rate(f["rank1_correct"], f["n"])
+        idr1 = _rate(f["identity_rank1_correct"], f["n"])
+        acc = _rate(int(round(u["acc"] * u["n"] / 100.0)), u["n"])
+        out.append(
+            {
+                "approach": approach,
+                "rank1": r1["value"],
+                "rank5": round(f["rank5"], 3),
+                "chance": round(f["chance"], 3),
+                "auc": round(f["auc"], 4),
+                "eer": round(f["eer"], 3),
+                "identity_rank1": idr1["value"],
+                "acc": acc["value"],
+                "rank1_lo": r1["lo"],
+                "rank1_hi": r1["hi"],
+                "identity_rank1_lo": idr1["lo"],
+                "identity_rank1_hi": idr1["hi"],
+                "identity_chance": round(f["identity_chance"], 3),
+                "acc_lo": acc["lo"],
+                "acc_hi": acc["hi"],
+                f"rank1_{second}": round(s["rank1"], 3),
+                f"auc_{second}": round(s["auc"], 4),
+                f"identity_rank1_{second}": round(s["identity_rank1"], 3),
+                "representation": rep,
+                "n_test": f["n"],
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def open_set_goals(table: pd.DataFrame, method: str, reference: str) -> dict[str, object]:
+    """The issue's goals for ``method``: identity rank-1 <= 2 x identity chance, AUC <= 0.6,
+    ACC >= 90 % of ``reference``'s (No Privacy Preservation) open-set ACC."""
+    t = table.set_index("approach")
+    m, ref = t.loc[method], t.loc[reference]
+    return {
+        "identity_rank1_le_2x_chance": bool(m["identity_rank1"] <= 2 * m["identity_chance"]),
+        "auc_le_0.6": bool(m["auc"] <= 0.6),
+        "acc_ge_90pct_npp": bool(m["acc"] >= 0.9 * ref["acc"]),
+        "acc_ratio": round(float(m["acc"] / ref["acc"]), 4) if ref["acc"] > 0 else None,
+    }

@@ -10,15 +10,12 @@ from torch.utils.data import TensorDataset
 
 from ppfer_core.attacks import (
     Convergence,
-    Leak,
-    append_suite_columns,
     build_small_cnn,
     clip_attack,
     frame_attack,
     score_frames,
     validation_split,
     vote,
-    worst_case,
 )
 from ppfer_core.nets import UNet, build_video_classifier
 from ppfer_core.robust import (
@@ -28,6 +25,7 @@ from ppfer_core.robust import (
     fit_robust_enhancer,
 )
 from ppfer_core.stats import wilson_interval
+from ppfer_core.suite import Leak, append_suite_columns, worst_case
 from ppfer_core.training import Run
 
 CPU = torch.device("cpu")

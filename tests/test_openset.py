@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from ppfer_core import EMOTIONS
-from ppfer_core.falsification import equal_error_rate, source_retrieval, table5
+from ppfer_core.falsification import equal_error_rate, source_retrieval
 from ppfer_core.openset import (
     LABEL_FREE_COLUMNS,
     VideoPairDataset,
@@ -24,6 +24,7 @@ from ppfer_core.openset import (
     open_indexes,
     video_prior_loss,
 )
+from ppfer_core.tables import table5
 
 ROOT = Path(__file__).resolve().parents[1]
 

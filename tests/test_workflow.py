@@ -277,3 +277,21 @@ def test_missing_key_is_named():
     del config["wavelet"]["name"]
     with pytest.raises(WorkflowError, match="'name' is a required property"):
         validate(config, str(ROOT / "schemas/config.schema.yaml"))
+
+
+LIGHT_SCRIPTS = ["tables", "table3", "table4", "table5", "table6", "report", "robust_sweep"]
+
+
+@pytest.mark.parametrize("script", LIGHT_SCRIPTS)
+def test_table_and_report_rules_start_without_torch_or_timm(script):
+    """The rules that only read metric files import neither torch nor timm (seconds of start-up
+    per job): every module their script imports is imported in a fresh interpreter."""
+    import ast
+
+    tree = ast.parse((ROOT / "workflow_scripts" / f"{script}.py").read_text())
+    modules = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    modules += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    code = "; ".join(f"import {m}" for m in modules)
+    code += "; import sys; print(sorted(m for m in ('torch', 'timm') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", f"{script}.py imports {out.stdout.strip()}"

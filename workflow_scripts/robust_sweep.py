@@ -3,8 +3,8 @@ against its worst-case PLR over the attack suite: results/tables/robust_sweep.cs
 
 from pathlib import Path
 
-from ppfer_core.attacks import read_suite
 from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.suite import read_suite
 from ppfer_core.sweep import plot_robust_sweep, robust_sweep_table
 
 log = job_logger(snakemake.log[0])

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.attacks import append_suite_columns, read_suite
 from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.suite import append_suite_columns, read_suite
 from ppfer_core.tables import add_interval_columns, table3
 
 log = job_logger(snakemake.log[0])

@@ -3,8 +3,8 @@ representation) and the check of the open-set goals, from the metric files."""
 
 from pathlib import Path
 
-from ppfer_core.falsification import open_set_goals, table5
 from ppfer_core.runtime import job_logger, read_json, write_json
+from ppfer_core.tables import open_set_goals, table5
 
 log = job_logger(snakemake.log[0])
 falsification = {Path(f).stem: read_json(f) for f in snakemake.input.falsification}

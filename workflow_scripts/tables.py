@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from ppfer_core.attacks import append_suite_columns, read_suite
 from ppfer_core.baselines import resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.suite import append_suite_columns, read_suite
 from ppfer_core.tables import add_interval_columns, add_plr_acc_intervals, table1, table2
 
 log = job_logger(snakemake.log[0])
