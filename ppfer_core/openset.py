@@ -130,37 +130,44 @@ def copy_rows(
 
 
 class VideoPairDataset(Dataset):
-    """The intra-video prior: item i is two different random frames of clip i (a positive pair)
-    and i itself; the other clips of a batch are its negatives."""
+    """The intra-video prior: item i is two different random frames of clip i (a positive pair),
+    i itself and its group (``groups[i]``, e.g. its emotion class; 0 without groups). The other
+    clips of a batch are its negatives: all of them, or with groups only those of its group."""
 
-    def __init__(self, clips: np.ndarray):
+    def __init__(self, clips: np.ndarray, groups: np.ndarray | None = None):
         if clips.shape[1] < 2:
             raise ValueError(f"video prior needs >= 2 frames per clip, got {clips.shape[1]}")
+        if groups is not None and len(groups) != len(clips):
+            raise ValueError(f"video prior: {len(groups)} group ids for {len(clips)} clips")
         self.clips, self.t = clips, clips.shape[1]
+        self.groups = torch.as_tensor(np.zeros(len(clips), np.int64) if groups is None else groups)
 
     def __len__(self) -> int:
         return len(self.clips)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
         a = int(torch.randint(self.t, ()).item())
         b = (a + 1 + int(torch.randint(self.t - 1, ()).item())) % self.t
-        return frames_to_tensor(self.clips[i, a]), frames_to_tensor(self.clips[i, b]), torch.tensor(i)
+        x1, x2 = frames_to_tensor(self.clips[i, a]), frames_to_tensor(self.clips[i, b])
+        return x1, x2, torch.tensor(i), self.groups[i]
 
 
 def video_prior_loss(
-    embedder: nn.Module, temperature: float, views: bool, seen: list[np.ndarray]
+    embedder: nn.Module, temperature: float, views: bool, seen: list[np.ndarray], grouped: bool = False
 ) -> Callable:
-    """NT-Xent of the embedder on a batch of frame pairs (x1, x2, clip): x1[i] and x2[i] are
-    positives, every other frame of the batch a negative. ``views`` adds SimCLR's random view on
-    top of the frame pair; ``seen`` collects the clip rows of every batch (for the audit of
-    false negatives, which only the evaluation may compare with identities)."""
+    """NT-Xent of the embedder on a batch of frame pairs (x1, x2, clip, group): x1[i] and x2[i]
+    are positives, every other frame of the batch a negative (``grouped``: only those of the same
+    group). ``views`` adds SimCLR's random view on top of the frame pair; ``seen`` collects the
+    clip rows of every batch (for the audit of false negatives, which only the evaluation may
+    compare with identities)."""
 
     def loss(batch):
-        x1, x2, rows = batch
+        x1, x2, rows, groups = batch
         seen.append(rows.cpu().numpy())
         if views:
             x1, x2 = augment(x1), augment(x2)
-        value = nt_xent(embedder(x1).float(), embedder(x2).float(), temperature)
+        z1, z2 = embedder(x1).float(), embedder(x2).float()
+        value = nt_xent(z1, z2, temperature, groups if grouped else None)
         return value, {}
 
     return loss
@@ -212,20 +219,31 @@ def suppression_loss(
     level: int,
     temperature: float,
     l1_weight: float,
+    grouped: bool = False,
 ) -> Callable:
-    """Enhancer objective on frame pairs (x1, x2, clip) against the frozen embedder: the
+    """Enhancer objective on frame pairs (x1, x2, clip, group) against the frozen embedder: the
     similarities of E(G(x1)) to E(G(x2)) over the batch pushed to uniform (cross-entropy to the
-    uniform distribution), plus ``l1_weight`` x L1(G(x), x). Metric ``pair_acc``: how often the
-    embedder still picks the other frame of the same clip."""
+    uniform distribution), plus ``l1_weight`` x L1(G(x), x). ``grouped``: only over the clips of
+    the same group (e.g. emotion), so that what the groups differ in (the expression) need not be
+    suppressed. Metric ``pair_acc``: how often the embedder still picks the other frame of the
+    same clip (among the compared clips)."""
 
     def loss(batch):
-        x1, x2 = batch[0], batch[1]
+        x1, x2, groups = batch[0], batch[1], batch[3].to(batch[0].device)
         g1 = enhance_frames(x1, enhancer_low, enhancer_high, wavelet_name, level)
         g2 = enhance_frames(x2, enhancer_low, enhancer_high, wavelet_name, level)
         z1 = F.normalize(embedder(g1).float(), dim=1)
         z2 = F.normalize(embedder(g2).float(), dim=1)
         logits = z1 @ z2.T / temperature
-        value = -0.5 * (F.log_softmax(logits, dim=1).mean() + F.log_softmax(logits.T, dim=1).mean())
+        compared = (
+            groups[:, None] == groups[None, :] if grouped else torch.ones_like(logits, dtype=torch.bool)
+        )
+        logits = logits.masked_fill(~compared, -1e4)
+        uniform = compared / compared.sum(1, keepdim=True)
+        value = -0.5 * (
+            (F.log_softmax(logits, dim=1) * uniform).sum(1).mean()
+            + (F.log_softmax(logits.T, dim=1) * uniform.T).sum(1).mean()
+        )
         value = value + l1_weight * 0.5 * (F.l1_loss(g1, x1) + F.l1_loss(g2, x2))
         target = torch.arange(len(x1), device=x1.device)
         return value, {"pair_acc": (logits.argmax(1) == target).float().mean().item()}

@@ -25,13 +25,20 @@ from torch import nn
 PROJECTION_DIM = 128
 
 
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
+def nt_xent(
+    z1: torch.Tensor, z2: torch.Tensor, temperature: float, groups: torch.Tensor | None = None
+) -> torch.Tensor:
     """SimCLR's normalised-temperature cross-entropy: row i of ``z1`` and of ``z2`` are the positive
-    pair; the other 2N - 2 embeddings of the batch are negatives."""
+    pair; the other 2N - 2 embeddings of the batch are negatives, or, with ``groups`` (one id per
+    row), only those of the same group."""
     n = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
     sim = z @ z.T / temperature
-    sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+    excluded = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    if groups is not None:
+        g = torch.cat([groups, groups]).to(z.device)
+        excluded = excluded | (g[:, None] != g[None, :])
+    sim = sim.masked_fill(excluded, float("-inf"))
     target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
     return F.cross_entropy(sim, target)
 

@@ -44,6 +44,8 @@ rule train_embedder:
             if w.corpus == "cremad-open"
             else clips(w.corpus, "train")
         ),
+        # the open split's label-free index (emotions, for openset.negatives: same_emotion)
+        index=lambda w: OPEN_INDEX if w.corpus == "cremad-open" else [],
     output:
         model=f"{RES}/models/openset/embedder_{{corpus}}.pt",
         metrics=f"{RES}/metrics/openset/embedder_{{corpus}}.json",
@@ -63,6 +65,8 @@ rule train_embedder:
         seed=config["seed"],
         embedder=OPENSET["embedder"],
         train=OPENSET["train"]["embedder"],
+        # the validation prior (in-the-wild corpus) stays the plain video prior
+        negatives=lambda w: OPENSET["negatives"] if w.corpus == "cremad-open" else "all",
     script:
         "../workflow_scripts/train_embedder.py"
 
@@ -89,6 +93,7 @@ rule train_open_enhancers:
         embedder=f"{RES}/models/openset/embedder_cremad-open.pt",
         train=rep_clips(f"{OPEN}original", "train"),
         test=rep_clips(f"{OPEN}original", "test"),
+        index=OPEN_INDEX,
     output:
         low=f"{RES}/models/openset/enhancer_low.pt",
         high=f"{RES}/models/openset/enhancer_high.pt",
@@ -112,6 +117,7 @@ rule train_open_enhancers:
         warmup=OPENSET["train"]["warmup"],
         train=OPENSET["train"]["enhancer"],
         l1_weight=OPENSET["l1_weight"],
+        negatives=OPENSET["negatives"],
     script:
         "../workflow_scripts/train_open_enhancers.py"
 

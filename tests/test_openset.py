@@ -127,13 +127,17 @@ def test_video_prior_pairs_are_two_frames_of_one_clip():
     for c in range(5):
         for f in range(4):
             clips[c, f] = 10 * c + f
-    ds = VideoPairDataset(clips)
+    ds = VideoPairDataset(clips, groups=np.array([4, 4, 2, 0, 1]))
     torch.manual_seed(0)
     for _ in range(50):
         i = int(torch.randint(5, ()))
-        a, b, row = ds[i]
+        a, b, row, group = ds[i]
         va, vb = round(float(a[0, 0, 0]) * 255), round(float(b[0, 0, 0]) * 255)
         assert int(row) == i and va // 10 == vb // 10 == i and va != vb
+        assert int(group) == [4, 4, 2, 0, 1][i]
+    assert int(VideoPairDataset(clips)[3][3]) == 0  # no groups: one group
+    with pytest.raises(ValueError, match="4 group ids for 5 clips"):
+        VideoPairDataset(clips, groups=np.zeros(4))
 
 
 def test_video_prior_loss_positives_on_the_diagonal():
@@ -145,10 +149,49 @@ def test_video_prior_loss_positives_on_the_diagonal():
     loss_fn = video_prior_loss(Pick(), temperature=0.1, views=False, seen=seen)
     x = torch.eye(4).view(4, 1, 2, 2).expand(4, 3, 2, 2).contiguous()
     rows = torch.tensor([3, 1, 0, 2])
-    matched, _ = loss_fn([x, x.clone(), rows])
-    shuffled, _ = loss_fn([x, x[[1, 2, 3, 0]], rows])
+    one = torch.zeros(4, dtype=torch.long)
+    matched, _ = loss_fn([x, x.clone(), rows, one])
+    shuffled, _ = loss_fn([x, x[[1, 2, 3, 0]], rows, one])
     assert float(matched) < 0.01 < float(shuffled)  # the same clip's frames are the positives
     assert [list(s) for s in seen] == [[3, 1, 0, 2]] * 2
+
+
+def test_grouped_video_prior_contrasts_only_clips_of_the_same_group():
+    class Pick(torch.nn.Module):
+        def forward(self, x):
+            return x.flatten(1)[:, :4]
+
+    # clip 1 looks exactly like clip 0 (its confusable negative): ungrouped, that costs; when the
+    # two are in different groups (e.g. emotions) they are not compared and the loss is ~0
+    x = torch.eye(4)[[0, 0, 2, 3]].view(4, 1, 2, 2).expand(4, 3, 2, 2).contiguous()
+    rows = torch.arange(4)
+    plain = video_prior_loss(Pick(), 0.1, False, [])([x, x.clone(), rows, torch.zeros(4, dtype=torch.long)])[
+        0
+    ]
+    grouped_fn = video_prior_loss(Pick(), 0.1, False, [], grouped=True)
+    apart = grouped_fn([x, x.clone(), rows, torch.tensor([0, 1, 0, 1])])[0]
+    together = grouped_fn([x, x.clone(), rows, torch.tensor([0, 0, 1, 1])])[0]
+    assert float(apart) < 0.01 < float(plain)
+    assert float(together) == pytest.approx(float(plain), rel=1e-3) and float(plain) > 0.3  # 0, 1 compared
+
+
+def test_grouped_suppression_pushes_to_uniform_within_each_group_only():
+    from ppfer_core.openset import suppression_loss
+
+    ident = torch.nn.Identity()
+
+    class Pick(torch.nn.Module):
+        def forward(self, x):
+            return x.flatten(1)[:, :4]
+
+    # every frame embeds the same: similarities uniform, pair_acc by argmax of ties
+    x = torch.full((4, 3, 8, 8), 0.5)
+    groups = torch.tensor([0, 0, 1, 1])
+    batch = [x, x.clone(), torch.arange(4), groups]
+    value, _ = suppression_loss(ident, ident, Pick(), "haar", 1, 0.2, 0.0, grouped=True)(batch)
+    assert float(value) == pytest.approx(np.log(2), abs=1e-4)  # uniform over the 2 clips of a group
+    value, _ = suppression_loss(ident, ident, Pick(), "haar", 1, 0.2, 0.0)(batch)
+    assert float(value) == pytest.approx(np.log(4), abs=1e-4)  # uniform over all 4
 
 
 def test_negative_pair_audit_counts_same_actor_negatives():

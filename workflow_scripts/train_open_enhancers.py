@@ -1,11 +1,13 @@
 """Rule train_open_enhancers: label-free identity suppression. F_lpr / F_hpr (the paper's U-Nets on
 the wavelet bands) start from an L1 identity-map warm-up on the open-set train frames, then are
 trained against the frozen video-prior embedder so that it can no longer tell which frames come
-from the same clip (L1 anchor to the input); writes G_open = their output for both splits."""
+from the same clip (L1 anchor to the input; with ``negatives: same_emotion`` only among clips of
+the same emotion); writes G_open = their output for both splits."""
 
+import pandas as pd
 import torch
 
-from ppfer_core.arrays import load_clips, write_representation
+from ppfer_core.arrays import emotion_labels, load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames
 from ppfer_core.nets import build_unet
 from ppfer_core.openset import VideoPairDataset, l1_band_loss, suppression_loss
@@ -23,7 +25,8 @@ embedder = freeze(
     )
 )
 name, level = p.wavelet["name"], p.wavelet["level"]
-data = VideoPairDataset(train_clips)
+grouped = p.negatives == "same_emotion"
+data = VideoPairDataset(train_clips, emotion_labels(pd.read_parquet(snakemake.input.index), "train"))
 history = {}
 with (
     job.resumable(f"{snakemake.output.low}.warmup") as warmup,
@@ -34,7 +37,7 @@ with (
         (
             "suppression",
             job.train_settings(),
-            suppression_loss(*nets, embedder, name, level, p.embedder["temperature"], p.l1_weight),
+            suppression_loss(*nets, embedder, name, level, p.embedder["temperature"], p.l1_weight, grouped),
             suppression,
         ),
     ):
@@ -44,7 +47,13 @@ with (
             data,
             settings,
             job.run(f"open_enhancers_{phase}", state),
-            {"train": settings.config(), "unet": p.unet, "l1": p.l1_weight, "phase": phase},
+            {
+                "train": settings.config(),
+                "unet": p.unet,
+                "l1": p.l1_weight,
+                "phase": phase,
+                "negatives": p.negatives,
+            },
         )
         history[phase] = result.history
     save_weights(nets[0], snakemake.output.low)
@@ -58,4 +67,4 @@ with torch.no_grad():
         [train_clips, test_clips],
         [snakemake.output.train, snakemake.output.test],
     )
-write_json(snakemake.output.metrics, {"history": history, "l1_weight": p.l1_weight})
+write_json(snakemake.output.metrics, {"history": history, "l1_weight": p.l1_weight, "negatives": p.negatives})
