@@ -163,7 +163,7 @@ def fit_enhancer(
     s = TrainSettings.from_config(settings)
     freeze(controller.to(run.device))
     enhancer.to(run.device)
-    opt = s.make_optimizer(enhancer.parameters(), weight_decay=False)
+    opt = s.make_optimizer(enhancer.parameters())
     budget = objective["identity_budget"]
     stop = budget_stop(None)
     if budget is not None:

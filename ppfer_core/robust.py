@@ -200,7 +200,7 @@ def fit_robust_enhancer(
         else None
     )
     enhancer.to(run.device)
-    enh_opt = s.make_optimizer(enhancer.parameters(), weight_decay=False)
+    enh_opt = s.make_optimizer(enhancer.parameters())
     adv_opt = optimizer(pool.parameters(), adversaries.optimizer, adversaries.lr)
     cache: dict[str, torch.Tensor] = {}
     players = [

@@ -120,11 +120,10 @@ class TrainSettings:
             return dict(self.source)
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
 
-    def make_optimizer(
-        self, params: Iterable[torch.nn.Parameter], weight_decay: bool = True
-    ) -> torch.optim.Optimizer:
-        """The configured optimiser over ``params`` (``weight_decay=False``: without the configured decay)."""
-        return optimizer(params, self.optimizer, self.lr, self.weight_decay if weight_decay else 0.0)
+    def make_optimizer(self, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        """The configured optimiser over ``params``, with the entry's weight decay (every training
+        honours it; an entry without one gets none)."""
+        return optimizer(params, self.optimizer, self.lr, self.weight_decay)
 
     def loader(self, dataset: Dataset, seed: int, device: torch.device, workers: int = 0) -> DataLoader:
         """A shuffled training loader of ``dataset`` with this batch size and items per epoch (:func:`make_loader`)."""

@@ -156,10 +156,8 @@ def test_train_settings_from_config_keeps_the_entry_for_fingerprints():
         "items_per_epoch": None,
     }
     assert direct.make_optimizer(nn.Linear(2, 2).parameters()).param_groups[0]["weight_decay"] == 0.0
-    assert (
-        s.make_optimizer(nn.Linear(2, 2).parameters(), weight_decay=False).param_groups[0]["weight_decay"]
-        == 0.0
-    )
+    decayed = TrainSettings.from_config({**direct.config(), "optimizer": "adamw", "weight_decay": 0.05})
+    assert decayed.make_optimizer(nn.Linear(2, 2).parameters()).param_groups[0]["weight_decay"] == 0.05
 
 
 def test_job_from_snakemake_and_resumable_state(tmp_path):

@@ -16,7 +16,7 @@ low, *highs = snakemake.input.bands
 no_labels = np.zeros(np.load(low, mmap_mode="r").shape[0], dtype=np.int64)
 data = ConcatDataset([band_dataset(low, highs, no_labels), band_dataset(None, highs, no_labels)])
 model = build_unet(p.unet).to(job.device)
-opt = s.make_optimizer(model.parameters(), weight_decay=False)
+opt = s.make_optimizer(model.parameters())
 with job.resumable(snakemake.output.model) as state:
     result = fit(
         [Player("l1", [model], opt, l1_identity_loss(model))],

@@ -31,7 +31,7 @@ if p.loss == "ce":
     controller = build_image_classifier(p.model["arch"], len(EMOTIONS), None, width=p.model.get("width"))
     controller = freeze(load_weights(controller, snakemake.input.controller).to(device))
 data = PairedFrameDataset(g_train, emotion_labels(index, "train"), load_clips(snakemake.input.original))
-opt = s.make_optimizer(compensator.parameters(), weight_decay=False)
+opt = s.make_optimizer(compensator.parameters())
 with job.resumable(snakemake.output.model) as state:
     result = fit(
         [Player("compensation", [compensator], opt, compensation_loss(compensator, controller, p.loss))],

@@ -18,7 +18,7 @@ clips = load_clips(snakemake.input.train)
 grouped = p.negatives == "same_emotion"
 groups = emotion_labels(pd.read_parquet(snakemake.input.index), "train") if grouped else None
 embedder = build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]).to(job.device)
-opt = s.make_optimizer(embedder.parameters(), weight_decay=False)
+opt = s.make_optimizer(embedder.parameters())
 seen: list[np.ndarray] = []
 with job.resumable(snakemake.output.model) as state:
     player = Player(

@@ -27,7 +27,7 @@ utility = build_video_classifier(
     p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model["width"]
 ).to(device)
 modules = [*enhancers, utility]
-opt = s.make_optimizer([q for m in modules for q in m.parameters()], weight_decay=False)
+opt = s.make_optimizer([q for m in modules for q in m.parameters()])
 data = ClipDataset(
     load_clips(snakemake.input.train), emotion_labels(index, "train"), augment=p.model["augment"]
 )

@@ -41,7 +41,7 @@ with (
             suppression,
         ),
     ):
-        opt = settings.make_optimizer([q for n in nets for q in n.parameters()], weight_decay=False)
+        opt = settings.make_optimizer([q for n in nets for q in n.parameters()])
         result = fit(
             [Player(phase, nets, opt, loss)],
             data,
