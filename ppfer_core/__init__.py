@@ -11,7 +11,8 @@ Data
 - :mod:`ppfer_core.npyfiles`      `npy_output`: the one `.npy` output helper (temporary name, renamed when complete)
 The method
 - :mod:`ppfer_core.wavelet`       high/low-frequency split and its inverse
-- :mod:`ppfer_core.nets`          model builders (U-Net, U-ViT from timm.layers, image and video classifiers)
+- :mod:`ppfer_core.nets`          model builders (U-Net, image and video classifiers)
+- :mod:`ppfer_core.uvit`          the U-ViT of the feature compensator (timm.layers) and its builder
 - :mod:`ppfer_core.weights`       weight loading from local files, reporting what it loaded
 - :mod:`ppfer_core.video_nets`    small video classifiers of the embedded default (frame_cnn)
 - :mod:`ppfer_core.training`      the one supervised and one adversarial training loop
@@ -41,6 +42,12 @@ Workflow plumbing
 - :mod:`ppfer_core.runtime`       `Job` (a rule script's log, device, seed, workers, resumable state), JSON artifacts
 (the planning-time helpers -- GPU scheduling, the blur sweep, wiring checks -- are rules/planning.py)
 """
+
+import os
+
+os.environ.setdefault(
+    "HF_HUB_OFFLINE", "1"
+)  # nothing downloads: set before any timm / huggingface_hub import
 
 EMOTIONS: tuple[str, ...] = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
 """CREMA-D's six emotion codes; class index = position in this tuple."""

@@ -33,7 +33,8 @@ from torch import nn
 from ppfer_core import wavelet
 from ppfer_core.arrays import frames_to_tensor
 from ppfer_core.enhancer import apply_enhancers
-from ppfer_core.nets import build_unet, build_uvit, build_video_classifier
+from ppfer_core.nets import build_unet, build_video_classifier
+from ppfer_core.uvit import build_uvit
 
 FORMAT = "ppfer-anonymizer"
 VERSION = 1

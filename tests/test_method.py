@@ -18,8 +18,9 @@ from ppfer_core.enhancer import (
     privacy_loss,
 )
 from ppfer_core.evaluation import leakage_frames, privacy_leakage
-from ppfer_core.nets import UNet, UViT, build_image_classifier, build_video_classifier
+from ppfer_core.nets import UNet, build_image_classifier, build_video_classifier
 from ppfer_core.training import Player, Run, freeze, make_loader, optimizer, train
+from ppfer_core.uvit import UViT
 
 CPU = torch.device("cpu")
 

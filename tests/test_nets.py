@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from ppfer_core import nets
+from ppfer_core import nets, uvit
+from ppfer_core.uvit import UViT
 
 torch.set_num_threads(2)
 
@@ -56,13 +57,13 @@ def test_unet_learns_identity() -> None:
 
 def test_uvit_shape_identity_and_structure() -> None:
     torch.manual_seed(0)
-    model = nets.UViT(img_size=32, patch_size=4, embed_dim=32, depth=7, num_heads=4)
+    model = uvit.UViT(img_size=32, patch_size=4, embed_dim=32, depth=7, num_heads=4)
     x = torch.rand(2, 3, 32, 32)
     y = model(x)
     assert y.shape == x.shape
     assert torch.equal(y, x)  # untrained residual U-ViT is exactly the identity
     assert (
-        len(model.in_blocks) == 3 and len(model.out_blocks) == 3 and isinstance(model.mid_block, nets.Block)
+        len(model.in_blocks) == 3 and len(model.out_blocks) == 3 and isinstance(model.mid_block, uvit.Block)
     )
     for blk in model.out_blocks:
         assert isinstance(blk.skip_linear, nn.Linear)
@@ -89,11 +90,11 @@ def test_uvit_shape_identity_and_structure() -> None:
 
 
 def test_uvit_sigmoid_head_and_bad_size() -> None:
-    model = nets.UViT(img_size=16, patch_size=4, embed_dim=16, depth=3, num_heads=2, residual=False)
+    model = uvit.UViT(img_size=16, patch_size=4, embed_dim=16, depth=3, num_heads=2, residual=False)
     y = model(torch.rand(1, 3, 16, 16)).detach()
     assert y.shape == (1, 3, 16, 16) and float(y.min()) > 0.0 and float(y.max()) < 1.0
     with pytest.raises(ValueError, match="divisible"):
-        nets.UViT(img_size=30, patch_size=4)
+        uvit.UViT(img_size=30, patch_size=4)
     with pytest.raises(ValueError):
         model(torch.rand(1, 3, 20, 20))
 
@@ -102,11 +103,11 @@ def test_uvit_gradients_reach_in_blocks() -> None:
     torch.manual_seed(0)
     x = torch.rand(2, 3, 32, 32)
     # sigmoid head: gradients at initialisation
-    plain = nets.UViT(img_size=32, patch_size=4, embed_dim=32, depth=5, num_heads=4, residual=False)
+    plain = uvit.UViT(img_size=32, patch_size=4, embed_dim=32, depth=5, num_heads=4, residual=False)
     plain(x).mean().backward()
     assert plain.in_blocks[0].attn.qkv.weight.grad.abs().sum() > 0
     # residual head starts at the identity (zero decoder_pred); after one step gradients flow everywhere
-    model = nets.UViT(img_size=32, patch_size=4, embed_dim=32, depth=5, num_heads=4, residual=True)
+    model = uvit.UViT(img_size=32, patch_size=4, embed_dim=32, depth=5, num_heads=4, residual=True)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     target = torch.rand_like(x) * 0.5 + 0.25
     for _ in range(2):
@@ -122,7 +123,7 @@ def _fake_latent_uvit_state(
     dim: int = 64, depth: int = 5, in_chans: int = 4, img: int = 8, patch: int = 2, num_classes: int = 11
 ) -> dict[str, torch.Tensor]:
     """A state dict with the key names and shapes of baofff/U-ViT's latent class-conditional model."""
-    ref = nets.UViT(
+    ref = uvit.UViT(
         img_size=img,
         patch_size=patch,
         in_channels=in_chans,
@@ -137,7 +138,7 @@ def _fake_latent_uvit_state(
     sd["label_emb.weight"] = torch.randn(num_classes, dim)
     sd["time_embed.0.weight"] = torch.randn(4 * dim, dim)  # present when mlp_time_embed=True
     for k in list(sd):
-        if k.split(".")[0] in nets.UVIT_BLOCK_PREFIXES:
+        if k.split(".")[0] in uvit.UVIT_BLOCK_PREFIXES:
             sd[k] = torch.randn_like(sd[k])
     return sd
 
@@ -146,11 +147,11 @@ def test_load_uvit_blocks(tmp_path) -> None:
     sd = _fake_latent_uvit_state()
     path = tmp_path / "uvit_latent.pth"
     torch.save(sd, path)
-    model = nets.UViT(img_size=32, patch_size=4, in_channels=3, embed_dim=64, depth=5, num_heads=4)
+    model = uvit.UViT(img_size=32, patch_size=4, in_channels=3, embed_dim=64, depth=5, num_heads=4)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    report = nets.load_uvit_blocks(model, path)
+    report = uvit.load_uvit_blocks(model, path)
     after = model.state_dict()
-    block_keys = [k for k in sd if k.split(".")[0] in nets.UVIT_BLOCK_PREFIXES]
+    block_keys = [k for k in sd if k.split(".")[0] in uvit.UVIT_BLOCK_PREFIXES]
     assert sorted(report.loaded) == sorted(block_keys)
     for k in block_keys:
         assert torch.equal(after[k], sd[k]), k
@@ -167,7 +168,7 @@ def test_load_uvit_blocks(tmp_path) -> None:
     other = tmp_path / "other.pth"
     torch.save({"time_embed.0.weight": torch.zeros(3, 3), "in_blocks.0.norm1.weight": torch.zeros(7)}, other)
     with pytest.raises(ValueError):
-        nets.load_uvit_blocks(model, other)
+        uvit.load_uvit_blocks(model, other)
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -265,8 +266,9 @@ def test_video_classifier_loads_local_kinetics(tmp_path) -> None:
 
 
 def test_build_unet_and_uvit_from_config_entries(tmp_path):
-    from ppfer_core.nets import build_unet, build_uvit
+    from ppfer_core.nets import build_unet
     from ppfer_core.training import save_weights
+    from ppfer_core.uvit import build_uvit
 
     torch.manual_seed(0)
     unet = build_unet({"base_width": 4, "depth": 2})
@@ -275,4 +277,4 @@ def test_build_unet_and_uvit_from_config_entries(tmp_path):
     again = build_unet({"base_width": 4, "depth": 2}, tmp_path / "u.pt")
     assert all(torch.equal(a, b) for a, b in zip(unet.state_dict().values(), again.state_dict().values()))
     uvit = build_uvit({"patch": 4, "dim": 16, "depth": 3, "heads": 2, "weights": None}, 16)
-    assert isinstance(uvit, nets.UViT) and uvit.img_size == 16 and uvit.patch_size == 4
+    assert isinstance(uvit, UViT) and uvit.img_size == 16 and uvit.patch_size == 4

@@ -17,7 +17,7 @@ import yaml
 from fixtures_video import cremad_real_clip, encode_flv, make_dfew_folds
 from workflow_facts import GPU_RULES
 
-from ppfer_core import EMOTIONS, nets
+from ppfer_core import EMOTIONS, nets, uvit
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "config" / "paper.yaml"
@@ -129,7 +129,7 @@ def _weights(root: Path) -> dict[str, Path]:
     torch.save(resnet, d / "resnet18_in1k.pth")
     save_file({k: v.contiguous() for k, v in resnet.items()}, str(d / "resnet18_in1k.safetensors"))
     torch.save(r3d_18(weights=None).state_dict(), d / "r3d_18-b3b3357e.pth")
-    latent = nets.UViT(
+    latent = uvit.UViT(
         img_size=8, patch_size=2, in_channels=4, embed_dim=64, depth=5, num_heads=4, residual=False
     )
     sd = {k: v for k, v in latent.state_dict().items() if not k.startswith("final_layer")}
@@ -201,8 +201,8 @@ def test_config_weights_reach_the_builders_through_the_rules(paper_tree, tmp_pat
     # workflow_scripts/train_compensator.py: build_uvit(uvit, size) + load_uvit_blocks(model, uvit.weights)
     u = params["train_compensator"]["uvit"]
     assert u["weights"] == rel["uvit"]
-    ffc = nets.build_uvit(u, 112)
-    report = nets.load_uvit_blocks(ffc, u["weights"])
+    ffc = uvit.build_uvit(u, 112)
+    report = uvit.load_uvit_blocks(ffc, u["weights"])
     assert "mid_block.attn.qkv.weight" in report.loaded and "out_blocks.1.skip_linear.weight" in report.loaded
     assert "patch_embed.proj.weight" in report.missing and "pos_embed" in report.missing
 

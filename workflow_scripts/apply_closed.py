@@ -5,8 +5,9 @@ import torch
 
 from ppfer_core.arrays import load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames
-from ppfer_core.nets import build_unet, build_uvit
+from ppfer_core.nets import build_unet
 from ppfer_core.runtime import Job
+from ppfer_core.uvit import build_uvit
 
 job = Job.from_snakemake(snakemake)
 p = snakemake.params

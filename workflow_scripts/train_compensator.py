@@ -13,9 +13,10 @@ from ppfer_core.arrays import (
 )
 from ppfer_core.classifiers import predict_labels
 from ppfer_core.compensator import compensation_loss
-from ppfer_core.nets import build_image_classifier, build_uvit, load_uvit_blocks
+from ppfer_core.nets import build_image_classifier
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import Player, fit, freeze, load_weights, save_weights
+from ppfer_core.uvit import build_uvit, load_uvit_blocks
 
 job = Job.from_snakemake(snakemake)
 p, s, device = snakemake.params, job.train_settings(), job.device
