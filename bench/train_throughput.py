@@ -138,9 +138,10 @@ def workflow_rate(stage: Stage, batches: int) -> tuple[float, float]:
     opt = optimizer(stage.model.parameters(), stage.settings["optimizer"], stage.settings["lr"])
     loader = make_loader(stage.dataset, bs, True, 0, torch.device("cpu"), 0, items_per_epoch=bs * batches)
     player = Player(stage.name, [stage.model], opt, stage.loss(stage.model))
+    items = len(loader.sampler)  # fewer than bs x batches when the dataset is smaller (one pass at most)
     c0, w0 = time.process_time(), time.perf_counter()
     train([player], loader, 1, torch.device("cpu"), 0, log=lambda _: None, desc=stage.name)
-    return bs * batches / (time.process_time() - c0), bs * batches / (time.perf_counter() - w0)
+    return items / (time.process_time() - c0), items / (time.perf_counter() - w0)
 
 
 def bare_rate(stage: Stage, batches: int) -> tuple[float, float]:
