@@ -25,11 +25,12 @@ Evaluation, baselines, threats
 - :mod:`ppfer_core.baselines`     blur sweep, optical flow, image swapping
 - :mod:`ppfer_core.tradeoff`      SPAct-style trade-off framework
 - :mod:`ppfer_core.threat`        recovery attack and the adaptive attacker
-- :mod:`ppfer_core.attacks`       the attack suite (from-scratch, clip-level, voting, plr_worst)
+- :mod:`ppfer_core.attacks`       the attack suite (from-scratch, clip-level, voting)
+- :mod:`ppfer_core.suite`         the suite's worst case (plr_worst) and its table columns, torch-free
 - :mod:`ppfer_core.robust`        enhancers against re-trained adversaries ("Ours (robust)")
 - :mod:`ppfer_core.sweep`         the robust variant's privacy/utility sweep
 - :mod:`ppfer_core.stats`         confidence intervals of the reported rates (Wilson)
-- :mod:`ppfer_core.tables`        Tables 1-4 from metric files
+- :mod:`ppfer_core.tables`        Tables 1-5 from metric files (torch-free)
 - :mod:`ppfer_core.report`        figures of the report
 Beyond the paper
 - :mod:`ppfer_core.openset`       identity-disjoint split, label-free video-prior embedder and enhancers
