@@ -26,7 +26,8 @@ embedder = freeze(
 )
 name, level = p.wavelet["name"], p.wavelet["level"]
 grouped = p.negatives == "same_emotion"
-data = VideoPairDataset(train_clips, emotion_labels(pd.read_parquet(snakemake.input.index), "train"))
+groups = emotion_labels(pd.read_parquet(snakemake.input.index), "train") if grouped else None
+data = VideoPairDataset(train_clips, groups)
 history = {}
 with (
     job.resumable(f"{snakemake.output.low}.warmup") as warmup,
