@@ -98,7 +98,8 @@ def test_a_cut_video_fails_and_leaves_nothing(videos, tmp_path, capsys):
     with av.open(str(videos / "cut.mp4")) as c:  # what makes the cut dangerous: it decodes cleanly
         decoded = sum(1 for _ in c.decode(c.streams.video[0]))
     assert 0 < decoded < N
-    assert _run(videos / "cut.mp4", "--method", "blur", "--out", tmp_path / "o") == 1
+    bundle = ("--bundle", videos / "anonymizer.pt")
+    assert _run(videos / "cut.mp4", *bundle, "--method", "blur", "--out", tmp_path / "o") == 1
     out = capsys.readouterr()
     assert "cut.mp4: damaged video" in out.err and "failed: " in out.out
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
@@ -113,9 +114,13 @@ def test_a_cut_video_kept_partial_lists_the_missing_frames(videos, tmp_path):
 
 
 def test_variable_frame_rate_timestamps_and_audio_offset_kept(videos, tmp_path):
-    assert _run(videos / "vfr.mp4", "--method", "blur", "--audio", "keep", "--out", tmp_path) == 0
-    src, got = _streams(videos / "vfr.mp4"), _streams(tmp_path / "vfr.mp4")
+    bundle = ("--bundle", videos / "anonymizer.pt")
+    assert _run(videos / "vfr.mp4", *bundle, "--method", "blur", "--out", tmp_path / "drop") == 0
+    src = _streams(videos / "vfr.mp4")
     np.testing.assert_allclose(src["times"], np.array(VFR_PTS) / 1000, atol=1e-6)
+    np.testing.assert_allclose(_streams(tmp_path / "drop" / "vfr.mp4")["times"], src["times"], atol=1e-6)
+    assert _run(videos / "vfr.mp4", "--method", "blur", "--audio", "keep", "--out", tmp_path) == 0
+    got = _streams(tmp_path / "vfr.mp4")
     np.testing.assert_allclose(got["times"], src["times"], atol=1e-6)
     frame = 0.04
     assert abs((got["audio"] - got["times"][0]) - (src["audio"] - src["times"][0])) < frame
@@ -152,7 +157,8 @@ def test_dropped_frames_leave_a_gap_not_a_shift(videos, tmp_path):
 
 
 def test_rotated_phone_video_anonymised_upright(videos, tmp_path):
-    assert _run(videos / "phone.mp4", "--method", "solid", "--out", tmp_path) == 0
+    bundle = ("--bundle", videos / "anonymizer.pt")
+    assert _run(videos / "phone.mp4", *bundle, "--method", "solid", "--out", tmp_path) == 0
     src, got = _streams(videos / "phone.mp4"), _streams(tmp_path / "phone.mp4")
     assert src["rotation"] == got["rotation"] == 90 and src["frames"][0].shape == (*SIZE, 3)
     side = json.loads((tmp_path / "phone.json").read_text())
