@@ -18,7 +18,7 @@ from ppfer_core.anonymize import apply, media, sidecar
 from ppfer_core.anonymize.decode import Frame, VideoReader
 from ppfer_core.anonymize.encode import VideoWriter
 from ppfer_core.anonymize.options import DEFAULT_MARGIN, Options, Result, Timings
-from ppfer_core.anonymize.tracking import track_faces
+from ppfer_core.anonymize.tracking import FaceTrackResult, track_faces
 from ppfer_core.bundle import Bundle
 
 
@@ -110,44 +110,13 @@ class Anonymizer:
     def _video(self, path: Path, tmp_out: Path, progress: bool) -> tuple[Result, dict]:
         t0, timings = time.perf_counter(), Timings()
         reader = VideoReader(path, keep_partial=self.options.on_error == "keep-partial")
-        pts: list[int] = []
-
-        def images() -> Iterator[np.ndarray]:
-            for fr in _timed(reader.frames(), timings):
-                pts.append(fr.pts)
-                yield fr.image
-
-        tracks = track_faces(
-            images(),
-            self.detector,
-            self.options.detect_every,
-            self.options.smooth,
-            on_detect=lambda s: _acc(timings, "detect", s),
-            hold=round(self.options.hold * float(reader.rate)),
-        )
+        tracks, pts = self._first_pass(reader, timings)
         info, damage = reader.info(pts), reader.damage
-        samples = sidecar.expression_samples(tracks, self.bundle.settings.frames) if self.method else {}
         writer = VideoWriter(
             tmp_out, path, info, self.options.crf, self.options.preset, audio=self.options.audio == "keep"
         )
-        per_frame: list[dict] = []
-        crops: dict[int, dict[int, np.ndarray]] = {}
         try:
-            bar = _bar(path, tracks.n_frames, progress)
-            second = _timed(_same_frames(reader, pts), timings)
-            for start, chunk in _chunks(second, self.options.batch):
-                images_ = [f.image for f in chunk]
-                done, faces, got = self._anonymize_chunk(images_, tracks.per_frame, start, samples, timings)
-                per_frame += faces
-                for tid, d in got.items():
-                    crops.setdefault(tid, {}).update(d)
-                t1 = time.perf_counter()
-                for f, fr in zip(done, chunk):
-                    if f is not None:
-                        writer.write(f, fr.pts)
-                timings.encode += time.perf_counter() - t1
-                bar.update(len(chunk))
-            bar.close()
+            per_frame, crops = self._second_pass(reader, pts, tracks, writer, timings, progress)
             if writer.n == 0:
                 raise media.BadInput(path, "no face in any frame and --no-face drop: nothing to write")
             t1 = time.perf_counter()
@@ -167,6 +136,57 @@ class Anonymizer:
             head["damage"] = damage.to_dict()
         rec = self._record(path, tracks, per_frame, crops, head)
         return sidecar.result(path, rec, writer.n, self.method_name, t0, timings), rec
+
+    def _first_pass(self, reader: VideoReader, timings: Timings) -> tuple[FaceTrackResult, list[int]]:
+        """Face tracks over the whole video, and the pts of every frame (the index pass 2 must match)."""
+        pts: list[int] = []
+
+        def images() -> Iterator[np.ndarray]:
+            for fr in _timed(reader.frames(), timings):
+                pts.append(fr.pts)
+                yield fr.image
+
+        tracks = track_faces(
+            images(),
+            self.detector,
+            self.options.detect_every,
+            self.options.smooth,
+            on_detect=lambda s: _acc(timings, "detect", s),
+            hold=round(self.options.hold * float(reader.rate)),
+        )
+        return tracks, pts
+
+    def _second_pass(
+        self,
+        reader: VideoReader,
+        pts: list[int],
+        tracks: FaceTrackResult,
+        writer: VideoWriter,
+        timings: Timings,
+        progress: bool,
+    ) -> tuple[list[dict], dict[int, dict[int, np.ndarray]]]:
+        """Decode again (checked against pass 1), anonymise and encode; the sidecar's per-frame records
+        and the anonymised crops F_u reads."""
+        samples = sidecar.expression_samples(tracks, self.method.settings.frames) if self.method else {}
+        per_frame: list[dict] = []
+        crops: dict[int, dict[int, np.ndarray]] = {}
+        bar = _bar(reader.path, tracks.n_frames, progress)
+        try:
+            for start, chunk in _chunks(_timed(_same_frames(reader, pts), timings), self.options.batch):
+                images = [f.image for f in chunk]
+                done, faces, got = self._anonymize_chunk(images, tracks.per_frame, start, samples, timings)
+                per_frame += faces
+                for tid, d in got.items():
+                    crops.setdefault(tid, {}).update(d)
+                t1 = time.perf_counter()
+                for f, fr in zip(done, chunk):
+                    if f is not None:
+                        writer.write(f, fr.pts)
+                timings.encode += time.perf_counter() - t1
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+        return per_frame, crops
 
     # ------------------------------------------------------------------ frames
 
