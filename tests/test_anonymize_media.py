@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +204,37 @@ def test_model_free_methods_need_no_bundle(videos, tmp_path, monkeypatch):
     got = np.asarray(Image.open(tmp_path / "anon" / "photo.png"))
     assert np.abs(photo[y0:y1, x0:x1].astype(int) - got[y0:y1, x0:x1]).mean() > 10
     assert not (tmp_path / "results").exists()
+
+
+def test_audio_longer_than_the_video_is_not_damage_and_pcm_is_re_encoded_in_sync(tmp_path):
+    """Matroska, PCM audio from 0.5 s to 2.5 s, video 2.0 s: the container's duration is the audio's,
+    so only the video stream's own (DURATION tag) may say whether it was cut; the PCM becomes AAC
+    (MP4 cannot hold it) with its start kept within a frame."""
+    import av
+
+    frames = astronaut_frames(20, SIZE)
+    with av.open(str(tmp_path / "pcm.mkv"), "w") as out:
+        vs = out.add_stream("libx264", rate=10)
+        vs.width, vs.height, vs.pix_fmt = SIZE[1], SIZE[0], "yuv420p"
+        a = out.add_stream("pcm_s16le", rate=16000)
+        a.layout = "mono"
+        for i, img in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts, vf.time_base = i, Fraction(1, 10)
+            for p in vs.encode(vf):
+                out.mux(p)
+            wave = (np.sin(np.arange(1600) / 5) * 8000).astype(np.int16)[None]
+            af = av.AudioFrame.from_ndarray(wave, format="s16", layout="mono")
+            af.sample_rate, af.pts = 16000, 1600 * i + 8000
+            for p in a.encode(af):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+        for p in a.encode():
+            out.mux(p)
+    assert _run(tmp_path / "pcm.mkv", "--method", "blur", "--audio", "keep", "--out", tmp_path / "o") == 0
+    side = json.loads((tmp_path / "o" / "pcm.json").read_text())
+    assert side["audio"] == "kept, not anonymised: re-encoded (pcm_s16le -> aac)" and "damage" not in side
+    src, got = _streams(tmp_path / "pcm.mkv"), _streams(tmp_path / "o" / "pcm.mp4")
+    assert len(got["frames"]) == 20 and src["audio"] == pytest.approx(0.5)
+    assert abs(got["audio"] - src["audio"]) < 0.1

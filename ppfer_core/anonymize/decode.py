@@ -74,10 +74,19 @@ def coded(image: np.ndarray, rotation: int) -> np.ndarray:
 
 
 def _stated_seconds(container, stream) -> float | None:
-    """Duration of the video stream as the container states it (else the container's), seconds."""
+    """Duration of the video stream as the container states it, seconds: the stream's duration,
+    else its ``DURATION`` tag (Matroska), else the container's when the video is its only stream
+    (with audio the container's duration may be the audio's); None when nothing states it."""
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
-    if container.duration:
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    if tag:
+        try:
+            h, m, sec = tag.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            pass
+    if container.duration and len(container.streams) == 1:
         return container.duration / 1_000_000
     return None
 

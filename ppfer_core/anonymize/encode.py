@@ -57,7 +57,12 @@ class VideoWriter:
                 return self.out.add_stream_from_template(src.streams.audio[0])
             self.audio_mode = f"kept, not anonymised: re-encoded ({ain.name} -> aac)"
             aout = self.out.add_stream("aac", rate=ain.sample_rate)
-            aout.layout = ain.layout.name
+            # an unordered layout ("1 channels", as PCM in Matroska has) -> the default one of that size
+            aout.layout = (
+                {1: "mono", 2: "stereo"}.get(ain.channels, ain.layout.name)
+                if "channels" in ain.layout.name
+                else ain.layout.name
+            )
             return aout
 
     def write(self, frame: np.ndarray, pts: int) -> None:
