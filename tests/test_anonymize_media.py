@@ -110,7 +110,7 @@ def test_a_cut_video_kept_partial_lists_the_missing_frames(videos, tmp_path):
     assert _run(videos / "cut.mp4", "--method", "blur", "--on-error", "keep-partial", "--out", tmp_path) == 0
     side = json.loads((tmp_path / "cut.json").read_text())
     got = _streams(tmp_path / "cut.mp4")
-    assert side["damage"]["missing_frames"] == [len(got["frames"]), N - 1]
+    assert side["damage"]["missing_frames"] == [[len(got["frames"]), N - 1]]
     assert side["frames"] == len(got["frames"]) < N
 
 
@@ -238,3 +238,31 @@ def test_audio_longer_than_the_video_is_not_damage_and_pcm_is_re_encoded_in_sync
     src, got = _streams(tmp_path / "pcm.mkv"), _streams(tmp_path / "o" / "pcm.mp4")
     assert len(got["frames"]) == 20 and src["audio"] == pytest.approx(0.5)
     assert abs(got["audio"] - src["audio"]) < 0.1
+
+
+def test_a_decoding_error_mid_stream_fails_unless_kept_partial(videos, tmp_path, capsys):
+    """Bytes garbled in the middle of a Matroska file: decoding stops after some frames (with an
+    error, or quietly where the demuxer loses the stream, the stream then ending before its stated
+    duration); the input fails (it used to be a shorter output reported as success)."""
+    from ppfer_core.anonymize.demo import write_video
+
+    write_video(tmp_path / "ok.mkv", astronaut_frames(30, SIZE), fps=10, tone=None)
+    data = bytearray((tmp_path / "ok.mkv").read_bytes())
+    for k in range(len(data) // 2, len(data) // 2 + 3000, 7):
+        data[k] ^= 0x5A
+    (tmp_path / "bad.mkv").write_bytes(bytes(data))
+    bundle = ("--bundle", videos / "anonymizer.pt")
+    assert _run(tmp_path / "bad.mkv", *bundle, "--method", "blur", "--out", tmp_path / "o") == 1
+    assert "bad.mkv: damaged video: " in capsys.readouterr().err
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+    assert (
+        _run(tmp_path / "bad.mkv", "--method", "blur", "--on-error", "keep-partial", "--out", tmp_path / "k")
+        == 0
+    )
+    side = json.loads((tmp_path / "k" / "bad.json").read_text())
+    n = len(_streams(tmp_path / "k" / "bad.mp4")["frames"])
+    missing = side["damage"]["missing_frames"]
+    assert 0 < n < 30 and missing[-1][1] == 29 and side["damage"]["missing_count"] == 30 - n
+    times = [r["time"] for r in side["per_frame"]]  # each frame decoded at its own slot
+    assert len(times) == n and all(round(t * 10) not in range(a, b + 1) for t in times for a, b in missing)
+    assert side["damage"]["reason"].startswith(("decoding error after frame", "stream ends at"))

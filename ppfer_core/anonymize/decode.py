@@ -30,14 +30,24 @@ class Frame:
 
 @dataclass(frozen=True)
 class Damage:
-    """Frames a damaged stream did not deliver: ``first`` .. ``first + count - 1`` (decoding order)."""
+    """What a damaged stream did not deliver. Frames are numbered at the stream's average rate from
+    its start (``round((pts - start) x time_base x rate)``): the slots no decoded frame filled,
+    between decoded frames and after the last one up to the stated duration, as inclusive ranges."""
 
     reason: str
-    first: int
-    count: int
+    missing: tuple[tuple[int, int], ...]
+
+    @property
+    def count(self) -> int:
+        return sum(b - a + 1 for a, b in self.missing)
 
     def to_dict(self) -> dict:
-        return {"reason": self.reason, "missing_frames": [self.first, self.first + self.count - 1]}
+        return {
+            "reason": self.reason,
+            "missing_frames": [list(r) for r in self.missing],
+            "missing_count": self.count,
+            "frame_numbers": "at the average frame rate from the stream's start (pts x time_base x rate)",
+        }
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,7 @@ class VideoReader:
         import av
 
         n, last = 0, None
+        self._seen: list[int] = []
         with open_container(self.path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -132,10 +143,11 @@ class VideoReader:
                     pts = self._pts(frame.pts, last)
                     yield Frame(n, pts, upright(frame.to_ndarray(format="rgb24"), self.rotation))
                     n, last = n + 1, pts
+                    self._seen.append(pts)
             except av.FFmpegError as exc:
                 if n == 0:
                     raise BadInput(self.path, f"unreadable video ({ffmpeg_reason(exc)})") from exc
-                self._damaged(f"decoding error after frame {n - 1} ({ffmpeg_reason(exc)})", n)
+                self._damaged(f"decoding error after frame {n - 1} ({ffmpeg_reason(exc)})")
                 return
         if n == 0:
             raise BadInput(self.path, "no video frames could be decoded (empty video)")
@@ -157,16 +169,20 @@ class VideoReader:
         if short > max(2 / float(self.rate), 0.1):
             self._damaged(
                 f"stream ends at {end:.2f} s, {short:.2f} s before the {self.stated:.2f} s its container "
-                "states (truncated file?)",
-                n,
-                max(self.stated_frames - n, round(short * float(self.rate))),
+                "states (truncated file?)"
             )
 
-    def _damaged(self, reason: str, n: int, missing: int | None = None) -> None:
-        if missing is None:
-            missing = max(self.stated_frames - n, 0)
-            if not missing and self.stated:
-                missing = max(0, round(self.stated * float(self.rate)) - n)
+    def _number(self, pts: int) -> int:
+        return round(float((pts - self.start) * self.time_base * self.rate))
+
+    def _damaged(self, reason: str) -> None:
+        """Fail, or (keep_partial) note the damage: the frame slots missing between and after the
+        frames decoded so far."""
         if not self.keep_partial:
             raise BadInput(self.path, f"damaged video: {reason} (--on-error keep-partial keeps the rest)")
-        self.damage = Damage(reason, n, missing)
+        numbers = [self._number(p) for p in self._seen]
+        missing = [(a + 1, b - 1) for a, b in zip(numbers, numbers[1:]) if b - a > 1]
+        total = self.stated_frames or (round(self.stated * float(self.rate)) if self.stated else 0)
+        if total - 1 > numbers[-1]:
+            missing.append((numbers[-1] + 1, total - 1))
+        self.damage = Damage(reason, tuple(missing))

@@ -175,6 +175,8 @@ class Anonymizer:
             for start, chunk in _chunks(_timed(_same_frames(reader, pts), timings), self.options.batch):
                 images = [f.image for f in chunk]
                 done, faces, got = self._anonymize_chunk(images, tracks.per_frame, start, samples, timings)
+                for rec, fr in zip(faces, chunk):
+                    rec["time"] = round(float(fr.pts * reader.time_base), 6)
                 per_frame += faces
                 for tid, d in got.items():
                     crops.setdefault(tid, {}).update(d)

@@ -93,7 +93,6 @@ def record(
 def result(path: Path, rec: dict, written: int, method: str, t0: float, timings: Timings) -> Result:
     """The :class:`Result` of one input, counted from its sidecar record."""
     rows = rec["per_frame"]
-    missing = rec.get("damage", {}).get("missing_frames")
     return Result(
         str(path),
         "",
@@ -105,5 +104,5 @@ def result(path: Path, rec: dict, written: int, method: str, t0: float, timings:
         time.perf_counter() - t0,
         timings,
         fallback_frames=sum(1 for r in rows if any(f["applied"] != method for f in r["faces"])),
-        missing_frames=0 if not missing else missing[1] - missing[0] + 1,
+        missing_frames=rec.get("damage", {}).get("missing_count", 0),
     )
