@@ -266,3 +266,26 @@ def test_a_decoding_error_mid_stream_fails_unless_kept_partial(videos, tmp_path,
     times = [r["time"] for r in side["per_frame"]]  # each frame decoded at its own slot
     assert len(times) == n and all(round(t * 10) not in range(a, b + 1) for t in times for a, b in missing)
     assert side["damage"]["reason"].startswith(("decoding error after frame", "stream ends at"))
+
+
+def test_a_phone_photo_with_exif_orientation_is_anonymised_upright(tmp_path):
+    """A JPEG stored sideways with EXIF orientation 6 (turn 90 degrees clockwise to view): the face
+    is found upright and the output is written upright, without the tag."""
+    from PIL import Image
+
+    upright = astronaut_frames(1, SIZE)[0]
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.ascontiguousarray(np.rot90(upright, 1))).save(
+        tmp_path / "phone.jpg", exif=exif, quality=95
+    )
+    assert _run(tmp_path / "phone.jpg", "--method", "solid", "--out", tmp_path / "o") == 0
+    side = json.loads((tmp_path / "o" / "phone.json").read_text())
+    (face,) = side["per_frame"][0]["faces"]
+    with Image.open(tmp_path / "o" / "phone.jpg") as img:
+        assert 0x0112 not in img.getexif()
+        got = np.asarray(img.convert("RGB"))
+    assert got.shape == upright.shape
+    x0, y0, x1, y1 = (int(round(v)) for v in face["box"])
+    assert np.abs(upright[y0:y1, x0:x1].astype(int) - got[y0:y1, x0:x1]).mean() > 40
+    assert np.abs(upright[-20:, -40:].astype(int) - got[-20:, -40:]).mean() < 6  # far corner kept

@@ -91,19 +91,20 @@ def ffmpeg_reason(exc: Exception) -> str:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """RGB uint8 [H, W, 3] of a photograph."""
-    from PIL import Image, UnidentifiedImageError
+    """RGB uint8 [H, W, 3] of a photograph, upright: the EXIF orientation a phone records is applied
+    (the output is written upright, without the tag or any other EXIF field)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     _check_file(path)
     try:
         with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"), dtype=np.uint8)
+            return np.asarray(ImageOps.exif_transpose(img).convert("RGB"), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise BadInput(path, f"unreadable image ({exc})") from exc
 
 
 def write_image(path: Path, frame: np.ndarray, like: Path) -> None:
-    """Write ``frame`` in the format of ``like``'s extension (JPEG at quality 95)."""
+    """Write ``frame`` in the format of ``like``'s extension (JPEG at quality 95), no metadata."""
     from PIL import Image
 
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}.get(like.suffix.lower(), None)
