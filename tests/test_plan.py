@@ -129,10 +129,18 @@ def test_the_plan_imports_no_heavy_library():
 
 
 def test_the_slurm_profile_gives_exactly_the_gpu_rules_a_gpu():
+    """profiles/slurm's set-threads / set-resources entries are those of the rules that declare
+    ``resources: **GPU`` (the one declaration); the failure names the lines to add or remove."""
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
     threads, resources = planning.slurm_gpu_entries(sorted(GPU_RULES))
-    assert profile["set-resources"] == resources
-    assert {r: t for r, t in profile["set-threads"].items() if r in GPU_RULES} == threads
+    missing = [r for r in sorted(GPU_RULES) if profile["set-resources"].get(r) != resources[r]]
+    missing += [r for r in sorted(GPU_RULES) if profile["set-threads"].get(r) != threads[r]]
+    extra = sorted(set(profile["set-resources"]) - GPU_RULES)
+    assert not missing and not extra, (
+        f"profiles/slurm/config.yaml: add under set-threads / set-resources "
+        f"{', '.join(f'{r}: {threads[r]} / {r}: {resources[r]}' for r in dict.fromkeys(missing))}; "
+        f"remove from set-resources (no `resources: **GPU`): {extra}"
+    )
     assert len(GPU_RULES) >= 20 and {"train_identity", "attack_clips", "openset_apply_closed"} <= GPU_RULES
 
 
