@@ -203,3 +203,38 @@ SLURM_GPU_THREADS = 8  # a GPU rule's ``set-threads`` in profiles/slurm: DataLoa
 def slurm_gpu_entries(rules: Sequence[str]) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
     """The SLURM profile's ``set-threads`` and ``set-resources`` entries of the GPU rules ``rules``."""
     return {r: SLURM_GPU_THREADS for r in rules}, {r: dict(SLURM_GPU_RESOURCES) for r in rules}
+
+
+def _entry(rule: str, value: Any) -> str:
+    if isinstance(value, Mapping):
+        value = "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return f"  {rule}: {value}"
+
+
+def sync_slurm_profile(text: str, rules: Sequence[str]) -> str:
+    """The SLURM profile's text with a ``set-threads`` and a ``set-resources`` line for every GPU rule
+    of ``rules`` that has none (appended to its block), and without the ``set-resources`` lines of rules
+    that are no GPU rule; every other line (comments, a rule's own overrides) kept as it is."""
+    threads, resources = slurm_gpu_entries(rules)
+    lines, out, block = text.splitlines(), [], None
+    for i, line in enumerate(lines):
+        top = re.match(r"^([\w-]+):", line)
+        block = top.group(1) if top else block
+        entry = re.match(r"^  (\w+):", line)
+        if block == "set-resources" and entry and entry.group(1) not in resources:
+            continue
+        out.append(line)
+        ends = i + 1 == len(lines) or not lines[i + 1].startswith("  ")
+        if block in ("set-threads", "set-resources") and ends:
+            wanted = threads if block == "set-threads" else resources
+            section = "\n".join(out[max(i for i, x in enumerate(out) if x.startswith(f"{block}:")) :])
+            present = set(re.findall(r"^  (\w+):", section, re.MULTILINE))
+            out += [_entry(r, v) for r, v in wanted.items() if r not in present]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # python rules/planning.py: write profiles/slurm's lines of the GPU rules
+    root = Path(__file__).resolve().parents[1]
+    profile = root / "profiles" / "slurm" / "config.yaml"
+    profile.write_text(sync_slurm_profile(profile.read_text(), gpu_rules(root / "Snakefile")))
+    print(f"{profile}: set-threads / set-resources of {len(gpu_rules(root / 'Snakefile'))} GPU rules")

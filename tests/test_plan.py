@@ -129,19 +129,33 @@ def test_the_plan_imports_no_heavy_library():
 
 
 def test_the_slurm_profile_gives_exactly_the_gpu_rules_a_gpu():
-    """profiles/slurm's set-threads / set-resources entries are those of the rules that declare
-    ``resources: **GPU`` (the one declaration); the failure names the lines to add or remove."""
-    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
-    threads, resources = planning.slurm_gpu_entries(sorted(GPU_RULES))
-    missing = [r for r in sorted(GPU_RULES) if profile["set-resources"].get(r) != resources[r]]
-    missing += [r for r in sorted(GPU_RULES) if profile["set-threads"].get(r) != threads[r]]
-    extra = sorted(set(profile["set-resources"]) - GPU_RULES)
-    assert not missing and not extra, (
-        f"profiles/slurm/config.yaml: add under set-threads / set-resources "
-        f"{', '.join(f'{r}: {threads[r]} / {r}: {resources[r]}' for r in dict.fromkeys(missing))}; "
-        f"remove from set-resources (no `resources: **GPU`): {extra}"
+    """profiles/slurm's set-threads / set-resources lines are those of the rules that declare
+    ``resources: **GPU`` (the one declaration), as `python rules/planning.py` writes them."""
+    text = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
+    assert planning.sync_slurm_profile(text, sorted(GPU_RULES)) == text, (
+        "profiles/slurm/config.yaml lacks (or has extra) GPU-rule lines: run `python rules/planning.py`"
     )
+    profile = yaml.safe_load(text)
+    threads, resources = planning.slurm_gpu_entries(sorted(GPU_RULES))
+    assert set(profile["set-resources"]) == GPU_RULES and set(threads) <= set(profile["set-threads"])
+    for rule, entry in profile["set-resources"].items():
+        assert entry.items() >= resources[rule].items(), rule  # a rule may add its own (gpu_model, runtime)
     assert len(GPU_RULES) >= 20 and {"train_identity", "attack_clips", "openset_apply_closed"} <= GPU_RULES
+
+
+def test_the_profile_sync_adds_a_new_gpu_rule_and_drops_a_former_one():
+    text = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
+    rules = sorted(GPU_RULES - {"attack_clips"} | {"my_training"})
+    synced = planning.sync_slurm_profile(text, rules)
+    profile = yaml.safe_load(synced)
+    assert profile["set-threads"]["my_training"] == 8 and "attack_clips" not in profile["set-resources"]
+    assert profile["set-resources"]["my_training"] == {
+        "slurm_partition": "gpu",
+        "gpu": 1,
+        "cpus_per_gpu": "threads",
+    }
+    assert "# U-ViT-H" in synced and profile["set-threads"]["ingest_cremad"] == 8  # the rest is kept
+    assert planning.sync_slurm_profile(synced, rules) == synced
 
 
 def test_gpu_rules_reads_the_declaration(tmp_path):
