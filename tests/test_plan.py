@@ -211,3 +211,18 @@ def test_a_new_attacker_is_one_registry_entry():
     assert "plr_clip2" in suite_columns(attackers)
     plan = build_plan(DESIGN, CONFIG)
     assert replace(plan, attackers=attackers).suite_inputs(["a"])["clip2"] == ["m/clip2/a.json"]
+
+
+def test_read_suite_reads_each_kind_named_by_the_registry(tmp_path):
+    import json
+
+    from ppfer_core.suite import read_suite, suite_files
+
+    files = {}
+    for kind in suite_files():
+        (tmp_path / kind).mkdir()
+        path = tmp_path / kind / "ours.json"
+        path.write_text(json.dumps({"kind": kind}))
+        files[kind] = [str(path)]
+    suite = read_suite({"table1": "t.csv", **files})  # a rule's inputs: other names are ignored
+    assert {k: v["ours"]["kind"] for k, v in suite.items()} == {k: k for k in suite_files()}
