@@ -69,9 +69,8 @@ WILD_INDEX = f"{RES}/data/dfew/index.parquet"
 IDENTITY_MODEL = f"{RES}/models/identity.pt"  # V_pl (rules/privacy.smk: train_identity)
 IDENTITY_METRICS = f"{RES}/metrics/identity.json"
 ENHANCER_INIT = f"{RES}/models/enhancer_init.pt"  # rules/privacy.smk: pretrain_enhancer
-EXPRESSION_MODEL = (
-    f"{RES}/models/expression.pt"  # C_fc (rules/compensation.smk: train_expression)
-)
+# C_fc (rules/compensation.smk: train_expression)
+EXPRESSION_MODEL = f"{RES}/models/expression.pt"
 EXPRESSION_METRICS = f"{RES}/metrics/expression.json"
 # Scheduling of the GPU rules (rules/planning.py): with CUDA each takes all cores and gpu=1;
 # without, each takes gpu_threads (1 on 2 cores) and no gpu unit, so independent trainings run side
@@ -100,9 +99,8 @@ def weights_file(model):
 
 
 # Names of the plan that several stage files read (ppfer_core.design.Plan says what each is).
-BLUR_SWEEP = (
-    PLAN.blur_sweep
-)  # rep -> sigma (px); Table 1's blur rows are placeholders (MATCHED)
+# the blur sweep: rep -> sigma (px); Table 1's blur rows are placeholders (MATCHED)
+BLUR_SWEEP = PLAN.blur_sweep
 MATCHED = PLAN.matched
 TABLE1 = list(PLAN.table1)  # (approach, representation)
 TABLE2 = list(PLAN.table2)
@@ -111,9 +109,8 @@ TABLE3 = list(PLAN.table3)  # Table 1 approaches attacked in Table 3 (rules/thre
 THREAT_REPS = PLAN.threat_reps
 COMPENSATED = PLAN.compensated  # rep -> (input representation, compensator loss)
 COMPENSATION_TARGET = PLAN.compensation_target
-ABLATION = [
-    dict(t) for t in PLAN.table4
-]  # Table 4: the ablation tasks as method specifications
+# Table 4: the ablation tasks as method specifications
+ABLATION = [dict(t) for t in PLAN.table4]
 ABLATION_REPS = PLAN.ablation_reps
 ROBUST_SWEEP_REPS = PLAN.robust_sweep_reps
 

@@ -51,6 +51,7 @@ rule utility:
 
 rule tables:
     input:
+        # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
         **PLAN.suite_inputs(TABLE1_REPS),
         leakage=expand(f"{RES}/metrics/leakage/{{rep}}.json", rep=TABLE1_REPS + ["G"]),
         utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=TABLE1_REPS),
@@ -59,7 +60,6 @@ rule tables:
             f"{RES}/metrics/controller_{{band}}.json", band=["low", "high"]
         ),
         expression=EXPRESSION_METRICS,
-        # the attack suite (ppfer_core.suite.ATTACKERS): plr_worst and one column per attacker
     output:
         table1=report(
             f"{RES}/tables/table1.csv",

@@ -54,6 +54,7 @@ rule train_robust:
 
 rule robust_sweep:
     input:
+        # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
         **PLAN.suite_inputs(ROBUST_SWEEP_REPS),
         utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=ROBUST_SWEEP_REPS),
     output:

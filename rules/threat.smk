@@ -139,11 +139,11 @@ rule attack_clips:
 
 rule table3:
     input:
+        # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
         **PLAN.suite_inputs(THREAT_REPS),
         table1=f"{RES}/tables/table1.csv",
         recovery=expand(f"{RES}/metrics/recovery/{{rep}}.json", rep=THREAT_REPS),
         leakage=expand(f"{RES}/metrics/leakage/recovered-{{rep}}.json", rep=THREAT_REPS),
-        # the attack suite (ppfer_core.suite.ATTACKERS): plr_worst and one column per attacker
     output:
         table3=report(
             f"{RES}/tables/table3.csv",
