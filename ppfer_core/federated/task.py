@@ -16,7 +16,7 @@ from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset
 from ppfer_core.classifiers import fit_classifier, predict_labels
 from ppfer_core.federated.partition import SiteData
-from ppfer_core.nets import build_video_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.training import Run
 
 STRATEGIES = ("fedavg", "fedprox")
@@ -76,7 +76,7 @@ class FedSettings:
 
 def build_model(s: FedSettings, weights_file: str | None = None) -> torch.nn.Module:
     """F_u as the utility rule builds it."""
-    return build_video_classifier(s.arch, len(EMOTIONS), weights_file, width=s.width)
+    return create_model("video", s.arch, num_classes=len(EMOTIONS), weights=weights_file, width=s.width)
 
 
 def round_seed(s: FedSettings, server_round: int, site: int) -> int:
