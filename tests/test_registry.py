@@ -84,3 +84,14 @@ def test_registry_imports_no_torch():
     code = "import sys, ppfer_core.registry; print(sorted(m for m in ('torch', 'timm') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_nets_and_the_unet_and_video_builders_import_no_timm():
+    code = (
+        "import sys; from ppfer_core.registry import create_model; import ppfer_core.nets; "
+        "create_model('unet', 'unet', settings={'base_width': 4, 'depth': 1}); "
+        "create_model('video', 'frame_cnn', num_classes=2, width=4); "
+        "create_model('image', 'small_cnn', num_classes=2, width=4); print('timm' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip().splitlines()[-1] == "False"
