@@ -13,8 +13,9 @@ reads it without executing code::
 A method is the chain the DAG applies to its 64 x 64 (or 112 x 112) crops: wavelet split,
 F_lpr on the low band and F_hpr on every high subband, inverse transform, uint8 quantisation
 (G is stored as uint8 clips), then F_fc on G (C, the representation ``ours``). F_u, the utility
-model trained on that representation, gives the expression of a face track. The settings hold
-the hyper-parameters the builders of :mod:`ppfer_core.nets` need to rebuild each network, so a
+model trained on that representation, gives the expression of a face track. The chain is
+:class:`ppfer_core.pipeline.PrivacyPipeline`, the object the DAG's rules write G and C with. The settings
+hold the hyper-parameters :func:`ppfer_core.registry.create_model` needs to rebuild each network, so a
 method name (``ours``, and variants other stages add) selects weights, never code.
 """
 

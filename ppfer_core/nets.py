@@ -1,4 +1,6 @@
-"""Model builders: U-Net, image (timm) and video (R3D) classifiers, explicit weight loading (the U-ViT
+"""Models registered with :mod:`ppfer_core.registry` (build them with ``create_model(family, name, ...)``):
+U-Net (family ``unet``), image classifiers (``image``: ``small_cnn`` or any timm name) and video
+classifiers (``video``: ``r3d_18``, ``r3d_small``, ``frame_cnn``), explicit weight loading (the U-ViT
 compensator, built on timm.layers, is :mod:`ppfer_core.uvit`; timm is imported only where a builder needs it).
 
 Every model takes float input in [0, 1] (images ``[B, C, H, W]``, videos ``[B, 3, T, H, W]``); classifiers
