@@ -34,12 +34,12 @@ class AdversarySettings:
     clip: bool = True
     lr: float = 0.002
     optimizer: str = "adam"
-    batch_clips: int = 4
+    batch_clips: int = 2
     replay: int = 128
-    replay_clips: int = 4
-    restart_every: int = 40
-    restart_steps: int = 10
-    warmup_steps: int = 20
+    replay_clips: int = 2
+    restart_every: int = 12
+    restart_steps: int = 5
+    warmup_steps: int = 10
     aggregate: str = "max"
 
     @classmethod
@@ -71,13 +71,13 @@ class StopSettings:
     or has not improved for ``patience`` rounds (``robust.train.epochs``: the cap)."""
 
     holdout: float = 0.2
-    fit_clips: int = 256
+    fit_clips: int = 128
     steps: int = 120
     batch_size: int = 64
     lr: float = 0.002
     width: int = 16
     shift: int = 4
-    patience: int = 3
+    patience: int = 2
     target: float = 2.0
     max_l1: float | None = None
 
