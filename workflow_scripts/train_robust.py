@@ -24,7 +24,7 @@ low, *highs = inp.train
 clips = BandClips(np.load(low, mmap_mode="r"), [np.load(h, mmap_mode="r") for h in highs], y_train)
 validator = None
 if settings.adversaries.validator:  # the frame controller fine-tuned from V_pl (never V_pl itself)
-    validator = load_weights(build_image_classifier(p.model["arch"], len(actors), None), inp.validator)
+    validator = load_weights(build_image_classifier(p.model["arch"], len(actors), None), inp.frame_controller)
 compensator = build_uvit(p.uvit, size[0], inp.compensator) if settings.through_compensator else None
 joint = JointEnhancer(
     build_unet(p.unet, inp.init), build_unet(p.unet, inp.init), p.wavelet["name"], size, compensator

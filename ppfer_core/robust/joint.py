@@ -98,7 +98,9 @@ class BandClips:
         """One clip's bands and identity as CPU tensors (a dataset item)."""
         bands = [self.low[row], *(h[row] for h in self.highs)]
         return (
-            *(torch.from_numpy(np.ascontiguousarray(b)).float() for b in bands),
+            *(
+                torch.from_numpy(np.array(b, dtype=np.float32)) for b in bands
+            ),  # a copy: memory maps are read-only
             torch.tensor(int(self.ids[row])),
         )
 
