@@ -18,7 +18,11 @@ rule train_robust:
     input:
         init=ENHANCER_INIT,
         # the frame controller (fine-tuned from V_pl on frames): the ensemble's validator member
-        frame_controller=f"{RES}/models/controller_frames.pt",
+        frame_controller=(
+            f"{RES}/models/controller_frames.pt"
+            if ROBUST["adversaries"]["validator"]
+            else []
+        ),
         # Ours' compensator F_fc (frozen) when the adversaries see its output
         compensator=(
             f"{RES}/models/compensator/ours.pt"
