@@ -42,7 +42,7 @@ def test_default_dag_plans(tmp_path):
         ("ingest:\n  framez: 3\n", "framez"),  # unknown key
         ("ingest:\n  frames: eight\n", "frames"),  # mistyped
         ("enhancer:\n  objective: maximise\n  l1_weight: 0\n  identity_budget: null\n", "objective"),
-        ("enhancer:\n  adversary: sometimes\n", "adversary"),  # issue 14
+        ("robust:\n  adversaries: {aggregate: sometimes}\n", "aggregate"),  # issue 29
         ("threat:\n  attacks:\n    convergence: {target_train_acc: 2}\n", "target_train_acc"),
     ],
 )
@@ -188,7 +188,7 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
             .all()
         )
     robust = (tiny_run / "logs/train_robust/G-robust.log").read_text()
-    assert "adversary restarts" in robust
+    assert "enhancer steps" in robust and "restarts; kept round" in robust
     for rel in (
         "results/reps/ours-robust/test.npy",
         "results/metrics/attacks/frames/flow.json",
