@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -74,7 +74,9 @@ class Convergence:
     ``patience`` full passes. The learning rate is multiplied by ``lr_factor`` after ``lr_patience``
     passes without a gain (reduce-on-plateau); the best-validation weights are the ones scored. A
     training that reaches its epoch cap first is reported as ``budget``. ``shift``: px of the random
-    shift augmentation (with a random horizontal flip)."""
+    shift augmentation (with a random horizontal flip). ``frames`` (frame attackers): ``all``, an
+    epoch is every frame of every train clip; ``one``, one random frame of every train clip (a pass
+    over the clips, much cheaper; the frame drawn anew each epoch)."""
 
     target_train_acc: float = 0.99
     patience: int = 10
@@ -82,15 +84,26 @@ class Convergence:
     shift: int = 4
     lr_factor: float = 0.5
     lr_patience: int = 3
+    frames: str = "all"
+
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "target_train_acc",
+        "patience",
+        "val_fraction",
+        "shift",
+        "lr_factor",
+        "lr_patience",
+        "frames",
+    )
+
+    def __post_init__(self) -> None:
+        if self.frames not in ("all", "one"):
+            raise ValueError(f"threat.attacks.convergence.frames must be all or one, got {self.frames!r}")
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> Convergence:
         """``threat.attacks.convergence``; names the missing key."""
-        missing = [
-            k
-            for k in ("target_train_acc", "patience", "val_fraction", "shift", "lr_factor", "lr_patience")
-            if k not in cfg
-        ]
+        missing = [k for k in cls.KEYS if k not in cfg]
         if missing:
             raise KeyError(f"threat.attacks.convergence lacks {', '.join(missing)}")
         return cls(
@@ -100,6 +113,7 @@ class Convergence:
             int(cfg["shift"]),
             float(cfg["lr_factor"]),
             int(cfg["lr_patience"]),
+            str(cfg["frames"]),
         )
 
     def plateau(self) -> Plateau:
@@ -345,8 +359,9 @@ def frame_attack(
             return None
         return validation_scores(frame_logits(model, split.val, run.device), split.val_ids, leakage_seed)
 
+    per_clip = 1 if conv.frames == "one" else None
     record = fit_attacker(
-        model, FlipShiftFrames(split.fit, split.fit_ids, conv.shift), evaluate, settings, conv, run
+        model, FlipShiftFrames(split.fit, split.fit_ids, conv.shift, per_clip), evaluate, settings, conv, run
     )
     scores = score_frames(frame_logits(model, test_clips, run.device), test_ids, leakage_seed)
     return {**scores, **record.summary(), **split.sizes()}
