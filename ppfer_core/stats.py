@@ -7,7 +7,8 @@
 - :func:`mcnemar`: a paired test of two rows scored on the same test clips (exact binomial when the
   discordant clips are few, else chi-square with continuity correction);
 - :func:`select_on_validation`: the worst attacker per representation chosen on the validation slice
-  of train, reported with its test figure (never the maximum over test).
+  of train, reported with its test figure (never the maximum over test);
+- :func:`expression_chance`: the chance ACC of the expression classes.
 """
 
 from __future__ import annotations
@@ -36,6 +37,15 @@ def wilson_interval(correct: int, n: int, z: float = 1.959963984540054) -> tuple
     lo = 0.0 if correct == 0 else 100.0 * (centre - half)
     hi = 100.0 if correct == n else 100.0 * (centre + half)
     return lo, hi
+
+
+def expression_chance(labels: Sequence[int] | np.ndarray) -> float:
+    """Chance expression accuracy in percent: 100 / the number of expression classes in ``labels``
+    (e.g. :func:`ppfer_core.arrays.emotion_labels` of the index's test split)."""
+    classes = np.unique(np.asarray(labels))
+    if len(classes) == 0:
+        raise ValueError("expression_chance: no labels")
+    return 100.0 / len(classes)
 
 
 # --------------------------------------------------------------------------------------------- actor-clustered interval
@@ -109,7 +119,9 @@ def binomial_two_sided(k: int, n: int) -> float:
 
 
 def mcnemar(
-    a_hits: Sequence[int | bool] | np.ndarray, b_hits: Sequence[int | bool] | np.ndarray, exact_below: int = 25
+    a_hits: Sequence[int | bool] | np.ndarray,
+    b_hits: Sequence[int | bool] | np.ndarray,
+    exact_below: int = 25,
 ) -> McNemar:
     """Paired test of rows a and b scored on the same test clips (per-clip hits in the same order):
     exact binomial on the discordant clips when there are fewer than ``exact_below`` of them,
@@ -166,7 +178,9 @@ def select_on_validation(
             rank.setdefault(r.attacker, len(rank))
     unknown = sorted({r.attacker for r in records} - set(rank))
     if unknown:
-        raise ValueError(f"select_on_validation: attackers {unknown} are not in the tie order {list(order or [])}")
+        raise ValueError(
+            f"select_on_validation: attackers {unknown} are not in the tie order {list(order or [])}"
+        )
     chosen: dict[str, AttackerRecord] = {}
     for r in records:
         if r.val_n <= 0:
@@ -176,5 +190,7 @@ def select_on_validation(
             chosen[r.rep] = r
     missing = sorted({r.rep for r in records} - set(chosen))
     if missing:
-        raise ValueError(f"select_on_validation: no attacker with a validation slice (val_n > 0) for {missing}")
+        raise ValueError(
+            f"select_on_validation: no attacker with a validation slice (val_n > 0) for {missing}"
+        )
     return chosen

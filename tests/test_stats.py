@@ -7,6 +7,7 @@ import pytest
 from ppfer_core.stats import (
     AttackerRecord,
     actor_bootstrap,
+    expression_chance,
     mcnemar,
     select_on_validation,
     wilson_interval,
@@ -110,3 +111,10 @@ def test_select_on_validation_never_looks_at_test():
         select_on_validation(recs, order=["scratch"])
     with pytest.raises(ValueError, match="no attacker with a validation slice"):
         select_on_validation([AttackerRecord("z", "recovered", 0, 0, 1, 2)])
+
+
+def test_expression_chance_is_one_over_the_classes():
+    assert expression_chance([0, 1, 2, 3, 4, 5, 5, 5]) == pytest.approx(100 / 6)
+    assert expression_chance(np.array([3, 3, 4])) == 50.0
+    with pytest.raises(ValueError, match="no labels"):
+        expression_chance([])
