@@ -323,7 +323,9 @@ def fit_attacker(
         )
     model.to(run.device)
     opt = s.make_optimizer(model.parameters())
-    monitor = BestOnValidation(model, opt, evaluate, "val_acc", "max", conv.plateau(), train_target(conv))
+    monitor = BestOnValidation(
+        model, opt, evaluate, "val_acc", "max", conv.plateau(), train_target(conv), run.log
+    )
     fingerprint = {"settings": s.config(), "convergence": asdict(conv), "desc": run.desc, "n": len(train_set)}
     result = fit(
         [Player("ce", [model], opt, cross_entropy_loss(model))], train_set, s, run, fingerprint, monitor

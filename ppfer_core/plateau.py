@@ -59,7 +59,7 @@ class BestOnValidation:
     ``evaluate`` returns the validation figures of the current weights (None: no validation slice;
     then only ``target`` can end the training as converged, and the last weights are kept).
     ``target(row, improved)`` may return why the training has converged on its own terms (e.g. train
-    accuracy at its target)."""
+    accuracy at its target). ``log``: where each epoch's validation figure is written."""
 
     def __init__(
         self,
@@ -70,11 +70,12 @@ class BestOnValidation:
         mode: str,
         plateau: Plateau,
         target: Target | None = None,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         if mode not in ("max", "min"):
             raise ValueError(f"mode must be max or min, got {mode!r}")
         self.model, self.optimizer, self.evaluate = model, optimizer, evaluate
-        self.key, self.mode, self.plateau, self.target = key, mode, plateau, target
+        self.key, self.mode, self.plateau, self.target, self.log = key, mode, plateau, target, log
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer,
             mode=mode,
@@ -106,6 +107,11 @@ class BestOnValidation:
                 self.best, self.best_epoch = dict(figures), int(row["epoch"])
                 self.best_weights = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
             self.scheduler.step(value)
+            if self.log is not None:
+                self.log(
+                    f"  epoch {int(row['epoch'])}: validation {self.key}={value:.4g} (best {self.best[self.key]:.4g} "
+                    f"at epoch {self.best_epoch}), lr {row['lr']:.3g}"
+                )
         reason = self.target(row, improved) if self.target is not None else None
         if reason:
             return f"{CONVERGED}: {reason}"

@@ -179,7 +179,7 @@ def fit_recovery(
         return {"val_l1": recovery_l1(model, val_out, val_orig, run.device)} if len(val_rows) else None
 
     opt = s.make_optimizer(model.parameters())
-    monitor = BestOnValidation(model, opt, evaluate, "val_l1", "min", stop.plateau())
+    monitor = BestOnValidation(model, opt, evaluate, "val_l1", "min", stop.plateau(), log=run.log)
     fingerprint = {"settings": s.config(), "stop": asdict(stop), "desc": run.desc, "n": len(data)}
     result = fit([Player("l1", [model], opt, recovery_loss(model))], data, s, run, fingerprint, monitor)
     monitor.restore_best()
