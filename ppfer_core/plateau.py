@@ -58,7 +58,9 @@ class BestOnValidation:
 
     ``evaluate`` returns the validation figures of the current weights (None: no validation slice;
     then only ``target`` can end the training as converged, and the last weights are kept).
-    ``target(row, improved)`` may return why the training has converged on its own terms (e.g. train
+    The weights kept are the latest of the best (a later epoch that equals the best figure has trained
+    longer); patience counts from the last gain larger than ``min_delta``.
+    ``target(row, improved)`` (``improved``: such a gain this epoch) may return why the training has converged on its own terms (e.g. train
     accuracy at its target). ``log``: where each epoch's validation figure is written."""
 
     def __init__(
@@ -85,15 +87,18 @@ class BestOnValidation:
             threshold_mode="abs",
         )
         self.best: dict[str, float] | None = None
-        self.best_epoch = 0
+        self.best_epoch = 0  # the epoch whose weights are kept (the latest of equally good ones)
+        self.gain_epoch = 0  # the last epoch that improved on the best by more than min_delta (patience)
         self.best_weights: dict[str, torch.Tensor] | None = None
 
-    def _improves(self, value: float) -> bool:
+    def _compare(self, value: float) -> tuple[bool, bool]:
+        """(at least as good as the best, better by more than ``min_delta``)."""
         if self.best is None:
-            return True
-        best = self.best[self.key]
-        delta = self.plateau.min_delta
-        return value > best + delta if self.mode == "max" else value < best - delta
+            return True, True
+        best, delta = self.best[self.key], self.plateau.min_delta
+        if self.mode == "max":
+            return value >= best, value > best + delta
+        return value <= best, value < best - delta
 
     def __call__(self, row: dict[str, float]) -> str | None:
         row["lr"] = float(self.optimizer.param_groups[0]["lr"])
@@ -102,8 +107,10 @@ class BestOnValidation:
         if figures is not None:
             row.update(figures)
             value = float(figures[self.key])
-            improved = self._improves(value)
+            as_good, improved = self._compare(value)
             if improved:
+                self.gain_epoch = int(row["epoch"])
+            if as_good:
                 self.best, self.best_epoch = dict(figures), int(row["epoch"])
                 self.best_weights = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
             self.scheduler.step(value)
@@ -115,7 +122,7 @@ class BestOnValidation:
         reason = self.target(row, improved) if self.target is not None else None
         if reason:
             return f"{CONVERGED}: {reason}"
-        if figures is not None and row["epoch"] - self.best_epoch >= self.plateau.patience:
+        if figures is not None and row["epoch"] - self.gain_epoch >= self.plateau.patience:
             return (
                 f"{CONVERGED}: validation {self.key} has not improved for {self.plateau.patience} epochs "
                 f"(best {self.best[self.key]:.4g} at epoch {self.best_epoch})"
@@ -131,12 +138,14 @@ class BestOnValidation:
         return {
             "best": self.best,
             "best_epoch": self.best_epoch,
+            "gain_epoch": self.gain_epoch,
             "best_weights": self.best_weights,
             "scheduler": self.scheduler.state_dict(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.best, self.best_epoch = state["best"], int(state["best_epoch"])
+        self.gain_epoch = int(state["gain_epoch"])
         self.best_weights = state["best_weights"]
         self.scheduler.load_state_dict(state["scheduler"])
 
