@@ -213,6 +213,26 @@ def validation_scores(
     }
 
 
+def slice_scores(
+    model: nn.Module,
+    train_clips: np.ndarray,
+    train_ids: np.ndarray,
+    conv: Convergence,
+    seed: int,
+    device: torch.device,
+    leakage_seed: int,
+) -> dict[str, float | int | None]:
+    """:func:`validation_scores` of a model trained elsewhere (V_pl) on the validation slice an attacker
+    trained with ``seed`` holds out of ``train_clips`` (:func:`validation_split`); ``val_n`` 0 (and
+    None figures) when the slice is empty."""
+    _, rows = validation_split(train_ids, conv.val_fraction, seed)
+    if not len(rows):
+        return {"val_acc": None, "val_correct": None, "val_correct_vote": None, "val_n": 0}
+    return validation_scores(
+        frame_logits(model, np.asarray(train_clips[rows]), device), train_ids[rows], leakage_seed
+    )
+
+
 @torch.no_grad()
 def clip_predictions(
     model: nn.Module, clips: np.ndarray, device: torch.device, batch: int = 16

@@ -10,7 +10,7 @@ from test_threat import one_thread, smooth_clips  # noqa: F401  (autouse: tiny m
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from ppfer_core.attacks import Convergence, build_small_cnn, frame_attack
+from ppfer_core.attacks import Convergence, build_small_cnn, frame_attack, slice_scores, validation_split
 from ppfer_core.nets import UNet
 from ppfer_core.plateau import BestOnValidation, Plateau, status
 from ppfer_core.threat import RecoveryStop, fit_recovery, recovery_split
@@ -188,3 +188,16 @@ def test_recovery_stops_on_a_validation_l1_plateau():
             {"epochs": 1, "batch_size": 16, "lr": 0.01, "optimizer": "adam", "items_per_epoch": 10},
             Run(CPU, 0, log=QUIET),
         )
+
+
+def test_validator_scored_on_the_attackers_validation_slice():
+    y = np.repeat(np.arange(3), 4)
+    clips = identity_clips(y, 0, t=2, size=16)
+    torch.manual_seed(0)
+    model = build_small_cnn(3, 4)
+    conv = Convergence(val_fraction=0.25)
+    s = slice_scores(model, clips, y, conv, 0, CPU, 0)
+    _, rows = validation_split(y, 0.25, 0)
+    assert s["val_n"] == len(rows) == 3 and 0 <= s["val_correct"] <= 3
+    # a corpus too small for a slice has none: val_n 0, nothing to select on
+    assert slice_scores(model, clips, y, Convergence(val_fraction=0.1), 0, CPU, 0)["val_n"] == 0

@@ -14,8 +14,7 @@ from ppfer_core.attacks import (
     frame_attack,
     frame_logits,
     score_frames,
-    validation_scores,
-    validation_split,
+    slice_scores,
 )
 from ppfer_core.nets import build_image_classifier
 from ppfer_core.runtime import Job, write_json
@@ -30,16 +29,11 @@ conv = Convergence.from_config(p.convergence)
 validator = load_weights(build_image_classifier(p.model["arch"], len(actors), None), inp.validator)
 # V_pl on the same validation slice of the rep's train split as the scratch attacker (for selecting the
 # worst attacker on validation); V_pl was trained on these clips' originals, so this figure is optimistic
-_, val_rows = validation_split(y_train, conv.val_fraction, job.seed)
 out = {
     "rep": rep,
     "validator": {
         **score_frames(frame_logits(validator, load_clips(inp.test), job.device), y_test, p.leakage_seed),
-        **validation_scores(
-            frame_logits(validator, load_clips(inp.train)[val_rows], job.device),
-            y_train[val_rows],
-            p.leakage_seed,
-        ),
+        **slice_scores(validator, load_clips(inp.train), y_train, conv, job.seed, job.device, p.leakage_seed),
     },
 }
 if inp.recovered:
