@@ -3,7 +3,7 @@
 - :func:`wilson_interval`: 95 % Wilson interval of ``correct / n`` (items taken as independent);
 - :func:`actor_bootstrap`: a percentile interval clustered by actor (issue 26): actors are resampled
   with replacement and carry all their test clips with them, since the clips of one actor are not
-  independent draws;
+  independent draws (:class:`ActorInterval`: the tables' settings of it);
 - :func:`mcnemar`: a paired test of two rows scored on the same test clips (exact binomial when the
   discordant clips are few, else chi-square with continuity correction);
 - :func:`select_on_validation`: the worst attacker per representation chosen on the validation slice
@@ -194,3 +194,16 @@ def select_on_validation(
             f"select_on_validation: no attacker with a validation slice (val_n > 0) for {missing}"
         )
     return chosen
+
+
+@dataclass(frozen=True)
+class ActorInterval:
+    """The tables' interval on a rate (issue 26): :func:`actor_bootstrap` over the test clips' actors
+    with ``n_boot`` replicates drawn with ``seed`` at ``level``."""
+
+    n_boot: int = 10000
+    seed: int = 0
+    level: float = 0.95
+
+    def of(self, hits: Sequence[int | bool] | np.ndarray, actors: Sequence[object] | np.ndarray) -> Interval:
+        return actor_bootstrap(hits, actors, self.n_boot, self.seed, self.level)

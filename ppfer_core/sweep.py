@@ -3,7 +3,7 @@ several L1 anchor weights; each point is its ACC against its worst-case PLR over
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -12,12 +12,16 @@ from ppfer_core.suite import suite_table
 
 
 def robust_sweep_table(
-    l1_weights: Mapping[str, float], utility: Mapping[str, Mapping], suite: Mapping[str, Mapping]
+    l1_weights: Mapping[str, float],
+    utility: Mapping[str, Mapping],
+    suite: Mapping[str, Mapping],
+    actors: Sequence[str],
 ) -> pd.DataFrame:
     """One row per robust variant (representation -> its L1 weight), by L1 weight: ACC, V_pl's PLR,
-    ``plr_worst`` with its Wilson interval and attacker, and every attacker's column."""
+    ``plr_worst`` (chosen on validation) with its interval clustered by the test clips' ``actors``,
+    its attacker and status, and every attacker's column."""
     reps = list(l1_weights)
-    columns = suite_table(reps, suite)
+    columns = suite_table(reps, suite, actors)
     rows = [
         {
             "representation": rep,
@@ -31,7 +35,7 @@ def robust_sweep_table(
 
 
 def plot_robust_sweep(table: pd.DataFrame, path: str | Path, chance: float | None = None) -> None:
-    """ACC against ``plr_worst`` (Wilson interval as a horizontal bar) per L1 weight, with V_pl's PLR hollow."""
+    """ACC against ``plr_worst`` (actor-clustered interval as a horizontal bar) per L1 weight, with V_pl's PLR hollow."""
     from ppfer_core.report import _pyplot
 
     plt = _pyplot()

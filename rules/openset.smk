@@ -184,6 +184,7 @@ rule table5:
         falsification=[f"{RES}/metrics/falsification/{rep}.json" for _, rep in TABLE5],
         utility=[f"{RES}/metrics/utility/{rep}.json" for _, rep in TABLE5],
         audit=rules.openset_prior_audit.output.metrics,
+        index=OPEN_INDEX,
     output:
         table=report(
             f"{RES}/tables/table5.csv",
