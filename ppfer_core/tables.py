@@ -255,7 +255,7 @@ def paired_test(measure: str, a: Scored, b: Scored) -> dict[str, object]:
         "b_scorer": b.scorer,
         "only_a": t.only_a,
         "only_b": t.only_b,
-        "p_value": round(t.p_value, 6),
+        "p_value": float(f"{t.p_value:.4g}"),  # 4 significant digits (small p-values stay readable)
         "test": "exact binomial" if t.exact else "chi-square (continuity corrected)",
         "n_test": len(a.hits),
     }

@@ -7,8 +7,16 @@ import pandas as pd
 import pytest
 
 from ppfer_core.report import interval_errors, plot_privacy_utility
-from ppfer_core.stats import actor_bootstrap, wilson_interval
-from ppfer_core.tables import acc_chance, add_interval_columns, add_plr_acc_intervals, table1, table4
+from ppfer_core.stats import actor_bootstrap, mcnemar, wilson_interval
+from ppfer_core.tables import (
+    Scored,
+    acc_chance,
+    add_interval_columns,
+    add_plr_acc_intervals,
+    paired_tests,
+    table1,
+    table4,
+)
 
 ACTORS = [f"actor{i % 6}" for i in range(60)]  # 60 test clips of 6 actors, interleaved
 BY_ACTOR = [1 if i % 6 < 2 else 0 for i in range(60)]  # actors 0 and 1 always right: 20 of 60
@@ -91,3 +99,22 @@ def test_figure1_draws_the_intervals_as_error_bars(tmp_path, monkeypatch):
     calls.clear()
     plot_privacy_utility(t1.drop(columns=["plr_lo", "plr_hi", "acc_lo", "acc_hi"]), tmp_path / "plain.png")
     assert not calls
+
+
+def test_paired_tests_compare_the_reference_with_each_row_on_the_same_clips():
+    ours, blur, robust = [1] * 30 + [0] * 30, [1] * 10 + [0] * 50, [0] * 30 + [1] * 30
+    rows = {
+        "acc": {n: Scored(n, h, "F_u") for n, h in (("Ours", ours), ("Blur", blur), ("Robust", robust))},
+        "plr_worst": {"Ours": Scored("Ours", blur, "plr_clip"), "Blur": Scored("Blur", blur, "plr_scratch")},
+    }
+    with pytest.raises(KeyError, match="no plr_worst hits for 'Robust'"):
+        paired_tests("Ours", ["Blur", "Robust"], rows)
+    t = paired_tests("Ours", ["Blur"], rows).set_index("measure")
+    acc, worst = t.loc["acc"], t.loc["plr_worst"]
+    assert (acc.only_a, acc.only_b, acc.a_rate, acc.b_rate) == (20, 0, 50.0, 16.667)
+    assert acc.test == "exact binomial" and acc.p_value == pytest.approx(2 / 2**20, rel=1e-3)
+    assert (worst.only_a, worst.only_b, worst.p_value) == (0, 0, 1.0)
+    assert (worst.a_scorer, worst.b_scorer) == ("plr_clip", "plr_scratch")
+    r = paired_tests("Ours", ["Robust"], {"acc": rows["acc"]}).iloc[0]
+    assert (r.only_a, r.only_b, r.test) == (30, 30, "chi-square (continuity corrected)")
+    assert r.p_value == pytest.approx(mcnemar(ours, robust).p_value)
