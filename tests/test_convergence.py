@@ -201,3 +201,41 @@ def test_validator_scored_on_the_attackers_validation_slice():
     assert s["val_n"] == len(rows) == 3 and 0 <= s["val_correct"] <= 3
     # a corpus too small for a slice has none: val_n 0, nothing to select on
     assert slice_scores(model, clips, y, Convergence(val_fraction=0.1), 0, CPU, 0)["val_n"] == 0
+
+
+def test_recovery_frames_one_is_a_pass_over_clips():
+    """threat.recovery.frames: one -- a pass is one random frame per train clip, src and dst the same frame."""
+    from ppfer_core.arrays import PairedFrameDataset
+
+    n, t = 5, 4
+    src = (
+        np.zeros((n, t, 2, 2, 3), np.uint8)
+        + (np.arange(n)[:, None] * 10 + np.arange(t))[:, :, None, None, None]
+    )
+    data = PairedFrameDataset(src, np.zeros(n, np.int64), src + 1, per_clip=True)
+    assert len(data) == n and len(PairedFrameDataset(src, np.zeros(n, np.int64), src + 1)) == n * t
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(8):
+        for c in range(n):
+            x, _, y = data[c]
+            v = round(float(x[0, 0, 0]) * 255)
+            assert v // 10 == c and round(float(y[0, 0, 0]) * 255) == v + 1  # the same frame of clip c
+            seen.add(v % 10)
+    assert seen == set(range(t))  # every frame is drawn over the passes
+    with pytest.raises(KeyError, match="threat.recovery lacks frames"):
+        RecoveryStop.from_config(
+            {"val_fraction": 0.1, "patience": 1, "min_delta": 0.0, "lr_factor": 0.5, "lr_patience": 1}
+        )
+    with pytest.raises(ValueError, match="all or one"):
+        RecoveryStop(frames="some")
+    train = smooth_clips(8, 0)
+    run = fit_recovery(
+        UNet(base_width=4, depth=1),
+        train,
+        train,
+        {"epochs": 2, "batch_size": 4, "lr": 0.01, "optimizer": "adam"},
+        Run(CPU, 0, log=QUIET, desc="recovery"),
+        RecoveryStop(val_fraction=0.25, patience=5, frames="one"),
+    )
+    assert run.record["status"] == "budget" and run.record["train_clips"] == 6 and len(run.history) == 2

@@ -88,7 +88,11 @@ def test_the_default_plan_names_every_table_row():
     assert {"ours-robust", "G-robust"} <= set(plan.representations)
     assert plan.methods[:1] == ["ours"] and set(plan.anonymizer) == {"ours", "ours-robust", "open-ours"}
     assert plan.method_parts("open-ours")["enhancer_low"] == "results/models/openset/enhancer_low.pt"
-    assert plan.final_outputs()[-2:] == ["results/tables/table6.csv", "results/models/anonymizer.pt"]
+    assert plan.final_outputs()[-3:] == [
+        "results/tables/table6.csv",
+        "results/tables/paired_tests.csv",
+        "results/models/anonymizer.pt",
+    ]
 
 
 def test_a_misspelt_table3_approach_fails_naming_it_and_the_valid_ones():
