@@ -174,14 +174,16 @@ def table5(
     falsification: dict[str, dict],
     utility: dict[str, dict],
     index: pd.DataFrame,
+    identities: pd.DataFrame,
     prior: str = "video_prior",
     second: str = "vpl",
 ) -> pd.DataFrame:
     """Table 5 (open set): per (approach, representation) the source re-identification figures of
     the label-free ``prior`` (rank-1 / identity rank-1 with Wilson 95 % intervals), the open-set
-    ACC of F_u (with its actor-clustered interval over the open split ``index``'s test actors) and the
-    expression chance ``acc_chance``, and rank-1 / AUC / identity rank-1 under the ``second`` prior."""
-    actors, chance = test_actors(index), acc_chance(index)
+    ACC of F_u (with its interval clustered by the test actors of the evaluation-only ``identities``
+    table, rows as in the label-free ``index``) and the expression chance ``acc_chance`` of ``index``'s
+    test emotions, and rank-1 / AUC / identity rank-1 under the ``second`` prior."""
+    actors, chance = test_actors(identities), acc_chance(index)
     out = []
     for approach, rep in rows:
         f, s, u = falsification[rep][prior], falsification[rep][second], utility[rep]

@@ -185,6 +185,7 @@ rule table5:
         utility=[f"{RES}/metrics/utility/{rep}.json" for _, rep in TABLE5],
         audit=rules.openset_prior_audit.output.metrics,
         index=OPEN_INDEX,
+        identities=OPEN_IDENTITIES,  # evaluation only: ACC's actor-clustered interval
     output:
         table=report(
             f"{RES}/tables/table5.csv",

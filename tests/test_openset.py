@@ -257,7 +257,8 @@ def test_table5_rates_with_wilson_intervals():
         [("NPP", "open-original")],
         {"open-original": {"video_prior": f, "vpl": f}},
         {"open-original": {"acc": 60.0, "n": 20, "hits": hits}},
-        index,
+        index.drop(columns="actor"),  # the label-free index
+        index[["split", "row", "actor"]],  # the evaluation-only identities
     )
     row = t.iloc[0]
     assert (row["rank1"], row["identity_rank1"], row["acc"], row["acc_chance"]) == (25.0, 50.0, 60.0, 25.0)
