@@ -318,9 +318,11 @@ def test_no_rule_of_the_open_set_path_receives_an_identity_column(tmp_path):
         "openset_prior_audit",
         "openset_apply_closed",
     } <= {j["rule"] for j in open_jobs}
-    # the split reads the ingest index (it writes the label-free one); the falsification scoring and the
-    # audit of the video prior are the evaluation rules that read the identity table; nothing else does
+    # the split reads the ingest index (it writes the label-free one); the falsification scoring, the
+    # audit of the video prior and Table 5 (ACC's interval clustered by actor) are the evaluation rules
+    # that read the identity table; nothing else does
     allowed = {"openset_split": {closed_index}, "falsify": {identities}, "openset_prior_audit": {identities}}
+    allowed["table5"] = {identities}
     for j in open_jobs:
         seen = {closed_index, identities} & set(j["input"])
         assert seen <= allowed.get(j["rule"], set()), (j["rule"], j["output"], seen)

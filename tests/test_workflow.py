@@ -77,7 +77,9 @@ def test_tiny_run_yields_tables(tiny_run):
     assert ((t1["plr"] >= 0) & (t1["plr"] <= 100)).all()
     t2 = pd.read_csv(tiny_run / "results/tables/table2.csv")
     assert list(t2.columns[:8]) == ["exp", "ANG", "DIS", "FEA", "HAP", "NEU", "SAD", "Avg"]
-    assert ((t2["Avg_lo"] <= t2["Avg"]) & (t2["Avg"] <= t2["Avg_hi"])).all()  # 95 % interval, clustered by actor
+    assert (
+        (t2["Avg_lo"] <= t2["Avg"]) & (t2["Avg"] <= t2["Avg_hi"])
+    ).all()  # 95 % interval, clustered by actor
     for col in ("plr", "acc"):
         assert ((t1[f"{col}_lo"] <= t1[col] + 1e-3) & (t1[col] <= t1[f"{col}_hi"] + 1e-3)).all(), col
     assert list(t2["exp"][:2]) == ["NPP", "Ours"]
