@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ppfer_core.suite import ATTACKERS, Attacker, suite_files
+from ppfer_core.suite import ATTACKERS, SUITE_INDEX, Attacker, suite_files
 
 RES = "results"
 OPEN = "open-"  # representations of the open-set split (rules/openset.smk)
@@ -234,12 +234,16 @@ class Plan:
             if r.compensate and self.representations.get(r.compensate.input, Representation("", "")).enhancers
         ]
 
-    def suite_inputs(self, reps: Sequence[str]) -> dict[str, list[str]]:
+    def suite_inputs(self, reps: Sequence[str]) -> dict[str, list[str] | str]:
         """The attack suite's metric files of ``reps`` by kind (a table rule's inputs, read by
-        :func:`ppfer_core.suite.read_suite`)."""
+        :func:`ppfer_core.suite.read_suite`), and the index whose test actors cluster its intervals
+        (input :data:`ppfer_core.suite.SUITE_INDEX`)."""
         return {
-            kind: [pattern.format(rep=rep) for rep in reps]
-            for kind, pattern in suite_files(self.attackers).items()
+            **{
+                kind: [pattern.format(rep=rep) for rep in reps]
+                for kind, pattern in suite_files(self.attackers).items()
+            },
+            SUITE_INDEX: f"{RES}/data/cremad/index.parquet",
         }
 
     def final_outputs(self) -> list[str]:
@@ -253,6 +257,7 @@ class Plan:
             *self.band_files("test"),
             *(ROBUST_SWEEP_OUTPUTS if self.robust_sweep else ()),
             f"{RES}/tables/table6.csv",
+            f"{RES}/tables/paired_tests.csv",
             BUNDLE,
         ]
 

@@ -4,7 +4,7 @@ enhancer step, the ensemble size); each point is its ACC against its worst-case 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -23,13 +23,17 @@ LABELS = {"l1_weight": "L1 {:g}", "adversary_steps": "{:d} adv. steps", "ensembl
 
 
 def robust_sweep_table(
-    points: Mapping[str, Mapping[str, float]], utility: Mapping[str, Mapping], suite: Mapping[str, Mapping]
+    points: Mapping[str, Mapping[str, float]],
+    utility: Mapping[str, Mapping],
+    suite: Mapping[str, Mapping],
+    actors: Sequence[str],
 ) -> pd.DataFrame:
     """One row per robust variant (representation -> its point {l1_weight, steps, scratch}), ordered by
-    adversary steps, ensemble and L1 weight: the point's columns, ACC, V_pl's PLR, ``plr_worst`` with its
-    Wilson interval and attacker, and every attacker's column."""
+    adversary steps, ensemble and L1 weight: the point's columns, ACC, V_pl's PLR, ``plr_worst`` (chosen
+    on validation) with its interval clustered by the test clips' ``actors``, its attacker and status,
+    and every attacker's column."""
     reps = list(points)
-    columns = suite_table(reps, suite)
+    columns = suite_table(reps, suite, actors)
     rows = [
         {
             "representation": rep,
@@ -58,7 +62,7 @@ def point_labels(table: pd.DataFrame, default: str = DEFAULT) -> list[str]:
 def plot_robust_sweep(
     table: pd.DataFrame, path: str | Path, chance: float | None = None, default: str = DEFAULT
 ) -> None:
-    """ACC against ``plr_worst`` (Wilson interval as a horizontal bar) per sweep point, labelled by what it
+    """ACC against ``plr_worst`` (actor-clustered interval as a horizontal bar) per sweep point, labelled by what it
     varies from ``default`` (:func:`point_labels`), with V_pl's PLR hollow."""
     from ppfer_core.report import _pyplot
 

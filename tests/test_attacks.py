@@ -17,7 +17,7 @@ from ppfer_core.attacks import (
     vote,
 )
 from ppfer_core.nets import build_video_classifier
-from ppfer_core.stats import wilson_interval
+from ppfer_core.stats import actor_bootstrap
 from ppfer_core.suite import Leak, append_suite_columns, worst_case
 from ppfer_core.training import Run
 
@@ -71,28 +71,60 @@ def test_score_frames_uses_the_validators_random_frame_and_voting():
     )
 
 
-def test_worst_case_is_the_highest_leak_with_its_wilson_interval():
-    leaks = [Leak("plr", 1, 10), Leak("plr_vote", 3, 10), Leak("plr_clip", 7, 10), Leak("plr_scratch", 7, 10)]
-    w = worst_case(leaks)
-    assert w["plr_worst"] == 70.0 and w["worst_attacker"] == "plr_clip"
-    assert (w["plr_worst_lo"], w["plr_worst_hi"]) == tuple(round(v, 3) for v in wilson_interval(7, 10))
-    assert w["plr"] == 10.0 and w["plr_vote"] == 30.0
+ACTORS10 = [f"a{i // 2}" for i in range(10)]  # 10 test clips of 5 actors
+
+
+def _hits(c: int, n: int = 10) -> tuple[int, ...]:
+    return tuple([1] * c + [0] * (n - c))
+
+
+def test_worst_case_is_chosen_on_validation_and_reported_on_test():
+    """Issue 26: the scratch CNN is best on validation, the clip attacker (and V_pl, not selectable) on
+    test: plr_worst is the scratch CNN's TEST rate; plr_max_test keeps the optimistic maximum."""
+    leaks = [
+        Leak("plr", 9, 10, _hits(9), 10, 10, None, False),  # V_pl: optimistic validation, never chosen
+        Leak("plr_scratch", 4, 10, _hits(4), 8, 10, "budget", True),
+        Leak("plr_clip", 7, 10, _hits(7), 5, 10, "converged", True),
+    ]
+    w = worst_case("r", leaks, ACTORS10)
+    assert w["plr_worst"] == 40.0 and w["worst_attacker"] == "plr_scratch" and w["worst_status"] == "budget"
+    assert w["plr_max_test"] == 90.0 and w["max_test_attacker"] == "plr"
+    ci = actor_bootstrap(_hits(4), ACTORS10)
+    assert (w["plr_worst_lo"], w["plr_worst_hi"]) == (round(ci.lo, 3), round(ci.hi, 3))
+    assert w["plr"] == 90.0 and w["plr_clip"] == 70.0
 
 
 def test_suite_columns_join_tables_by_representation():
+    def rec(c, val, **k):
+        return (
+            {"correct": c, "correct_vote": c + 1, "n": 10, "hits": _hits(c), "hits_vote": _hits(c + 1)}
+            | {
+                "val_correct": val,
+                "val_correct_vote": val,
+                "val_n": 10,
+            }
+            | k
+        )
+
     def frames(c):
-        v = {"correct": c, "correct_vote": c + 1, "n": 10}
-        return {"validator": v, "scratch": {**v, "train_acc": 1.0}, "recovered": v}
+        return {
+            "validator": rec(c, 9),
+            "scratch": rec(c, 2, train_acc=1.0, status="converged"),
+            "recovered": rec(c, 0),
+        }
 
     metrics = {
         "frames": {"a": frames(1), "b": frames(8)},
-        "adaptive": {r: {"correct": 2, "correct_vote": 2, "n": 10, "train_acc": 0.99} for r in "ab"},
-        "clip": {r: {"correct": 5, "n": 10, "train_acc": 0.5} for r in "ab"},
+        "adaptive": {r: rec(2, 3, train_acc=0.99, status="budget") for r in "ab"},
+        "clip": {r: rec(5, 1, train_acc=0.5, status="converged", val_correct_vote=None) for r in "ab"},
     }
     t = pd.DataFrame({"approach": ["A", "B"], "plr": [10.0, 80.0], "representation": ["a", "b"]})
-    out = append_suite_columns(t, metrics)
+    out = append_suite_columns(t, metrics, ACTORS10)
     assert list(out["plr"]) == [10.0, 80.0]  # existing columns keep their meaning
-    assert list(out["plr_worst"]) == [50.0, 90.0] and list(out["worst_attacker"]) == ["plr_clip", "plr_vote"]
+    # the adaptive attacker is best on validation (3 of 10; V_pl's 9 is not eligible); its TEST rate is reported
+    assert list(out["plr_worst"]) == [20.0, 20.0] and list(out["worst_attacker"]) == ["plr_adaptive"] * 2
+    assert list(out["worst_status"]) == ["budget"] * 2 and list(out["status_clip"]) == ["converged"] * 2
+    assert list(out["plr_max_test"]) == [50.0, 90.0]
     assert list(out["train_acc_clip"]) == [50.0, 50.0]
 
 
@@ -207,7 +239,20 @@ def test_robust_sweep_table_and_figure(tmp_path):
     assert list(points)[:3] == ["ours-robust", "ours-robust-l1w3", "ours-robust-l1w0.3"]
 
     def leak(c):
-        return {"correct": c, "correct_vote": c, "n": 10, "train_acc": 1.0}
+        hits = _hits(c)
+        return {
+            "correct": c,
+            "correct_vote": c,
+            "n": 10,
+            "train_acc": 1.0,
+            "hits": hits,
+            "hits_vote": hits,
+        } | {
+            "val_correct": c,
+            "val_correct_vote": c,
+            "val_n": 10,
+            "status": "converged",
+        }
 
     suite = {
         "frames": {
@@ -218,7 +263,7 @@ def test_robust_sweep_table_and_figure(tmp_path):
         "clip": {r: leak(1) for r in points},
     }
     utility = {r: {"acc": 50.0 + i} for i, r in enumerate(points)}
-    t = robust_sweep_table(points, utility, suite)
+    t = robust_sweep_table(points, utility, suite, ACTORS10)
     assert list(t["representation"]) == [
         "ours-robust-steps1",
         "ours-robust-l1w0.3",
