@@ -243,6 +243,17 @@ def test_table5_rates_with_wilson_intervals():
         "identity_rank1_correct": 10,
         "identity_rank1": 50.0,
         "identity_chance": 33.3,
+        "openset": {
+            "n": 20,
+            "rank1_correct": 4,
+            "rank5_correct": 12,
+            "rank1": 20.0,
+            "rank5": 60.0,
+            "chance": 21.1,
+            "chance5": 80.0,
+            "auc": 0.55,
+            "eer": 45.0,
+        },
     }
     index = pd.DataFrame(
         {
@@ -265,6 +276,38 @@ def test_table5_rates_with_wilson_intervals():
     assert row["rank1_lo"] < 25.0 < row["rank1_hi"] and row["acc_lo"] < 60.0 < row["acc_hi"]
     ci = actor_bootstrap(hits, index["actor"])
     assert (row["acc_lo"], row["acc_hi"]) == (round(ci.lo, 3), round(ci.hi, 3))
+    # identity level (source clip left out), under both priors
+    assert (row["id_rank1"], row["id_rank5"], row["id_chance"], row["id_auc"]) == (20.0, 60.0, 21.1, 0.55)
+    assert row["id_rank1_vpl"] == 20.0 and row["id_rank1_lo"] < 20.0 < row["id_rank1_hi"]
+
+
+def _goal_rows(id_rank1_vpl: float, id_auc: float) -> pd.DataFrame:
+    base = {
+        "identity_rank1": 10.0,
+        "identity_chance": 10.0,
+        "auc": 0.5,
+        "id_chance": 10.0,
+        "id_chance_vpl": 10.0,
+    }
+    method = {**base, "approach": "M", "acc": 95.0, "id_rank1": 15.0, "id_auc": id_auc}
+    method |= {"id_rank1_vpl": id_rank1_vpl, "id_auc_vpl": 0.55}
+    ref = {**base, "approach": "NPP", "acc": 100.0, "id_rank1": 90.0, "id_auc": 0.9}
+    ref |= {"id_rank1_vpl": 90.0, "id_auc_vpl": 0.9}
+    return pd.DataFrame([method, ref])
+
+
+def test_open_set_goals_need_identity_level_figures_under_every_recogniser():
+    from ppfer_core.tables import open_set_goals
+
+    ok = open_set_goals(_goal_rows(id_rank1_vpl=15.0, id_auc=0.55), "M", "NPP")
+    assert ok["met"] and ok["clip_level"]["auc_le_0.6"]
+    # the video prior passes, V_pl's features re-identify the actor: not met
+    vpl = open_set_goals(_goal_rows(id_rank1_vpl=40.0, id_auc=0.55), "M", "NPP")
+    assert (
+        not vpl["met"] and not vpl["id_rank1_le_2x_chance[vpl]"] and vpl["id_rank1_le_2x_chance[video_prior]"]
+    )
+    # same-actor pairs separable under the video prior although rank-1 is low: not met
+    assert not open_set_goals(_goal_rows(id_rank1_vpl=15.0, id_auc=0.7), "M", "NPP")["met"]
 
 
 def _jobs(dry_run: str) -> list[dict]:
