@@ -107,7 +107,7 @@ def train_regressor(
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         log(f"landmark regressor epoch {epoch + 1}/{s.epochs}: L1 {total / len(x_all) * size / 2:.3f} px")
     return net.eval()
 
