@@ -21,7 +21,7 @@ codes = {split: np.load(getattr(snakemake.input, f"codes_{split}")) for split in
 marks = {split: np.load(getattr(snakemake.input, f"landmarks_{split}")) for split in ("train", "test")}
 scores = code_attacks(codes["train"], ytr, codes["test"], yte, s, prefix="code_")
 scores += code_attacks(marks["train"], ytr, marks["test"], yte, s, prefix="landmarks_")
-px, iod = point_errors(marks["test"], np.load(snakemake.input.true_test_landmarks))
+px, iod = point_errors(marks["test"], np.load(job.params.true_test_landmarks))
 probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
 probe.fit(clip_features(codes["train"]), emotion_labels(index, "train"))
 emotion_acc = 100.0 * float(

@@ -11,10 +11,10 @@ from ppfer_core.runtime import Job
 job = Job.from_snakemake(snakemake)
 settings = BottleneckSettings.from_config(job.params.bottleneck)
 train = load_clips(snakemake.input.train)
-truth = np.load(snakemake.input.train_landmarks)
+truth = np.load(job.params.train_landmarks)
 if truth.shape[:2] != train.shape[:2]:
     raise ValueError(
-        f"{snakemake.input.train_landmarks}: shape {truth.shape} does not match the clips {train.shape}"
+        f"{job.params.train_landmarks}: shape {truth.shape} does not match the clips {train.shape}"
     )
 net = train_regressor(np.asarray(train), truth, settings.regressor, job.seed, job.log)
 for split, path in (("train", snakemake.output.train), ("test", snakemake.output.test)):
