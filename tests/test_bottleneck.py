@@ -41,7 +41,7 @@ def corpus():
 
 @pytest.fixture(scope="module")
 def template():
-    return synthetic_template(9002, 32, 0)
+    return synthetic_template(9004, 32, 0)
 
 
 def _rotate(shapes, angle, scale, shift):

@@ -32,6 +32,7 @@ from ppfer_core.bottleneck.landmarks import (
 from ppfer_core.bottleneck.render import (
     Template,
     coded_shape,
+    face_template,
     render_codes,
     synthetic_template,
     warp_template,
@@ -57,6 +58,7 @@ __all__ = [
     "coded_shape",
     "dlib_landmarks",
     "encode",
+    "face_template",
     "fit_basis",
     "fit_basis_federated",
     "load_regressor",

@@ -94,3 +94,18 @@ def render_codes(codes: np.ndarray, template: Template, basis: ExpressionBasis, 
     """Render codes [N, T, k] into ``out`` uint8 [N, T, H, W, 3] (the template's size)."""
     for i, clip in enumerate(codes):
         out[i] = np.stack([warp_template(template, coded_shape(c, template, basis)) for c in clip])
+
+
+def face_template(actor: int, size: int, seed: int, upsample: int = 1) -> Template:
+    """The real-face template: synthetic identity ``actor`` rendered at ``size`` px (not a photograph
+    of anyone), with the landmarks dlib's HOG detector + 68-point predictor find on it (the convention
+    real faces are measured in). ValueError when dlib finds no face in it."""
+    from ppfer_core.baselines import DlibLandmarks
+
+    image, _ = synthetic_donor(actor, size, seed)
+    lm = DlibLandmarks(upsample).detect(image)
+    if lm is None:
+        raise ValueError(
+            f"dlib finds no face in the template of synthetic actor {actor} at {size} px: pick another"
+        )
+    return Template.from_image(image, lm)

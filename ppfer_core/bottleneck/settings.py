@@ -49,7 +49,7 @@ class BottleneckSettings:
 
     basis: BasisSettings
     regressor: RegressorSettings
-    template_actor: int = 9002  # synthetic identity of the template face (outside the corpus)
+    template_actor: int = 9004  # synthetic identity of the template face (outside the corpus)
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> BottleneckSettings:
@@ -66,5 +66,5 @@ class BottleneckSettings:
         return cls(
             basis=BasisSettings(**{k: cfg[k] for k in basis_keys if k in cfg}),
             regressor=RegressorSettings(**reg),
-            template_actor=int(cfg.get("template_actor", 9002)),
+            template_actor=int(cfg.get("template_actor", 9004)),
         )
