@@ -22,9 +22,10 @@ from torch import nn
 
 @dataclass(frozen=True)
 class AttackSettings:
-    """Validation share of train, GRU size and training, and the seed."""
+    """Validation share of train, MLP iterations, GRU size and training, and the seed."""
 
     val_fraction: float = 0.1
+    mlp_max_iter: int = 1000
     gru_hidden: int = 64
     gru_epochs: int = 40
     gru_lr: float = 0.003
@@ -102,7 +103,7 @@ def code_attacks(
     n_classes = int(max(ytr.max(), yte.max())) + 1
     flat_models = {
         "logreg": LogisticRegression(max_iter=3000, C=1.0),
-        "mlp": MLPClassifier((128,), max_iter=1000, random_state=s.seed, alpha=1e-3),
+        "mlp": MLPClassifier((128,), max_iter=s.mlp_max_iter, random_state=s.seed, alpha=1e-3),
     }
     scores = []
     for name, model in flat_models.items():
