@@ -14,6 +14,8 @@ validate(config, "schemas/config.schema.yaml")
 report: "report/workflow.rst"
 
 
+# rules/common.smk builds the run's plan (PLAN: config/design.yaml and the config expanded and checked,
+# ppfer_core.design) and the shared helpers; the stage files after it only read them, in any order.
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/wavelet.smk"
@@ -30,11 +32,16 @@ include: "rules/report.smk"
 include: "rules/anonymize.smk"
 
 
-# Every representation of the design (config/design.yaml) names the rule that produces it.
-check_producers(REPRESENTATIONS, rules)
+# Every representation of the plan names the rule that produces it.
+check_producers(PLAN.representations, rules)
+# No method may be scored by the network it was trained against: V_pl's weights are no input of
+# any rule that produces a representation (the attackers are in threat.smk).
+check_not_trained_against_validator(
+    {r.name: (list(r.input), list(r.output)) for r in workflow.rules}, IDENTITY_MODEL
+)
 
 
 rule all:
     default_target: True
     input:
-        FINAL_OUTPUTS,
+        PLAN.final_outputs(),

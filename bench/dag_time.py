@@ -354,7 +354,35 @@ def main() -> None:
             f"(from per-job wall s: {est['s']:.1f} s; summed cpu_time {summary['cpu_time_sum']:.1f} s)"
         )
     if args.json:
+        summary.update(commit=code_commit(), machine=machine())
         args.json.write_text(json.dumps(summary, indent=2, default=float) + "\n")
+
+
+def code_commit() -> str | None:
+    """The commit of the code that ran (this checkout's HEAD, ``+dirty`` with uncommitted changes)."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return None
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def machine() -> str:
+    """CPU model and core count of the machine that ran the DAG (for the results page)."""
+    import os
+
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores"
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ over all of the clip's frames:
 - ``validator``: V_pl itself (the paper's PLR), also scored by voting;
 - ``adaptive``: an identity classifier fine-tuned from V_pl on the representation's train frames;
 - ``scratch``: a plain 4-layer CNN (:class:`ppfer_core.nets.SmallCNN`) trained from a fresh initialisation;
-- ``clip``: a video identity classifier (R3D family, :func:`ppfer_core.nets.build_video_classifier`)
+- ``clip``: a video identity classifier (R3D family, ``create_model("video", arch)``)
   on whole clips, since identity also lives in motion (one score: a clip-level prediction);
 - ``recovered``: V_pl on the recovery attack's output (:mod:`ppfer_core.threat`).
 
@@ -38,24 +38,23 @@ from ppfer_core.arrays import (
 )
 from ppfer_core.classifiers import fit_classifier
 from ppfer_core.evaluation import leakage_frames
-from ppfer_core.nets import SMALL_CNN, Normalized, build_image_classifier
+from ppfer_core.nets import SMALL_CNN, Normalized
+from ppfer_core.registry import create_model
 from ppfer_core.training import Run, TrainResult, TrainSettings, autocast
 
 # --------------------------------------------------------------------------------------------- models
 
 
 def build_clip_attacker(arch: str, num_classes: int, width: int, pool: int = 1) -> nn.Module:
-    """The clip-level attacker: a video classifier of the R3D family (:func:`ppfer_core.nets.build_video_classifier`,
+    """The clip-level attacker: a video classifier of the R3D family (``create_model("video", arch)``,
     from scratch) on clips ``[B, 3, T, H, W]``, after averaging ``pool`` x ``pool`` pixel blocks (cheaper)."""
-    from ppfer_core.nets import build_video_classifier
-
-    model = build_video_classifier(arch, num_classes, None, width=width)
+    model = create_model("video", arch, num_classes=num_classes, width=width)
     return nn.Sequential(nn.AvgPool3d((1, pool, pool)), model) if pool > 1 else model
 
 
 def build_small_cnn(num_classes: int, width: int = 32) -> Normalized:
     """:class:`ppfer_core.nets.SmallCNN` on float frames in [0, 1] (ImageNet normalisation inside, as the other classifiers)."""
-    return build_image_classifier(SMALL_CNN, num_classes, width=width)
+    return create_model("image", SMALL_CNN, num_classes=num_classes, width=width)
 
 
 # --------------------------------------------------------------------------------------------- data

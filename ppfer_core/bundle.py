@@ -13,8 +13,9 @@ reads it without executing code::
 A method is the chain the DAG applies to its 64 x 64 (or 112 x 112) crops: wavelet split,
 F_lpr on the low band and F_hpr on every high subband, inverse transform, uint8 quantisation
 (G is stored as uint8 clips), then F_fc on G (C, the representation ``ours``). F_u, the utility
-model trained on that representation, gives the expression of a face track. The settings hold
-the hyper-parameters the builders of :mod:`ppfer_core.nets` need to rebuild each network, so a
+model trained on that representation, gives the expression of a face track. The chain is
+:class:`ppfer_core.pipeline.PrivacyPipeline`, the object the DAG's rules write G and C with. The settings
+hold the hyper-parameters :func:`ppfer_core.registry.create_model` needs to rebuild each network, so a
 method name (``ours``, and variants other stages add) selects weights, never code.
 """
 
@@ -30,11 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ppfer_core import wavelet
 from ppfer_core.arrays import frames_to_tensor
-from ppfer_core.enhancer import apply_enhancers
-from ppfer_core.nets import build_unet, build_video_classifier
-from ppfer_core.uvit import build_uvit
+from ppfer_core.pipeline import PrivacyPipeline
+from ppfer_core.registry import create_model
 
 FORMAT = "ppfer-anonymizer"
 VERSION = 1
@@ -80,13 +79,13 @@ class BundleSettings:
 def build_part(part: str, s: BundleSettings) -> nn.Module:
     """A freshly built network of one part, as the DAG's rules build it."""
     if part in ("enhancer_low", "enhancer_high"):
-        return build_unet(s.unet)
+        return create_model("unet", "unet", settings=s.unet)
     if part == "compensator":
-        return build_uvit(s.uvit, s.size[0])
+        return create_model("compensator", "uvit", settings=s.uvit, img_size=s.size[0])
     if part == "utility":
         with contextlib.redirect_stdout(io.StringIO()):  # "trained from scratch": the weights come next
-            return build_video_classifier(
-                s.utility["arch"], len(s.labels), None, width=s.utility.get("width", 64)
+            return create_model(
+                "video", s.utility["arch"], num_classes=len(s.labels), width=s.utility.get("width", 64)
             )
     raise ValueError(f"unknown bundle part {part!r} ({', '.join(PARTS)})")
 
@@ -187,20 +186,23 @@ class Method:
                 net.load_state_dict(state)
                 net.to(device).eval()
             self.nets[part] = net
+        self.pipeline = PrivacyPipeline(
+            self.nets["enhancer_low"],
+            self.nets["enhancer_high"],
+            self.nets["compensator"],
+            settings.wavelet,
+            settings.level,
+            settings.size,
+            device,
+        )
+        """The method's privacy pipeline (G, then F_fc), the one the DAG writes its representation with."""
 
-    @torch.no_grad()
     def transform(self, crops: np.ndarray) -> np.ndarray:
         """uint8 crops [B, H, W, 3] at the model's size -> anonymised uint8 crops (G, then F_fc)."""
         s = self.settings
         if crops.shape[1:3] != tuple(s.size):
             raise ValueError(f"crops must be {s.size[0]} x {s.size[1]}, got {crops.shape[1:3]}")
-        x = frames_to_tensor(crops).to(self.device)
-        low, highs = wavelet.dwt(x, s.wavelet, s.level)
-        low, highs = apply_enhancers(low, highs, self.nets["enhancer_low"], self.nets["enhancer_high"])
-        g = wavelet.to_uint8(wavelet.idwt(low, highs, s.wavelet, tuple(s.size)))  # G is stored as uint8
-        if self.nets["compensator"] is not None:
-            g = wavelet.to_uint8(self.nets["compensator"](g.float() / 255.0).float())
-        return g.permute(0, 2, 3, 1).cpu().numpy()
+        return self.pipeline.transform(crops)
 
     @torch.no_grad()
     def expression(self, clip: np.ndarray) -> np.ndarray | None:

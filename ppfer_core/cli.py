@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROG = "ppfer"
+DEFAULT_BUNDLE = "results/models/anonymizer.pt"
 
 DESCRIPTION = """\
 Anonymise the faces in videos and photographs with a trained PPFER model bundle, keeping the
@@ -23,16 +25,28 @@ every frame or every k-th frame with a smoothed track in between, several faces 
 Per face track the face box grown by the margin is cropped and resized to the model's crop
 size, wavelet-split, passed through the privacy enhancers F_lpr / F_hpr, merged, passed
 through the feature compensator F_fc, resized back and pasted into the frame with a feathered
-mask - exactly what the workflow applies to its crops. A face too small to process gets the
-fallback replacement; a frame without any face is blurred whole unless --no-face says
-otherwise, so nothing passes through unanonymised by default.
+mask - exactly what the workflow applies to its crops. --method blur, solid or mosaic need
+no model and no bundle (the margin is then 0.25 unless --margin says otherwise).
 
-Videos (any container FFmpeg reads: mp4, mov, avi, mkv, flv, webm, ...) become DIR/NAME.mp4
-(H.264, the input's frame rate, the audio stream copied, or re-encoded to AAC when MP4 cannot
-hold it); photographs (jpg, png, ...) keep their format. Each output gets DIR/NAME.json: the
-face boxes per frame, the tracks, and the expression the bundle's utility model F_u predicts
-for each track (label and probabilities). Outputs are written under temporary names and
-renamed only on success, so a failed input leaves no partial file behind.
+Nothing passes through unanonymised by default: a face the detector misses for a while keeps
+its track's box (interpolated inside the track, held for --hold seconds before and after it),
+whatever else the frame holds; a face too small to process gets the fallback replacement; a
+frame without any face is blurred whole (--no-face); the audio, a voice, is left out (--audio);
+a damaged video (a decoding error, or a stream ending before the duration its container
+states, as a cut download does) fails instead of giving a shorter output (--on-error).
+
+Videos (any container FFmpeg reads: mp4, mov, avi, mkv, flv, webm, ...) become DIR/NAME.mp4:
+H.264 with every frame at the presentation time it had in the input (a variable frame rate
+stays variable, and a frame --no-face drop leaves out leaves a gap, so a kept audio track stays
+in sync), in the input's orientation (the rotation a phone records is applied before detection
+and written back), and the same bytes for the same input and options (x264 without mb-tree).
+Both passes over a video (detection, then anonymisation) must decode the same frames at the
+same timestamps, else the input fails. Photographs (jpg, png, ...) keep their format. Each
+output gets DIR/NAME.json: the face boxes per frame, the tracks, the expression the bundle's
+utility model F_u predicts for each track (label and probabilities), and any damage. Outputs
+are written under temporary names and renamed only on success, so a failed input leaves no
+partial file behind. A progress bar per input (frames done / total, frames/s; --quiet: none)
+and a summary end the run.
 """
 
 EPILOG = """\
@@ -43,14 +57,19 @@ examples:
       every video and photograph in recordings/, and one photograph
   ppfer anonymize talk.mov --out out/ --detect-every 3 --thresh 0.5 --no-face keep
       detect on every third frame with a lower threshold; frames without a face stay as they are
-  ppfer anonymize talk.mov --out out/ --method mosaic
-      no model: pixelate every face (also: blur, solid)
+  ppfer anonymize talk.mov photo.png --out out/ --method mosaic
+      no model, no bundle: pixelate every face (also: blur, solid)
+  ppfer anonymize talk.mov --out out/ --audio keep
+      keep the sound track as it is (a warning: the voice is not anonymised)
+  ppfer anonymize cut.mp4 --out out/ --on-error keep-partial
+      a damaged video: anonymise what decodes, the sidecar lists the missing frames
   snakemake --cores all results/anonymized/talk.mp4
       the same through the workflow, for a video in anonymize/in/ (trains what it needs)
 
 exit status:
   0  every input was anonymised
-  1  at least one input failed (a one-line error names each; the others were still processed)
+  1  at least one input failed (a one-line error names each, the summary repeats them; the
+     others were still processed)
   2  usage error, or the bundle cannot be used
 """
 
@@ -83,9 +102,9 @@ def _add_anonymize(sub) -> None:
 def _add_model_options(g) -> None:
     g.add_argument(
         "--bundle",
-        default="results/models/anonymizer.pt",
         metavar="PATH",
-        help="model bundle written by the workflow (default: %(default)s)",
+        help=f"model bundle written by the workflow (default: {DEFAULT_BUNDLE}; "
+        "not read by --method blur/solid/mosaic unless given)",
     )
     g.add_argument(
         "--method",
@@ -129,6 +148,14 @@ def _add_detection_options(g) -> None:
         metavar="N",
         help="moving average over N detections of a track (default: %(default)s)",
     )
+    g.add_argument(
+        "--hold",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="a face the detector loses keeps its track's last box for S seconds before and after "
+        "its detections, and a track re-found within S continues (default: %(default)s)",
+    )
 
 
 def _add_mask_options(g) -> None:
@@ -138,7 +165,7 @@ def _add_mask_options(g) -> None:
         type=float,
         metavar="M",
         help="face box grown by M x its size on every side "
-        "(default: the margin the bundle's models were trained with)",
+        "(default: the margin the bundle's models were trained with; without a bundle 0.25)",
     )
     m.add_argument(
         "--mask-scale",
@@ -190,6 +217,21 @@ def _add_output_options(g) -> None:
         metavar="N",
         help="frames whose faces go through the models at once (default: %(default)s)",
     )
+    g.add_argument(
+        "--audio",
+        default="drop",
+        choices=("drop", "keep"),
+        help="the input's audio: left out, or kept as it is - the voice is NOT anonymised "
+        "(default: %(default)s)",
+    )
+    g.add_argument(
+        "--on-error",
+        default="fail",
+        choices=("fail", "keep-partial"),
+        help="a damaged video (decoding error, stream shorter than its stated duration): the input "
+        "fails, or what decoded is anonymised and the sidecar lists the missing frames "
+        "(default: %(default)s)",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -217,11 +259,14 @@ def _options(args):
         threshold=args.thresh,
         detect_every=args.detect_every,
         smooth=args.smooth,
+        hold=args.hold,
         margin=margin,
         feather=args.feather,
         min_face=args.min_face,
         fallback=args.fallback,
         no_face=args.no_face,
+        audio=args.audio,
+        on_error=args.on_error,
         batch=args.batch,
         crf=args.crf,
         preset=args.preset,
@@ -235,11 +280,59 @@ def _list_methods(bundle) -> int:
     return 0
 
 
+def _anonymizer(args):
+    """The Anonymizer of the command line (None after --list-methods); BundleError, ValueError,
+    ImportError or FileNotFoundError when it cannot be built."""
+    from ppfer_core.anonymize import Anonymizer
+    from ppfer_core.bundle import load_bundle
+
+    options = _options(args)
+    bundle = None
+    if args.bundle is not None or options.needs_bundle or args.list_methods:
+        bundle = load_bundle(args.bundle or DEFAULT_BUNDLE)
+        if args.list_methods:
+            _list_methods(bundle)
+            return None
+    return Anonymizer(bundle, options)
+
+
+@dataclass
+class _Summary:
+    """What the run did, for the closing lines."""
+
+    done: int = 0
+    frames: int = 0
+    faces: int = 0
+    fallback_frames: int = 0
+    no_face_frames: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (input, reason)
+
+    def add(self, r) -> None:
+        self.done, self.frames, self.faces = self.done + 1, self.frames + r.frames, self.faces + r.faces
+        self.fallback_frames += r.fallback_frames
+        self.no_face_frames += r.no_face_frames
+
+    def fail(self, path: Path, reason: str) -> None:
+        self.failed.append((str(path), reason))
+        _error(f"{path}: {reason}")
+
+    def print(self, n_inputs: int, out_dir: Path, seconds: float, method: str) -> None:
+        print(
+            f"{PROG} anonymize: {self.done} of {n_inputs} inputs anonymised into {out_dir} "
+            f"(method {method}), {len(self.failed)} failed; {self.frames} frames, {self.faces} faces, "
+            f"{self.fallback_frames} frames with a face given the fallback, {self.no_face_frames} frames "
+            f"without a face; {seconds:.1f} s ({self.frames / max(seconds, 1e-9):.1f} frames/s)",
+            flush=True,
+        )
+        for name, reason in self.failed:
+            print(f"  failed: {name}: {reason}", flush=True)
+
+
 def run_anonymize(args) -> int:
     """``ppfer anonymize``: process every input, one error line per failed input; exit status per --help."""
-    from ppfer_core.anonymize import Anonymizer, BadInput
+    from ppfer_core.anonymize import BadInput
     from ppfer_core.anonymize.media import expand_inputs
-    from ppfer_core.bundle import BundleError, load_bundle
+    from ppfer_core.bundle import BundleError
 
     if args.threads:
         import torch
@@ -249,45 +342,41 @@ def run_anonymize(args) -> int:
         _error("INPUT... and --out DIR are required (see ppfer anonymize --help)")
         return 2
     try:
-        bundle = load_bundle(args.bundle)
-        if args.list_methods:
-            return _list_methods(bundle)
-        anonymizer = Anonymizer(bundle, _options(args))
+        anonymizer = _anonymizer(args)
     except (BundleError, ValueError, ImportError, FileNotFoundError) as exc:
         _error(str(exc))
         return 2
+    if anonymizer is None:
+        return 0
+    if args.audio == "keep":
+        print(
+            f"{PROG} anonymize: warning: --audio keep copies the sound track as it is: "
+            "the voice is NOT anonymised",
+            file=sys.stderr,
+            flush=True,
+        )
     out_dir, t0 = Path(args.out), time.perf_counter()
     inputs = expand_inputs(args.inputs)
     if not inputs:
         _error(f"no video or photograph among {' '.join(args.inputs)}")
         return 1
-    done, failed, frames, faces = 0, 0, 0, 0
+    summary = _Summary()
     seen: dict[str, Path] = {}
     for path in inputs:
         if path.stem in seen:
-            failed += 1
-            _error(f"{path}: its outputs would overwrite those of {seen[path.stem]} (same name in {out_dir})")
+            summary.fail(
+                path, f"its outputs would overwrite those of {seen[path.stem]} (same name in {out_dir})"
+            )
             continue
         seen[path.stem] = path
         try:
-            r = anonymizer.process(path, out_dir, progress=not args.quiet)
+            summary.add(anonymizer.process(path, out_dir, progress=not args.quiet))
         except BadInput as exc:
-            failed += 1
-            _error(str(exc))
-            continue
+            summary.fail(path, exc.reason)
         except Exception as exc:  # noqa: BLE001 - one bad input must not stop the batch
-            failed += 1
-            _error(f"{path}: {type(exc).__name__}: {exc}")
-            continue
-        done, frames, faces = done + 1, frames + r.frames, faces + r.faces
-    seconds = time.perf_counter() - t0
-    print(
-        f"{PROG} anonymize: {done} of {len(inputs)} inputs anonymised into {out_dir}"
-        f"{f' ({failed} failed)' if failed else ''}: {frames} frames, {faces} faces in {seconds:.1f} s "
-        f"({frames / max(seconds, 1e-9):.1f} frames/s), method {anonymizer.method_name}",
-        flush=True,
-    )
-    return 1 if failed else 0
+            summary.fail(path, f"{type(exc).__name__}: {exc}")
+    summary.print(len(inputs), out_dir, time.perf_counter() - t0, anonymizer.method_name)
+    return 1 if summary.failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

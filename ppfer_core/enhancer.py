@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ppfer_core import wavelet
-from ppfer_core.arrays import band_to_image, batches, image_to_band
+from ppfer_core.arrays import band_to_image, image_to_band
 from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit, freeze
 
 OBJECTIVES = ("ce", "entropy")
@@ -98,7 +98,6 @@ def enhance_frames(
     return wavelet.idwt(low, highs, wavelet_name, tuple(frames.shape[-2:])).clamp(0, 1)
 
 
-@torch.no_grad()
 def enhance_bands(
     enhancer_low: nn.Module | None,
     enhancer_high: nn.Module | None,
@@ -111,21 +110,12 @@ def enhance_bands(
     batch: int = 64,
 ) -> np.ndarray:
     """G = inverse transform of F_lpr(low) and F_hpr(each high subband), written as uint8 clips
-    into ``out`` [N, T, H, W, 3]. A ``None`` enhancer leaves its band unchanged."""
-    n, t = low.shape[:2]
-    flat_low = low.reshape(n * t, *low.shape[2:])
-    flat_highs = [h.reshape(n * t, *h.shape[2:]) for h in highs]
-    dst = out.reshape(n * t, *out.shape[2:])
-    for m in (enhancer_low, enhancer_high):
-        if m is not None:
-            m.to(device).eval()
-    for sl in batches(n * t, batch):
-        lo = torch.from_numpy(np.ascontiguousarray(flat_low[sl])).to(device)
-        hs = [torch.from_numpy(np.ascontiguousarray(h[sl])).to(device) for h in flat_highs]
-        lo, hs = apply_enhancers(lo, hs, enhancer_low, enhancer_high)
-        frames = wavelet.idwt(lo, hs, wavelet_name, size)
-        dst[sl] = wavelet.to_uint8(frames).permute(0, 2, 3, 1).cpu().numpy()
-    return out
+    into ``out`` [N, T, H, W, 3]: :meth:`ppfer_core.pipeline.PrivacyPipeline.enhance_bands` without a
+    compensator. A ``None`` enhancer leaves its band unchanged."""
+    from ppfer_core.pipeline import PrivacyPipeline
+
+    pipeline = PrivacyPipeline(enhancer_low, enhancer_high, None, wavelet_name, len(highs), size, device)
+    return pipeline.enhance_bands(low, highs, out, batch)
 
 
 def joint_utility_loss(enhance: Callable[[torch.Tensor], torch.Tensor], utility: nn.Module) -> Callable:

@@ -1,4 +1,6 @@
-"""Model builders: U-Net, image (timm) and video (R3D) classifiers, explicit weight loading (the U-ViT
+"""Models registered with :mod:`ppfer_core.registry` (build them with ``create_model(family, name, ...)``):
+U-Net (family ``unet``), image classifiers (``image``: ``small_cnn`` or any timm name) and video
+classifiers (``video``: ``r3d_18``, ``r3d_small``, ``frame_cnn``), explicit weight loading (the U-ViT
 compensator, built on timm.layers, is :mod:`ppfer_core.uvit`; timm is imported only where a builder needs it).
 
 Every model takes float input in [0, 1] (images ``[B, C, H, W]``, videos ``[B, 3, T, H, W]``); classifiers
@@ -16,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ppfer_core.registry import create_model, register_model
 from ppfer_core.weights import LoadReport, _emit, _finish, load_checkpoint, load_matching, load_state_file
 
 __all__ = [
@@ -139,13 +142,19 @@ class UNet(nn.Module):
         return torch.sigmoid(self.outc(y))[..., :h, :w]
 
 
+@register_model("unet", "unet")
 @torch.no_grad()
-def build_unet(cfg: Mapping[str, Any], weights: str | Path | None = None) -> UNet:
+def _unet(settings: Mapping[str, Any], weights: str | Path | None = None) -> UNet:
     """The workflow's U-Net from its config entry {base_width, depth} (models.unet, threat.unet):
     F_lpr / F_hpr, the trade-off anonymiser, the recovery attacker; ``weights``: a checkpoint
     written by :func:`ppfer_core.training.save_weights`, loaded strictly."""
-    net = UNet(base_width=cfg["base_width"], depth=cfg["depth"])
+    net = UNet(base_width=settings["base_width"], depth=settings["depth"])
     return net if weights is None else _load_own(net, weights)
+
+
+def build_unet(cfg: Mapping[str, Any], weights: str | Path | None = None) -> UNet:
+    """``create_model("unet", "unet", settings=cfg, weights=weights)`` (kept for existing callers)."""
+    return create_model("unet", "unet", settings=cfg, weights=weights)
 
 
 def _load_own(net: nn.Module, weights: str | Path) -> nn.Module:
@@ -203,6 +212,43 @@ def _verify_loaded(model: nn.Module, state: dict[str, torch.Tensor], source: str
     return _finish(report, own, "pretrained classifier")
 
 
+@register_model("image", SMALL_CNN)
+def _small_cnn(
+    num_classes: int, weights: str | Path | None = None, drop_rate: float = 0.0, width: int | None = None
+) -> Normalized:
+    """:class:`SmallCNN` of ``width`` (default 32) wrapped with ImageNet normalisation; weights only
+    from a local file, else from scratch (``drop_rate`` does not apply)."""
+    report = None
+    net = SmallCNN(num_classes, width or 32)
+    if weights is not None:
+        report = _load_small_cnn(net, weights)
+    else:
+        _emit(
+            f"{SMALL_CNN} (width {width or 32}): {num_classes} classes, trained from scratch (no weights file)"
+        )
+    return _normalized_image(net, report)
+
+
+@register_model("image", fallback="any timm model name")
+def _timm_image(
+    arch: str,
+    num_classes: int,
+    weights: str | Path | None = None,
+    drop_rate: float = 0.0,
+    width: int | None = None,
+) -> Normalized:
+    """A timm classifier wrapped with ImageNet normalisation (``width`` does not apply); weights only
+    from a local file, else from scratch. ``num_classes`` 0: the pooled features (no head)."""
+    net, report = _timm_classifier(arch, num_classes, weights, drop_rate)
+    return _normalized_image(net, report)
+
+
+def _normalized_image(net: nn.Module, report: LoadReport | None) -> Normalized:
+    model = Normalized(net, IMAGENET_MEAN, IMAGENET_STD, ndim=4)
+    model.load_report = report
+    return model
+
+
 def build_image_classifier(
     arch: str,
     num_classes: int,
@@ -210,23 +256,10 @@ def build_image_classifier(
     drop_rate: float = 0.0,
     width: int | None = None,
 ) -> Normalized:
-    """A timm classifier (or ``small_cnn``: :class:`SmallCNN` of ``width``, default 32) wrapped with
-    ImageNet normalisation; weights only from a local file, else from scratch. ``num_classes`` 0: the
-    pooled features (no head)."""
-    report = None
-    if arch == SMALL_CNN:
-        net = SmallCNN(num_classes, width or 32)
-        if weights_file is not None:
-            report = _load_small_cnn(net, weights_file)
-        else:
-            _emit(
-                f"{arch} (width {width or 32}): {num_classes} classes, trained from scratch (no weights file)"
-            )
-    else:
-        net, report = _timm_classifier(arch, num_classes, weights_file, drop_rate)
-    model = Normalized(net, IMAGENET_MEAN, IMAGENET_STD, ndim=4)
-    model.load_report = report
-    return model
+    """``create_model("image", arch, ...)`` (kept for existing callers): ``small_cnn`` or a timm name."""
+    return create_model(
+        "image", arch, num_classes=num_classes, weights=weights_file, drop_rate=drop_rate, width=width
+    )
 
 
 def _load_small_cnn(net: nn.Module, weights_file: str | Path) -> LoadReport:
@@ -242,6 +275,8 @@ def _timm_classifier(
     """``timm.create_model`` from scratch or from a local weights file (verified: :func:`_verify_loaded`)."""
     import timm
 
+    if not timm.is_model(arch):
+        raise ValueError(f"unknown image model {arch!r} (registered: {SMALL_CNN}; or any timm model name)")
     kwargs: dict = dict(num_classes=num_classes, drop_rate=drop_rate)
     if weights_file is None:
         _emit(f"{arch}: {num_classes} classes, trained from scratch (no weights file)")
@@ -291,33 +326,56 @@ class R3DSmall(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def build_video_classifier(
-    arch: str, num_classes: int, weights_file: str | Path | None = None, width: int = 64
-) -> Normalized:
-    """Utility model F_u: torchvision ``r3d_18`` (optional local Kinetics state dict, the paper's), or the
-    CPU-sized ``r3d_small`` or ``frame_cnn`` (:class:`ppfer_core.video_nets.FrameConvNet`, the embedded default's)."""
-    report = None
-    if arch == "r3d_18":
-        from torchvision.models.video import r3d_18
-
-        net: nn.Module = r3d_18(weights=None)  # 400-way, so a Kinetics state dict loads fully
-        if weights_file is not None:
-            report = load_checkpoint(net, weights_file)
-        else:
-            _emit(f"r3d_18: {num_classes} classes, trained from scratch (no weights file)")
-        net.fc = nn.Linear(net.fc.in_features, num_classes)
-        nn.init.normal_(net.fc.weight, 0, 0.01)
-        nn.init.zeros_(net.fc.bias)
-    elif arch in ("r3d_small", "frame_cnn"):
-        from ppfer_core.video_nets import FrameConvNet
-
-        net = (R3DSmall if arch == "r3d_small" else FrameConvNet)(num_classes, width=width)
-        if weights_file is not None:
-            report = load_checkpoint(net, weights_file)
-        else:
-            _emit(f"{arch}(width={width}): {num_classes} classes, trained from scratch")
-    else:
-        raise ValueError(f"unknown video arch {arch!r} (r3d_18 | r3d_small | frame_cnn)")
+def _normalized_video(net: nn.Module, report: LoadReport | None) -> Normalized:
     model = Normalized(net, KINETICS_MEAN, KINETICS_STD, ndim=5)
     model.load_report = report
     return model
+
+
+@register_model("video", "r3d_18")
+def _r3d_18(num_classes: int, weights: str | Path | None = None, width: int = 64) -> Normalized:
+    """torchvision ``r3d_18``, the paper's F_u (optional local Kinetics state dict; ``width`` does not apply)."""
+    from torchvision.models.video import r3d_18
+
+    report = None
+    net: nn.Module = r3d_18(weights=None)  # 400-way, so a Kinetics state dict loads fully
+    if weights is not None:
+        report = load_checkpoint(net, weights)
+    else:
+        _emit(f"r3d_18: {num_classes} classes, trained from scratch (no weights file)")
+    net.fc = nn.Linear(net.fc.in_features, num_classes)
+    nn.init.normal_(net.fc.weight, 0, 0.01)
+    nn.init.zeros_(net.fc.bias)
+    return _normalized_video(net, report)
+
+
+def _small_video(
+    arch: str, net: nn.Module, num_classes: int, weights: str | Path | None, width: int
+) -> Normalized:
+    report = None
+    if weights is not None:
+        report = load_checkpoint(net, weights)
+    else:
+        _emit(f"{arch}(width={width}): {num_classes} classes, trained from scratch")
+    return _normalized_video(net, report)
+
+
+@register_model("video", "r3d_small")
+def _r3d_small(num_classes: int, weights: str | Path | None = None, width: int = 64) -> Normalized:
+    """:class:`R3DSmall` of ``width`` (CPU-sized R3D)."""
+    return _small_video("r3d_small", R3DSmall(num_classes, width=width), num_classes, weights, width)
+
+
+@register_model("video", "frame_cnn")
+def _frame_cnn(num_classes: int, weights: str | Path | None = None, width: int = 64) -> Normalized:
+    """:class:`ppfer_core.video_nets.FrameConvNet` of ``width`` (the embedded default's F_u)."""
+    from ppfer_core.video_nets import FrameConvNet
+
+    return _small_video("frame_cnn", FrameConvNet(num_classes, width=width), num_classes, weights, width)
+
+
+def build_video_classifier(
+    arch: str, num_classes: int, weights_file: str | Path | None = None, width: int = 64
+) -> Normalized:
+    """``create_model("video", arch, ...)`` (kept for existing callers): r3d_18 | r3d_small | frame_cnn."""
+    return create_model("video", arch, num_classes=num_classes, weights=weights_file, width=width)

@@ -9,7 +9,7 @@ by the one training loop:
 3. privacy encoder P: minimise NT-Xent between two augmented views of A(x) (A fixed).
 
 ``x`` is a batch of clips [B, 3, T, H, W] in the workflow: A anonymises every frame, U is a video
-model of the same R3D family as F_u (``build_video_classifier``), and P sees one random frame of each
+model of the same R3D family as F_u (``create_model("video", ...)``), and P sees one random frame of each
 anonymised clip. A batch of frames [B, 3, H, W] (with an image utility model) works the same way.
 """
 
@@ -84,9 +84,9 @@ class PrivacyEncoder(nn.Module):
 
 def build_privacy_encoder(arch: str, dim: int = PROJECTION_DIM) -> PrivacyEncoder:
     """A timm backbone (from scratch, ImageNet-normalised input, no classifier) with a projection head."""
-    from ppfer_core.nets import build_image_classifier
+    from ppfer_core.registry import create_model
 
-    backbone = build_image_classifier(arch, 0)
+    backbone = create_model("image", arch, num_classes=0)
     return PrivacyEncoder(backbone, backbone.net.num_features, dim)
 
 

@@ -13,6 +13,7 @@ from timm.layers import Attention, Mlp, PatchEmbed
 from torch import nn
 
 from ppfer_core.nets import _load_own
+from ppfer_core.registry import create_model, register_model
 from ppfer_core.weights import LoadReport, load_matching, load_state_file
 
 __all__ = ["Block", "UViT", "UVIT_BLOCK_PREFIXES", "build_uvit", "load_uvit_blocks"]
@@ -123,18 +124,24 @@ class UViT(nn.Module):
         return (x + head).clamp(0.0, 1.0) if self.residual else torch.sigmoid(head)
 
 
-def build_uvit(cfg: Mapping[str, Any], img_size: int, weights: str | Path | None = None) -> UViT:
+@register_model("compensator", "uvit")
+def _uvit(settings: Mapping[str, Any], img_size: int, weights: str | Path | None = None) -> UViT:
     """The feature compensator F_fc from its config entry {patch, dim, depth, heads} (models.uvit)
     for frames of side ``img_size``; ``weights``: a checkpoint of :func:`ppfer_core.training.save_weights`
     (the entry's own ``weights``, a U-ViT checkpoint seeding the blocks, is :func:`load_uvit_blocks`')."""
     net = UViT(
         img_size=img_size,
-        patch_size=cfg["patch"],
-        embed_dim=cfg["dim"],
-        depth=cfg["depth"],
-        num_heads=cfg["heads"],
+        patch_size=settings["patch"],
+        embed_dim=settings["dim"],
+        depth=settings["depth"],
+        num_heads=settings["heads"],
     )
     return net if weights is None else _load_own(net, weights)
+
+
+def build_uvit(cfg: Mapping[str, Any], img_size: int, weights: str | Path | None = None) -> UViT:
+    """``create_model("compensator", "uvit", settings=cfg, img_size=img_size, weights=weights)`` (kept for existing callers)."""
+    return create_model("compensator", "uvit", settings=cfg, img_size=img_size, weights=weights)
 
 
 def load_uvit_blocks(model: UViT, checkpoint: str | Path) -> LoadReport:

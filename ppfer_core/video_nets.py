@@ -1,4 +1,4 @@
-"""CPU-sized video classifiers for the embedded default (built by :func:`ppfer_core.nets.build_video_classifier`).
+"""CPU-sized video classifiers for the embedded default (built by ``create_model("video", "frame_cnn")``).
 
 :class:`FrameConvNet` is a C2D / TSN-style video model: a small 2-D CNN encodes every frame, a
 residual temporal convolution mixes neighbouring frames' features, and the clip's logits come from

@@ -2,36 +2,13 @@
 # that anonymises a person's own videos (anonymize.input_dir) with it.
 from planning import input_videos, the_video
 
-# Methods a bundle can hold: name -> checkpoint of each part (ppfer_core.bundle.PARTS). Stages that
-# train a variant (a robust or open-set ours) add their entry here; config anonymize.methods picks.
-ANONYMIZER_METHODS = {
-    "ours": dict(
-        enhancer_low=f"{RES}/models/enhancer_low.pt",
-        enhancer_high=f"{RES}/models/enhancer_high.pt",
-        compensator=f"{RES}/models/compensator/ours.pt",
-        utility=f"{RES}/models/utility/ours.pt",
-    ),
-    "ours-robust": dict(  # rules/robust.smk: enhancers against re-trained adversaries
-        enhancer_low=f"{RES}/models/robust/G-robust/enhancer_low.pt",
-        enhancer_high=f"{RES}/models/robust/G-robust/enhancer_high.pt",
-        compensator=f"{RES}/models/compensator/ours-robust.pt",
-        utility=f"{RES}/models/utility/ours-robust.pt",
-    ),
-    "ours-open": dict(  # rules/openset.smk: label-free enhancers and their compensator (open split)
-        enhancer_low=f"{RES}/models/openset/enhancer_low.pt",
-        enhancer_high=f"{RES}/models/openset/enhancer_high.pt",
-        compensator=f"{RES}/models/compensator/open-ours.pt",
-        utility=f"{RES}/models/utility/open-ours.pt",
-    ),
-}
+# Methods a bundle can hold: every method of the design (a compensated representation of enhanced
+# frames, e.g. ours, ours-robust, open-ours), by its representation's name, with the checkpoint of each
+# part (PLAN.method_parts, ppfer_core.bundle.PARTS); config anonymize.methods picks (checked by the plan).
+from ppfer_core.design import BUNDLE
+
 ANONYMIZE = config["anonymize"]
-for _m in ANONYMIZE["methods"]:
-    if _m not in ANONYMIZER_METHODS:
-        raise ValueError(
-            f"config key anonymize.methods: unknown method {_m!r} (known: {', '.join(ANONYMIZER_METHODS)})"
-        )
-BUNDLE = f"{RES}/models/anonymizer.pt"
-FINAL_OUTPUTS.append(BUNDLE)  # cheap: it only packs weights the tables need anyway
+ANONYMIZER_METHODS = {m: PLAN.method_parts(m) for m in PLAN.anonymizer}
 
 
 rule anonymizer_bundle:

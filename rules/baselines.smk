@@ -29,7 +29,7 @@ rule blur:
 
 rule train_tradeoff:
     input:
-        init=rules.pretrain_enhancer.output.model,
+        init=ENHANCER_INIT,
         train=clips("cremad", "train"),
         test=clips("cremad", "test"),
         index=INDEX,

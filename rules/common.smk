@@ -1,15 +1,27 @@
-# Shared paths and input functions of the PPFER workflow, and the experiment's design (config/design.yaml,
-# read once here). Standard library only at parse time: planning helpers come from rules/planning.py.
+# Shared paths and input functions of the PPFER workflow, and the run's plan: config/design.yaml and the
+# config expanded once, here, before any stage file (ppfer_core.design.build_plan). The stage files
+# only read PLAN (and the names below, taken from it); none adds to it, so their order does not matter.
+# Standard library only at parse time: ppfer_core.design / .suite and rules/planning.py import no
+# numpy, pandas or torch.
 from pathlib import Path
 
 import yaml
 from snakemake.utils import validate
 
-from planning import blur_sweep, check_producers, gpu_rule_policy, rule_stages
+from planning import (
+    check_not_trained_against_validator,
+    check_producers,
+    gpu_rule_policy,
+    rule_stages,
+)
+from ppfer_core.design import OPEN, RES, SPLITS, build_plan
 
-RES = "results"
-SPLITS = ["train", "test"]
-LEVELS = list(range(1, config["wavelet"]["level"] + 1))
+# the workflow's folder (Snakefile, config/, rules/), also when another Snakefile includes this one
+WORKFLOW_DIR = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent
+DESIGN = yaml.safe_load((WORKFLOW_DIR / "config" / "design.yaml").read_text())
+validate(DESIGN, "../schemas/design.schema.yaml")
+PLAN = build_plan(DESIGN, config)
+LEVELS = list(PLAN.levels)
 
 
 def clips(corpus, split):
@@ -19,28 +31,12 @@ def clips(corpus, split):
 
 def band_files(split):
     """Wavelet band files of a split of the main corpus."""
-    return [f"{RES}/wavelet/{split}/low.npy"] + [
-        f"{RES}/wavelet/{split}/high_{k}.npy" for k in LEVELS
-    ]
+    return PLAN.band_files(split)
 
 
 def training(stage):
     """A stage's training settings, passed through params so that editing them reruns the stage."""
     return dict(config["train"][stage])
-
-
-FINAL_OUTPUTS = [
-    f"{RES}/tables/table1.csv",
-    f"{RES}/tables/table2.csv",
-    f"{RES}/tables/table4.csv",
-    f"{RES}/tables/table3.csv",
-    f"{RES}/tables/table5.csv",  # open-set mode (rules/openset.smk)
-    f"{RES}/report/runtime.csv",  # the report rule (rules/report.smk)
-    f"{RES}/data/cremad/index.parquet",
-    f"{RES}/data/dfew/index.parquet",
-    *band_files("train"),
-    *band_files("test"),
-]
 
 
 def rep_clips(rep, split):
@@ -53,8 +49,7 @@ def rep_clips(rep, split):
 
 
 # Open-set mode (rules/openset.smk): representations of the identity-disjoint split are named
-# "open-*"; their rules get the split's label-free index (no actor column).
-OPEN = "open-"
+# "open-*" (OPEN); their rules get the split's label-free index (no actor column).
 OPEN_INDEX = f"{RES}/data/cremad-open/index.parquet"
 
 
@@ -70,6 +65,13 @@ def family_original(rep):
 
 INDEX = f"{RES}/data/cremad/index.parquet"
 WILD_INDEX = f"{RES}/data/dfew/index.parquet"
+# Models that rules of several stage files read (as paths, not rules.X.output: no include order).
+IDENTITY_MODEL = f"{RES}/models/identity.pt"  # V_pl (rules/privacy.smk: train_identity)
+IDENTITY_METRICS = f"{RES}/metrics/identity.json"
+ENHANCER_INIT = f"{RES}/models/enhancer_init.pt"  # rules/privacy.smk: pretrain_enhancer
+# C_fc (rules/compensation.smk: train_expression)
+EXPRESSION_MODEL = f"{RES}/models/expression.pt"
+EXPRESSION_METRICS = f"{RES}/metrics/expression.json"
 # Scheduling of the GPU rules (rules/planning.py): with CUDA each takes all cores and gpu=1;
 # without, each takes gpu_threads (1 on 2 cores) and no gpu unit, so independent trainings run side
 # by side even under --resources gpu=1. profiles/slurm sets gpu=1 and threads per rule itself.
@@ -96,62 +98,21 @@ def weights_file(model):
     return config["models"][model]["weights"] or []
 
 
-# The experiment's design (config/design.yaml, schemas/design.schema.yaml): representations and their
-# producer rules, and the rows of the paper's tables. Stages that generate representations from the
-# config (rules/robust.smk) add theirs to COMPENSATED.
-# the workflow's folder (Snakefile, config/, rules/), also when another Snakefile includes this one
-WORKFLOW_DIR = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent
-DESIGN = yaml.safe_load((WORKFLOW_DIR / "config" / "design.yaml").read_text())
-validate(DESIGN, "../schemas/design.schema.yaml")
-REPRESENTATIONS = DESIGN["representations"]
-# The blur sweep (rules/baselines.smk): rep -> sigma (px); Table 1's two blur rows are placeholders
-# (DESIGN blur_matched), resolved from the sweep's metrics by the tables rule.
-BLUR_SWEEP = blur_sweep(config["baselines"]["blur"]["sigmas"], config["ingest"]["size"])
-MATCHED = tuple(DESIGN["blur_matched"])
-# Rows of the paper's tables: (approach, representation).
-
-
-def design_rows(table):
-    """(approach, representation) rows of a table of the design; a per_blur_sigma row stands for one
-    row per sigma of BLUR_SWEEP (its {rep} and {sigma} filled in)."""
-    rows = []
-    for r in DESIGN[table]:
-        if not r["per_blur_sigma"]:
-            rows.append((r["approach"], r["representation"]))
-            continue
-        for rep, sigma in BLUR_SWEEP.items():
-            fill = dict(rep=rep, sigma=sigma)
-            rows.append(
-                (r["approach"].format(**fill), r["representation"].format(**fill))
-            )
-    return rows
-
-
-TABLE1 = design_rows("table1")
-TABLE2 = design_rows("table2")
-TABLE1_REPS = [rep for _, rep in TABLE1 if rep not in MATCHED] + list(BLUR_SWEEP)
-# Table 3 (threat model, rules/threat.smk): Table 1's methods; every blur sigma is attacked, the rows picked as in Table 1.
-TABLE3 = list(DESIGN["table3"])
-THREAT_REPS = [
-    rep for name, rep in TABLE1 if name in TABLE3 and rep not in MATCHED
-] + list(BLUR_SWEEP)
-
-# Feature-compensated representations: name -> (input representation, compensator loss), and the
-# target of an MSE compensator where it is not the originals of the split family.
-COMPENSATED = {
-    rep: (r["compensate"]["input"], r["compensate"]["loss"])
-    for rep, r in REPRESENTATIONS.items()
-    if "compensate" in r
-}
-COMPENSATION_TARGET = {
-    rep: r["compensate"]["target"]
-    for rep, r in REPRESENTATIONS.items()
-    if "target" in r.get("compensate", {})
-}
-
-# Table 4: the paper's ablation tasks as method specifications -> the representation they produce.
-ABLATION = DESIGN["table4"]
-ABLATION_REPS = [t["rep"] for t in ABLATION]
+# Names of the plan that several stage files read (ppfer_core.design.Plan says what each is).
+# the blur sweep: rep -> sigma (px); Table 1's blur rows are placeholders (MATCHED)
+BLUR_SWEEP = PLAN.blur_sweep
+MATCHED = PLAN.matched
+TABLE1 = list(PLAN.table1)  # (approach, representation)
+TABLE2 = list(PLAN.table2)
+TABLE1_REPS = PLAN.table1_reps
+TABLE3 = list(PLAN.table3)  # Table 1 approaches attacked in Table 3 (rules/threat.smk)
+THREAT_REPS = PLAN.threat_reps
+COMPENSATED = PLAN.compensated  # rep -> (input representation, compensator loss)
+COMPENSATION_TARGET = PLAN.compensation_target
+# Table 4: the ablation tasks as method specifications
+ABLATION = [dict(t) for t in PLAN.table4]
+ABLATION_REPS = PLAN.ablation_reps
+ROBUST_SWEEP_REPS = PLAN.robust_sweep_reps
 
 
 def corpus_root(corpus):
@@ -176,7 +137,7 @@ def ingest_input(corpus):
     return rules.generate_wild_corpus.output
 
 
-FRAME_REPS = list(dict.fromkeys([*DESIGN["frame_grid"], *TABLE1_REPS]))
+FRAME_REPS = PLAN.frame_reps
 
 
 # Threads of the rules that use every core (`threads: all_cores`): workflow.cores, read when a job is

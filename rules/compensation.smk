@@ -32,7 +32,7 @@ rule train_expression:
 
 rule train_compensator:
     input:
-        controller=rules.train_expression.output.model,
+        controller=EXPRESSION_MODEL,
         train=lambda w: rep_clips(COMPENSATED[w.rep][0], "train"),
         test=lambda w: rep_clips(COMPENSATED[w.rep][0], "test"),
         # the MSE target (ablation task 4): the original frames, or G (COMPENSATION_TARGET)

@@ -4,7 +4,7 @@
 
 rule leakage:
     input:
-        validator=rules.train_identity.output.model,
+        validator=IDENTITY_MODEL,
         test=lambda w: rep_clips(w.rep, "test"),
         index=INDEX,
     output:
@@ -51,21 +51,15 @@ rule utility:
 
 rule tables:
     input:
+        # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
+        **PLAN.suite_inputs(TABLE1_REPS),
         leakage=expand(f"{RES}/metrics/leakage/{{rep}}.json", rep=TABLE1_REPS + ["G"]),
         utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=TABLE1_REPS),
-        identity=rules.train_identity.output.metrics,
+        identity=IDENTITY_METRICS,
         controllers=expand(
             f"{RES}/metrics/controller_{{band}}.json", band=["low", "high"]
         ),
-        expression=rules.train_expression.output.metrics,
-        adaptive=expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=TABLE1_REPS),
-        # the attack suite (rules/threat.smk): plr_worst and one column per attacker
-        attack_frames=expand(
-            f"{RES}/metrics/attacks/frames/{{rep}}.json", rep=TABLE1_REPS
-        ),
-        attack_clips=expand(
-            f"{RES}/metrics/attacks/clips/{{rep}}.json", rep=TABLE1_REPS
-        ),
+        expression=EXPRESSION_METRICS,
     output:
         table1=report(
             f"{RES}/tables/table1.csv",

@@ -3,8 +3,7 @@
 # clips; Table 6 compares it with the centralised F_u of Table 1.
 FED_STRATEGIES = config["federated"]["strategies"]
 # Table 6 rows: Table 1's rows of the representations config/design.yaml names.
-TABLE6 = [(name, rep) for name, rep in TABLE1 if rep in DESIGN["table6"]]
-FINAL_OUTPUTS.append(f"{RES}/tables/table6.csv")
+TABLE6 = list(PLAN.table6)
 
 
 rule federated_partition:

@@ -8,7 +8,7 @@ OPENSET = config["openset"]
 OPEN_IDENTITIES = f"{RES}/data/cremad-open/identities.parquet"
 # Table 5 (config/design.yaml): (approach, representation); a per_blur_sigma row is one row per blur
 # sigma of the Table 1 sweep.
-TABLE5 = design_rows("table5")
+TABLE5 = list(PLAN.table5)
 
 
 rule openset_split:
@@ -122,11 +122,15 @@ rule train_open_enhancers:
         "../workflow_scripts/train_open_enhancers.py"
 
 
+# the closed-set method's models (design.yaml: open-ours-closed applies it)
+CLOSED = PLAN.method_parts(PLAN.representations[f"{OPEN}ours-closed"].applies)
+
+
 rule openset_apply_closed:
     input:
-        low=f"{RES}/models/enhancer_low.pt",
-        high=f"{RES}/models/enhancer_high.pt",
-        compensator=f"{RES}/models/compensator/ours.pt",
+        low=CLOSED["enhancer_low"],
+        high=CLOSED["enhancer_high"],
+        compensator=CLOSED["compensator"],
         train=rep_clips(f"{OPEN}original", "train"),
         test=rep_clips(f"{OPEN}original", "test"),
     output:
@@ -152,7 +156,7 @@ rule openset_apply_closed:
 rule falsify:
     input:
         prior=f"{RES}/models/openset/embedder_dfew.pt",
-        validator=rules.train_identity.output.model,
+        validator=IDENTITY_MODEL,
         query=lambda w: rep_clips(w.rep, "test"),
         gallery=rep_clips(f"{OPEN}original", "test"),
         identities=OPEN_IDENTITIES,  # evaluation only: identity-level rank-1
@@ -195,7 +199,7 @@ rule table5:
         "../envs/ppfer.yaml"
     params:
         rows=TABLE5,
-        method=DESIGN["table5_method"],
-        reference=DESIGN["table5_reference"],
+        method=PLAN.table5_method,
+        reference=PLAN.table5_reference,
     script:
         "../workflow_scripts/table5.py"

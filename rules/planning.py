@@ -1,11 +1,13 @@
 """Planning-time helpers of the workflow: what Snakemake computes when it parses the rules.
 
-Standard library only (no numpy, torch or ppfer_core), so that Snakemake plans the workflow without the
-library installed; rules/common.smk imports this module (Snakemake puts rules/ on the import path).
+Standard library only (no numpy, pandas or torch; of ppfer_core only its standard-library modules
+design and suite), so that Snakemake plans the workflow without the heavy dependencies; rules/common.smk
+imports this module (Snakemake puts rules/ on the import path). The run's plan itself (representations,
+table rows, final outputs) is :mod:`ppfer_core.design`.
 
 * the scheduling policy of the GPU rules (below);
-* the representations the config asks for: the blur sweep (:func:`blur_sweep`) and the robust
-  variants (:func:`robust_variants`, :func:`compensated_name`);
+* the GPU rules (:func:`gpu_rules`: every rule that declares ``resources: **GPU``) and the SLURM
+  profile's entries for them (:func:`slurm_gpu_entries`);
 * the anonymiser's input videos (:func:`input_videos`);
 * the planning-time checks: no method trained against the validator that scores it, every
   representation of the design produced by a rule;
@@ -37,6 +39,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+# the representations the config makes (blur sweep, robust variants) are the plan's (ppfer_core.design,
+# standard library only); named here too for the rule files and tests that read them from planning
+from ppfer_core.design import blur_sweep, compensated_name, robust_variants  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -77,45 +83,6 @@ def gpu_rule_policy(device: str, cores: int, cuda: bool | None = None) -> GpuRul
     if device == "cuda" or (device == "auto" and (cuda_present() if cuda is None else cuda)):
         return GpuRulePolicy("gpu", max(1, int(cores)), 1)
     return GpuRulePolicy("cpu", cpu_threads(cores), 0)
-
-
-# ------------------------------------------------------------------------------ representations
-
-
-def blur_sweep(fractions: Sequence[float], size: Sequence[int]) -> dict[str, float]:
-    """The blur sweep at a frame size: representation name -> sigma in px, each sigma a fraction
-    of the frame's shorter side (so the sweep scales with the frame: 0.0625 is 4 px at 64 px and
-    7 px at 112 px), rounded to 0.01 px. Two fractions that round to one sigma are an error.
-    Names as ppfer_core.baselines.blur_rep: ``blur-s2``, ``blur-s0.5``."""
-    side = min(int(v) for v in size)
-    sweep: dict[str, float] = {}
-    for f in fractions:
-        if not 0 < f < 1:
-            raise ValueError(f"baselines.blur.sigmas: {f} is not a fraction of the frame side in (0, 1)")
-        px = round(float(f) * side, 2)
-        if f"blur-s{px:g}" in sweep:
-            raise ValueError(
-                f"baselines.blur.sigmas: {f} gives {px:g} px at {side} px, as another sigma does"
-            )
-        sweep[f"blur-s{px:g}"] = px
-    return sweep
-
-
-def robust_variants(robust: Mapping[str, Any]) -> dict[str, float]:
-    """The robust representations G-robust* the config asks for -> their L1 anchor weight: ``G-robust``
-    (robust.l1_weight, the Table 1 row) and, with robust.sweep.enabled, ``G-robust-l1w{w}`` per sweep weight."""
-    weights = [robust["l1_weight"], *(robust["sweep"]["l1_weights"] if robust["sweep"]["enabled"] else [])]
-    return {
-        "G-robust" if float(w) == float(robust["l1_weight"]) else f"G-robust-l1w{w:g}": float(w)
-        for w in weights
-    }
-
-
-def compensated_name(grep: str) -> str:
-    """The feature-compensated representation of a robust G: G-robust... -> ours-robust..."""
-    if not grep.startswith("G-robust"):
-        raise ValueError(f"not a robust G representation: {grep!r}")
-    return f"ours{grep[1:]}"
 
 
 # ------------------------------------------------------------------------------ anonymiser inputs
@@ -176,11 +143,16 @@ def check_not_trained_against_validator(
         )
 
 
-def check_producers(representations: Mapping[str, Mapping[str, Any]], rules: Any) -> None:
-    """Raise naming every representation of the design whose producer is no rule of the workflow
-    (``rules``: Snakemake's ``rules`` namespace)."""
+def check_producers(representations: Mapping[str, Any], rules: Any) -> None:
+    """Raise naming every representation of the plan (name -> ppfer_core.design.Representation, or
+    a mapping with a ``producer``) whose producer is no rule of the workflow (``rules``: Snakemake's
+    ``rules`` namespace)."""
+
+    def producer(r: Any) -> str:
+        return r["producer"] if isinstance(r, Mapping) else r.producer
+
     bad = sorted(
-        f"{rep} ({r['producer']})" for rep, r in representations.items() if not hasattr(rules, r["producer"])
+        f"{rep} ({producer(r)})" for rep, r in representations.items() if not hasattr(rules, producer(r))
     )
     if bad:
         raise ValueError(f"config/design.yaml: representations whose producer is no rule: {', '.join(bad)}")
@@ -197,3 +169,70 @@ def rule_stages(snakefile: str | Path) -> dict[str, str]:
         for rule in re.findall(r"^(?:rule|checkpoint) (\w+):", f.read_text(), re.MULTILINE):
             stages[rule] = f.stem
     return stages
+
+
+# ------------------------------------------------------------------------------ GPU rules
+GPU_DECLARATION = "**GPU,"  # a GPU rule's one declaration: `resources: **GPU` (rules/common.smk)
+
+
+def gpu_rules(snakefile: str | Path) -> list[str]:
+    """The GPU rules, in include order: every rule whose block declares ``resources: **GPU``, read from
+    the Snakefile's includes as :func:`rule_stages` reads them. The one list of GPU rules: the SLURM
+    profile (:func:`slurm_gpu_entries`) and the tests derive theirs from it."""
+    snakefile = Path(snakefile)
+    includes = re.findall(r'^include: "([^"]+)"', snakefile.read_text(), re.MULTILINE)
+    found = []
+    for f in [*(snakefile.parent / i for i in includes), snakefile]:
+        blocks = re.split(r"^(?=(?:rule|checkpoint) \w+:)", f.read_text(), flags=re.MULTILINE)
+        for block in blocks:
+            name = re.match(r"(?:rule|checkpoint) (\w+):", block)
+            if name and re.search(
+                r"^\s+resources:\s*\n\s+" + re.escape(GPU_DECLARATION), block, re.MULTILINE
+            ):
+                found.append(name.group(1))
+    return found
+
+
+SLURM_GPU_RESOURCES = {"slurm_partition": "gpu", "gpu": 1, "cpus_per_gpu": "threads"}
+"""A GPU rule's ``set-resources`` entry in profiles/slurm (partition, one GPU, its threads per GPU)."""
+SLURM_GPU_THREADS = 8  # a GPU rule's ``set-threads`` in profiles/slurm: DataLoader workers + main process
+
+
+def slurm_gpu_entries(rules: Sequence[str]) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
+    """The SLURM profile's ``set-threads`` and ``set-resources`` entries of the GPU rules ``rules``."""
+    return {r: SLURM_GPU_THREADS for r in rules}, {r: dict(SLURM_GPU_RESOURCES) for r in rules}
+
+
+def _entry(rule: str, value: Any) -> str:
+    if isinstance(value, Mapping):
+        value = "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return f"  {rule}: {value}"
+
+
+def sync_slurm_profile(text: str, rules: Sequence[str]) -> str:
+    """The SLURM profile's text with a ``set-threads`` and a ``set-resources`` line for every GPU rule
+    of ``rules`` that has none (appended to its block), and without the ``set-resources`` lines of rules
+    that are no GPU rule; every other line (comments, a rule's own overrides) kept as it is."""
+    threads, resources = slurm_gpu_entries(rules)
+    lines, out, block = text.splitlines(), [], None
+    for i, line in enumerate(lines):
+        top = re.match(r"^([\w-]+):", line)
+        block = top.group(1) if top else block
+        entry = re.match(r"^  (\w+):", line)
+        if block == "set-resources" and entry and entry.group(1) not in resources:
+            continue
+        out.append(line)
+        ends = i + 1 == len(lines) or not lines[i + 1].startswith("  ")
+        if block in ("set-threads", "set-resources") and ends:
+            wanted = threads if block == "set-threads" else resources
+            section = "\n".join(out[max(i for i, x in enumerate(out) if x.startswith(f"{block}:")) :])
+            present = set(re.findall(r"^  (\w+):", section, re.MULTILINE))
+            out += [_entry(r, v) for r, v in wanted.items() if r not in present]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # python rules/planning.py: write profiles/slurm's lines of the GPU rules
+    root = Path(__file__).resolve().parents[1]
+    profile = root / "profiles" / "slurm" / "config.yaml"
+    profile.write_text(sync_slurm_profile(profile.read_text(), gpu_rules(root / "Snakefile")))
+    print(f"{profile}: set-threads / set-resources of {len(gpu_rules(root / 'Snakefile'))} GPU rules")

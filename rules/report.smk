@@ -6,9 +6,7 @@
 rule report:
     input:
         # every final output, so that the run time covers the whole run (benchmarks of upstream jobs)
-        finals=lambda w: [
-            f for f in FINAL_OUTPUTS if not f.startswith(f"{RES}/report/")
-        ],
+        finals=PLAN.report_inputs(),
         table1=f"{RES}/tables/table1.csv",
         table2=f"{RES}/tables/table2.csv",
         table3=f"{RES}/tables/table3.csv",
@@ -50,6 +48,7 @@ rule report:
     threads: 1
     params:
         reps=FRAME_REPS,
+        frame_grid=[(r.label, r.representation) for r in PLAN.frame_grid],
         recovered=THREAT_REPS,
         clips=config["report"]["clips"],
         frames=config["report"]["frames"],

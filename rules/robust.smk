@@ -2,19 +2,16 @@
 # adversaries (enhancer.adversary: retrained, ppfer_core.robust), merged into G-robust, then the same
 # feature compensator as Ours (rules/compensation.smk) -> ours-robust, scored by the same evaluation
 # path and attack suite. robust.sweep (off by default, config/robust_sweep.yaml) varies the L1 anchor.
-from planning import compensated_name, robust_variants
+# The plan (ppfer_core.design) has the variants: G-robust* (here) and their compensated ours-robust*.
+from ppfer_core.design import ROBUST_SWEEP_OUTPUTS, compensated_name
 
 ROBUST = config["robust"]
-ROBUST_L1 = robust_variants(ROBUST)  # G-robust* -> L1 anchor weight
-COMPENSATED.update({compensated_name(g): (g, "ce") for g in ROBUST_L1})
-ROBUST_SWEEP_REPS = (
-    [compensated_name(g) for g in ROBUST_L1] if ROBUST["sweep"]["enabled"] else []
-)
+ROBUST_L1 = PLAN.robust_l1  # G-robust* -> L1 anchor weight
 
 
 rule train_robust:
     input:
-        init=rules.pretrain_enhancer.output.model,
+        init=ENHANCER_INIT,
         controller_low=f"{RES}/models/controller_low.pt",
         controller_high=f"{RES}/models/controller_high.pt",
         train=band_files("train"),
@@ -57,16 +54,13 @@ rule train_robust:
 
 rule robust_sweep:
     input:
+        # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
+        **PLAN.suite_inputs(ROBUST_SWEEP_REPS),
         utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=ROBUST_SWEEP_REPS),
-        frames=expand(
-            f"{RES}/metrics/attacks/frames/{{rep}}.json", rep=ROBUST_SWEEP_REPS
-        ),
-        clips=expand(f"{RES}/metrics/attacks/clips/{{rep}}.json", rep=ROBUST_SWEEP_REPS),
-        adaptive=expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=ROBUST_SWEEP_REPS),
     output:
-        table=f"{RES}/tables/robust_sweep.csv",
+        table=ROBUST_SWEEP_OUTPUTS[0],
         figure=report(
-            f"{RES}/report/robust_sweep.png",
+            ROBUST_SWEEP_OUTPUTS[1],
             caption="../report/robust_sweep.rst",
             category="Figures",
         ),
@@ -80,7 +74,3 @@ rule robust_sweep:
         l1_weights={compensated_name(g): w for g, w in ROBUST_L1.items()},
     script:
         "../workflow_scripts/robust_sweep.py"
-
-
-if ROBUST["sweep"]["enabled"]:
-    FINAL_OUTPUTS += rules.robust_sweep.output

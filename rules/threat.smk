@@ -17,11 +17,7 @@ if THREAT["recovery_init"] == "identity" and THREAT["unet"] not in (
 
 rule recover:
     input:
-        init=(
-            rules.pretrain_enhancer.output.model
-            if THREAT["recovery_init"] == "identity"
-            else []
-        ),
+        init=(ENHANCER_INIT if THREAT["recovery_init"] == "identity" else []),
         train=lambda w: rep_clips(w.rep, "train"),
         test=lambda w: rep_clips(w.rep, "test"),
         original_train=clips("cremad", "train"),
@@ -52,11 +48,7 @@ rule recover:
 
 rule adaptive_leakage:
     input:
-        validator=(
-            rules.train_identity.output.model
-            if THREAT["adaptive_init"] == "validator"
-            else []
-        ),
+        validator=(IDENTITY_MODEL if THREAT["adaptive_init"] == "validator" else []),
         weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
         train=lambda w: rep_clips(w.rep, "train"),
         test=lambda w: rep_clips(w.rep, "test"),
@@ -91,7 +83,7 @@ rule adaptive_leakage:
 
 rule attack_frames:
     input:
-        validator=rules.train_identity.output.model,
+        validator=IDENTITY_MODEL,
         train=lambda w: rep_clips(w.rep, "train"),
         test=lambda w: rep_clips(w.rep, "test"),
         recovered=lambda w: (
@@ -147,12 +139,11 @@ rule attack_clips:
 
 rule table3:
     input:
+        # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
+        **PLAN.suite_inputs(THREAT_REPS),
         table1=f"{RES}/tables/table1.csv",
         recovery=expand(f"{RES}/metrics/recovery/{{rep}}.json", rep=THREAT_REPS),
         leakage=expand(f"{RES}/metrics/leakage/recovered-{{rep}}.json", rep=THREAT_REPS),
-        adaptive=expand(f"{RES}/metrics/adaptive/{{rep}}.json", rep=THREAT_REPS),
-        frames=expand(f"{RES}/metrics/attacks/frames/{{rep}}.json", rep=THREAT_REPS),
-        clips=expand(f"{RES}/metrics/attacks/clips/{{rep}}.json", rep=THREAT_REPS),
     output:
         table3=report(
             f"{RES}/tables/table3.csv",

@@ -7,6 +7,7 @@ kilobytes per file, well under a second for a whole corpus.
 from __future__ import annotations
 
 import csv
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -349,3 +350,52 @@ def make_dfew_folds(
                 wr.writerow(["video_name", "label"])
                 wr.writerows((vid, labels[vid]) for vid in ids)
     return dict(labels=labels, test=test)
+
+
+def write_timed_video(
+    path: Path,
+    frames: list[np.ndarray],
+    pts: list[int],
+    time_base: Fraction = Fraction(1, 1000),
+    rotation: int = 0,
+    tone: float | None = 440.0,
+) -> None:
+    """An H.264 MP4 as a phone writes it: each frame at its own ``pts`` (so a variable frame rate),
+    the index at the front (``faststart``: a cut file still states its full duration), the upright
+    ``frames`` stored turned and a display ``rotation`` (degrees counter-clockwise) telling the
+    player to turn them back, and a sine tone as long as the video."""
+    import av
+
+    from ppfer_core.anonymize.demo import _write_tone
+
+    k = round(rotation / 90) % 4
+    stored = [np.ascontiguousarray(np.rot90(f, -k)) for f in frames]
+    h, w = stored[0].shape[:2]
+    mean_step = (pts[-1] - pts[0]) / max(len(pts) - 1, 1)
+    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as out:
+        vs = out.add_stream(
+            "libx264", rate=Fraction(1, 1) / (time_base * Fraction(mean_step).limit_denominator())
+        )
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.codec_context.time_base = time_base
+        if rotation:
+            vs.set_display_rotation(rotation)
+        aus = None
+        if tone is not None:
+            aus = out.add_stream("aac", rate=44100)
+            aus.layout = "mono"
+        for img, p in zip(stored, pts):
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts, vf.time_base = p, time_base
+            for pkt in vs.encode(vf):
+                out.mux(pkt)
+        for pkt in vs.encode():
+            out.mux(pkt)
+        if aus is not None:
+            _write_tone(out, aus, float((pts[-1] + mean_step) * time_base), tone)
+
+
+def truncate(path: Path, out: Path, keep: float = 0.7) -> None:
+    """A copy of ``path`` with only its first ``keep`` of the bytes, as a cut download leaves it."""
+    data = path.read_bytes()
+    out.write_bytes(data[: int(len(data) * keep)])

@@ -1,4 +1,4 @@
-"""ppfer anonymize: bundle, face tracking, paste-back, audio kept, bad inputs, no partial output.
+"""ppfer anonymize: bundle, face tracking, paste-back, audio left out, bad inputs, no partial output.
 
 The test video is a real face (scikit-image's astronaut, panned and zoomed) with a sine tone; the
 bundle holds randomly initialised networks built by the same builders as the DAG's (so the face
@@ -139,14 +139,14 @@ def test_transform_is_the_dag_chain(work):
     np.testing.assert_array_equal(m.transform(crops[0]), c[0])
 
 
-def test_video_face_changed_background_kept_audio_kept(work, one_run):
+def test_video_face_changed_background_kept_audio_dropped(work, one_run):
     rc, out = one_run
     assert rc == 0
     src, _, _, _ = _decode(work / "astro.mp4")
     frames, rate, kinds, audio = _decode(out / "astro.mp4")
-    assert len(frames) == N and rate == FPS and kinds.count("audio") == 1 and audio == "aac"
+    assert len(frames) == N and rate == FPS and kinds == ["video"] and audio is None
     side = json.loads((out / "astro.json").read_text())
-    assert side["audio"].startswith("copied") and len(side["per_frame"]) == N
+    assert side["audio"] == "dropped" and len(side["per_frame"]) == N
     assert len(side["tracks"]) == 1 and side["tracks"][0]["expression"]["label"] in EMOTIONS
     assert sum(side["tracks"][0]["expression"]["probabilities"].values()) == pytest.approx(1, abs=1e-3)
     for rec, a, b in zip(side["per_frame"], src, frames):
@@ -220,7 +220,8 @@ def test_bad_inputs_one_line_each_others_processed(work, tmp_path, capsys):
             "--quiet",
         ]
     )
-    err = capsys.readouterr().err.strip().splitlines()
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
     assert rc == 1
     reasons = {
         "empty.mp4": "empty file",
@@ -231,6 +232,11 @@ def test_bad_inputs_one_line_each_others_processed(work, tmp_path, capsys):
     for name, reason in reasons.items():
         assert any(name in line and reason in line for line in err), (name, err)
     assert len(err) == len(bad)
+    summary = captured.out.strip().splitlines()  # the summary repeats each failure, name and reason
+    assert "1 of 5 inputs anonymised" in summary[0] and f"{len(bad)} failed" in summary[0]
+    assert "1 faces" in summary[0] and "0 frames with a face given the fallback" in summary[0]
+    for name, reason in reasons.items():
+        assert any(line.startswith("  failed: ") and name in line and reason in line for line in summary)
     assert sorted(p.name for p in out.iterdir()) == ["photo.json", "photo.png"]
 
 
@@ -348,3 +354,18 @@ def test_workflow_names_an_unknown_bundle_method(tmp_path):
         timeout=300,
     )
     assert res.returncode != 0 and "anonymize.methods: unknown method 'nope'" in res.stdout + res.stderr
+
+
+def test_progress_bar_per_input_and_summary_counts_the_fallback(work, tmp_path, capsys):
+    """Without --quiet each input gets a bar (frames done / total, frames/s); the summary counts
+    the frames whose face took the fallback (here every face: --min-face above its size)."""
+    args = ["anonymize", str(work / "astro.mp4"), "--bundle", str(work / "anonymizer.pt")]
+    assert main([*args, "--out", str(tmp_path / "a"), "--min-face", "1000"]) == 0
+    out = capsys.readouterr()
+    assert "astro.mp4" in out.err and f"{N}/{N}" in out.err and "frame/s" in out.err
+    assert f"{N} frames with a face given the fallback" in out.out
+    side = json.loads((tmp_path / "a" / "astro.json").read_text())
+    assert {f["applied"] for r in side["per_frame"] for f in r["faces"]} == {"blur"}
+    assert main([*args, "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    out = capsys.readouterr()
+    assert "frame/s" not in out.err and "0 frames with a face given the fallback" in out.out

@@ -28,6 +28,21 @@ from ppfer_core.federated.table6 import table6  # noqa: E402
 from ppfer_core.federated.task import FedSettings  # noqa: E402
 
 
+def fed_settings(**kw) -> FedSettings:
+    """A small test recipe (FedSettings has no defaults: the workflow's come from config.yaml)."""
+    base = dict(
+        rounds=6,
+        local_epochs=2,
+        strategy="fedavg",
+        proximal_mu=0.0,
+        sites=3,
+        seed=0,
+        device="cpu",
+        lr_decay="none",
+    )
+    return FedSettings(**{**base, **kw})
+
+
 @pytest.fixture(autouse=True)
 def task_identity(monkeypatch):
     """Messages need the identity of the task that creates them (set by Flower's runtimes)."""
@@ -102,7 +117,7 @@ def test_one_fedavg_round_of_two_clients_is_the_weighted_mean():
         for _ in range(2)
     ]
     sizes = [30, 90]
-    strategy = make_strategy(FedSettings(arch="r3d_small", width=4, augment=False, train={}, sites=2))
+    strategy = make_strategy(fed_settings(arch="r3d_small", width=4, augment=False, train={}, sites=2))
     sent = [Message(content=RecordDict(), dst_node_id=node, message_type="train") for node in (1, 2)]
     arrays, metrics = strategy.aggregate_train(1, [_reply(m, s, n) for m, s, n in zip(sent, states, sizes)])
     got = arrays.to_torch_state_dict()
@@ -170,7 +185,7 @@ def toy_sites(tmp_path_factory):
 
 @pytest.mark.parametrize("strategy", ["fedavg", "fedprox"])
 def test_server_loop_resumes_between_rounds_to_the_same_model(toy_sites, tmp_path, strategy):
-    s = FedSettings(
+    s = fed_settings(
         arch="r3d_small",
         width=4,
         augment=False,
@@ -242,7 +257,7 @@ def test_fedprox_hooks_add_the_proximal_gradient():
 
 
 def test_round_learning_rate_follows_a_cosine_over_the_rounds():
-    s = FedSettings(arch="frame_cnn", width=4, augment=False, train={"lr": 0.004, "epochs": 8}, rounds=4)
+    s = fed_settings(arch="frame_cnn", width=4, augment=False, train={"lr": 0.004, "epochs": 8}, rounds=4)
     assert [s.local_settings(r)["lr"] for r in (1, 4)] == [0.004, 0.004]  # lr_decay none: every round
     c = FedSettings(**{**s.__dict__, "lr_decay": "cosine"})
     lrs = [c.local_settings(r)["lr"] for r in range(1, 5)]

@@ -2,7 +2,7 @@
 data and one optimiser step per training (config/paper_smoke.yaml), through the method's PLR and ACC.
 
 Marked slow: it trains the ~500 M-parameter U-ViT-H compensator for a step and runs it over every
-frame of G (README "Paper-shape smoke run" gives its run time and peak memory). The rules past
+frame of G (docs/running.md "Paper-shape smoke run" gives its run time and peak memory). The rules past
 Tables 1-2 (Table 3's recovery U-Nets, Table 4's three more U-ViT-H compensators and joint trainings,
 the report) are left out: each further U-ViT-H job costs as much as the one kept, and none adds a
 model or shape. Run in CI (about 6.5 min on 2 cores, 10.4 GB peak); skipped on a machine with less than

@@ -1,4 +1,5 @@
-"""Every command in a fenced ```bash block of README.md, checked as a user would type it (issue 18).
+"""Every command in a fenced ```bash block of the docs, checked as a user would type it: README.md,
+config/README.md, flower-app/README.md, bench/README.md and every docs/**/*.md (DOCS below).
 
 Each block is read as bash reads it (``\\`` continuations, ``&&`` / ``;`` chains, ``#`` comments,
 ``NAME=value`` prefixes, ``cat > FILE <<'EOF'`` here-documents, a trailing ``&``), and every command
@@ -27,122 +28,19 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import tomllib
 import yaml
+from doc_commands import DOCS, Command, bash_blocks, doc_files, parse_block
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
 TIMEOUT = 300
-
-
-# --------------------------------------------------------------------------- parsing the README
-@dataclass
-class Command:
-    argv: list[str]
-    line: int  # README line of the logical line it is on
-    env: dict[str, str] = field(default_factory=dict)  # NAME=value prefixes
-    stdout: str | None = None  # `> FILE`
-    stdin: str | None = None  # here-document body
-
-    def __str__(self) -> str:
-        return shlex.join(self.argv)
-
-
-def bash_blocks(text: str) -> list[tuple[int, str]]:
-    """(line of the first command, body) of every fenced ```bash / ```sh / ```shell block."""
-    blocks, body, start = [], None, 0
-    for n, line in enumerate(text.splitlines(), 1):
-        fence = line.strip()
-        if body is None and re.fullmatch(r"```\s*(bash|sh|shell)\s*", fence):
-            body, start = [], n + 1
-        elif body is not None and fence.startswith("```"):
-            blocks.append((start, "\n".join(body)))
-            body = None
-        elif body is not None:
-            body.append(line)
-    assert body is None, f"README.md: the ```bash block of line {start} is not closed"
-    return blocks
-
-
-def strip_comment(line: str) -> str:
-    """The line without a `#` comment (a `#` that starts a word outside quotes, as bash reads it)."""
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
-            return line[:i]
-    return line
-
-
-HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1")
-
-
-def logical_lines(body: str, first_line: int) -> list[tuple[int, str, list[str]]]:
-    """(README line, text, here-document bodies) per logical line: continuations joined, comments
-    dropped, each `<<WORD` replaced by `<< HEREDOC{k}` and its body taken out."""
-    lines, out, i = body.splitlines(), [], 0
-    while i < len(lines):
-        n, text = first_line + i, strip_comment(lines[i])
-        while text.rstrip().endswith("\\") and i + 1 < len(lines):
-            i += 1
-            text = text.rstrip()[:-1] + " " + strip_comment(lines[i])
-        docs: list[str] = []
-        for m in list(HEREDOC.finditer(text)):
-            end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == m.group(2)), None)
-            assert end is not None, f"README.md line {n}: here-document {m.group(2)} is not closed"
-            docs.append("\n".join(lines[i + 1 : end]) + "\n")
-            text = text.replace(m.group(0), f"<< HEREDOC{len(docs) - 1}", 1)
-            i = end
-        if text.strip():
-            out.append((n, text, docs))
-        i += 1
-    return out
-
-
-def split_commands(n: int, text: str, docs: list[str]) -> list[Command]:
-    """Commands of one logical line, split at `&&` and `;`; redirections and env prefixes taken out."""
-    lex = shlex.shlex(text, posix=True, punctuation_chars=True)
-    lex.whitespace_split = True
-    lex.commenters = ""
-    commands, words = [], []
-    for tok in [*lex, ";"]:
-        if tok not in ("&&", ";"):
-            words.append(tok)
-            continue
-        if words and words[-1] == "&":  # run in the background: check the command itself
-            words.pop()
-        cmd = Command([], n)
-        while words and re.fullmatch(r"[A-Za-z_]\w*=.*", words[0]):
-            key, _, value = words.pop(0).partition("=")
-            cmd.env[key] = value
-        rest = iter(words)
-        for w in rest:
-            if w == ">":
-                cmd.stdout = next(rest)
-            elif w == "<<":
-                cmd.stdin = docs[int(next(rest).removeprefix("HEREDOC"))]
-            else:
-                cmd.argv.append(w)
-        if cmd.argv:
-            commands.append(cmd)
-        words = []
-    return commands
-
-
-def parse_block(first_line: int, body: str) -> list[Command]:
-    return [c for n, text, docs in logical_lines(body, first_line) for c in split_commands(n, text, docs)]
 
 
 # --------------------------------------------------------------------------- the copy it runs in
@@ -180,7 +78,9 @@ class Tree:
 
     def file(self, rel: str, what: str, cmd: Command) -> Path:
         path = self.path / rel
-        assert path.exists(), f"README.md line {cmd.line}: `{cmd}` names {what} {rel}, which does not exist"
+        assert path.exists(), (
+            f"{cmd.source} line {cmd.line}: `{cmd}` names {what} {rel}, which does not exist"
+        )
         return path
 
 
@@ -232,7 +132,7 @@ def tree(tmp_path_factory) -> Tree:
 # --------------------------------------------------------------------------- checks per command kind
 def expect_ok(res: subprocess.CompletedProcess, cmd: Command, what: str) -> None:
     assert res.returncode == 0, (
-        f"README.md line {cmd.line}: `{cmd}` fails ({what}, exit {res.returncode}):\n"
+        f"{cmd.source} line {cmd.line}: `{cmd}` fails ({what}, exit {res.returncode}):\n"
         f"{res.stdout[-2500:]}\n{res.stderr[-2500:]}"
     )
 
@@ -290,12 +190,12 @@ def check_pip_install(cmd: Command, tree: Tree) -> None:
             assert (tree.file(m.group(1), "the folder", cmd) / "pyproject.toml").exists()
             missing = {e.strip() for e in (m.group(2) or "").split(",") if e.strip()} - set(extras)
             assert not missing, (
-                f"README.md line {cmd.line}: `{cmd}` names extras {sorted(missing)} that pyproject.toml lacks"
+                f"{cmd.source} line {cmd.line}: `{cmd}` names extras {sorted(missing)} that pyproject.toml lacks"
             )
         else:
             name = re.split(r"[<>=!~\[]", arg, maxsplit=1)[0].lower().replace("_", "-")
             assert name in declared, (
-                f"README.md line {cmd.line}: `{cmd}` installs {name}, which pyproject.toml "
+                f"{cmd.source} line {cmd.line}: `{cmd}` installs {name}, which pyproject.toml "
                 "does not declare (CI installs only from the repo's files)"
             )
 
@@ -373,7 +273,7 @@ def check_python_program(cmd: Command, tree: Tree, kind: str, target: str, args:
         parsed = tree.run([*hook, *args], cmd.env)
         expect_ok(parsed, cmd, "its arguments parsed")
         assert "README-CHECK: parsed" in parsed.stderr, (
-            f"README.md line {cmd.line}: `{cmd}` did not stop after parsing"
+            f"{cmd.source} line {cmd.line}: `{cmd}` did not stop after parsing"
         )
 
 
@@ -383,7 +283,7 @@ def check_python(cmd: Command, tree: Tree) -> None:
     if args[:1] == ["-m"]:
         check_python_program(cmd, tree, "module", args[1], args[2:])
     else:
-        assert args and not args[0].startswith("-"), f"README.md line {cmd.line}: no check for `{cmd}`"
+        assert args and not args[0].startswith("-"), f"{cmd.source} line {cmd.line}: no check for `{cmd}`"
         tree.file(args[0], "the script", cmd)
         check_python_program(cmd, tree, "path", args[0], args[1:])
 
@@ -406,7 +306,7 @@ def check_tool_help(cmd: Command, tree: Tree) -> None:
 def check_write_file(cmd: Command, tree: Tree) -> None:
     """`cat > FILE <<'EOF'`: write the here-document for the commands after it."""
     assert cmd.argv == ["cat"] and cmd.stdout and cmd.stdin is not None, (
-        f"README.md line {cmd.line}: no check for `{cmd}`"
+        f"{cmd.source} line {cmd.line}: no check for `{cmd}`"
     )
     (tree.path / cmd.stdout).parent.mkdir(parents=True, exist_ok=True)
     (tree.path / cmd.stdout).write_text(cmd.stdin)
@@ -419,7 +319,7 @@ def check_wrapper(reason: str) -> Callable[[Command, Tree], None]:
     def check(cmd: Command, tree: Tree) -> None:
         tree.file(cmd.argv[1], "the script", cmd)
         if "--" in cmd.argv:
-            inner = Command(cmd.argv[cmd.argv.index("--") + 1 :], cmd.line, cmd.env)
+            inner = Command(cmd.argv[cmd.argv.index("--") + 1 :], cmd.line, cmd.env, source=cmd.source)
             check_command(inner, tree)
         tree.skipped[str(cmd)] = reason
 
@@ -451,7 +351,7 @@ CHECKS: dict[tuple[str, ...], Callable[[Command, Tree], None]] = {
 def check_command(cmd: Command, tree: Tree) -> None:
     if any(re.fullmatch(r"[();<>|&]+", a) for a in cmd.argv):
         pytest.fail(
-            f"README.md line {cmd.line}: `{cmd}` uses shell syntax the checker does not read (only "
+            f"{cmd.source} line {cmd.line}: `{cmd}` uses shell syntax the checker does not read (only "
             "&&, ;, > FILE, <<EOF and a trailing &): extend split_commands in tests/test_readme_commands.py"
         )
     argv = ["python" if cmd.argv[0] == "python3" else cmd.argv[0], *cmd.argv[1:]]
@@ -462,19 +362,23 @@ def check_command(cmd: Command, tree: Tree) -> None:
     prefix = max((p for p in checks if tuple(argv[: len(p)]) == p), key=len, default=None)
     if prefix is None:
         pytest.fail(
-            f"README.md line {cmd.line}: no check for `{cmd}`: add its kind to CHECKS (or SKIPPED, "
+            f"{cmd.source} line {cmd.line}: no check for `{cmd}`: add its kind to CHECKS (or SKIPPED, "
             "with the reason) in tests/test_readme_commands.py"
         )
-    checks[prefix](Command(argv, cmd.line, cmd.env, cmd.stdout, cmd.stdin), tree)
+    checks[prefix](Command(argv, cmd.line, cmd.env, cmd.stdout, cmd.stdin, cmd.source), tree)
 
 
-BLOCKS = bash_blocks(README.read_text())
+BLOCKS = [
+    (doc.relative_to(ROOT).as_posix(), n, body)
+    for doc in DOCS
+    for n, body in bash_blocks(doc.read_text(), doc.relative_to(ROOT).as_posix())
+]
 
 
-@pytest.mark.parametrize("first_line,body", BLOCKS, ids=[f"README.md:{n}" for n, _ in BLOCKS])
-def test_readme_command_works_as_written(first_line, body, tree):
-    commands = parse_block(first_line, body)
-    assert commands, f"README.md line {first_line}: a ```bash block without a command"
+@pytest.mark.parametrize("source,first_line,body", BLOCKS, ids=[f"{s}:{n}" for s, n, _ in BLOCKS])
+def test_readme_command_works_as_written(source, first_line, body, tree):
+    commands = parse_block(first_line, body, source)
+    assert commands, f"{source} line {first_line}: a ```bash block without a command"
     try:
         for cmd in commands:
             check_command(cmd, tree)
@@ -536,3 +440,25 @@ def test_console_scripts_are_checked_by_their_own_argument_parser(tree, monkeypa
     check_command(Command(["dag-time", "--config", "tiny", "--cores", "1"], 1), tree)
     with pytest.raises(AssertionError, match="its arguments parsed"):
         check_command(Command(["dag-time", "--cores", "two"], 1), tree)
+
+
+def test_every_doc_behind_the_readme_is_read(tmp_path):
+    names = {p.relative_to(ROOT).as_posix() for p in DOCS}
+    assert {"README.md", "config/README.md", "docs/running.md", "docs/design.md"} <= names
+    assert {"flower-app/README.md", "bench/README.md"} <= names
+    assert any(source == "config/README.md" for source, _, _ in BLOCKS)
+    (tmp_path / "docs" / "deep").mkdir(parents=True)
+    (tmp_path / "README.md").write_text("x")
+    (tmp_path / "docs" / "deep" / "new.md").write_text("x")
+    assert [p.relative_to(tmp_path).as_posix() for p in doc_files(tmp_path)] == [
+        "README.md",
+        "docs/deep/new.md",
+    ]
+
+
+def test_a_failure_names_the_doc_and_line_it_comes_from(tree):
+    cmd = parse_block(7, "curl -O https://example.org/x", "docs/running.md")[0]
+    with pytest.raises(pytest.fail.Exception, match="docs/running.md line 7: no check for `curl"):
+        check_command(cmd, tree)
+    with pytest.raises(AssertionError, match="docs/design.md: the ```bash block of line 2 is not closed"):
+        bash_blocks("```bash\nsnakemake -n\n", "docs/design.md")

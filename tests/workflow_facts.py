@@ -1,30 +1,6 @@
 """Facts about the workflow that several tests check against (one list, not one per test file)."""
 
-# Rules that declare gpu=1 (rules/*.smk: `resources: **GPU`); profiles/slurm maps each to partition gpu.
-GPU_RULES = frozenset(
-    {
-        "train_identity",
-        "train_controller",
-        "pretrain_enhancer",
-        "train_enhancer",
-        "merge_enhanced",
-        "train_expression",
-        "train_compensator",
-        "utility",
-        "train_tradeoff",
-        "recover",
-        "adaptive_leakage",
-        "enhance_frames",
-        "train_joint",
-        "attack_frames",
-        "attack_clips",
-        "train_robust",  # issue 14
-        "federated_utility",  # rules/federated.smk (issue 17)
-        "train_embedder",
-        "train_open_enhancers",
-        "openset_apply_closed",  # rules/openset.smk (issue 15)
-    }
-)
+from pathlib import Path
 
 
 def _planning():
@@ -41,3 +17,7 @@ def _planning():
 
 
 planning = _planning()
+
+# Rules that declare `resources: **GPU` (the one declaration, rules/planning.py gpu_rules);
+# profiles/slurm maps each to partition gpu (tests/test_scheduling.py checks the profile against it).
+GPU_RULES = frozenset(planning.gpu_rules(Path(__file__).resolve().parents[1] / "Snakefile"))

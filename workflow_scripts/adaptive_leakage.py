@@ -8,7 +8,7 @@ import pandas as pd
 
 from ppfer_core.arrays import identity_labels, load_clips
 from ppfer_core.attacks import Convergence
-from ppfer_core.nets import build_image_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.threat import adaptive_leakage
 from ppfer_core.training import load_weights
@@ -20,11 +20,11 @@ y_train, actors = identity_labels(index, "train")
 y_test, _ = identity_labels(index, "test")
 if p.init == "validator":
     model = load_weights(
-        build_image_classifier(p.model["arch"], len(actors), None), snakemake.input.validator
+        create_model("image", p.model["arch"], num_classes=len(actors)), snakemake.input.validator
     )
     job.log(f"adaptive attacker starts from V_pl ({snakemake.input.validator})")
 else:
-    model = build_image_classifier(p.model["arch"], len(actors), p.model["weights"])
+    model = create_model("image", p.model["arch"], num_classes=len(actors), weights=p.model["weights"])
 with job.resumable(snakemake.output.metrics) as state:
     m = adaptive_leakage(
         model,

@@ -13,5 +13,6 @@ anonymizer = Anonymizer(load_bundle(snakemake.input.bundle), options)
 r = anonymizer.process(Path(snakemake.input.video), Path(snakemake.output.video).parent, progress=False)
 job.log(
     f"{r.input} -> {r.output}: {r.frames} frames ({r.frames_written} written), {r.faces} faces in {r.tracks} tracks, "
-    f"{r.no_face_frames} frames without a face; {r.seconds:.1f} s ({r.timings})"
+    f"{r.fallback_frames} frames with a face given the fallback, {r.no_face_frames} frames without a face; "
+    f"audio {options.audio}; {r.seconds:.1f} s ({r.timings})"
 )

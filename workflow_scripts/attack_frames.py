@@ -13,7 +13,7 @@ from ppfer_core.attacks import (
     frame_logits,
     score_frames,
 )
-from ppfer_core.nets import build_image_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import TrainSettings, load_weights
 
@@ -22,7 +22,7 @@ p, inp, rep = snakemake.params, snakemake.input, snakemake.wildcards.rep
 index = pd.read_parquet(inp.index)
 y_train, actors = identity_labels(index, "train")
 y_test, _ = identity_labels(index, "test")
-validator = load_weights(build_image_classifier(p.model["arch"], len(actors), None), inp.validator)
+validator = load_weights(create_model("image", p.model["arch"], num_classes=len(actors)), inp.validator)
 out = {
     "rep": rep,
     "validator": score_frames(

@@ -8,7 +8,7 @@ from torch import nn
 
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_representation
-from ppfer_core.nets import build_unet, build_video_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import anonymiser_loss, build_privacy_encoder, privacy_loss, utility_loss
 from ppfer_core.training import Player, fit, optimizer, save_weights
@@ -19,9 +19,13 @@ cfg = p.tradeoff
 s = job.train_settings("tradeoff")  # epochs, batch_size, lr, items_per_epoch of baselines.tradeoff
 index = pd.read_parquet(snakemake.input.index)
 clips_train, clips_test = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
-anonymiser = build_unet(p.unet, snakemake.input.init)
-utility = build_video_classifier(
-    p.utility["arch"], len(EMOTIONS), p.utility["weights"], width=p.utility["width"]
+anonymiser = create_model("unet", "unet", settings=p.unet, weights=snakemake.input.init)
+utility = create_model(
+    "video",
+    p.utility["arch"],
+    num_classes=len(EMOTIONS),
+    weights=p.utility["weights"],
+    width=p.utility["width"],
 )
 encoder = build_privacy_encoder(cfg["encoder"])
 nets = nn.ModuleDict({"anonymiser": anonymiser, "utility": utility, "encoder": encoder}).to(device)

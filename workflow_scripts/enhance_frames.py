@@ -6,7 +6,7 @@ import pandas as pd
 
 from ppfer_core.arrays import FrameDataset, identity_labels, load_clips, write_representation
 from ppfer_core.enhancer import fit_enhancer
-from ppfer_core.nets import build_image_classifier, build_unet
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import load_weights, save_weights
 
@@ -15,9 +15,9 @@ p = snakemake.params
 index = pd.read_parquet(snakemake.input.index)
 y, actors = identity_labels(index, "train")
 data = FrameDataset(load_clips(snakemake.input.train), y)
-enhancer = build_unet(p.unet, snakemake.input.init)
+enhancer = create_model("unet", "unet", settings=p.unet, weights=snakemake.input.init)
 controller = load_weights(
-    build_image_classifier(p.model["arch"], len(actors), None), snakemake.input.controller
+    create_model("image", p.model["arch"], num_classes=len(actors)), snakemake.input.controller
 )
 with job.resumable(snakemake.output.model) as state:
     result = fit_enhancer(

@@ -8,7 +8,7 @@ import torch
 
 from ppfer_core.arrays import load_clips
 from ppfer_core.falsification import clip_embeddings, source_retrieval
-from ppfer_core.nets import build_image_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
 from ppfer_core.training import freeze, load_weights
@@ -16,7 +16,7 @@ from ppfer_core.training import freeze, load_weights
 job = Job.from_snakemake(snakemake)
 p = snakemake.params
 prior = load_weights(build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]), snakemake.input.prior)
-validator = build_image_classifier(p.model["arch"], 0)
+validator = create_model("image", p.model["arch"], num_classes=0)
 state = torch.load(snakemake.input.validator, map_location="cpu", weights_only=True)
 head = [k for k in state if k.split(".")[1] in ("fc", "head", "classifier")]  # V_pl's identity classifier
 validator.load_state_dict({k: v for k, v in state.items() if k not in head})  # strict: every other tensor

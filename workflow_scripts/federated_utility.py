@@ -14,19 +14,11 @@ from ppfer_core.runtime import Job
 job = Job.from_snakemake(snakemake)
 p, w = snakemake.params, snakemake.wildcards
 fed = p.federated
-settings = FedSettings(
-    arch=p.model["arch"],
-    width=p.model["width"],
-    augment=p.model["augment"],
-    train=dict(p.train),
-    rounds=fed["rounds"],
-    local_epochs=fed["local_epochs"],
+settings = FedSettings.from_config(
+    {"models": {"utility": p.model}, "train": {"utility": p.train}, "federated": fed},
     strategy=w.strategy,
-    proximal_mu=fed["proximal_mu"],
-    sites=fed["sites"],
     seed=job.seed,
     device=job.device.type,
-    lr_decay=fed.get("lr_decay", "none"),
 )
 out = FedOutputs(
     Path(snakemake.output.model),

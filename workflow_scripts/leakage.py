@@ -4,7 +4,7 @@ import pandas as pd
 
 from ppfer_core.arrays import identity_labels, load_clips
 from ppfer_core.evaluation import privacy_leakage
-from ppfer_core.nets import build_image_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import load_weights
 
@@ -12,7 +12,7 @@ job = Job.from_snakemake(snakemake)
 index = pd.read_parquet(snakemake.input.index)
 y, actors = identity_labels(index, "test")
 validator = load_weights(
-    build_image_classifier(snakemake.params.model["arch"], len(actors), None), snakemake.input.validator
+    create_model("image", snakemake.params.model["arch"], num_classes=len(actors)), snakemake.input.validator
 )
 m = privacy_leakage(
     validator, load_clips(snakemake.input.test), y, len(actors), snakemake.params.seed, job.device

@@ -6,7 +6,7 @@ from torch.utils.data import ConcatDataset
 
 from ppfer_core.arrays import band_dataset
 from ppfer_core.enhancer import l1_identity_loss
-from ppfer_core.nets import build_unet
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import Player, fit, save_weights
 
@@ -15,7 +15,7 @@ p, s = snakemake.params, job.train_settings()
 low, *highs = snakemake.input.bands
 no_labels = np.zeros(np.load(low, mmap_mode="r").shape[0], dtype=np.int64)
 data = ConcatDataset([band_dataset(low, highs, no_labels), band_dataset(None, highs, no_labels)])
-model = build_unet(p.unet).to(job.device)
+model = create_model("unet", "unet", settings=p.unet).to(job.device)
 opt = s.make_optimizer(model.parameters())
 with job.resumable(snakemake.output.model) as state:
     result = fit(

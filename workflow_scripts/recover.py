@@ -3,14 +3,14 @@ method's train outputs back to the original train frames; its recovery of the me
 is the representation recovered-{rep}, with SSIM / PSNR against the original test frames."""
 
 from ppfer_core.arrays import load_clips, npy_output
-from ppfer_core.nets import build_unet
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.threat import fit_recovery, frame_quality, recover_clips
 from ppfer_core.training import load_weights, save_weights
 
 job = Job.from_snakemake(snakemake)
 p, rep = snakemake.params, snakemake.wildcards.rep
-model = build_unet(p.unet)
+model = create_model("unet", "unet", settings=p.unet)
 if p.init == "identity":
     load_weights(model, snakemake.input.init)
     job.log(f"recovery U-Net starts from the enhancers' identity-map initialisation {snakemake.input.init}")

@@ -24,12 +24,13 @@ t3 = pd.read_csv(inp.table3)
 plot_privacy_utility(t1, out.figure1)
 plot_per_class(pd.read_csv(inp.table2), out.per_class)
 
-# frame grid: original, G, C (ours), each Table 1 baseline as chosen there, each Table 3 recovery
+# frame grid: the design's frame_grid rows, each other Table 1 row as chosen there, each Table 3 recovery
 reps = dict(zip(p.reps, inp.reps))
 recovered = dict(zip(p.recovered, inp.recovered))
-rows = [("original", reps["original"]), ("G (privacy-enhanced)", reps["G"]), ("C = ours", reps["ours"])]
+rows = [(label, reps[rep]) for label, rep in p.frame_grid]
+fixed = {rep for _, rep in p.frame_grid}
 for approach, rep in zip(t1["approach"], t1["representation"]):
-    if rep not in ("original", "ours"):
+    if rep not in fixed:
         rows.append((f"{approach}\n({rep})", reps[rep]))
 for approach, rep in zip(t3["approach"], t3["representation"]):
     rows.append((f"recovered:\n{approach}", recovered[rep]))

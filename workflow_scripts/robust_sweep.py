@@ -10,9 +10,7 @@ from ppfer_core.sweep import plot_robust_sweep, robust_sweep_table
 log = job_logger(snakemake.log[0])
 inp = snakemake.input
 utility = {Path(f).stem: read_json(f) for f in inp.utility}
-table = robust_sweep_table(
-    snakemake.params.l1_weights, utility, read_suite(inp.frames, inp.clips, inp.adaptive)
-)
+table = robust_sweep_table(snakemake.params.l1_weights, utility, read_suite(dict(inp.items())))
 table.to_csv(snakemake.output.table, index=False)
 chance = read_json(inp.frames[0])["validator"]["chance"]
 plot_robust_sweep(table, snakemake.output.figure, chance)

@@ -15,19 +15,18 @@ def by_rep(files):
     return {Path(f).stem: read_json(f) for f in files}
 
 
+suite = read_suite(dict(snakemake.input.items()))  # the attack suite's metric files by kind
 t3 = table3(
     snakemake.params.rows,
     pd.read_csv(snakemake.input.table1, keep_default_na=False, na_values=[""]),
     by_rep(snakemake.input.recovery),
     by_rep(snakemake.input.leakage),
-    by_rep(snakemake.input.adaptive),
+    suite["adaptive"],
 )
 recovered = by_rep(snakemake.input.leakage)
 t3 = add_interval_columns(
     t3, "plr", [recovered[f"recovered-{rep}"] for rep in t3["representation"]]
 )  # 95 % Wilson
-t3 = append_suite_columns(
-    t3, read_suite(snakemake.input.frames, snakemake.input.clips, snakemake.input.adaptive)
-)
+t3 = append_suite_columns(t3, suite)
 t3.to_csv(snakemake.output.table3, index=False)
 log("\n" + t3.to_string(index=False))

@@ -15,12 +15,11 @@ rows, settings, sweep = resolve_table1_rows(
 )
 sweep.to_csv(snakemake.output.blur_sweep, index=False)
 t1 = table1(rows, leakage, utility, settings)
-adaptive = {Path(f).stem: read_json(f) for f in snakemake.input.adaptive}
+suite = read_suite(dict(snakemake.input.items()))  # the attack suite's metric files by kind
+adaptive = suite["adaptive"]
 t1.insert(4, "plr_adaptive", [round(adaptive[rep]["plr"], 3) for rep in t1["representation"]])
 # issue 14: the attack suite's columns (every attacker's PLR, plr_worst with its interval and attacker)
-t1 = append_suite_columns(
-    t1, read_suite(snakemake.input.attack_frames, snakemake.input.attack_clips, snakemake.input.adaptive)
-)
+t1 = append_suite_columns(t1, suite)
 components = {"identity_classifier_acc": read_json(snakemake.input.identity)["test_acc"]}
 for f in snakemake.input.controllers:
     components[f"{Path(f).stem}_acc"] = read_json(f)["test_acc"]

@@ -13,23 +13,23 @@ from ppfer_core.arrays import (
 )
 from ppfer_core.classifiers import predict_labels
 from ppfer_core.compensator import compensation_loss
-from ppfer_core.nets import build_image_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import Player, fit, freeze, load_weights, save_weights
-from ppfer_core.uvit import build_uvit, load_uvit_blocks
+from ppfer_core.uvit import load_uvit_blocks
 
 job = Job.from_snakemake(snakemake)
 p, s, device = snakemake.params, job.train_settings(), job.device
 index = pd.read_parquet(snakemake.input.index)
 g_train, g_test = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
 u = p.uvit
-compensator = build_uvit(u, g_train.shape[2])
+compensator = create_model("compensator", "uvit", settings=u, img_size=g_train.shape[2])
 if u["weights"]:
     job.log(load_uvit_blocks(compensator, u["weights"]).summary())
 compensator.to(device)
 controller = None
 if p.loss == "ce":
-    controller = build_image_classifier(p.model["arch"], len(EMOTIONS), None, width=p.model.get("width"))
+    controller = create_model("image", p.model["arch"], num_classes=len(EMOTIONS), width=p.model.get("width"))
     controller = freeze(load_weights(controller, snakemake.input.controller).to(device))
 data = PairedFrameDataset(g_train, emotion_labels(index, "train"), load_clips(snakemake.input.original))
 opt = s.make_optimizer(compensator.parameters())

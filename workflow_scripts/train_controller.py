@@ -6,7 +6,7 @@ import pandas as pd
 
 from ppfer_core.arrays import FrameDataset, band_dataset, identity_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, predict_labels
-from ppfer_core.nets import build_image_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import load_weights, save_weights
 
@@ -23,7 +23,7 @@ def dataset(files, split):
 
 
 p = snakemake.params
-model = build_image_classifier(p.model["arch"], index["actor"].nunique(), None)
+model = create_model("image", p.model["arch"], num_classes=index["actor"].nunique())
 load_weights(model, snakemake.input.identity)
 test = dataset(snakemake.input.test, "test")
 pred0, true = predict_labels(model, test, job.device)

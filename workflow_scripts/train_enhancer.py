@@ -5,7 +5,7 @@ retrained, against re-trained adversaries instead (ppfer_core.robust)."""
 import pandas as pd
 
 from ppfer_core.arrays import band_dataset, identity_labels
-from ppfer_core.nets import build_image_classifier, build_unet
+from ppfer_core.registry import create_model
 from ppfer_core.robust import fit_privacy_enhancer
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import load_weights, save_weights
@@ -15,9 +15,9 @@ p, band = snakemake.params, snakemake.wildcards.band
 index = pd.read_parquet(snakemake.input.index)
 low, *highs = snakemake.input.train
 data = band_dataset(low if band == "low" else None, highs, identity_labels(index, "train")[0])
-enhancer = build_unet(p.unet, snakemake.input.init)
+enhancer = create_model("unet", "unet", settings=p.unet, weights=snakemake.input.init)
 controller = load_weights(
-    build_image_classifier(p.model["arch"], index["actor"].nunique(), None), snakemake.input.controller
+    create_model("image", p.model["arch"], num_classes=index["actor"].nunique()), snakemake.input.controller
 )
 with job.resumable(snakemake.output.model) as state:
     # enhancer.adversary: frozen (the paper: fit_enhancer) or retrained (issue 14: ppfer_core.robust)

@@ -7,7 +7,7 @@ import pandas as pd
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import FlipShiftFrames, FrameDataset, emotion_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, per_class_accuracy, predict_labels
-from ppfer_core.nets import build_image_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import save_weights
 
@@ -15,7 +15,13 @@ job = Job.from_snakemake(snakemake)
 p = snakemake.params
 wild = pd.read_parquet(snakemake.input.index)
 main = pd.read_parquet(snakemake.input.main_index)
-model = build_image_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model.get("width"))
+model = create_model(
+    "image",
+    p.model["arch"],
+    num_classes=len(EMOTIONS),
+    weights=p.model["weights"],
+    width=p.model.get("width"),
+)
 train_clips, train_labels = load_clips(snakemake.input.train), emotion_labels(wild, "train")
 per_clip = 1 if p.model.get("frames", "one") == "one" else None
 train_set = (

@@ -4,7 +4,7 @@ import pandas as pd
 
 from ppfer_core.arrays import FrameDataset, identity_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, predict_labels
-from ppfer_core.nets import build_image_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import save_weights
 
@@ -13,7 +13,7 @@ index = pd.read_parquet(snakemake.input.index)
 y_train, actors = identity_labels(index, "train")
 y_test, _ = identity_labels(index, "test")
 p = snakemake.params
-model = build_image_classifier(p.model["arch"], len(actors), p.model["weights"])
+model = create_model("image", p.model["arch"], num_classes=len(actors), weights=p.model["weights"])
 with job.resumable(snakemake.output.model) as state:
     result = fit_classifier(
         model,

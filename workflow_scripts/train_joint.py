@@ -8,7 +8,7 @@ from torch import nn
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames, joint_utility_loss
-from ppfer_core.nets import build_unet, build_video_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import Player, fit, save_weights
 
@@ -16,15 +16,16 @@ job = Job.from_snakemake(snakemake)
 p, s, device, transform = snakemake.params, job.train_settings(), job.device, snakemake.wildcards.transform
 index = pd.read_parquet(snakemake.input.index)
 enhancers = [
-    build_unet(p.unet, snakemake.input.init).to(device) for _ in range(1 if transform == "frames" else 2)
+    create_model("unet", "unet", settings=p.unet, weights=snakemake.input.init).to(device)
+    for _ in range(1 if transform == "frames" else 2)
 ]
 if transform == "frames":
     enhance = enhancers[0]
 else:
     w = p.wavelet
     enhance = lambda x: enhance_frames(x, enhancers[0], enhancers[1], w["name"], w["level"])  # noqa: E731
-utility = build_video_classifier(
-    p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model["width"]
+utility = create_model(
+    "video", p.model["arch"], num_classes=len(EMOTIONS), weights=p.model["weights"], width=p.model["width"]
 ).to(device)
 modules = [*enhancers, utility]
 opt = s.make_optimizer([q for m in modules for q in m.parameters()])

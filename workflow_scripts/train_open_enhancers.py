@@ -9,8 +9,8 @@ import torch
 
 from ppfer_core.arrays import emotion_labels, load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames
-from ppfer_core.nets import build_unet
 from ppfer_core.openset import VideoPairDataset, l1_band_loss, suppression_loss
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
 from ppfer_core.training import Player, fit, freeze, load_weights, save_weights
@@ -18,7 +18,7 @@ from ppfer_core.training import Player, fit, freeze, load_weights, save_weights
 job = Job.from_snakemake(snakemake)
 p, device = snakemake.params, job.device
 train_clips, test_clips = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
-nets = [build_unet(p.unet).to(device) for _ in range(2)]
+nets = [create_model("unet", "unet", settings=p.unet).to(device) for _ in range(2)]
 embedder = freeze(
     load_weights(build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]), snakemake.input.embedder).to(
         device

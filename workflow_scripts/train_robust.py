@@ -7,7 +7,7 @@ import pandas as pd
 
 from ppfer_core.arrays import band_dataset, identity_labels, npy_output
 from ppfer_core.enhancer import enhance_bands
-from ppfer_core.nets import build_image_classifier, build_unet
+from ppfer_core.registry import create_model
 from ppfer_core.robust import fit_privacy_enhancer
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import load_weights, save_weights
@@ -20,9 +20,9 @@ low, *highs = inp.train
 enhancers, history = {}, {}
 for band in ("low", "high"):
     data = band_dataset(low if band == "low" else None, highs, y_train)
-    enhancer = build_unet(p.unet, inp.init)
+    enhancer = create_model("unet", "unet", settings=p.unet, weights=inp.init)
     controller = load_weights(
-        build_image_classifier(p.model["arch"], len(actors), None), getattr(inp, f"controller_{band}")
+        create_model("image", p.model["arch"], num_classes=len(actors)), getattr(inp, f"controller_{band}")
     )
     model_path = getattr(out, f"enhancer_{band}")
     with job.resumable(model_path) as state:

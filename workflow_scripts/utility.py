@@ -6,14 +6,16 @@ import pandas as pd
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, per_class_accuracy, predict_labels
-from ppfer_core.nets import build_video_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import save_weights
 
 job = Job.from_snakemake(snakemake)
 p = snakemake.params
 index = pd.read_parquet(snakemake.input.index)
-model = build_video_classifier(p.model["arch"], len(EMOTIONS), p.model["weights"], width=p.model["width"])
+model = create_model(
+    "video", p.model["arch"], num_classes=len(EMOTIONS), weights=p.model["weights"], width=p.model["width"]
+)
 train_set = ClipDataset(
     load_clips(snakemake.input.train), emotion_labels(index, "train"), augment=p.model["augment"]
 )

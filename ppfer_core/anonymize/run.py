@@ -1,6 +1,7 @@
 """Anonymise one video or photograph: track the faces (first pass), then crop, transform, paste
-back and encode (second pass); write the output and its JSON sidecar under temporary names and
-rename them only when everything succeeded, so a failure leaves nothing behind.
+back and encode (second pass, checked frame by frame against the first: same count, same
+timestamps); write the output and its JSON sidecar under temporary names and rename them only
+when everything succeeded, so a failure leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -9,106 +10,37 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ppfer_core.anonymize import apply, media
+from ppfer_core.anonymize import apply, media, sidecar
+from ppfer_core.anonymize.decode import Frame, VideoReader
+from ppfer_core.anonymize.encode import VideoWriter
+from ppfer_core.anonymize.options import DEFAULT_MARGIN, Options, Result, Timings
 from ppfer_core.anonymize.tracking import FaceTrackResult, track_faces
 from ppfer_core.bundle import Bundle
-from ppfer_core.ingest import sample_indices
-
-NO_FACE = ("blur", "keep", "drop")
-"""What happens to a frame without a face: blurred whole (default), kept as it is, or left out."""
 
 
-@dataclass(frozen=True)
-class Options:
-    """Settings of one ``ppfer anonymize`` call (see ``ppfer anonymize --help``)."""
-
-    method: str | None = None  # a bundle method (None: the bundle's default) or one of apply.REPLACEMENTS
-    threshold: float = 0.6
-    detect_every: int = 1
-    smooth: int = 3
-    margin: float | None = None  # None: the bundle's face margin
-    feather: float = 0.1
-    min_face: float = 16.0
-    fallback: str = "blur"
-    no_face: str = "blur"
-    batch: int = 16
-    crf: int = 18
-    preset: str = "veryfast"
-    device: str = "cpu"
-
-    def check(self) -> None:
-        """Raise ValueError naming the first invalid option."""
-        if self.no_face not in NO_FACE:
-            raise ValueError(f"--no-face must be one of {', '.join(NO_FACE)}, got {self.no_face!r}")
-        if self.fallback not in apply.REPLACEMENTS:
-            raise ValueError(
-                f"--fallback must be one of {', '.join(apply.REPLACEMENTS)}, got {self.fallback!r}"
-            )
-        for name, value, low in (
-            ("--thresh", self.threshold, 0.0),
-            ("--margin", self.margin or 0.0, 0.0),
-            ("--feather", self.feather, 0.0),
-            ("--min-face", self.min_face, 0.0),
-        ):
-            if value < low:
-                raise ValueError(f"{name} must be >= {low}, got {value}")
-        if self.detect_every < 1 or self.batch < 1 or self.smooth < 1:
-            raise ValueError("--detect-every, --smooth and --batch must be >= 1")
-
-
-@dataclass
-class Timings:
-    """Seconds spent per stage of one input."""
-
-    decode: float = 0.0
-    detect: float = 0.0
-    models: float = 0.0
-    paste: float = 0.0
-    encode: float = 0.0
-
-    def add(self, other: Timings) -> None:
-        for k in asdict(self):
-            setattr(self, k, getattr(self, k) + getattr(other, k))
-
-
-@dataclass
-class Result:
-    """What anonymising one input did."""
-
-    input: str
-    output: str
-    frames: int
-    frames_written: int
-    faces: int  # face instances anonymised (summed over frames)
-    tracks: int
-    no_face_frames: int
-    seconds: float
-    timings: Timings = field(default_factory=Timings)
-
-
-def _timed(it: Iterable[np.ndarray], timings: Timings) -> Iterator[np.ndarray]:
+def _timed(it: Iterable, timings: Timings) -> Iterator:
     it = iter(it)
     while True:
         t0 = time.perf_counter()
         try:
-            frame = next(it)
+            item = next(it)
         except StopIteration:
             return
         timings.decode += time.perf_counter() - t0
-        yield frame
+        yield item
 
 
 class Anonymizer:
-    """Applies one method of a bundle (or a plain replacement) to whole videos and photographs."""
+    """Applies one method of a bundle (or a plain replacement, which needs no bundle) to whole
+    videos and photographs."""
 
     def __init__(
         self,
-        bundle: Bundle,
+        bundle: Bundle | None,
         options: Options,
         detector=None,
         transform: tuple[str, Callable[[np.ndarray], np.ndarray]] | None = None,
@@ -116,16 +48,19 @@ class Anonymizer:
         """``transform`` = (name, crops -> crops) replaces the method's networks (reference transforms
         of the benchmarks); F_u of the bundle's method still reads the expression."""
         options.check()
+        if bundle is None and (options.needs_bundle or transform is not None):
+            raise ValueError(f"--method {options.method or '(the bundle default)'} needs a --bundle")
         self.bundle, self.options = bundle, options
-        self.size = tuple(bundle.settings.size)
-        self.margin = bundle.settings.face_margin if options.margin is None else options.margin
+        self.size = tuple(bundle.settings.size) if bundle is not None else (1, 1)
+        self.margin = options.margin
+        if self.margin is None:
+            self.margin = bundle.settings.face_margin if bundle is not None else DEFAULT_MARGIN
+        self.method, self.transform = None, None
+        self.method_name = options.method
         if transform is not None:
             self.method = bundle.method(options.method, options.device)
             self.method_name, self.transform = transform
-        elif options.method in apply.REPLACEMENTS:
-            self.method, self.method_name = None, options.method
-            self.transform: Callable[[np.ndarray], np.ndarray] | None = None
-        else:
+        elif options.needs_bundle:
             self.method = bundle.method(options.method, options.device)
             self.method_name, self.transform = self.method.name, self.method.transform
         if detector is None:
@@ -141,21 +76,21 @@ class Anonymizer:
         path = Path(path)
         image = media.is_image(path)
         out = out_dir / (path.name if image else path.stem + ".mp4")
-        sidecar = out_dir / (path.stem + ".json")
+        json_path = out_dir / (path.stem + ".json")
         if out.resolve() == path.resolve():
             raise media.BadInput(path, f"output {out} would overwrite the input")
         out_dir.mkdir(parents=True, exist_ok=True)
         tmp_out, tmp_json = (
             out.with_name(f".{out.name}.partial"),
-            sidecar.with_name(f".{sidecar.name}.partial"),
+            json_path.with_name(f".{json_path.name}.partial"),
         )
         try:
-            result, record = (self._image if image else self._video)(path, tmp_out, progress)
+            result, rec = (self._image if image else self._video)(path, tmp_out, progress)
             result.output = str(out)
-            record["output"] = str(out)
-            tmp_json.write_text(json.dumps(record, indent=1))
+            rec["output"] = str(out)
+            tmp_json.write_text(json.dumps(rec, indent=1))
             os.replace(tmp_out, out)
-            os.replace(tmp_json, sidecar)
+            os.replace(tmp_json, json_path)
             return result
         finally:
             for p in (tmp_out, tmp_json):
@@ -169,37 +104,19 @@ class Anonymizer:
         if frames[0] is None:
             raise media.BadInput(path, "no face found and --no-face drop: nothing to write")
         media.write_image(tmp_out, frames[0], path)
-        record = self._record(path, tracks, per_frame, crops, {"size": list(frame.shape[1::-1])})
-        return self._result(path, tracks, 1, record, t0, timings), record
+        rec = self._record(path, tracks, per_frame, crops, {"size": list(frame.shape[1::-1])})
+        return sidecar.result(path, rec, 1, self.method_name, t0, timings), rec
 
     def _video(self, path: Path, tmp_out: Path, progress: bool) -> tuple[Result, dict]:
         t0, timings = time.perf_counter(), Timings()
-        tracks = track_faces(
-            _timed(media.iter_frames(path), timings),
-            self.detector,
-            self.options.detect_every,
-            self.options.smooth,
-            on_detect=lambda s: _acc(timings, "detect", s),
+        reader = VideoReader(path, keep_partial=self.options.on_error == "keep-partial")
+        tracks, pts = self._first_pass(reader, timings)
+        info, damage = reader.info(pts), reader.damage
+        writer = VideoWriter(
+            tmp_out, path, info, self.options.crf, self.options.preset, audio=self.options.audio == "keep"
         )
-        info = media.probe(path, tracks.n_frames)
-        samples = self._expression_samples(tracks)
-        writer = media.VideoWriter(tmp_out, path, info, self.options.crf, self.options.preset)
-        per_frame: list[list[dict]] = []
-        crops: dict[int, dict[int, np.ndarray]] = {}
         try:
-            bar = _bar(path, tracks.n_frames, progress)
-            for start, chunk in _chunks(_timed(media.iter_frames(path), timings), self.options.batch):
-                done, faces, got = self._anonymize_chunk(chunk, tracks.per_frame, start, samples, timings)
-                per_frame += faces
-                for tid, d in got.items():
-                    crops.setdefault(tid, {}).update(d)
-                t1 = time.perf_counter()
-                for f in done:
-                    if f is not None:
-                        writer.write(f)
-                timings.encode += time.perf_counter() - t1
-                bar.update(len(chunk))
-            bar.close()
+            per_frame, crops = self._second_pass(reader, pts, tracks, writer, timings, progress)
             if writer.n == 0:
                 raise media.BadInput(path, "no face in any frame and --no-face drop: nothing to write")
             t1 = time.perf_counter()
@@ -208,9 +125,70 @@ class Anonymizer:
         except BaseException:
             writer.abort()
             raise
-        extra = {"size": [info.width, info.height], "fps": str(info.rate), "audio": writer.audio_mode}
-        record = self._record(path, tracks, per_frame, crops, extra)
-        return self._result(path, tracks, writer.n, record, t0, timings), record
+        head = {
+            "size": [info.width, info.height],
+            "fps": str(info.rate),
+            "time_base": str(info.time_base),
+            "rotation": info.rotation,
+            "audio": writer.audio_mode,
+        }
+        if damage is not None:
+            head["damage"] = damage.to_dict()
+        rec = self._record(path, tracks, per_frame, crops, head)
+        return sidecar.result(path, rec, writer.n, self.method_name, t0, timings), rec
+
+    def _first_pass(self, reader: VideoReader, timings: Timings) -> tuple[FaceTrackResult, list[int]]:
+        """Face tracks over the whole video, and the pts of every frame (the index pass 2 must match)."""
+        pts: list[int] = []
+
+        def images() -> Iterator[np.ndarray]:
+            for fr in _timed(reader.frames(), timings):
+                pts.append(fr.pts)
+                yield fr.image
+
+        tracks = track_faces(
+            images(),
+            self.detector,
+            self.options.detect_every,
+            self.options.smooth,
+            on_detect=lambda s: _acc(timings, "detect", s),
+            hold=round(self.options.hold * float(reader.rate)),
+        )
+        return tracks, pts
+
+    def _second_pass(
+        self,
+        reader: VideoReader,
+        pts: list[int],
+        tracks: FaceTrackResult,
+        writer: VideoWriter,
+        timings: Timings,
+        progress: bool,
+    ) -> tuple[list[dict], dict[int, dict[int, np.ndarray]]]:
+        """Decode again (checked against pass 1), anonymise and encode; the sidecar's per-frame records
+        and the anonymised crops F_u reads."""
+        samples = sidecar.expression_samples(tracks, self.method.settings.frames) if self.method else {}
+        per_frame: list[dict] = []
+        crops: dict[int, dict[int, np.ndarray]] = {}
+        bar = _bar(reader.path, tracks.n_frames, progress)
+        try:
+            for start, chunk in _chunks(_timed(_same_frames(reader, pts), timings), self.options.batch):
+                images = [f.image for f in chunk]
+                done, faces, got = self._anonymize_chunk(images, tracks.per_frame, start, samples, timings)
+                for rec, fr in zip(faces, chunk):
+                    rec["time"] = round(float(fr.pts * reader.time_base), 6)
+                per_frame += faces
+                for tid, d in got.items():
+                    crops.setdefault(tid, {}).update(d)
+                t1 = time.perf_counter()
+                for f, fr in zip(done, chunk):
+                    if f is not None:
+                        writer.write(f, fr.pts)
+                timings.encode += time.perf_counter() - t1
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+        return per_frame, crops
 
     # ------------------------------------------------------------------ frames
 
@@ -222,8 +200,9 @@ class Anonymizer:
         samples: dict[int, set[int]],
         timings: Timings,
     ) -> tuple[list, list[dict], dict]:
-        """Anonymise frames ``start ..`` of a chunk: returns the frames (None = dropped), the sidecar's
-        per-frame records and the anonymised crops kept for the expression of each track."""
+        """Anonymise frames ``start ..`` of a chunk: every box of every track on the frame gets the
+        method (or the fallback); returns the frames (None = dropped), the sidecar's per-frame records
+        and the anonymised crops kept for the expression of each track."""
         t0 = time.perf_counter()
         frames = [f.copy() for f in chunk]
         jobs, records = [], []
@@ -257,105 +236,42 @@ class Anonymizer:
 
     def _no_face(self, frames: list[np.ndarray], records: list[dict]) -> list:
         out = []
+        policy = self.options.no_face
         for frame, rec in zip(frames, records):
             if rec["faces"]:
                 out.append(frame)
                 continue
-            rec["no_face"] = self.options.no_face
-            out.append(
-                None
-                if self.options.no_face == "drop"
-                else apply.blur_frame(frame)
-                if self.options.no_face == "blur"
-                else frame
-            )
+            rec["no_face"] = policy
+            out.append(None if policy == "drop" else apply.blur_frame(frame) if policy == "blur" else frame)
         return out
 
-    # ------------------------------------------------------------------ expression and records
-
-    def _expression_samples(self, tracks: FaceTrackResult) -> dict[int, set[int]]:
-        """Per track, the T frames (spread over its frames) whose anonymised crops F_u sees."""
-        covered: dict[int, list[int]] = {}
-        for f, faces in enumerate(tracks.per_frame):
-            for tid, _, _ in faces:
-                covered.setdefault(tid, []).append(f)
-        t = self.bundle.settings.frames
-        return {tid: {fs[i] for i in sample_indices(len(fs), t)} for tid, fs in covered.items()}
-
-    def _expressions(self, crops: dict[int, dict[int, np.ndarray]]) -> dict[int, dict | None]:
-        out: dict[int, dict | None] = {}
-        labels = self.bundle.settings.labels
-        for tid, by_frame in crops.items():
-            frames = [by_frame[f] for f in sorted(by_frame)]
-            clip = np.stack([frames[i] for i in sample_indices(len(frames), self.bundle.settings.frames)])
-            probs = self.method.expression(clip) if self.method is not None else None
-            out[tid] = (
-                None
-                if probs is None
-                else {
-                    "label": labels[int(np.argmax(probs))],
-                    "probabilities": {k: round(float(p), 4) for k, p in zip(labels, probs)},
-                }
-            )
-        return out
-
-    def _record(
-        self, path: Path, tracks: FaceTrackResult, per_frame: list[dict], crops: dict, extra: dict
-    ) -> dict:
-        expressions = self._expressions(crops)
-        track_rows = []
-        for t in tracks.tracks:
-            covered = [r["frame"] for r in per_frame if any(f["track"] == t.id for f in r["faces"])]
-            if covered:
-                track_rows.append(
-                    {
-                        "id": t.id,
-                        "first_frame": covered[0],
-                        "last_frame": covered[-1],
-                        "frames": len(covered),
-                        "detections": len(t.detections),
-                        "expression": expressions.get(t.id),
-                    }
-                )
-        o = self.options
-        return {
-            "input": str(path),
-            "bundle": self.bundle.path,
+    def _record(self, path: Path, tracks, per_frame: list[dict], crops: dict, media_fields: dict) -> dict:
+        head = {
+            "bundle": self.bundle.path if self.bundle else None,
             "method": self.method_name,
-            "frames": tracks.n_frames,
-            **extra,
-            "settings": {
-                "threshold": o.threshold,
-                "detect_every": o.detect_every,
-                "smooth": o.smooth,
-                "margin": self.margin,
-                "feather": o.feather,
-                "min_face": o.min_face,
-                "fallback": o.fallback,
-                "no_face": o.no_face,
-                "crop_size": list(self.size),
-            },
-            "tracks": track_rows,
-            "per_frame": per_frame,
+            **media_fields,
         }
+        model = {"margin": self.margin, "crop_size": list(self.size) if self.bundle else None}
+        found = sidecar.expressions(self.method, crops)
+        return sidecar.record(path, head, model, self.options, tracks, per_frame, found)
 
-    @staticmethod
-    def _result(
-        path: Path, tracks: FaceTrackResult, written: int, record: dict, t0: float, timings: Timings
-    ) -> Result:
-        faces = sum(len(r["faces"]) for r in record["per_frame"])
-        no_face = sum(1 for r in record["per_frame"] if not r["faces"])
-        return Result(
-            str(path),
-            "",
-            tracks.n_frames,
-            written,
-            faces,
-            len(record["tracks"]),
-            no_face,
-            time.perf_counter() - t0,
-            timings,
-        )
+
+def _same_frames(reader: VideoReader, pts: list[int]) -> Iterator[Frame]:
+    """The second pass's frames, each checked against the first pass's index (count and pts)."""
+    n = 0
+    for fr in reader.frames():
+        if fr.index >= len(pts):
+            raise media.BadInput(
+                reader.path, f"pass 2 decoded frame {fr.index}, pass 1 only {len(pts)} frames"
+            )
+        if fr.pts != pts[fr.index]:
+            raise media.BadInput(
+                reader.path, f"pass 2 decoded frame {fr.index} at pts {fr.pts}, pass 1 at {pts[fr.index]}"
+            )
+        n += 1
+        yield fr
+    if n != len(pts):
+        raise media.BadInput(reader.path, f"pass 2 decoded {n} frames, pass 1 {len(pts)}")
 
 
 def _acc(timings: Timings, key: str, seconds: float) -> None:
@@ -366,8 +282,8 @@ def _r(box) -> list[float]:
     return [round(float(v), 1) for v in box]
 
 
-def _chunks(frames: Iterable[np.ndarray], size: int) -> Iterator[tuple[int, list[np.ndarray]]]:
-    chunk: list[np.ndarray] = []
+def _chunks(frames: Iterable, size: int) -> Iterator[tuple[int, list]]:
+    chunk: list = []
     start = 0
     for i, f in enumerate(frames):
         if not chunk:

@@ -3,10 +3,15 @@ interpolated to every frame.
 
 1. the detector (YuNet, :mod:`ppfer_core.faces`) runs on frames 0, k, 2k, ... and the last frame;
 2. each detection joins the live track whose last box overlaps it most (IoU >= ``min_iou``),
-   else starts a new track; a track missing for more than ``max_missed`` detection frames ends;
+   else starts a new track; a track missing for more than ``max_missed`` detection frames (and
+   for more than ``hold`` frames) ends;
 3. a track's detected boxes are smoothed by a centred moving average over ``smooth`` detections
    (centre and size), then linearly interpolated to every frame between its first and last
-   detection, and held for k - 1 frames beyond both ends (the frames no detection looked at).
+   detection, and held for ``hold`` frames (at least k - 1, the frames no detection looked at)
+   beyond both ends.
+
+So a face the detector misses for a while keeps a box, per track, whatever the detector found
+elsewhere in the frame: inside its track the interpolated box, before and after it the held one.
 
 Boxes are pixel edges ``(x0, y0, x1, y1)`` as in :mod:`ppfer_core.faces`.
 """
@@ -114,11 +119,15 @@ def smooth_boxes(frames: np.ndarray, boxes: np.ndarray, window: int) -> np.ndarr
     )
 
 
-def track_boxes(track: Track, n_frames: int, every: int, smooth: int) -> dict[int, tuple[Box, bool]]:
-    """Box of ``track`` on every frame it covers: frame -> (box, detected on that frame)."""
+def track_boxes(
+    track: Track, n_frames: int, every: int, smooth: int, hold: int = 0
+) -> dict[int, tuple[Box, bool]]:
+    """Box of ``track`` on every frame it covers: frame -> (box, detected on that frame); the ends
+    are held for ``max(hold, every - 1)`` frames."""
     idx = np.array(sorted(track.detections))
     boxes = smooth_boxes(idx, np.array([track.detections[i] for i in idx], dtype=np.float64), smooth)
-    first, last = max(0, idx[0] - (every - 1)), min(n_frames - 1, idx[-1] + (every - 1))
+    pad = max(hold, every - 1)
+    first, last = max(0, idx[0] - pad), min(n_frames - 1, idx[-1] + pad)
     frames = np.arange(first, last + 1)
     coords = np.stack([np.interp(frames, idx, boxes[:, j]) for j in range(4)], axis=1)
     return {
@@ -143,12 +152,14 @@ def track_faces(
     min_iou: float = 0.2,
     max_missed: int = 2,
     on_detect=None,
+    hold: int = 0,
 ) -> FaceTrackResult:
     """Detect and track faces over an iterable of RGB frames (consumed once; the frame count is
-    learnt on the way). ``on_detect(seconds)`` receives each detector call's time."""
+    learnt on the way). ``on_detect(seconds)`` receives each detector call's time; ``hold`` (frames)
+    keeps a lost track alive and its box on screen that long."""
     import time
 
-    tracker = Tracker(min_iou, max_missed)
+    tracker = Tracker(min_iou, max(max_missed, -(-hold // every)))
     pending: tuple[int, np.ndarray] | None = None
     n = 0
     for i, frame in enumerate(frames):
@@ -167,6 +178,6 @@ def track_faces(
             on_detect(time.perf_counter() - t0)
     per_frame: list[list[tuple[int, Box, bool]]] = [[] for _ in range(n)]
     for t in tracker.tracks:
-        for f, (box, detected) in track_boxes(t, n, every, smooth).items():
+        for f, (box, detected) in track_boxes(t, n, every, smooth, hold).items():
             per_frame[f].append((t.id, box, detected))
     return FaceTrackResult(n, per_frame, tracker.tracks)

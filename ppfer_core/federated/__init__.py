@@ -1,7 +1,8 @@
 """Federated mode (Flower): sites as a partition of the corpus by actor, F_u trained across them.
 
 - :mod:`ppfer_core.federated.partition`  sites by actor, site folders
-- :mod:`ppfer_core.federated.task`       settings, local training and testing at a site
+- :mod:`ppfer_core.federated.task`       settings (from the config), local training and testing at a site
+- :mod:`ppfer_core.federated.app_config` the Flower App's run config, generated from config.yaml
 - :mod:`ppfer_core.federated.client_app` Flower ClientApp (one per site)
 - :mod:`ppfer_core.federated.server_app` Flower ServerApp: FedAvg / FedProx rounds, resumable
 - :mod:`ppfer_core.federated.simulation` the rule's run on Flower's simulation engine

@@ -117,7 +117,7 @@ def load_site(folder: str | Path) -> SiteData:
     folder = Path(folder)
     meta = folder / "site.json"
     if not meta.exists():
-        raise FileNotFoundError(f"{folder} is not a site folder (no site.json); see README 'Federated mode'")
+        raise FileNotFoundError(f"{folder} is not a site folder (no site.json); see flower-app/README.md")
     site = int(json.loads(meta.read_text())["site"])
     arrays = {}
     for name in ("train", "train_labels", "test", "test_labels"):

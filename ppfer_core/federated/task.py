@@ -6,7 +6,7 @@ gradient term mu * (w - w_global) on each parameter."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -16,29 +16,39 @@ from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset
 from ppfer_core.classifiers import fit_classifier, predict_labels
 from ppfer_core.federated.partition import SiteData
-from ppfer_core.nets import build_video_classifier
+from ppfer_core.registry import create_model
 from ppfer_core.training import Run
 
 STRATEGIES = ("fedavg", "fedprox")
 LR_DECAYS = ("none", "cosine")
 
 
+FED_KEYS = ("rounds", "local_epochs", "proximal_mu", "sites", "lr_decay")
+"""The keys of the config's ``federated`` section a training reads (``strategies`` lists the strategies)."""
+MODEL_KEYS = ("arch", "width", "augment")
+"""The keys of ``models.utility`` a federated training reads (F_u as the utility rule builds it)."""
+
+
 @dataclass(frozen=True)
 class FedSettings:
-    """One federated training: F_u's architecture and local recipe (the utility rule's), rounds, strategy."""
+    """One federated training: F_u's architecture and local recipe (the utility rule's), rounds, strategy.
+
+    No field has a default: every value comes from the workflow config (:meth:`from_config`), and the
+    Flower App's run config (``flower-app/pyproject.toml``) is generated from the same values
+    (:mod:`ppfer_core.federated.app_config`)."""
 
     arch: str
     width: int
     augment: bool
     train: dict[str, Any] = field(hash=False)  # train.utility: optimizer, lr, batch_size, ...
-    rounds: int = 6
-    local_epochs: int = 2
-    strategy: str = "fedavg"
-    proximal_mu: float = 0.0
-    sites: int = 3
-    seed: int = 0
-    device: str = "cpu"
-    lr_decay: str = "none"  # none | cosine: the round's lr follows a cosine over the rounds
+    rounds: int
+    local_epochs: int
+    strategy: str
+    proximal_mu: float
+    sites: int
+    seed: int
+    device: str
+    lr_decay: str  # none | cosine: the round's lr follows a cosine over the rounds
 
     def __post_init__(self):
         if self.lr_decay not in LR_DECAYS:
@@ -67,16 +77,45 @@ class FedSettings:
 
     @classmethod
     def from_run_config(cls, cfg: dict[str, Any]) -> FedSettings:
-        """Inverse of :meth:`to_run_config` (unknown keys such as ``out-dir`` are ignored)."""
+        """Inverse of :meth:`to_run_config` (unknown keys such as ``out-dir`` are ignored); a missing
+        key raises :class:`ValueError` naming it."""
         names = {f.name for f in fields(cls)} - {"train"}
         kwargs = {k.replace("-", "_"): v for k, v in cfg.items() if k.replace("-", "_") in names}
+        missing = sorted(n.replace("_", "-") for n in names - set(kwargs))
+        if missing:
+            raise ValueError(f"the federated run config lacks {', '.join(missing)}")
         train = {k[len("train-") :].replace("-", "_"): v for k, v in cfg.items() if k.startswith("train-")}
         return cls(train=train, **kwargs)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        strategy: str | None = None,
+        seed: int | None = None,
+        device: str | None = None,
+    ) -> FedSettings:
+        """The settings of a workflow config: ``models.utility`` (F_u), ``train.utility`` (its recipe),
+        ``federated`` (rounds, local epochs, sites, ...), ``seed`` and ``device`` unless given;
+        ``strategy`` defaults to the first of ``federated.strategies``. A missing key raises naming it."""
+        model, fed = config["models"]["utility"], config["federated"]
+        missing = [f"models.utility.{k}" for k in MODEL_KEYS if k not in model]
+        missing += [f"federated.{k}" for k in (*FED_KEYS, "strategies") if k not in fed]
+        if missing:
+            raise ValueError(f"the config lacks {', '.join(missing)} (federated mode)")
+        return cls(
+            **{k: model[k] for k in MODEL_KEYS},
+            train=dict(config["train"]["utility"]),
+            **{k: fed[k] for k in FED_KEYS},
+            strategy=strategy or fed["strategies"][0],
+            seed=int(config["seed"] if seed is None else seed),
+            device=device or config["device"],
+        )
 
 
 def build_model(s: FedSettings, weights_file: str | None = None) -> torch.nn.Module:
     """F_u as the utility rule builds it."""
-    return build_video_classifier(s.arch, len(EMOTIONS), weights_file, width=s.width)
+    return create_model("video", s.arch, num_classes=len(EMOTIONS), weights=weights_file, width=s.width)
 
 
 def round_seed(s: FedSettings, server_round: int, site: int) -> int:

@@ -1,0 +1,344 @@
+"""The experiment's plan: config/design.yaml and the config expanded once, before any rule file is
+read, into every representation (with its producer rule and model files), every table's rows and
+the run's final outputs (:class:`Plan`, :func:`build_plan`).
+
+Standard library only (with :mod:`ppfer_core.suite`, also standard library at import): Snakemake
+builds the plan when it parses the Snakefile (rules/common.smk), without numpy, pandas or torch.
+Every name the design sheet uses is checked here, so a misspelt approach or representation fails at
+parse time naming it and the valid ones, before any job runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ppfer_core.suite import ATTACKERS, Attacker, suite_files
+
+RES = "results"
+OPEN = "open-"  # representations of the open-set split (rules/openset.smk)
+SPLITS = ("train", "test")
+PARTS = ("enhancer_low", "enhancer_high", "compensator", "utility")  # an anonymiser method's checkpoints
+
+Row = tuple[str, str]  # (approach, representation)
+ROBUST_SWEEP_OUTPUTS = (f"{RES}/tables/robust_sweep.csv", f"{RES}/report/robust_sweep.png")
+BUNDLE = f"{RES}/models/anonymizer.pt"  # the anonymiser's model bundle (rules/anonymize.smk)
+
+
+# ------------------------------------------------------------------------------ config-made representations
+
+
+def blur_sweep(fractions: Sequence[float], size: Sequence[int]) -> dict[str, float]:
+    """The blur sweep at a frame size: representation name -> sigma in px, each sigma a fraction
+    of the frame's shorter side (so the sweep scales with the frame: 0.0625 is 4 px at 64 px and
+    7 px at 112 px), rounded to 0.01 px. Two fractions that round to one sigma are an error.
+    Names as ppfer_core.baselines.blur_rep: ``blur-s2``, ``blur-s0.5``."""
+    side = min(int(v) for v in size)
+    sweep: dict[str, float] = {}
+    for f in fractions:
+        if not 0 < f < 1:
+            raise ValueError(f"baselines.blur.sigmas: {f} is not a fraction of the frame side in (0, 1)")
+        px = round(float(f) * side, 2)
+        if f"blur-s{px:g}" in sweep:
+            raise ValueError(
+                f"baselines.blur.sigmas: {f} gives {px:g} px at {side} px, as another sigma does"
+            )
+        sweep[f"blur-s{px:g}"] = px
+    return sweep
+
+
+def robust_variants(robust: Mapping[str, Any]) -> dict[str, float]:
+    """The robust representations G-robust* the config asks for -> their L1 anchor weight: ``G-robust``
+    (robust.l1_weight, the Table 1 row) and, with robust.sweep.enabled, ``G-robust-l1w{w}`` per sweep weight."""
+    weights = [robust["l1_weight"], *(robust["sweep"]["l1_weights"] if robust["sweep"]["enabled"] else [])]
+    return {
+        "G-robust" if float(w) == float(robust["l1_weight"]) else f"G-robust-l1w{w:g}": float(w)
+        for w in weights
+    }
+
+
+def compensated_name(grep: str) -> str:
+    """The feature-compensated representation of a robust G: G-robust... -> ours-robust..."""
+    if not grep.startswith("G-robust"):
+        raise ValueError(f"not a robust G representation: {grep!r}")
+    return f"ours{grep[1:]}"
+
+
+# ------------------------------------------------------------------------------ the plan
+
+
+@dataclass(frozen=True)
+class Compensation:
+    """A feature-compensated representation: ``input`` through F_fc with ``loss``; an MSE
+    compensator's ``target`` (None: the originals of the input's split family)."""
+
+    input: str
+    loss: str
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Representation:
+    """One representation: the rule that writes results/reps/{name}/{split}.npy, and what it is made of
+    (``compensate``; ``enhancers``: its privacy enhancers' checkpoints, band -> path; ``applies``: the
+    method whose trained models it applies to another split)."""
+
+    name: str
+    producer: str
+    compensate: Compensation | None = None
+    enhancers: Mapping[str, str] = field(default_factory=dict)
+    applies: str | None = None
+
+
+@dataclass(frozen=True)
+class FrameRow:
+    """A fixed row of the report's frame grid: its label and representation."""
+
+    label: str
+    representation: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the rules read from the design and the config (see :func:`build_plan`)."""
+
+    representations: Mapping[str, Representation]
+    blur_sweep: Mapping[str, float]
+    matched: tuple[str, ...]
+    table1: tuple[Row, ...]
+    table2: tuple[Row, ...]
+    table3: tuple[str, ...]
+    table4: tuple[Mapping[str, Any], ...]
+    table5: tuple[Row, ...]
+    table5_method: str
+    table5_reference: str
+    table6: tuple[Row, ...]
+    frame_grid: tuple[FrameRow, ...]
+    robust_l1: Mapping[str, float]
+    robust_sweep: bool
+    levels: tuple[int, ...]
+    anonymizer: tuple[str, ...]
+    attackers: tuple[Attacker, ...] = ATTACKERS
+
+    # ---------------------------------------------------------------- representations by role
+    @property
+    def table1_reps(self) -> list[str]:
+        """Representations scored for Table 1: its rows' (blur placeholders aside) and the blur sweep."""
+        return [rep for _, rep in self.table1 if rep not in self.matched] + list(self.blur_sweep)
+
+    @property
+    def threat_reps(self) -> list[str]:
+        """Representations the recovery attack runs on: Table 3's approaches' and every blur sigma."""
+        return [rep for name, rep in self.table1 if name in self.table3 and rep not in self.matched] + list(
+            self.blur_sweep
+        )
+
+    @property
+    def ablation_reps(self) -> list[str]:
+        return [t["rep"] for t in self.table4]
+
+    @property
+    def frame_reps(self) -> list[str]:
+        """The report's frame grid: its fixed rows, then every Table 1 representation."""
+        return list(dict.fromkeys([*(r.representation for r in self.frame_grid), *self.table1_reps]))
+
+    @property
+    def robust_sweep_reps(self) -> list[str]:
+        """The compensated robust variants of robust.sweep (none when the sweep is off)."""
+        return [compensated_name(g) for g in self.robust_l1] if self.robust_sweep else []
+
+    @property
+    def compensated(self) -> dict[str, tuple[str, str]]:
+        """Feature-compensated representations: name -> (input representation, compensator loss)."""
+        return {
+            rep: (r.compensate.input, r.compensate.loss)
+            for rep, r in self.representations.items()
+            if r.compensate is not None
+        }
+
+    @property
+    def compensation_target(self) -> dict[str, str]:
+        """The MSE target of a compensated representation where it is not its family's originals."""
+        return {
+            rep: r.compensate.target
+            for rep, r in self.representations.items()
+            if r.compensate is not None and r.compensate.target is not None
+        }
+
+    # ---------------------------------------------------------------- files
+    def band_files(self, split: str) -> list[str]:
+        """Wavelet band files of a split of the main corpus."""
+        return [f"{RES}/wavelet/{split}/low.npy"] + [
+            f"{RES}/wavelet/{split}/high_{k}.npy" for k in self.levels
+        ]
+
+    def method_parts(self, rep: str) -> dict[str, str]:
+        """The checkpoints of a method (a compensated representation of enhanced frames), by part
+        (:data:`PARTS`): its input's enhancers, its compensator and its F_u."""
+        r = self.representations.get(rep)
+        source = self.representations.get(r.compensate.input) if r and r.compensate else None
+        if source is None or not source.enhancers:
+            raise ValueError(
+                f"{rep!r} is no method (a compensated representation of enhanced frames); "
+                f"methods: {', '.join(self.methods)}"
+            )
+        return {
+            "enhancer_low": source.enhancers["low"],
+            "enhancer_high": source.enhancers["high"],
+            "compensator": f"{RES}/models/compensator/{rep}.pt",
+            "utility": f"{RES}/models/utility/{rep}.pt",
+        }
+
+    @property
+    def methods(self) -> list[str]:
+        """Representations that are methods (:meth:`method_parts`): what an anonymiser bundle can hold."""
+        return [
+            rep
+            for rep, r in self.representations.items()
+            if r.compensate and self.representations.get(r.compensate.input, Representation("", "")).enhancers
+        ]
+
+    def suite_inputs(self, reps: Sequence[str]) -> dict[str, list[str]]:
+        """The attack suite's metric files of ``reps`` by kind (a table rule's inputs, read by
+        :func:`ppfer_core.suite.read_suite`)."""
+        return {
+            kind: [pattern.format(rep=rep) for rep in reps]
+            for kind, pattern in suite_files(self.attackers).items()
+        }
+
+    def final_outputs(self) -> list[str]:
+        """The run's targets (rule all): every table, the report, the indices, the bands, the bundle."""
+        return [
+            *(f"{RES}/tables/table{k}.csv" for k in (1, 2, 4, 3, 5)),
+            f"{RES}/report/runtime.csv",
+            f"{RES}/data/cremad/index.parquet",
+            f"{RES}/data/dfew/index.parquet",
+            *self.band_files("train"),
+            *self.band_files("test"),
+            *(ROBUST_SWEEP_OUTPUTS if self.robust_sweep else ()),
+            f"{RES}/tables/table6.csv",
+            BUNDLE,
+        ]
+
+    def report_inputs(self) -> list[str]:
+        """The final outputs the report rule waits for (all but its own): its run time covers the run."""
+        return [f for f in self.final_outputs() if not f.startswith(f"{RES}/report/")]
+
+
+# ------------------------------------------------------------------------------ building and checking
+
+
+def _representation(name: str, spec: Mapping[str, Any]) -> Representation:
+    comp = spec.get("compensate")
+    return Representation(
+        name,
+        spec["producer"],
+        Compensation(comp["input"], comp["loss"], comp.get("target")) if comp else None,
+        {band: f"{RES}/models/{path}" for band, path in spec.get("enhancers", {}).items()},
+        spec.get("applies"),
+    )
+
+
+def representations(design: Mapping[str, Any], robust_l1: Mapping[str, float]) -> dict[str, Representation]:
+    """The design sheet's representations, then the robust variants the config asks for (G-robust*,
+    rule train_robust, and their compensated ours-robust*)."""
+    reps = {name: _representation(name, spec) for name, spec in design["representations"].items()}
+    for g in robust_l1:
+        enhancers = {band: f"{RES}/models/robust/{g}/enhancer_{band}.pt" for band in ("low", "high")}
+        reps[g] = Representation(g, "train_robust", enhancers=enhancers)
+    for g in robust_l1:
+        reps[compensated_name(g)] = Representation(
+            compensated_name(g), "train_compensator", Compensation(g, "ce")
+        )
+    return reps
+
+
+def design_rows(rows: Sequence[Mapping[str, Any]], sweep: Mapping[str, float]) -> tuple[Row, ...]:
+    """(approach, representation) rows of a table of the design; a per_blur_sigma row stands for one
+    row per sigma of the blur sweep (its {rep} and {sigma} filled in)."""
+    out: list[Row] = []
+    for r in rows:
+        if not r.get("per_blur_sigma", False):
+            out.append((r["approach"], r["representation"]))
+            continue
+        for rep, sigma in sweep.items():
+            fill = dict(rep=rep, sigma=sigma)
+            out.append((r["approach"].format(**fill), r["representation"].format(**fill)))
+    return tuple(out)
+
+
+def check_names(where: str, kind: str, names: Sequence[str], valid: Sequence[str]) -> None:
+    """Raise naming every name of ``names`` that is not in ``valid``, and the valid ones."""
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ValueError(
+            f"config/design.yaml {where}: unknown {kind} {', '.join(map(repr, unknown))} "
+            f"(valid: {', '.join(map(repr, dict.fromkeys(valid)))})"
+        )
+
+
+def check_plan(plan: Plan) -> None:
+    """Every name the design sheet uses refers to something it defines: Table 3's approaches are
+    Table 1's, Table 5's method and reference its own rows, every table's representation a known one."""
+    approaches = [a for a, _ in plan.table1]
+    check_names("table3", "Table 1 approach", plan.table3, approaches)
+    check_names(
+        "table5_method / table5_reference",
+        "Table 5 approach",
+        [plan.table5_method, plan.table5_reference],
+        [a for a, _ in plan.table5],
+    )
+    known = [*plan.representations, *plan.blur_sweep, *(OPEN + r for r in plan.blur_sweep)]
+    check_names("table1", "representation", [r for _, r in plan.table1 if r not in plan.matched], known)
+    for where, rows in (("table2", plan.table2), ("table5", plan.table5)):
+        check_names(where, "representation", [r for _, r in rows], known)
+    check_names("table4", "representation", plan.ablation_reps, known)
+    check_names("frame_grid", "representation", [r.representation for r in plan.frame_grid], known)
+    for rep, r in plan.representations.items():
+        if r.compensate is not None:
+            check_names(
+                f"representations.{rep}.compensate",
+                "representation",
+                [r.compensate.input, *filter(None, [r.compensate.target])],
+                known,
+            )
+        if r.applies is not None:
+            check_names(f"representations.{rep}.applies", "method", [r.applies], plan.methods)
+
+
+def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
+    """The plan of a run: the design sheet (validated by schemas/design.schema.yaml) expanded with the
+    config's blur sweep, robust variants and wavelet levels, and checked (:func:`check_plan`).
+    ``config["anonymize"]["methods"]`` must name methods (:attr:`Plan.methods`)."""
+    sweep = blur_sweep(config["baselines"]["blur"]["sigmas"], config["ingest"]["size"])
+    robust_l1 = robust_variants(config["robust"])
+    table1 = design_rows(design["table1"], sweep)
+    table6_reps = list(design["table6"])
+    plan = Plan(
+        representations=representations(design, robust_l1),
+        blur_sweep=sweep,
+        matched=tuple(design["blur_matched"]),
+        table1=table1,
+        table2=design_rows(design["table2"], sweep),
+        table3=tuple(design["table3"]),
+        table4=tuple(design["table4"]),
+        table5=design_rows(design["table5"], sweep),
+        table5_method=design["table5_method"],
+        table5_reference=design["table5_reference"],
+        table6=tuple((name, rep) for name, rep in table1 if rep in table6_reps),
+        frame_grid=tuple(FrameRow(r["label"], r["representation"]) for r in design["frame_grid"]),
+        robust_l1=robust_l1,
+        robust_sweep=bool(config["robust"]["sweep"]["enabled"]),
+        levels=tuple(range(1, config["wavelet"]["level"] + 1)),
+        anonymizer=tuple(config["anonymize"]["methods"]),
+    )
+    check_plan(plan)
+    # Table 6 names representations; each must be a Table 1 row's (checked on the sheet's list)
+    check_names("table6", "Table 1 representation", table6_reps, [r for _, r in table1])
+    if unknown := [m for m in plan.anonymizer if m not in plan.methods]:
+        raise ValueError(
+            f"config key anonymize.methods: unknown method {', '.join(map(repr, unknown))} "
+            f"(known: {', '.join(plan.methods)})"
+        )
+    return plan

@@ -1,0 +1,228 @@
+"""The run's plan (ppfer_core.design, issue 25): built once before the stage files, so their include
+order does not matter; every table's names checked at parse time; the GPU rules and the attack suite
+each listed once."""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from workflow_facts import GPU_RULES, planning
+
+from ppfer_core.design import build_plan
+from ppfer_core.suite import ATTACKERS, suite_columns, suite_table
+
+ROOT = Path(__file__).resolve().parents[1]
+DESIGN = yaml.safe_load((ROOT / "config" / "design.yaml").read_text())
+CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+# --------------------------------------------------------------------------- include order
+
+
+def _shuffled_snakefile(tmp_path: Path, seed: int) -> Path:
+    """The Snakefile with its stage includes (all after rules/common.smk, which builds the plan)
+    permuted, every path absolute, written to ``tmp_path``."""
+    text = (ROOT / "Snakefile").read_text()
+    includes = re.findall(r'^include: "rules/(?!common)[^"]+"$', text, re.MULTILINE)
+    shuffled = includes[:]
+    random.Random(seed).shuffle(shuffled)
+    assert shuffled != includes
+    it = iter(shuffled)
+    text = re.sub(r'^include: "rules/(?!common)[^"]+"$', lambda m: next(it), text, flags=re.MULTILINE)
+    for rel in ("rules/", "config.yaml", "schemas/config.schema.yaml", "report/workflow.rst"):
+        text = text.replace(f'"{rel}', f'"{ROOT}/{rel}')
+    path = tmp_path / f"Snakefile.{seed}"
+    path.write_text(text)
+    return path
+
+
+def _jobs(snakefile: Path, workdir: Path, configs: list[str]) -> set[tuple]:
+    """The dry run's jobs: (rule, outputs, inputs, wildcards) of every job."""
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(snakefile), "-d", str(workdir), "--cores", "2"]
+    cmd += ["--configfile", *(str(ROOT / c) for c in configs)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    jobs = set()
+    for block in re.split(r"\n(?=rule \w+:)", run.stdout):
+        name = re.match(r"rule (\w+):", block)
+        if name:
+            fields = [re.search(rf"^\s+{k}: (.*)$", block, re.M) for k in ("output", "input", "wildcards")]
+            jobs.add((name.group(1), *(frozenset(f.group(1).split(", ")) if f else None for f in fields)))
+    return jobs
+
+
+@pytest.mark.parametrize(
+    "configs", [["config.yaml"], ["config.yaml", "config/tiny.yaml"]], ids=["default", "tiny"]
+)
+def test_shuffled_includes_plan_the_same_dag(tmp_path, configs):
+    real = _jobs(ROOT / "Snakefile", tmp_path, configs)
+    assert len(real) > 100
+    for seed in (1, 2):
+        assert _jobs(_shuffled_snakefile(tmp_path, seed), tmp_path, configs) == real, seed
+
+
+def test_no_stage_file_adds_to_a_shared_list():
+    """The stage files read the plan: no append / += / update to a name of rules/common.smk."""
+    for f in sorted((ROOT / "rules").glob("*.smk")):
+        text = f.read_text()
+        assert not re.search(r"^[A-Z_]+\s*(\+=|\.append\(|\.update\(|\.extend\()", text, re.MULTILINE), f
+        assert "FINAL_OUTPUTS" not in text, f
+
+
+# --------------------------------------------------------------------------- names checked at parse time
+
+
+def _with(**changes):
+    return {**DESIGN, **changes}
+
+
+def test_the_default_plan_names_every_table_row():
+    plan = build_plan(DESIGN, CONFIG)
+    assert ("Optical Flow", "flow") in plan.table1 and "Optical Flow" in plan.table3
+    assert {"ours-robust", "G-robust"} <= set(plan.representations)
+    assert plan.methods[:1] == ["ours"] and set(plan.anonymizer) == {"ours", "ours-robust", "open-ours"}
+    assert plan.method_parts("open-ours")["enhancer_low"] == "results/models/openset/enhancer_low.pt"
+    assert plan.final_outputs()[-2:] == ["results/tables/table6.csv", "results/models/anonymizer.pt"]
+
+
+def test_a_misspelt_table3_approach_fails_naming_it_and_the_valid_ones():
+    table3 = [a if a != "Optical Flow" else "Optical flow" for a in DESIGN["table3"]]
+    with pytest.raises(
+        ValueError, match=r"table3: unknown Table 1 approach 'Optical flow' \(valid: .*'Optical Flow'"
+    ):
+        build_plan(_with(table3=table3), CONFIG)
+
+
+@pytest.mark.parametrize(
+    "changes,needle",
+    [
+        (dict(table5_method="Ours (open set)"), "table5_method"),
+        (dict(table6=["original", "ours-robustt"]), "ours-robustt"),
+        (dict(table2=[{"approach": "NPP", "representation": "orignal"}]), "orignal"),
+        (dict(frame_grid=[{"label": "x", "representation": "GG"}]), "GG"),
+    ],
+)
+def test_every_table_name_is_checked(changes, needle):
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        build_plan(_with(**changes), CONFIG)
+
+
+def test_an_unknown_anonymiser_method_is_named():
+    config = {**CONFIG, "anonymize": {**CONFIG["anonymize"], "methods": ["ours-open"]}}
+    with pytest.raises(ValueError, match="anonymize.methods: unknown method 'ours-open'.*open-ours"):
+        build_plan(DESIGN, config)
+
+
+def test_the_plan_imports_no_heavy_library():
+    code = "import ppfer_core.design, sys; print(sorted(m for m in ('numpy', 'pandas', 'torch') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- GPU rules: one declaration
+
+
+def test_the_slurm_profile_gives_exactly_the_gpu_rules_a_gpu():
+    """profiles/slurm's set-threads / set-resources lines are those of the rules that declare
+    ``resources: **GPU`` (the one declaration), as `python rules/planning.py` writes them."""
+    text = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
+    assert planning.sync_slurm_profile(text, sorted(GPU_RULES)) == text, (
+        "profiles/slurm/config.yaml lacks (or has extra) GPU-rule lines: run `python rules/planning.py`"
+    )
+    profile = yaml.safe_load(text)
+    threads, resources = planning.slurm_gpu_entries(sorted(GPU_RULES))
+    assert set(profile["set-resources"]) == GPU_RULES and set(threads) <= set(profile["set-threads"])
+    for rule, entry in profile["set-resources"].items():
+        assert entry.items() >= resources[rule].items(), rule  # a rule may add its own (gpu_model, runtime)
+    assert len(GPU_RULES) >= 20 and {"train_identity", "attack_clips", "openset_apply_closed"} <= GPU_RULES
+
+
+def test_the_profile_sync_adds_a_new_gpu_rule_and_drops_a_former_one():
+    text = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
+    rules = sorted(GPU_RULES - {"attack_clips"} | {"my_training"})
+    synced = planning.sync_slurm_profile(text, rules)
+    profile = yaml.safe_load(synced)
+    assert profile["set-threads"]["my_training"] == 8 and "attack_clips" not in profile["set-resources"]
+    assert profile["set-resources"]["my_training"] == {
+        "slurm_partition": "gpu",
+        "gpu": 1,
+        "cpus_per_gpu": "threads",
+    }
+    assert "# U-ViT-H" in synced and profile["set-threads"]["ingest_cremad"] == 8  # the rest is kept
+    assert planning.sync_slurm_profile(synced, rules) == synced
+
+
+def test_gpu_rules_reads_the_declaration(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.smk").write_text(
+        "rule cpu:\n    threads: 1\n\n\nrule net:\n    threads: gpu_threads\n    resources:\n        **GPU,\n"
+    )
+    (tmp_path / "Snakefile").write_text('include: "rules/a.smk"\n')
+    assert planning.gpu_rules(tmp_path / "Snakefile") == ["net"]
+
+
+# --------------------------------------------------------------------------- the attack suite's registry
+
+
+def test_suite_columns_and_rule_inputs_come_from_the_registry():
+    plan = build_plan(DESIGN, CONFIG)
+    assert plan.suite_inputs(["ours"]) == {
+        "frames": ["results/metrics/attacks/frames/ours.json"],
+        "adaptive": ["results/metrics/adaptive/ours.json"],
+        "clip": ["results/metrics/attacks/clips/ours.json"],
+    }
+    assert suite_columns()[:9] == (
+        "plr",
+        "plr_vote",
+        "plr_adaptive",
+        "plr_adaptive_vote",
+        "plr_scratch",
+        "plr_scratch_vote",
+        "plr_clip",
+        "plr_recovered",
+        "plr_recovered_vote",
+    )
+    assert {a.rule for a in ATTACKERS} <= {"attack_frames", "attack_clips", "adaptive_leakage"}
+
+
+def test_a_new_attacker_is_one_registry_entry():
+    """An attacker added to the registry gets its columns and its rule's metric files, nothing else edited."""
+    from dataclasses import replace
+
+    extra = replace(
+        ATTACKERS[3], name="clip2", kind="clip2", metrics="m/clip2/{rep}.json", column="plr_clip2"
+    )
+    attackers = (*ATTACKERS, extra)
+    leak = {"correct": 9, "correct_vote": 9, "n": 10, "train_acc": 1.0}
+    metrics = {
+        "frames": {"a": {"validator": leak, "scratch": leak}},
+        "adaptive": {"a": leak},
+        "clip": {"a": leak},
+        "clip2": {"a": {**leak, "correct": 10}},
+    }
+    row = suite_table(["a"], metrics, attackers)["a"]
+    assert row["worst_attacker"] == "plr_clip2" and row["train_acc_clip2"] == 100.0
+    assert "plr_clip2" in suite_columns(attackers)
+    plan = build_plan(DESIGN, CONFIG)
+    assert replace(plan, attackers=attackers).suite_inputs(["a"])["clip2"] == ["m/clip2/a.json"]
+
+
+def test_read_suite_reads_each_kind_named_by_the_registry(tmp_path):
+    import json
+
+    from ppfer_core.suite import read_suite, suite_files
+
+    files = {}
+    for kind in suite_files():
+        (tmp_path / kind).mkdir()
+        path = tmp_path / kind / "ours.json"
+        path.write_text(json.dumps({"kind": kind}))
+        files[kind] = [str(path)]
+    suite = read_suite({"table1": "t.csv", **files})  # a rule's inputs: other names are ignored
+    assert {k: v["ours"]["kind"] for k, v in suite.items()} == {k: k for k in suite_files()}
