@@ -4,12 +4,14 @@ import inspect
 
 import numpy as np
 import pytest
+import torch
 
 from ppfer_core import EMOTIONS
 from ppfer_core.bottleneck import (
     AttackSettings,
     BasisSettings,
     BottleneckSettings,
+    LandmarkRegressor,
     RegressorSettings,
     code_attacks,
     encode,
@@ -121,19 +123,58 @@ def test_federated_summed_covariances_equal_pooled_fit(corpus, template):
         np.testing.assert_allclose(encode(lms, fed), encode(lms, pooled), atol=1e-5)
 
 
-def test_landmark_regressor_learns(corpus):
-    """Frames moved by up to 6 px (landmarks with them): the mean shape is off by pixels, the trained
-    regressor must find the face."""
-    from ppfer_core.bottleneck.landmarks import _shift
+def _shifted(corpus):
+    """Two clips (16 frames) moved by up to 6 px, landmarks with them: the mean shape is off by pixels."""
+    from ppfer_core.bottleneck.landmarks import shift_batch
 
-    r = np.random.default_rng(0)
-    frames, points = _shift(corpus[0][::3].reshape(-1, 32, 32, 3), corpus[1][::3].reshape(-1, 68, 2), r, 6)
-    clips, lms = frames.reshape(-1, 8, 32, 32, 3), points.reshape(-1, 8, 68, 2)
+    torch.manual_seed(0)
+    x = torch.from_numpy(corpus[0][[0, 7]].reshape(-1, 32, 32, 3)).permute(0, 3, 1, 2).float()
+    y = torch.from_numpy(corpus[1][[0, 7]].reshape(-1, 68, 2) / 16 - 1).float()
+    x, y = shift_batch(x, y, 6)
+    clips = x.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy().reshape(2, 8, 32, 32, 3)
+    return clips, ((y.numpy() + 1) * 16).reshape(2, 8, 68, 2)
+
+
+def _run(state=None, log=lambda _: None):
+    from ppfer_core.training import Run
+
+    return Run(torch.device("cpu"), 0, state, log, "landmarks")
+
+
+@pytest.mark.parametrize("motion", [False, True])
+def test_landmark_regressor_learns(corpus, motion):
+    """A few shifted frames: the trained regressor beats the mean-shape baseline by a wide margin."""
+    clips, lms = _shifted(corpus)
     before = point_errors(np.broadcast_to(lms.mean((0, 1)), lms.shape), lms)[0]
-    s = RegressorSettings(width=8, epochs=15, batch_size=8, lr=0.003, shift=0)
-    net = train_regressor(clips, lms, s, seed=0, log=lambda _: None)
+    s = RegressorSettings(width=4, epochs=30, batch_size=8, lr=0.01, shift=0, motion=motion)
+    net, _ = train_regressor(clips, lms, s, _run())
     after = point_errors(predict_landmarks(net, clips), lms)[0]
     assert after < 0.6 * before, (before, after)
+
+
+def test_landmark_regressor_resumes_after_interruption(corpus, tmp_path):
+    """Killed during epoch 2, the rerun resumes from the state of epoch 1 and ends with the weights
+    of an uninterrupted training; the registry builds the architecture."""
+    from ppfer_core.registry import create_model, list_models
+
+    assert list_models("landmarks") == ["landmark_cnn"]
+    assert isinstance(create_model("landmarks", "landmark_cnn", size=32, width=4), LandmarkRegressor)
+    clips, lms = _shifted(corpus)
+    s = RegressorSettings(width=4, epochs=3, batch_size=8, lr=0.01, shift=2)
+    whole, _ = train_regressor(clips, lms, s, _run())
+
+    def killed(line):
+        if "epoch=2" in line:
+            raise KeyboardInterrupt
+
+    state = tmp_path / "landmarks.state"
+    with pytest.raises(KeyboardInterrupt):
+        train_regressor(clips, lms, s, _run(state, killed))
+    assert state.exists()
+    resumed, result = train_regressor(clips, lms, s, _run(state))
+    assert result.resumed_from == 1 and len(result.history) == 3
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b)
 
 
 def _sequences(n_ids, per_id, signal, seed):

@@ -16,10 +16,11 @@ if truth.shape[:2] != train.shape[:2]:
     raise ValueError(
         f"{job.params.train_landmarks}: shape {truth.shape} does not match the clips {train.shape}"
     )
-net = train_regressor(np.asarray(train), truth, settings.regressor, job.seed, job.log)
+with job.resumable(snakemake.output.model) as state:
+    net, _ = train_regressor(np.asarray(train), truth, settings.regressor, job.run("landmarks", state))
+    save_regressor(net, snakemake.output.model)
 for split, path in (("train", snakemake.output.train), ("test", snakemake.output.test)):
     clips = load_clips(getattr(snakemake.input, split))
     with npy_output(path, (*clips.shape[:2], 68, 2), np.float32) as out:
         out[:] = predict_landmarks(net, clips)
     job.log(f"estimated landmarks of {split}: {clips.shape[0]} clips -> {path}")
-save_regressor(net, snakemake.output.model)

@@ -41,6 +41,7 @@ class RegressorSettings:
     batch_size: int = 64
     lr: float = 0.002
     shift: int = 3  # px of random translation augmentation (landmarks shifted with the frame)
+    motion: bool = False  # also feed each frame minus its clip's mean frame (within-clip motion)
 
 
 @dataclass(frozen=True)
