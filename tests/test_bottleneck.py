@@ -141,12 +141,14 @@ def _run(state=None, log=lambda _: None):
     return Run(torch.device("cpu"), 0, state, log, "landmarks")
 
 
-@pytest.mark.parametrize("motion", [False, True])
-def test_landmark_regressor_learns(corpus, motion):
+@pytest.mark.parametrize(
+    ("motion", "head"), [(False, "regression"), (True, "regression"), (False, "heatmap")]
+)
+def test_landmark_regressor_learns(corpus, motion, head):
     """A few shifted frames: the trained regressor beats the mean-shape baseline by a wide margin."""
     clips, lms = _shifted(corpus)
     before = point_errors(np.broadcast_to(lms.mean((0, 1)), lms.shape), lms)[0]
-    s = RegressorSettings(width=4, epochs=30, batch_size=8, lr=0.01, shift=0, motion=motion)
+    s = RegressorSettings(width=4, epochs=30, batch_size=8, lr=0.01, shift=0, motion=motion, head=head)
     net, _ = train_regressor(clips, lms, s, _run())
     after = point_errors(predict_landmarks(net, clips), lms)[0]
     assert after < 0.6 * before, (before, after)

@@ -23,45 +23,68 @@ from ppfer_core.bottleneck.shapes import N_POINTS
 from ppfer_core.registry import create_model, register_model
 from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit
 
+HEADS = ("regression", "heatmap")
+"""Heads of the landmark CNN: coordinate regression, or soft-argmax over per-point heatmaps."""
+
+
+def _block(a: int, b: int, pool: bool) -> list[nn.Module]:
+    """3x3 conv, batch norm, ReLU (and a 2x2 max-pool)."""
+    layers: list[nn.Module] = [nn.Conv2d(a, b, 3, padding=1), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
+    return layers + [nn.MaxPool2d(2)] if pool else layers
+
 
 class LandmarkRegressor(nn.Module):
-    """Four conv blocks (3x3 conv, batch norm, ReLU, 2x2 max-pool) and a two-layer head regressing
-    the 68 points in frame-relative coordinates ((x, y) / size * 2 - 1). ``motion``: the input has
-    three more channels, the frame minus its clip's mean frame."""
+    """Four conv blocks (3x3 conv, batch norm, ReLU) and a head giving the 68 points in frame-relative
+    coordinates ((x, y) / size * 2 - 1). ``head="regression"``: every block max-pools, two linear
+    layers regress the coordinates; ``head="heatmap"``: only the first two pool, a 1x1 conv gives one
+    heatmap per point at a quarter of the frame side and the point is its soft-argmax (the expected
+    position under the heatmap's softmax). ``motion``: three more input channels, the frame minus its
+    clip's mean frame."""
 
-    def __init__(self, size: int, width: int = 32, motion: bool = False):
+    def __init__(self, size: int, width: int = 32, motion: bool = False, head: str = "regression"):
         super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"landmark regressor: head must be one of {HEADS}, got {head!r}")
         chans = [6 if motion else 3, width, 2 * width, 3 * width, 4 * width]
         blocks: list[nn.Module] = []
-        for a, b in zip(chans[:-1], chans[1:]):
-            blocks += [
-                nn.Conv2d(a, b, 3, padding=1),
-                nn.BatchNorm2d(b),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-            ]
+        for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
+            blocks += _block(a, b, head == "regression" or i < 2)
         self.features = nn.Sequential(*blocks)
-        side = size // 16
-        self.head = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(chans[-1] * side * side, 256),
-            nn.ReLU(inplace=True),
-            nn.Linear(256, 2 * N_POINTS),
-        )
-        self.size, self.width, self.motion = size, width, motion
+        if head == "heatmap":
+            self.head = nn.Conv2d(chans[-1], N_POINTS, 1)
+            side = size // 4
+            grid = (torch.arange(side, dtype=torch.float32) + 0.5) / side * 2 - 1
+            self.register_buffer("grid", grid, persistent=False)
+        else:
+            side = size // 16
+            self.head = nn.Sequential(
+                nn.Flatten(),
+                nn.Linear(chans[-1] * side * side, 256),
+                nn.ReLU(inplace=True),
+                nn.Linear(256, 2 * N_POINTS),
+            )
+        self.size, self.width, self.motion, self.kind = size, width, motion, head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Frames [B, C, H, W] in [0, 1] (C = 6 with ``motion``: frame, then frame - clip mean + 0.5)
         -> relative points [B, 68, 2]."""
-        return self.head(self.features(x - 0.5)).view(-1, N_POINTS, 2)
+        out = self.head(self.features(x - 0.5))
+        if self.kind == "regression":
+            return out.view(-1, N_POINTS, 2)
+        prob = out.flatten(2).softmax(-1).view(out.shape)  # [B, 68, h, w]
+        px = (prob.sum(2) * self.grid).sum(-1)
+        py = (prob.sum(3) * self.grid).sum(-1)
+        return torch.stack([px, py], -1)
 
 
 @register_model("landmarks")
-def landmark_cnn(size: int, width: int = 32, motion: bool = False) -> LandmarkRegressor:
+def landmark_cnn(
+    size: int, width: int = 32, motion: bool = False, head: str = "regression"
+) -> LandmarkRegressor:
     """The landmark regressor for square ``size``-px frames (``size`` divisible by 16)."""
     if size % 16:
         raise ValueError(f"landmark_cnn: frame side must be divisible by 16, got {size}")
-    return LandmarkRegressor(size, width, motion)
+    return LandmarkRegressor(size, width, motion, head)
 
 
 def _inputs(frames: np.ndarray, means: np.ndarray | None) -> torch.Tensor:
@@ -124,7 +147,9 @@ def train_regressor(
         raise ValueError(f"landmark regressor: landmarks {landmarks.shape} do not match clips {frames.shape}")
     data = _LandmarkFrames(frames, landmarks, s.motion)
     torch.manual_seed(run.seed)
-    net = create_model("landmarks", "landmark_cnn", size=frames.shape[2], width=s.width, motion=s.motion)
+    net = create_model(
+        "landmarks", "landmark_cnn", size=frames.shape[2], width=s.width, motion=s.motion, head=s.head
+    )
     ts = TrainSettings(s.epochs, s.batch_size, s.lr, "adam")
     opt = ts.make_optimizer(net.parameters())
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=s.epochs)
@@ -158,7 +183,8 @@ def predict_landmarks(net: LandmarkRegressor, clips: np.ndarray, batch: int = 25
 
 def save_regressor(net: LandmarkRegressor, path: str) -> None:
     """Weights and the constructor arguments."""
-    blob = {"size": net.size, "width": net.width, "motion": net.motion, "state": net.state_dict()}
+    blob = {"size": net.size, "width": net.width, "motion": net.motion, "head": net.kind}
+    blob["state"] = net.state_dict()
     tmp = f"{path}.tmp"
     torch.save(blob, tmp)
     os.replace(tmp, path)  # never a partial output file
@@ -173,6 +199,7 @@ def load_regressor(path: str) -> LandmarkRegressor:
         size=int(blob["size"]),
         width=int(blob["width"]),
         motion=bool(blob.get("motion", False)),
+        head=str(blob.get("head", "regression")),
     )
     net.load_state_dict(blob["state"])
     return net.eval()

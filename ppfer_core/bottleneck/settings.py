@@ -42,6 +42,7 @@ class RegressorSettings:
     lr: float = 0.002
     shift: int = 3  # px of random translation augmentation (landmarks shifted with the frame)
     motion: bool = False  # also feed each frame minus its clip's mean frame (within-clip motion)
+    head: str = "regression"  # regression (linear head) or heatmap (soft-argmax of per-point heatmaps)
 
 
 @dataclass(frozen=True)
