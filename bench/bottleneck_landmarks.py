@@ -54,7 +54,9 @@ def estimate(args: argparse.Namespace, data: Path, val: np.ndarray) -> tuple[np.
     """Train the regressor on the train clips outside ``val``; its estimates of train and test."""
     tr, te = np.load(data / "train.npy"), np.load(data / "test.npy")
     fit_on = np.setdiff1d(np.arange(len(tr)), val)
-    s = RegressorSettings(args.width, args.epochs, 64, args.lr, args.shift, args.motion, args.head)
+    s = RegressorSettings(
+        args.width, args.epochs, 64, args.lr, args.shift, args.motion, args.head, args.upsample
+    )
     t0 = time.process_time()
     run = Run(torch.device("cpu"), 0, None, print, args.tag)
     net, _ = train_regressor(tr[fit_on], np.load(data / "train_landmarks.npy")[fit_on], s, run)
@@ -89,6 +91,7 @@ def main() -> None:
     p.add_argument("--shift", type=int, default=3)
     p.add_argument("--motion", action="store_true")
     p.add_argument("--head", default="regression")
+    p.add_argument("--upsample", type=int, default=1)
     p.add_argument("--estimates", nargs=2, type=Path, metavar=("TRAIN", "TEST"))
     p.add_argument("--truth", action="store_true")
     args = p.parse_args()

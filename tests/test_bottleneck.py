@@ -123,6 +123,15 @@ def test_federated_summed_covariances_equal_pooled_fit(corpus, template):
         np.testing.assert_allclose(encode(lms, fed), encode(lms, pooled), atol=1e-5)
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny CNNs: one torch thread (a second one only adds contention on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _shifted(corpus):
     """Two clips (16 frames) moved by up to 6 px, landmarks with them: the mean shape is off by pixels."""
     from ppfer_core.bottleneck.landmarks import shift_batch
@@ -142,19 +151,22 @@ def _run(state=None, log=lambda _: None):
 
 
 @pytest.mark.parametrize(
-    ("motion", "head"), [(False, "regression"), (True, "regression"), (False, "heatmap")]
+    ("motion", "head", "upsample"),
+    [(False, "regression", 1), (True, "heatmap", 2)],  # the default, and every option at once
 )
-def test_landmark_regressor_learns(corpus, motion, head):
+def test_landmark_regressor_learns(corpus, motion, head, upsample, one_thread):
     """A few shifted frames: the trained regressor beats the mean-shape baseline by a wide margin."""
     clips, lms = _shifted(corpus)
     before = point_errors(np.broadcast_to(lms.mean((0, 1)), lms.shape), lms)[0]
-    s = RegressorSettings(width=4, epochs=30, batch_size=8, lr=0.01, shift=0, motion=motion, head=head)
+    s = RegressorSettings(
+        width=4, epochs=30, batch_size=8, lr=0.01, shift=0, motion=motion, head=head, upsample=upsample
+    )
     net, _ = train_regressor(clips, lms, s, _run())
     after = point_errors(predict_landmarks(net, clips), lms)[0]
     assert after < 0.6 * before, (before, after)
 
 
-def test_landmark_regressor_resumes_after_interruption(corpus, tmp_path):
+def test_landmark_regressor_resumes_after_interruption(corpus, tmp_path, one_thread):
     """Killed during epoch 2, the rerun resumes from the state of epoch 1 and ends with the weights
     of an uninterrupted training; the registry builds the architecture."""
     from ppfer_core.registry import create_model, list_models
@@ -188,7 +200,7 @@ def _sequences(n_ids, per_id, signal, seed):
     return x, ids
 
 
-def test_code_attackers_at_chance_without_identity_and_high_with_it():
+def test_code_attackers_at_chance_without_identity_and_high_with_it(one_thread):
     s = AttackSettings(mlp_max_iter=200, gru_hidden=16, gru_epochs=10, seed=0)
     for signal, check in ((0.0, lambda a: a < 2 * 100 / 4), (3.0, lambda a: a > 90)):
         xtr, ytr = _sequences(4, 30, signal, 0)

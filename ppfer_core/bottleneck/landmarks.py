@@ -35,13 +35,16 @@ def _block(a: int, b: int, pool: bool) -> list[nn.Module]:
 
 class LandmarkRegressor(nn.Module):
     """Four conv blocks (3x3 conv, batch norm, ReLU) and a head giving the 68 points in frame-relative
-    coordinates ((x, y) / size * 2 - 1). ``head="regression"``: every block max-pools, two linear
-    layers regress the coordinates; ``head="heatmap"``: only the first two pool, a 1x1 conv gives one
-    heatmap per point at a quarter of the frame side and the point is its soft-argmax (the expected
-    position under the heatmap's softmax). ``motion``: three more input channels, the frame minus its
-    clip's mean frame."""
+        coordinates ((x, y) / size * 2 - 1). ``head="regression"``: every block max-pools, two linear
+        layers regress the coordinates; ``head="heatmap"``: only the first two pool, a 1x1 conv gives one
+        heatmap per point at a quarter of the frame side and the point is its soft-argmax (the expected
+        position under the heatmap's softmax). ``motion``: three more input channels, the frame minus its
+        clip's mean frame. ``upsample``: the input is first resized bilinearly by this factor (finer
+    feature maps for sub-pixel points)."""
 
-    def __init__(self, size: int, width: int = 32, motion: bool = False, head: str = "regression"):
+    def __init__(
+        self, size: int, width: int = 32, motion: bool = False, head: str = "regression", upsample: int = 1
+    ):
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"landmark regressor: head must be one of {HEADS}, got {head!r}")
@@ -52,11 +55,11 @@ class LandmarkRegressor(nn.Module):
         self.features = nn.Sequential(*blocks)
         if head == "heatmap":
             self.head = nn.Conv2d(chans[-1], N_POINTS, 1)
-            side = size // 4
+            side = size * upsample // 4
             grid = (torch.arange(side, dtype=torch.float32) + 0.5) / side * 2 - 1
             self.register_buffer("grid", grid, persistent=False)
         else:
-            side = size // 16
+            side = size * upsample // 16
             self.head = nn.Sequential(
                 nn.Flatten(),
                 nn.Linear(chans[-1] * side * side, 256),
@@ -64,10 +67,13 @@ class LandmarkRegressor(nn.Module):
                 nn.Linear(256, 2 * N_POINTS),
             )
         self.size, self.width, self.motion, self.kind = size, width, motion, head
+        self.upsample = upsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Frames [B, C, H, W] in [0, 1] (C = 6 with ``motion``: frame, then frame - clip mean + 0.5)
         -> relative points [B, 68, 2]."""
+        if self.upsample > 1:
+            x = nn.functional.interpolate(x, scale_factor=self.upsample, mode="bilinear", align_corners=False)
         out = self.head(self.features(x - 0.5))
         if self.kind == "regression":
             return out.view(-1, N_POINTS, 2)
@@ -79,12 +85,14 @@ class LandmarkRegressor(nn.Module):
 
 @register_model("landmarks")
 def landmark_cnn(
-    size: int, width: int = 32, motion: bool = False, head: str = "regression"
+    size: int, width: int = 32, motion: bool = False, head: str = "regression", upsample: int = 1
 ) -> LandmarkRegressor:
     """The landmark regressor for square ``size``-px frames (``size`` divisible by 16)."""
     if size % 16:
         raise ValueError(f"landmark_cnn: frame side must be divisible by 16, got {size}")
-    return LandmarkRegressor(size, width, motion, head)
+    if upsample < 1:
+        raise ValueError(f"landmark_cnn: upsample must be >= 1, got {upsample}")
+    return LandmarkRegressor(size, width, motion, head, upsample)
 
 
 def _inputs(frames: np.ndarray, means: np.ndarray | None) -> torch.Tensor:
@@ -148,7 +156,13 @@ def train_regressor(
     data = _LandmarkFrames(frames, landmarks, s.motion)
     torch.manual_seed(run.seed)
     net = create_model(
-        "landmarks", "landmark_cnn", size=frames.shape[2], width=s.width, motion=s.motion, head=s.head
+        "landmarks",
+        "landmark_cnn",
+        size=frames.shape[2],
+        width=s.width,
+        motion=s.motion,
+        head=s.head,
+        upsample=s.upsample,
     )
     ts = TrainSettings(s.epochs, s.batch_size, s.lr, "adam")
     opt = ts.make_optimizer(net.parameters())
@@ -183,7 +197,13 @@ def predict_landmarks(net: LandmarkRegressor, clips: np.ndarray, batch: int = 25
 
 def save_regressor(net: LandmarkRegressor, path: str) -> None:
     """Weights and the constructor arguments."""
-    blob = {"size": net.size, "width": net.width, "motion": net.motion, "head": net.kind}
+    blob = {
+        "size": net.size,
+        "width": net.width,
+        "motion": net.motion,
+        "head": net.kind,
+        "upsample": net.upsample,
+    }
     blob["state"] = net.state_dict()
     tmp = f"{path}.tmp"
     torch.save(blob, tmp)
@@ -200,6 +220,7 @@ def load_regressor(path: str) -> LandmarkRegressor:
         width=int(blob["width"]),
         motion=bool(blob.get("motion", False)),
         head=str(blob.get("head", "regression")),
+        upsample=int(blob.get("upsample", 1)),
     )
     net.load_state_dict(blob["state"])
     return net.eval()

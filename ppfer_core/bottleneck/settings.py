@@ -43,6 +43,7 @@ class RegressorSettings:
     shift: int = 3  # px of random translation augmentation (landmarks shifted with the frame)
     motion: bool = False  # also feed each frame minus its clip's mean frame (within-clip motion)
     head: str = "regression"  # regression (linear head) or heatmap (soft-argmax of per-point heatmaps)
+    upsample: int = 1  # bilinear input upsampling factor before the CNN
 
 
 @dataclass(frozen=True)
