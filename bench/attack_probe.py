@@ -3,13 +3,14 @@ results/ folder, outside Snakemake (prints figures and seconds; used to measure 
 machine, where the full DAG does not fit the time at hand).
 
     python bench/attack_probe.py --workdir RUN --config config.yaml --reps flow
-    python bench/attack_probe.py --workdir RUN --config config.yaml --robust   # G-robust without the controller
+    python bench/attack_probe.py --workdir RUN --config config.yaml --robust   # G-robust as rule train_robust
 
 ``--reps``: representations whose reps/{rep}/{train,test}.npy exist (or ``original``); each gets the 4-layer CNN from
 scratch (threat.attacks.scratch) scored on one random frame per test clip and by voting.
-``--robust``: trains both robust enhancers (enhancer.adversary: retrained, robust.*) from
-models/enhancer_init.pt on the wavelet bands, without the frozen controller in the ensemble (it needs
-V_pl and C_lpr / C_hpr), writes reps/G-robust-probe/ and attacks it the same way.
+``--robust``: trains both robust enhancers jointly as rule train_robust does (ppfer_core.robust.fit_robust,
+robust.*) from models/enhancer_init.pt on the wavelet bands, the validator member from
+models/controller_frames.pt (without that file, the ensemble has no validator member), writes
+reps/G-robust-probe/ and attacks it the same way (robust.through_compensator is not probed).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +26,11 @@ import pandas as pd
 import torch
 import yaml
 
-from ppfer_core.arrays import band_dataset, identity_labels, load_clips, npy_output
+from ppfer_core.arrays import identity_labels, load_clips, npy_output
 from ppfer_core.attacks import Convergence, build_small_cnn, frame_attack
 from ppfer_core.enhancer import enhance_bands
-from ppfer_core.nets import UNet
-from ppfer_core.robust import fit_privacy_enhancer
+from ppfer_core.registry import create_model
+from ppfer_core.robust import BandClips, JointEnhancer, RobustSettings, fit_robust
 from ppfer_core.training import Run, load_weights, seed_everything
 
 
@@ -56,56 +58,41 @@ def attack(res: Path, rep: str, cfg: dict, y_train, y_test, n_ids: int) -> dict:
 
 def robust(res: Path, cfg: dict, y_train, n_ids: int) -> str:
     seed_everything(cfg["seed"])
-    settings = {
-        **cfg["enhancer"],
-        "adversary": "retrained",
-        "objective": cfg["robust"]["objective"],
-        "l1_weight": cfg["robust"]["l1_weight"],
-        "adversaries": {**cfg["enhancer"]["adversaries"], "with_controller": False},
-    }
+    wave, size = cfg["wavelet"], tuple(cfg["ingest"]["size"])
+    highs = [f"high_{k}.npy" for k in range(1, wave["level"] + 1)]
+    load = [np.load(res / "wavelet/train" / f, mmap_mode="r") for f in ("low.npy", *highs)]
+    clips = BandClips(load[0], load[1:], y_train)
+    settings = RobustSettings.from_config(cfg["robust"])
+    validator, controller = None, res / "models/controller_frames.pt"
+    if settings.adversaries.validator and controller.exists():
+        validator = load_weights(
+            create_model("image", cfg["models"]["identity"]["arch"], num_classes=n_ids), controller
+        )
+    elif settings.adversaries.validator:
+        print(f"{controller} missing: no validator member", flush=True)
+        settings = replace(settings, adversaries=replace(settings.adversaries, validator=False))
     unet = cfg["models"]["unet"]
-    highs = [str(res / f"wavelet/train/high_{k}.npy") for k in range(1, cfg["wavelet"]["level"] + 1)]
-    nets = {}
-    for band in ("low", "high"):
-        t0 = time.time()
-        net = load_weights(
-            UNet(base_width=unet["base_width"], depth=unet["depth"]), res / "models/enhancer_init.pt"
-        )
-        data = band_dataset(str(res / "wavelet/train/low.npy") if band == "low" else None, highs, y_train)
-        r = fit_privacy_enhancer(
-            net,
-            None,
-            n_ids,
-            data,
-            cfg["robust"]["train"],
-            settings,
-            Run(torch.device("cpu"), cfg["seed"], None, lambda s: None, f"robust_{band}"),
-        )
-        last = r.history[-1]
-        print(
-            f"robust {band}: {time.time() - t0:.1f} s, last epoch adversary_acc {last['adversary_acc']:.3f} "
-            f"mean {last['adversary_acc_mean']:.3f}, adversary_train_acc {last['adversary_train_acc']:.3f}",
-            flush=True,
-        )
-        nets[band] = net
+    joint = JointEnhancer(
+        *(
+            create_model("unet", "unet", settings=unet, weights=res / "models/enhancer_init.pt")
+            for _ in range(2)
+        ),
+        wave["name"],
+        size,
+    )
+    t0 = time.time()
+    run = Run(torch.device("cpu"), cfg["seed"], None, lambda s: None, "robust")
+    result, ens = fit_robust(joint, clips, cfg["robust"]["train"], settings, run, validator)
+    summary = {k: v for k, v in result.summary().items() if k != "history"}
+    print(
+        f"robust: {time.time() - t0:.1f} s, {int(ens.step)} enhancer steps, {json.dumps(summary)}", flush=True
+    )
     rep = "G-robust-probe"
     for split in ("train", "test"):
-        bands = [np.load(res / f"wavelet/{split}/low.npy", mmap_mode="r")] + [
-            np.load(res / f"wavelet/{split}/high_{k}.npy", mmap_mode="r")
-            for k in range(1, cfg["wavelet"]["level"] + 1)
-        ]
-        with npy_output(
-            res / f"reps/{rep}/{split}.npy", (*bands[0].shape[:2], *cfg["ingest"]["size"], 3)
-        ) as out:
+        bands = [np.load(res / f"wavelet/{split}" / f, mmap_mode="r") for f in ("low.npy", *highs)]
+        with npy_output(res / f"reps/{rep}/{split}.npy", (*bands[0].shape[:2], *size, 3)) as out:
             enhance_bands(
-                nets["low"],
-                nets["high"],
-                bands[0],
-                bands[1:],
-                cfg["wavelet"]["name"],
-                tuple(cfg["ingest"]["size"]),
-                out,
-                torch.device("cpu"),
+                joint.low, joint.high, bands[0], bands[1:], wave["name"], size, out, torch.device("cpu")
             )
     return rep
 

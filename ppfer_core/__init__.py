@@ -11,7 +11,8 @@ Data
 - :mod:`ppfer_core.npyfiles`      `npy_output`: the one `.npy` output helper (temporary name, renamed when complete)
 The method
 - :mod:`ppfer_core.wavelet`       high/low-frequency split and its inverse
-- :mod:`ppfer_core.nets`          model builders (U-Net, image and video classifiers)
+- :mod:`ppfer_core.registry`      models registered and built by name (`register_model` / `create_model`), torch-free
+- :mod:`ppfer_core.nets`          model builders (U-Net, image and video classifiers), registered in the registry
 - :mod:`ppfer_core.uvit`          the U-ViT of the feature compensator (timm.layers) and its builder
 - :mod:`ppfer_core.weights`       weight loading from local files, reporting what it loaded
 - :mod:`ppfer_core.video_nets`    small video classifiers of the embedded default (frame_cnn)
@@ -20,13 +21,15 @@ The method
 - :mod:`ppfer_core.enhancer`      privacy enhancers F_lpr / F_hpr and their objectives
 - :mod:`ppfer_core.holdout`       the identity-budget stop on a held-out train slice
 - :mod:`ppfer_core.compensator`   feature compensator F_fc
+- :mod:`ppfer_core.pipeline`      the one privacy pipeline (enhancers -> inverse wavelet -> F_fc) of the DAG and the anonymiser
 Evaluation, baselines, threats
 - :mod:`ppfer_core.evaluation`    privacy leakage validator (PLR) and utility task (ACC)
 - :mod:`ppfer_core.baselines`     blur sweep, optical flow, image swapping
 - :mod:`ppfer_core.tradeoff`      SPAct-style trade-off framework
 - :mod:`ppfer_core.threat`        recovery attack and the adaptive attacker
 - :mod:`ppfer_core.attacks`       the attack suite (from-scratch, clip-level, voting)
-- :mod:`ppfer_core.suite`         the suite's worst case (plr_worst) and its table columns, torch-free
+- :mod:`ppfer_core.suite`         the attacker registry, the suite's worst case (plr_worst) and its table columns, torch-free
+- :mod:`ppfer_core.design`        the plan: config/design.yaml and the config expanded and checked once, torch-free
 - :mod:`ppfer_core.robust`        enhancers against re-trained adversaries ("Ours (robust)")
 - :mod:`ppfer_core.sweep`         the robust variant's privacy/utility sweep
 - :mod:`ppfer_core.stats`         confidence intervals of the reported rates (Wilson)

@@ -192,18 +192,20 @@ def map_frames(
 
 class PairedFrameDataset(Dataset):
     """Every frame of clips ``src`` with its clip label and the same frame of ``dst``
-    (compensator with an MSE target, recovery attack): items (src, label, dst)."""
+    (compensator with an MSE target, recovery attack): items (src, label, dst); with ``per_clip``,
+    one item per clip, a random frame of it (torch's generator) each time the clip is drawn."""
 
-    def __init__(self, src: np.ndarray, labels: np.ndarray, dst: np.ndarray):
+    def __init__(self, src: np.ndarray, labels: np.ndarray, dst: np.ndarray, per_clip: bool = False):
         if src.shape[:2] != dst.shape[:2]:
             raise ValueError(f"paired clips differ in shape: {src.shape} vs {dst.shape}")
         self.src, self.dst, self.labels, self.t = src, dst, torch.as_tensor(labels), src.shape[1]
+        self.per_clip = per_clip
 
     def __len__(self) -> int:
-        return len(self.src) * self.t
+        return len(self.src) if self.per_clip else len(self.src) * self.t
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        c, f = divmod(i, self.t)
+        c, f = (i, int(torch.randint(self.t, ()).item())) if self.per_clip else divmod(i, self.t)
         return frames_to_tensor(self.src[c, f]), self.labels[c], frames_to_tensor(self.dst[c, f])
 
 

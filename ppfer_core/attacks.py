@@ -11,18 +11,21 @@ over all of the clip's frames:
   on whole clips, since identity also lives in motion (one score: a clip-level prediction);
 - ``recovered``: V_pl on the recovery attack's output (:mod:`ppfer_core.threat`).
 
-Attackers train with random horizontal flips and shifts until they converge (:class:`Convergence`:
-the epoch's train accuracy reaches a target, or the accuracy on a validation slice held out from
-the *train* split stops improving); the epoch cap is only a safety net, and a run that hits it is
-reported as such. ``plr_worst`` is the highest leakage over all attackers and both scorings
-(:func:`ppfer_core.suite.worst_case`).
+Attackers train with random horizontal flips and shifts, in full passes over their train items, until
+they converge (:class:`Convergence`: the epoch's train accuracy reaches a target, or the accuracy on a
+validation slice held out from the *train* split has not improved for 10 passes, with the learning rate
+reduced on its plateau); the best-validation weights are scored. The epoch cap is only a safety net: a
+run that hits it has ``status: budget`` in its record (:class:`AttackerRun`). Each record keeps the
+validation counts (``val_correct`` / ``val_n``) that choose the worst attacker per representation
+without looking at test (:func:`ppfer_core.stats.select_on_validation`) and per-clip ``hits`` for
+actor-clustered intervals and paired tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -36,11 +39,12 @@ from ppfer_core.arrays import (
     batches,
     frames_to_tensor,
 )
-from ppfer_core.classifiers import fit_classifier
+from ppfer_core.classifiers import cross_entropy_loss
 from ppfer_core.evaluation import leakage_frames
 from ppfer_core.nets import SMALL_CNN, Normalized
+from ppfer_core.plateau import CONVERGED, BestOnValidation, Evaluate, Plateau, Target, status
 from ppfer_core.registry import create_model
-from ppfer_core.training import Run, TrainResult, TrainSettings, autocast
+from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit
 
 # --------------------------------------------------------------------------------------------- models
 
@@ -62,24 +66,57 @@ def build_small_cnn(num_classes: int, width: int = 32) -> Normalized:
 
 @dataclass(frozen=True)
 class Convergence:
-    """When an attacker counts as trained: an epoch's (augmented) train accuracy reaches
-    ``target_train_acc``, or the accuracy on the validation slice (``val_fraction`` of each identity's
-    train clips, never test clips) has not improved for ``patience`` epochs. ``shift``: px of the
-    random shift augmentation (with a random horizontal flip)."""
+    """When an attacker counts as trained (issue 26). Every epoch is a full pass over its train items;
+    it has converged when an epoch's (augmented) train accuracy reaches ``target_train_acc`` (while the
+    validation accuracy is no longer rising), or when the accuracy on the validation slice
+    (``val_fraction`` of each identity's train clips, never test clips) has not improved for
+    ``patience`` full passes. The learning rate is multiplied by ``lr_factor`` after ``lr_patience``
+    passes without a gain (reduce-on-plateau); the best-validation weights are the ones scored. A
+    training that reaches its epoch cap first is reported as ``budget``. ``shift``: px of the random
+    shift augmentation (with a random horizontal flip). ``frames`` (frame attackers): ``all``, an
+    epoch is every frame of every train clip; ``one``, one random frame of every train clip (a pass
+    over the clips, much cheaper; the frame drawn anew each epoch)."""
 
     target_train_acc: float = 0.99
-    patience: int = 3
+    patience: int = 10
     val_fraction: float = 0.1
     shift: int = 4
+    lr_factor: float = 0.5
+    lr_patience: int = 3
+    frames: str = "all"
+
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "target_train_acc",
+        "patience",
+        "val_fraction",
+        "shift",
+        "lr_factor",
+        "lr_patience",
+        "frames",
+    )
+
+    def __post_init__(self) -> None:
+        if self.frames not in ("all", "one"):
+            raise ValueError(f"threat.attacks.convergence.frames must be all or one, got {self.frames!r}")
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> Convergence:
+        """``threat.attacks.convergence``; names the missing key."""
+        missing = [k for k in cls.KEYS if k not in cfg]
+        if missing:
+            raise KeyError(f"threat.attacks.convergence lacks {', '.join(missing)}")
         return cls(
             float(cfg["target_train_acc"]),
             int(cfg["patience"]),
             float(cfg["val_fraction"]),
             int(cfg["shift"]),
+            float(cfg["lr_factor"]),
+            int(cfg["lr_patience"]),
+            str(cfg["frames"]),
         )
+
+    def plateau(self) -> Plateau:
+        return Plateau(self.patience, 0.0, self.lr_factor, self.lr_patience)
 
 
 def validation_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,10 +177,13 @@ def vote(logits: np.ndarray) -> np.ndarray:
 
 def score_frames(logits: np.ndarray, identities: np.ndarray, leakage_seed: int) -> dict[str, Any]:
     """Leakage of frame logits ``[N, T, C]``: on the seeded random frame per clip V_pl sees
-    (``plr``, ``correct``) and by voting over all frames (``plr_vote``, ``correct_vote``), in percent."""
+    (``plr``, ``correct``) and by voting over all frames (``plr_vote``, ``correct_vote``), in percent;
+    ``hits`` / ``hits_vote``: 1 per clip re-identified, in the clips' order (for actor-clustered
+    intervals and paired tests, :mod:`ppfer_core.stats`)."""
     n, t = logits.shape[:2]
-    one = logits[np.arange(n), leakage_frames(n, t, leakage_seed)].argmax(-1)
-    correct, correct_vote = int((one == identities).sum()), int((vote(logits) == identities).sum())
+    one = logits[np.arange(n), leakage_frames(n, t, leakage_seed)].argmax(-1) == identities
+    voted = vote(logits) == identities
+    correct, correct_vote = int(one.sum()), int(voted.sum())
     return {
         "plr": 100.0 * correct / n,
         "correct": correct,
@@ -152,80 +192,132 @@ def score_frames(logits: np.ndarray, identities: np.ndarray, leakage_seed: int) 
         "n": int(n),
         "chance": 100.0 / logits.shape[-1],
         "n_identities": int(logits.shape[-1]),
+        "hits": one.astype(int).tolist(),
+        "hits_vote": voted.astype(int).tolist(),
     }
 
 
+def validation_scores(
+    logits: np.ndarray, identities: np.ndarray, leakage_seed: int
+) -> dict[str, float | int]:
+    """An attacker's figures on its validation slice (frame logits ``[N, T, C]``): ``val_acc`` over every
+    frame (what its training follows), and the clip counts scored as on test: ``val_correct`` (the seeded
+    random frame), ``val_correct_vote`` (voting), ``val_n`` -- what :func:`ppfer_core.stats.select_on_validation` reads."""
+    s = score_frames(logits, identities, leakage_seed)
+    return {
+        "val_acc": float((logits.argmax(-1) == identities[:, None]).mean()),
+        "val_correct": s["correct"],
+        "val_correct_vote": s["correct_vote"],
+        "val_n": s["n"],
+    }
+
+
+def slice_scores(
+    model: nn.Module,
+    train_clips: np.ndarray,
+    train_ids: np.ndarray,
+    conv: Convergence,
+    seed: int,
+    device: torch.device,
+    leakage_seed: int,
+) -> dict[str, float | int | None]:
+    """:func:`validation_scores` of a model trained elsewhere (V_pl) on the validation slice an attacker
+    trained with ``seed`` holds out of ``train_clips`` (:func:`validation_split`); ``val_n`` 0 (and
+    None figures) when the slice is empty."""
+    _, rows = validation_split(train_ids, conv.val_fraction, seed)
+    if not len(rows):
+        return {"val_acc": None, "val_correct": None, "val_correct_vote": None, "val_n": 0}
+    return validation_scores(
+        frame_logits(model, np.asarray(train_clips[rows]), device), train_ids[rows], leakage_seed
+    )
+
+
 @torch.no_grad()
+def clip_predictions(
+    model: nn.Module, clips: np.ndarray, device: torch.device, batch: int = 16
+) -> np.ndarray:
+    """Clip-level predictions of a video classifier over uint8 clips ``[N, T, H, W, 3]``."""
+    model.to(device).eval()
+    preds = []
+    for sl in batches(len(clips), batch):
+        x = frames_to_tensor(np.asarray(clips[sl])).movedim(1, 2).to(device)
+        with autocast(device):
+            preds.append(model(x).argmax(1).cpu().numpy())
+    return np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
+
+
 def clip_accuracy(
     model: nn.Module, clips: np.ndarray, labels: np.ndarray, device: torch.device, batch: int = 16
 ) -> tuple[int, int]:
     """Correct clip-level predictions of a video classifier over uint8 clips, and their number."""
-    model.to(device).eval()
-    correct = 0
-    for sl in batches(len(clips), batch):
-        x = frames_to_tensor(np.asarray(clips[sl])).movedim(1, 2).to(device)
-        with autocast(device):
-            correct += int((model(x).argmax(1).cpu().numpy() == labels[sl]).sum())
-    return correct, len(clips)
+    return int((clip_predictions(model, clips, device, batch) == labels).sum()), len(clips)
 
 
 # --------------------------------------------------------------------------------------------- training
 
 
-def convergence_stop(
-    conv: Convergence, val_acc: Callable[[], float | None], log: Callable[[str], None]
-) -> Callable:
-    """The training loop's stop rule for an attacker: adds ``val_acc`` to each epoch's row and stops
-    once the train accuracy reaches the target (and the validation accuracy has stopped rising or
-    reached it too), or the validation accuracy has plateaued."""
-    best = {"acc": -1.0, "epoch": 0}
+def train_target(conv: Convergence) -> Target:
+    """An attacker has fit its train split when an epoch's train accuracy reaches the target and the
+    validation accuracy did not rise in that epoch (or is at the target too, or there is no slice)."""
 
-    def stop(row: dict[str, float]) -> str | None:
-        acc = val_acc()
-        improved = acc is not None and acc > best["acc"]
-        if acc is not None:
-            row["val_acc"] = acc
-            if improved:
-                best.update(acc=acc, epoch=row["epoch"])
-        if row.get("acc", 0.0) >= conv.target_train_acc and (not improved or acc >= conv.target_train_acc):
-            return f"converged: train accuracy {row['acc']:.4f} >= {conv.target_train_acc}"
-        if acc is not None and row["epoch"] - best["epoch"] >= conv.patience:
-            return f"converged: validation accuracy has not improved for {conv.patience} epochs (best {best['acc']:.4f})"
+    def target(row: Mapping[str, float], improved: bool) -> str | None:
+        acc, val = row.get("acc", 0.0), row.get("val_acc")
+        if acc >= conv.target_train_acc and (not improved or val is None or val >= conv.target_train_acc):
+            return f"train accuracy {acc:.4f} >= {conv.target_train_acc}"
         return None
 
-    return stop
+    return target
 
 
 @dataclass
 class AttackerRun:
-    """A trained attacker's training record: final train / validation accuracy and why it stopped."""
+    """A trained attacker's record (issue 26): ``status`` converged / budget, epochs (full passes) run,
+    why it stopped, the best-validation epoch (whose weights are scored) with its train accuracy and
+    validation figures (``val_acc`` over frames or clips; ``val_correct`` / ``val_n`` clips, scored as
+    on test; ``val_correct_vote`` for frame attackers), the last epoch's train accuracy, and the history."""
 
-    train_acc: float
-    val_acc: float | None
+    status: str
     epochs: int
     stopped: str
-    converged: bool
+    train_acc: float
+    last_train_acc: float
+    best_epoch: int | None
+    best_val: dict[str, float]
     history: list[dict[str, float]]
 
     @classmethod
-    def of(cls, result: TrainResult) -> AttackerRun:
+    def of(cls, result: TrainResult, monitor: BestOnValidation) -> AttackerRun:
         last = result.history[-1] if result.history else {}
+        best = monitor.best or {}
+        scored = result.history[monitor.best_epoch - 1] if monitor.best is not None else last
         return cls(
-            float(last.get("acc", float("nan"))),
-            last.get("val_acc"),
+            status(result.stopped),
             len(result.history),
             result.stopped,
-            result.stopped.startswith("converged"),
+            float(scored.get("acc", float("nan"))),
+            float(last.get("acc", float("nan"))),
+            monitor.best_epoch if monitor.best is not None else None,
+            dict(best),
             result.history,
         )
 
+    @property
+    def converged(self) -> bool:
+        return self.status == CONVERGED
+
     def summary(self) -> dict[str, Any]:
         return {
-            "train_acc": self.train_acc,
-            "val_acc": self.val_acc,
+            "status": self.status,
+            "converged": self.converged,
             "epochs": self.epochs,
             "stopped": self.stopped,
-            "converged": self.converged,
+            "train_acc": self.train_acc,
+            "last_train_acc": self.last_train_acc,
+            "best_epoch": self.best_epoch,
+            "val_acc": self.best_val.get("val_acc"),
+            "val_correct": self.best_val.get("val_correct"),
+            "val_correct_vote": self.best_val.get("val_correct_vote"),
+            "val_n": int(self.best_val.get("val_n", 0)),
             "history": self.history,
         }
 
@@ -233,19 +325,36 @@ class AttackerRun:
 def fit_attacker(
     model: nn.Module,
     train_set: Dataset,
-    val_acc: Callable[[], float | None],
+    evaluate: Evaluate,
     settings: TrainSettings | Mapping[str, Any],
     conv: Convergence,
     run: Run,
 ) -> AttackerRun:
-    """Train an attacker with cross-entropy (``settings``: epochs = the cap, batch_size, lr, optimizer[,
-    items_per_epoch]) until it converges (:func:`convergence_stop`); returns its training record."""
-    record = AttackerRun.of(
-        fit_classifier(model, train_set, settings, run, stop=convergence_stop(conv, val_acc, run.log))
+    """Train an attacker with cross-entropy (``settings``: epochs = the cap, batch_size, lr, optimizer)
+    in full passes over ``train_set`` until it converges (:class:`Convergence`, ``evaluate``: its
+    validation figures, :class:`ppfer_core.plateau.BestOnValidation`), then load its best-validation
+    weights; returns its training record."""
+    s = TrainSettings.from_config(settings)
+    if s.items_per_epoch is not None and s.items_per_epoch < len(train_set):
+        raise ValueError(
+            f"[{run.desc}] items_per_epoch {s.items_per_epoch} is less than one pass over the attacker's "
+            f"{len(train_set)} train items: an attacker's epochs are full passes (set items_per_epoch: null)"
+        )
+    model.to(run.device)
+    opt = s.make_optimizer(model.parameters())
+    monitor = BestOnValidation(
+        model, opt, evaluate, "val_acc", "max", conv.plateau(), train_target(conv), run.log
     )
+    fingerprint = {"settings": s.config(), "convergence": asdict(conv), "desc": run.desc, "n": len(train_set)}
+    result = fit(
+        [Player("ce", [model], opt, cross_entropy_loss(model))], train_set, s, run, fingerprint, monitor
+    )
+    monitor.restore_best()
+    record = AttackerRun.of(result, monitor)
     if not record.converged:
         run.log(
-            f"[{run.desc}] WARNING: stopped at the epoch cap before converging (train accuracy {record.train_acc:.4f})"
+            f"[{run.desc}] WARNING: stopped at the epoch cap ({record.epochs}) before converging "
+            f"(train accuracy {record.last_train_acc:.4f}): status budget"
         )
     return record
 
@@ -262,18 +371,18 @@ def frame_attack(
     leakage_seed: int,
 ) -> dict[str, Any]:
     """A frame-level identity attacker: trained on every (flipped, shifted) frame of the train clips
-    minus a validation slice of them, scored on the test clips by one frame and by voting."""
+    minus a validation slice of them, its best-validation weights scored on the test clips by one
+    frame and by voting (:func:`score_frames`), with its record (:class:`AttackerRun`)."""
     split = TrainSplit.of(train_clips, train_ids, conv, run.seed)
 
-    def val_acc() -> float | None:
-        return (
-            float((frame_logits(model, split.val, run.device).argmax(-1) == split.val_ids[:, None]).mean())
-            if len(split.val)
-            else None
-        )
+    def evaluate() -> dict[str, float | int] | None:
+        if not len(split.val):
+            return None
+        return validation_scores(frame_logits(model, split.val, run.device), split.val_ids, leakage_seed)
 
+    per_clip = 1 if conv.frames == "one" else None
     record = fit_attacker(
-        model, FlipShiftFrames(split.fit, split.fit_ids, conv.shift), val_acc, settings, conv, run
+        model, FlipShiftFrames(split.fit, split.fit_ids, conv.shift, per_clip), evaluate, settings, conv, run
     )
     scores = score_frames(frame_logits(model, test_clips, run.device), test_ids, leakage_seed)
     return {**scores, **record.summary(), **split.sizes()}
@@ -290,25 +399,26 @@ def clip_attack(
     run: Run,
 ) -> dict[str, Any]:
     """A clip-level identity attacker (a video classifier on whole, flipped and shifted clips),
-    trained on the train clips minus a validation slice, scored per test clip."""
+    trained on the train clips minus a validation slice, its best-validation weights scored per test
+    clip (``hits``: 1 per clip re-identified), with its record (:class:`AttackerRun`)."""
     split = TrainSplit.of(train_clips, train_ids, conv, run.seed)
 
-    def val_acc() -> float | None:
-        return (
-            clip_accuracy(model, split.val, split.val_ids, run.device)[0] / len(split.val)
-            if len(split.val)
-            else None
-        )
+    def evaluate() -> dict[str, float | int] | None:
+        if not len(split.val):
+            return None
+        correct, n = clip_accuracy(model, split.val, split.val_ids, run.device)
+        return {"val_acc": correct / n, "val_correct": correct, "val_n": n}
 
     data = ClipDataset(split.fit, split.fit_ids, augment=True, shift=conv.shift)
-    record = fit_attacker(model, data, val_acc, settings, conv, run)
-    correct, n = clip_accuracy(model, test_clips, test_ids, run.device)
+    record = fit_attacker(model, data, evaluate, settings, conv, run)
+    hits = clip_predictions(model, test_clips, run.device) == test_ids
     n_ids = int(max(train_ids.max(), test_ids.max()) + 1)
     return {
-        "plr": 100.0 * correct / n,
-        "correct": correct,
-        "n": n,
+        "plr": 100.0 * int(hits.sum()) / len(hits),
+        "correct": int(hits.sum()),
+        "n": len(hits),
         "chance": 100.0 / n_ids,
+        "hits": hits.astype(int).tolist(),
         **record.summary(),
         **split.sizes(),
     }

@@ -11,10 +11,10 @@ parse time naming it and the valid ones, before any job runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ppfer_core.suite import ATTACKERS, Attacker, suite_files
+from ppfer_core.suite import ATTACKERS, SUITE_INDEX, Attacker, suite_files
 
 RES = "results"
 OPEN = "open-"  # representations of the open-set split (rules/openset.smk)
@@ -23,6 +23,7 @@ PARTS = ("enhancer_low", "enhancer_high", "compensator", "utility")  # an anonym
 
 Row = tuple[str, str]  # (approach, representation)
 ROBUST_SWEEP_OUTPUTS = (f"{RES}/tables/robust_sweep.csv", f"{RES}/report/robust_sweep.png")
+ROBUST_DEFAULT = "G-robust"  # "Ours (robust)" at robust.* as configured: the Table 1 row, the sweep's centre
 BUNDLE = f"{RES}/models/anonymizer.pt"  # the anonymiser's model bundle (rules/anonymize.smk)
 
 
@@ -48,14 +49,48 @@ def blur_sweep(fractions: Sequence[float], size: Sequence[int]) -> dict[str, flo
     return sweep
 
 
-def robust_variants(robust: Mapping[str, Any]) -> dict[str, float]:
-    """The robust representations G-robust* the config asks for -> their L1 anchor weight: ``G-robust``
-    (robust.l1_weight, the Table 1 row) and, with robust.sweep.enabled, ``G-robust-l1w{w}`` per sweep weight."""
-    weights = [robust["l1_weight"], *(robust["sweep"]["l1_weights"] if robust["sweep"]["enabled"] else [])]
-    return {
-        "G-robust" if float(w) == float(robust["l1_weight"]) else f"G-robust-l1w{w:g}": float(w)
-        for w in weights
-    }
+@dataclass(frozen=True)
+class RobustPoint:
+    """One "Ours (robust)" training: its L1 anchor weight, adversary steps per enhancer step and number
+    of scratch members of the ensemble (robust.l1_weight, robust.adversaries.steps / .scratch)."""
+
+    l1_weight: float
+    steps: int
+    scratch: int
+
+    def settings(self, robust: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``robust`` block (without ``train`` and ``sweep``, the rule's own) with this point's values."""
+        own = {k: v for k, v in robust.items() if k not in ("train", "sweep")}
+        adversaries = {**own.get("adversaries", {}), "steps": self.steps, "scratch": self.scratch}
+        return {**own, "l1_weight": self.l1_weight, "adversaries": adversaries}
+
+
+SWEEP_FACTORS = (
+    ("l1_weights", "l1_weight", "l1w"),
+    ("steps", "steps", "steps"),
+    ("scratch", "scratch", "scratch"),
+)
+"""robust.sweep's lists: (sweep key, :class:`RobustPoint` field, name tag of its variants)."""
+
+
+def robust_variants(robust: Mapping[str, Any]) -> dict[str, RobustPoint]:
+    """The robust representations G-robust* the config asks for -> their :class:`RobustPoint`:
+    ``G-robust`` (robust.l1_weight, adversaries.steps and .scratch: the Table 1 row) and, with
+    robust.sweep.enabled, one factor at a time around it: ``G-robust-l1w{w}`` per L1 weight,
+    ``G-robust-steps{k}`` per adversary step count, ``G-robust-scratch{m}`` per ensemble size
+    (a sweep value equal to the default is the default point, ``G-robust``)."""
+    adversaries = robust["adversaries"]
+    default = RobustPoint(float(robust["l1_weight"]), int(adversaries["steps"]), int(adversaries["scratch"]))
+    points = {ROBUST_DEFAULT: default}
+    sweep = robust["sweep"]
+    if not sweep["enabled"]:
+        return points
+    for key, attr, tag in SWEEP_FACTORS:
+        cast = float if attr == "l1_weight" else int
+        for value in sweep.get(key, []):
+            if cast(value) != getattr(default, attr):
+                points[f"G-robust-{tag}{cast(value):g}"] = replace(default, **{attr: cast(value)})
+    return points
 
 
 def compensated_name(grep: str) -> str:
@@ -115,7 +150,7 @@ class Plan:
     table5_reference: str
     table6: tuple[Row, ...]
     frame_grid: tuple[FrameRow, ...]
-    robust_l1: Mapping[str, float]
+    robust_points: Mapping[str, RobustPoint]
     robust_sweep: bool
     levels: tuple[int, ...]
     anonymizer: tuple[str, ...]
@@ -146,7 +181,7 @@ class Plan:
     @property
     def robust_sweep_reps(self) -> list[str]:
         """The compensated robust variants of robust.sweep (none when the sweep is off)."""
-        return [compensated_name(g) for g in self.robust_l1] if self.robust_sweep else []
+        return [compensated_name(g) for g in self.robust_points] if self.robust_sweep else []
 
     @property
     def compensated(self) -> dict[str, tuple[str, str]]:
@@ -199,12 +234,16 @@ class Plan:
             if r.compensate and self.representations.get(r.compensate.input, Representation("", "")).enhancers
         ]
 
-    def suite_inputs(self, reps: Sequence[str]) -> dict[str, list[str]]:
+    def suite_inputs(self, reps: Sequence[str]) -> dict[str, list[str] | str]:
         """The attack suite's metric files of ``reps`` by kind (a table rule's inputs, read by
-        :func:`ppfer_core.suite.read_suite`)."""
+        :func:`ppfer_core.suite.read_suite`), and the index whose test actors cluster its intervals
+        (input :data:`ppfer_core.suite.SUITE_INDEX`)."""
         return {
-            kind: [pattern.format(rep=rep) for rep in reps]
-            for kind, pattern in suite_files(self.attackers).items()
+            **{
+                kind: [pattern.format(rep=rep) for rep in reps]
+                for kind, pattern in suite_files(self.attackers).items()
+            },
+            SUITE_INDEX: f"{RES}/data/cremad/index.parquet",
         }
 
     def final_outputs(self) -> list[str]:
@@ -218,6 +257,7 @@ class Plan:
             *self.band_files("test"),
             *(ROBUST_SWEEP_OUTPUTS if self.robust_sweep else ()),
             f"{RES}/tables/table6.csv",
+            f"{RES}/tables/paired_tests.csv",
             BUNDLE,
         ]
 
@@ -240,14 +280,16 @@ def _representation(name: str, spec: Mapping[str, Any]) -> Representation:
     )
 
 
-def representations(design: Mapping[str, Any], robust_l1: Mapping[str, float]) -> dict[str, Representation]:
+def representations(
+    design: Mapping[str, Any], robust_points: Mapping[str, RobustPoint]
+) -> dict[str, Representation]:
     """The design sheet's representations, then the robust variants the config asks for (G-robust*,
     rule train_robust, and their compensated ours-robust*)."""
     reps = {name: _representation(name, spec) for name, spec in design["representations"].items()}
-    for g in robust_l1:
+    for g in robust_points:
         enhancers = {band: f"{RES}/models/robust/{g}/enhancer_{band}.pt" for band in ("low", "high")}
         reps[g] = Representation(g, "train_robust", enhancers=enhancers)
-    for g in robust_l1:
+    for g in robust_points:
         reps[compensated_name(g)] = Representation(
             compensated_name(g), "train_compensator", Compensation(g, "ce")
         )
@@ -312,11 +354,11 @@ def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
     config's blur sweep, robust variants and wavelet levels, and checked (:func:`check_plan`).
     ``config["anonymize"]["methods"]`` must name methods (:attr:`Plan.methods`)."""
     sweep = blur_sweep(config["baselines"]["blur"]["sigmas"], config["ingest"]["size"])
-    robust_l1 = robust_variants(config["robust"])
+    robust_points = robust_variants(config["robust"])
     table1 = design_rows(design["table1"], sweep)
     table6_reps = list(design["table6"])
     plan = Plan(
-        representations=representations(design, robust_l1),
+        representations=representations(design, robust_points),
         blur_sweep=sweep,
         matched=tuple(design["blur_matched"]),
         table1=table1,
@@ -328,7 +370,7 @@ def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
         table5_reference=design["table5_reference"],
         table6=tuple((name, rep) for name, rep in table1 if rep in table6_reps),
         frame_grid=tuple(FrameRow(r["label"], r["representation"]) for r in design["frame_grid"]),
-        robust_l1=robust_l1,
+        robust_points=robust_points,
         robust_sweep=bool(config["robust"]["sweep"]["enabled"]),
         levels=tuple(range(1, config["wavelet"]["level"] + 1)),
         anonymizer=tuple(config["anonymize"]["methods"]),

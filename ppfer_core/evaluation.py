@@ -26,7 +26,9 @@ def privacy_leakage(
     device: torch.device,
     batch: int = 64,
 ) -> dict[str, float]:
-    """PLR: the validator's identity accuracy on one seeded random frame per clip (percent), with chance."""
+    """PLR: the validator's identity accuracy on one seeded random frame per clip (percent), with chance,
+    and ``hits`` (1 per clip re-identified, in the clips' order: the test index rows' order), for the
+    actor-clustered intervals and paired tests of the tables."""
     frames = leakage_frames(len(clips), clips.shape[1], seed)
     validator.to(device).eval()
     preds = []
@@ -43,4 +45,5 @@ def privacy_leakage(
         "correct": correct,
         "n": int(len(clips)),
         "n_identities": int(n_identities),
+        "hits": (pred == identities).astype(int).tolist(),
     }

@@ -5,13 +5,17 @@ clip (query) and every original test clip (gallery). Source re-identification ra
 gallery by cosine similarity for each query: rank-1 / rank-5 rates (chance 1/N, 5/N) and the
 verification ROC AUC and EER of the query-gallery pairs (same source clip vs different source).
 Where identities are known (embedded corpus), identity-level rank-1 counts any clip of the same
-actor as a hit. Ties in similarity are broken at random (seeded), so a representation that
+actor as a hit (source clip kept in the gallery, so it succeeds whenever source retrieval does), and
+:func:`identity_linkage` measures the person rather than the clip (issue 26): identity rank-1 / rank-5
+with the probe's own source clip left out of the gallery, and the AUC / EER of same-actor /
+different-clip pairs against different-actor pairs (``Retrieval.openset``). Ties in similarity are broken at random (seeded), so a representation that
 collapses all clips to one embedding scores chance, not 100 %. Table 5 is assembled from these
 metric files by :func:`ppfer_core.tables.table5`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -21,6 +25,25 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ppfer_core.arrays import batched
+
+
+@dataclass
+class IdentityLinkage:
+    """Identity-level figures (issue 26), which hiding the clip cannot pass: the probe's own source clip
+    is left out of the gallery, so a hit is *another* clip of the same actor. ``n``: probes with at
+    least one other clip of their actor in the gallery; rank-1 / rank-5 in % with their chance (a
+    random gallery order, averaged over those probes); ``auc`` / ``eer`` (%) of same-actor /
+    different-clip pairs against different-actor pairs."""
+
+    n: int
+    rank1_correct: int
+    rank5_correct: int
+    rank1: float
+    rank5: float
+    chance: float
+    chance5: float
+    auc: float
+    eer: float
 
 
 @dataclass
@@ -39,6 +62,7 @@ class Retrieval:
     identity_rank1_correct: int | None = None
     identity_rank1: float | None = None
     identity_chance: float | None = None
+    openset: IdentityLinkage | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -79,7 +103,8 @@ def source_retrieval(
     query: np.ndarray, gallery: np.ndarray, seed: int = 0, actors: np.ndarray | None = None
 ) -> Retrieval:
     """Query i's source is gallery i. ``actors`` (per clip, shared by query and gallery rows)
-    adds identity-level rank-1 and its chance (the mean share of gallery clips of the query's actor)."""
+    adds identity-level rank-1 and its chance (the mean share of gallery clips of the query's actor),
+    and the source-left-out identity figures (:func:`identity_linkage`, ``openset``)."""
     n = len(query)
     if gallery.shape != query.shape:
         raise ValueError(f"query and gallery embeddings differ in shape: {query.shape} vs {gallery.shape}")
@@ -106,4 +131,45 @@ def source_retrieval(
         result.identity_rank1_correct = hit
         result.identity_rank1 = 100.0 * hit / n
         result.identity_chance = 100.0 * float((actors[:, None] == actors[None, :]).mean())
+        result.openset = identity_linkage(sim, actors, seed)
     return result
+
+
+def _chance_at(k: int, positives: np.ndarray, gallery: int) -> float:
+    """Mean probability that a random order of ``gallery`` items puts one of ``positives`` (per probe) in its first ``k``."""
+    k = min(k, gallery)
+    miss = [math.comb(gallery - p, k) / math.comb(gallery, k) for p in positives]
+    return 100.0 * (1.0 - float(np.mean(miss)))
+
+
+def identity_linkage(similarity: np.ndarray, actors: np.ndarray, seed: int = 0) -> IdentityLinkage:
+    """:class:`IdentityLinkage` of a probe x gallery ``similarity`` (probe i's source clip is gallery i;
+    ``actors`` per clip, shared by both): every probe ranks the gallery without its own source clip
+    (ties broken by a seeded random key), and the verification pairs are all (i, j), i != j."""
+    actors = np.asarray(actors)
+    n = len(actors)
+    if similarity.shape != (n, n):
+        raise ValueError(f"similarity {similarity.shape} does not match {n} actors")
+    same = actors[:, None] == actors[None, :]
+    off = ~np.eye(n, dtype=bool)
+    positives = (same & off).sum(1)
+    probes = positives > 0
+    if not probes.any() or (same | ~off).all():
+        raise ValueError("identity_linkage needs two clips of one actor and clips of two actors")
+    sim = np.where(off, similarity, -np.inf)  # the source clip ranks last: left out
+    order = ranked(sim, seed)[:, : n - 1]
+    hit = same[np.arange(n)[:, None], order]
+    r1, r5 = int(hit[probes, :1].any(1).sum()), int(hit[probes, :5].any(1).sum())
+    m = int(probes.sum())
+    labels, scores = same[off], similarity[off]
+    return IdentityLinkage(
+        n=m,
+        rank1_correct=r1,
+        rank5_correct=r5,
+        rank1=100.0 * r1 / m,
+        rank5=100.0 * r5 / m,
+        chance=_chance_at(1, positives[probes], n - 1),
+        chance5=_chance_at(5, positives[probes], n - 1),
+        auc=float(roc_auc_score(labels, scores)),
+        eer=100.0 * equal_error_rate(labels, scores),
+    )

@@ -1,26 +1,36 @@
 """The attack suite's registry and worst case, torch-free (standard library at import: the workflow
 plans its attack jobs from :data:`ATTACKERS` when Snakemake parses the rules, and the table rules
 import it without torch or timm): every attacker (:class:`Attacker`), its leakage per representation
-(:class:`Leak`), the highest of them with its Wilson interval (:func:`worst_case`), and the suite's
-columns appended to Tables 1 and 3."""
+(:class:`Leak`), the worst attacker chosen on the validation slice of train and reported with its test
+rate and actor-clustered interval (:func:`worst_case`), and the suite's columns appended to Tables 1, 3
+and 4."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ppfer_core.stats import wilson_interval
+if TYPE_CHECKING:  # numpy is imported by the table rules only, not when the workflow parses its rules
+    from ppfer_core.stats import ActorInterval, AttackerRecord
 
 
 @dataclass(frozen=True)
 class Leak:
-    """One attacker's leakage on one representation: column name, correct test clips, test clips."""
+    """One attacker scoring's leakage on one representation: column name, correct test clips, test
+    clips, per-clip ``hits`` (test index row order), the validation slice's counts (``val_n`` 0: none),
+    the attacker's training ``status`` (None for an attacker not trained here) and whether it may be
+    chosen as the worst attacker (:attr:`Attacker.selectable`)."""
 
     column: str
     correct: int
     n: int
+    hits: tuple[int, ...] = ()
+    val_correct: int = 0
+    val_n: int = 0
+    status: str | None = None
+    selectable: bool = False
 
     @property
     def rate(self) -> float:
@@ -35,9 +45,12 @@ class Attacker:
     metric file family ``kind`` (the name of the table rules' input holding these files). The
     attacker's record is that file, or its entry ``record`` when one job scores several attackers.
     ``column`` / ``vote_column``: its PLR columns (one random frame per clip / voting over the frames;
-    None where it has no vote); ``train_acc``: the record has the attacker's final train accuracy
-    (column ``train_acc_{name}``); ``optional``: only some representations have its record (those the
-    recovery attack ran on)."""
+    None where it has no vote); ``train_acc``: the attacker is trained here and its record has its
+    train accuracy and status (columns ``train_acc_{name}``, ``status_{name}``); ``optional``: only
+    some representations have its record (those the recovery attack ran on); ``selectable``: it may be
+    chosen as ``plr_worst``'s attacker on the validation slice (V_pl is not: it was trained on the
+    originals of those clips, so its validation figure is optimistic; nor is V_pl on the recovered
+    frames, which has no validation figure)."""
 
     name: str
     rule: str
@@ -48,6 +61,7 @@ class Attacker:
     record: str | None = None
     train_acc: bool = False
     optional: bool = False
+    selectable: bool = True
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -57,7 +71,16 @@ class Attacker:
 FRAMES = "results/metrics/attacks/frames/{rep}.json"  # the attack_frames job's file: three attackers
 ATTACKERS = (
     # V_pl, the paper's validator, scored on one random frame per clip and by voting
-    Attacker("validator", "attack_frames", "frames", FRAMES, "plr", "plr_vote", record="validator"),
+    Attacker(
+        "validator",
+        "attack_frames",
+        "frames",
+        FRAMES,
+        "plr",
+        "plr_vote",
+        record="validator",
+        selectable=False,
+    ),
     # SPAct's adaptive attacker: an identity classifier fine-tuned on the representation
     Attacker(
         "adaptive",
@@ -86,10 +109,25 @@ ATTACKERS = (
         "plr_recovered_vote",
         record="recovered",
         optional=True,
+        selectable=False,
     ),
 )
-"""The attack suite, in suite order (the first highest attacker is the worst on a tie). A new
+"""The attack suite, in suite order (on a validation tie the worst attacker is the first). A new
 attacker: an entry here, the rule that writes its metrics (with its config block), nothing else."""
+
+
+SUITE_INDEX = "suite_index"
+"""Input name of the index whose test clips' actors cluster the suite's intervals (:func:`suite_actors`)."""
+
+
+def suite_actors(files: Mapping[str, Any]) -> list[str]:
+    """The test clips' actors in test index row order (the order of every metric file's ``hits``) from
+    the index a table rule gets as input :data:`SUITE_INDEX` (with the suite's metric files)."""
+    import pandas as pd
+
+    from ppfer_core.tables import test_actors
+
+    return test_actors(pd.read_parquet(files[SUITE_INDEX]))
 
 
 def suite_files(attackers: tuple[Attacker, ...] = ATTACKERS) -> dict[str, str]:
@@ -105,15 +143,21 @@ def suite_files(attackers: tuple[Attacker, ...] = ATTACKERS) -> dict[str, str]:
 
 
 def suite_columns(attackers: tuple[Attacker, ...] = ATTACKERS) -> tuple[str, ...]:
-    """Columns the suite adds to a table: every attacker's PLR columns, ``plr_worst`` with its
-    interval and attacker, and ``train_acc_{name}`` of every trained attacker."""
+    """Columns the suite adds to a table: every attacker's PLR columns, ``plr_worst`` (the attacker
+    chosen on validation, scored on test) with its actor-clustered interval, attacker and status, the
+    optimistic maximum over test (``plr_max_test``, its attacker), and ``train_acc_{name}`` /
+    ``status_{name}`` of every attacker trained here."""
     return (
         *(c for a in attackers for c in a.columns),
         "plr_worst",
         "plr_worst_lo",
         "plr_worst_hi",
         "worst_attacker",
+        "worst_status",
+        "plr_max_test",
+        "max_test_attacker",
         *(f"train_acc_{a.name}" for a in attackers if a.train_acc),
+        *(f"status_{a.name}" for a in attackers if a.train_acc),
     )
 
 
@@ -128,49 +172,112 @@ def attacker_record(
     return record
 
 
+def _leak(a: Attacker, m: Mapping, column: str, vote: bool, rep: str) -> Leak:
+    suffix = "_vote" if vote else ""
+    if f"hits{suffix}" not in m:
+        raise KeyError(f"{a.metrics.format(rep=rep)}: record {a.record or a.name!r} has no hits{suffix}")
+    val_correct = m.get(f"val_correct{suffix}")
+    return Leak(
+        column,
+        int(m[f"correct{suffix}"]),
+        int(m["n"]),
+        tuple(int(h) for h in m[f"hits{suffix}"]),
+        0 if val_correct is None else int(val_correct),
+        0 if val_correct is None else int(m.get("val_n") or 0),
+        m.get("status"),
+        a.selectable,
+    )
+
+
 def suite_leaks(
     metrics: Mapping[str, Mapping[str, Mapping]], rep: str, attackers: tuple[Attacker, ...] = ATTACKERS
 ) -> list[Leak]:
-    """Every attacker's leakage of one representation from ``metrics[kind][rep]`` (:func:`read_suite`)."""
+    """Every attacker scoring's leakage of one representation from ``metrics[kind][rep]`` (:func:`read_suite`)."""
     leaks = []
     for a in attackers:
         m = attacker_record(a, metrics, rep)
         if m is not None:
-            leaks.append(Leak(a.column, m["correct"], m["n"]))
+            leaks.append(_leak(a, m, a.column, False, rep))
             if a.vote_column is not None:
-                leaks.append(Leak(a.vote_column, m["correct_vote"], m["n"]))
+                leaks.append(_leak(a, m, a.vote_column, True, rep))
     return leaks
 
 
-def worst_case(leaks: list[Leak]) -> dict[str, Any]:
-    """Each attacker's PLR column, and ``plr_worst`` (the highest, first in suite order on a tie)
-    with its Wilson 95 % interval and the attacker column it came from (``worst_attacker``)."""
-    worst = max(leaks, key=lambda leak: leak.rate)
-    lo, hi = wilson_interval(worst.correct, worst.n)
+def validation_records(rep: str, leaks: list[Leak]) -> list[AttackerRecord]:
+    """The selectable scorings of one representation as :class:`ppfer_core.stats.AttackerRecord`
+    (validation and test counts; the selection reads only the validation ones)."""
+    from ppfer_core.stats import AttackerRecord
+
+    return [
+        AttackerRecord(rep, x.column, x.val_correct, x.val_n, x.correct, x.n, x.status or "")
+        for x in leaks
+        if x.selectable
+    ]
+
+
+def _chosen(rep: str, leaks: list[Leak]) -> Leak:
+    from ppfer_core.stats import select_on_validation
+
+    chosen = select_on_validation(validation_records(rep, leaks), [x.column for x in leaks])[rep]
+    return next(x for x in leaks if x.column == chosen.attacker)
+
+
+def worst_case(
+    rep: str, leaks: list[Leak], actors: Sequence[object], interval: ActorInterval | None = None
+) -> dict[str, Any]:
+    """Each attacker's PLR column, and ``plr_worst``: the selectable scoring with the highest rate on
+    the validation slice of train (:func:`ppfer_core.stats.select_on_validation`; ties to the first in
+    suite order), reported with its *test* rate, its actor-clustered interval (``actors``: the test
+    clips' actors in test index row order), its column (``worst_attacker``) and training status
+    (``worst_status``: converged | budget). ``plr_max_test``: the highest test rate of all (chosen on
+    test, so optimistic for the attacker; shown for comparison only)."""
+    from ppfer_core.stats import ActorInterval
+
+    worst = _chosen(rep, leaks)
+    ci = (interval or ActorInterval()).of(worst.hits, actors)
+    top = max(leaks, key=lambda leak: leak.rate)
     return {
         **{leak.column: round(leak.rate, 3) for leak in leaks},
         "plr_worst": round(worst.rate, 3),
-        "plr_worst_lo": round(lo, 3),
-        "plr_worst_hi": round(hi, 3),
+        "plr_worst_lo": round(ci.lo, 3),
+        "plr_worst_hi": round(ci.hi, 3),
         "worst_attacker": worst.column,
+        "worst_status": worst.status,
+        "plr_max_test": round(top.rate, 3),
+        "max_test_attacker": top.column,
     }
 
 
+def worst_hits(
+    rep: str, metrics: Mapping[str, Mapping[str, Mapping]], attackers: tuple[Attacker, ...] = ATTACKERS
+) -> tuple[str, tuple[int, ...]]:
+    """``plr_worst``'s attacker column of one representation and its per-clip test hits (paired tests)."""
+    worst = _chosen(rep, suite_leaks(metrics, rep, attackers))
+    return worst.column, worst.hits
+
+
 SUITE_COLUMNS = suite_columns()
-"""Columns the suite adds to Tables 1 and 3, generated from :data:`ATTACKERS`."""
+"""Columns the suite adds to Tables 1, 3 and 4, generated from :data:`ATTACKERS`."""
 
 
 def suite_table(
-    reps: list[str], metrics: Mapping[str, Mapping[str, Mapping]], attackers: tuple[Attacker, ...] = ATTACKERS
+    reps: list[str],
+    metrics: Mapping[str, Mapping[str, Mapping]],
+    actors: Sequence[object],
+    attackers: tuple[Attacker, ...] = ATTACKERS,
+    interval: ActorInterval | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Per representation, the suite's columns (:func:`worst_case`) and each trained attacker's final
-    train accuracy (``train_acc_{name}``), from ``metrics[kind][rep]`` (:func:`read_suite`)."""
+    """Per representation, the suite's columns (:func:`worst_case`) and each trained attacker's train
+    accuracy (``train_acc_{name}``, its best-validation epoch's) and status (``status_{name}``), from
+    ``metrics[kind][rep]`` (:func:`read_suite`)."""
     out = {}
     for rep in reps:
-        row = worst_case(suite_leaks(metrics, rep, attackers))
+        row = worst_case(rep, suite_leaks(metrics, rep, attackers), actors, interval)
         for a in attackers:
             if a.train_acc:
-                row[f"train_acc_{a.name}"] = round(100.0 * attacker_record(a, metrics, rep)["train_acc"], 3)
+                m = attacker_record(a, metrics, rep)
+                row[f"train_acc_{a.name}"] = round(100.0 * m["train_acc"], 3)
+                row[f"status_{a.name}"] = m["status"]
         out[rep] = row
     return out
 
@@ -183,10 +290,13 @@ def read_suite(files: Mapping[str, list[str]]) -> dict[str, dict[str, Mapping]]:
     return {kind: {Path(f).stem: read_json(f) for f in files[kind]} for kind in suite_files()}
 
 
-def append_suite_columns(table: Any, metrics: Mapping[str, Mapping[str, Mapping]]) -> Any:
-    """A table (pandas, with a ``representation`` column) with the suite's columns appended per row."""
+def append_suite_columns(
+    table: Any, metrics: Mapping[str, Mapping[str, Mapping]], actors: Sequence[object]
+) -> Any:
+    """A table (pandas, with a ``representation`` column) with the suite's columns appended per row;
+    ``actors``: the test clips' actors in test index row order (the intervals' clusters)."""
     import pandas as pd
 
-    suite = suite_table(list(dict.fromkeys(table["representation"])), metrics)
+    suite = suite_table(list(dict.fromkeys(table["representation"])), metrics, actors)
     extra = pd.DataFrame([suite[rep] for rep in table["representation"]], index=table.index)
     return pd.concat([table, extra[[c for c in extra.columns if c not in table.columns]]], axis=1)

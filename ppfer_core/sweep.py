@@ -1,37 +1,69 @@
-"""The robust variant's privacy / utility curve (issue 14): ``robust.sweep`` trains "Ours (robust)" at
-several L1 anchor weights; each point is its ACC against its worst-case PLR over the attack suite."""
+""" "Ours (robust)"'s privacy / utility frontier (issues 14, 29): ``robust.sweep`` trains "Ours (robust)"
+once per point, one factor at a time around the robust.* defaults (the L1 anchor, the adversary steps per
+enhancer step, the ensemble size); each point is its ACC against its worst-case PLR over the attack suite."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from ppfer_core.design import ROBUST_DEFAULT, compensated_name
 from ppfer_core.suite import suite_table
+
+POINT_COLUMNS = (
+    ("l1_weight", "l1_weight", float),
+    ("steps", "adversary_steps", int),
+    ("scratch", "ensemble", int),
+)
+"""A sweep point's keys -> (table column, type): the L1 anchor, adversary steps, scratch members."""
+DEFAULT = compensated_name(ROBUST_DEFAULT)  # the sweep's centre, ours-robust: robust.* as configured
+LABELS = {"l1_weight": "L1 {:g}", "adversary_steps": "{:d} adv. steps", "ensemble": "{:d} scratch"}
 
 
 def robust_sweep_table(
-    l1_weights: Mapping[str, float], utility: Mapping[str, Mapping], suite: Mapping[str, Mapping]
+    points: Mapping[str, Mapping[str, float]],
+    utility: Mapping[str, Mapping],
+    suite: Mapping[str, Mapping],
+    actors: Sequence[str],
 ) -> pd.DataFrame:
-    """One row per robust variant (representation -> its L1 weight), by L1 weight: ACC, V_pl's PLR,
-    ``plr_worst`` with its Wilson interval and attacker, and every attacker's column."""
-    reps = list(l1_weights)
-    columns = suite_table(reps, suite)
+    """One row per robust variant (representation -> its point {l1_weight, steps, scratch}), ordered by
+    adversary steps, ensemble and L1 weight: the point's columns, ACC, V_pl's PLR, ``plr_worst`` (chosen
+    on validation) with its interval clustered by the test clips' ``actors``, its attacker and status,
+    and every attacker's column."""
+    reps = list(points)
+    columns = suite_table(reps, suite, actors)
     rows = [
         {
             "representation": rep,
-            "l1_weight": float(l1_weights[rep]),
+            **{column: cast(points[rep][key]) for key, column, cast in POINT_COLUMNS},
             "acc": round(utility[rep]["acc"], 3),
             **columns[rep],
         }
         for rep in reps
     ]
-    return pd.DataFrame(rows).sort_values("l1_weight", kind="stable").reset_index(drop=True)
+    order = ["adversary_steps", "ensemble", "l1_weight"]
+    return pd.DataFrame(rows).sort_values(order, kind="stable").reset_index(drop=True)
 
 
-def plot_robust_sweep(table: pd.DataFrame, path: str | Path, chance: float | None = None) -> None:
-    """ACC against ``plr_worst`` (Wilson interval as a horizontal bar) per L1 weight, with V_pl's PLR hollow."""
+def point_labels(table: pd.DataFrame, default: str = DEFAULT) -> list[str]:
+    """Each row's label by what it varies: its point values that differ from the ``default``
+    representation's row (the robust.* defaults); the default row (or every row, without one) by all."""
+    columns = [column for _, column, _ in POINT_COLUMNS]
+    base = table[table["representation"] == default]
+    labels = []
+    for row in table.itertuples(index=False):
+        varied = [c for c in columns if len(base) and getattr(row, c) != base[c].iloc[0]] or columns
+        labels.append(", ".join(LABELS[c].format(getattr(row, c)) for c in varied))
+    return labels
+
+
+def plot_robust_sweep(
+    table: pd.DataFrame, path: str | Path, chance: float | None = None, default: str = DEFAULT
+) -> None:
+    """ACC against ``plr_worst`` (actor-clustered interval as a horizontal bar) per sweep point, labelled by what it
+    varies from ``default`` (:func:`point_labels`), with V_pl's PLR hollow."""
     from ppfer_core.report import _pyplot
 
     plt = _pyplot()
@@ -41,20 +73,14 @@ def plot_robust_sweep(table: pd.DataFrame, path: str | Path, chance: float | Non
         table["plr_worst"],
         table["acc"],
         xerr=err,
-        fmt="o-",
+        fmt="o",
         color="C3",
         capsize=3,
         label="worst-case PLR (suite)",
     )
     ax.scatter(table["plr"], table["acc"], facecolors="none", edgecolors="C0", label="PLR of V_pl (paper)")
-    for row in table.itertuples(index=False):
-        ax.annotate(
-            f"L1 {row.l1_weight:g}",
-            (row.plr_worst, row.acc),
-            textcoords="offset points",
-            xytext=(5, 4),
-            fontsize=8,
-        )
+    for label, x, y in zip(point_labels(table, default), table["plr_worst"], table["acc"], strict=True):
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
     if chance is not None:
         ax.axvline(chance, color="grey", ls="--", lw=1, label=f"identity chance ({chance:.1f}%)")
         ax.axvline(2 * chance, color="grey", ls=":", lw=1, label="2 x chance")
@@ -63,7 +89,7 @@ def plot_robust_sweep(table: pd.DataFrame, path: str | Path, chance: float | Non
     ax.set_xlim(-2, 102)
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
-    ax.set_title("Ours (robust): privacy / utility by L1 anchor weight", fontsize=10)
+    ax.set_title("Ours (robust): privacy / utility by L1 anchor, adversary steps, ensemble", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

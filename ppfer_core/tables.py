@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
 from ppfer_core import EMOTIONS
-from ppfer_core.stats import wilson_interval
+from ppfer_core.stats import ActorInterval, expression_chance, mcnemar, wilson_interval
 
 Metrics = Mapping[str, Mapping]
 
@@ -100,22 +101,40 @@ def table3(
 # --------------------------------------------------------------------------------------------- 95 % intervals
 
 
-def rate_interval(metrics: Mapping, rate: str) -> tuple[float, float]:
-    """95 % Wilson interval (percent) of a metric file's rate ``rate`` (``plr`` or ``acc``) over its
-    ``n`` test clips; the count of correct clips is ``correct`` when the file has it, else rate x n."""
-    n = int(metrics["n"])
-    correct = int(metrics["correct"]) if "correct" in metrics else int(round(metrics[rate] * n / 100.0))
-    return wilson_interval(correct, n)
+def test_actors(index: pd.DataFrame, split: str = "test") -> list[str]:
+    """The actor of every clip of ``split`` in index row order (the order of the metric files' ``hits``)."""
+    rows = index[index["split"] == split].sort_values("row")
+    if rows.empty:
+        raise ValueError(f"the index has no {split!r} clips")
+    return rows["actor"].astype(str).tolist()
+
+
+def acc_chance(index: pd.DataFrame, split: str = "test") -> float:
+    """Expression chance (percent) of the index's ``split`` emotions (:func:`ppfer_core.stats.expression_chance`)."""
+    return round(expression_chance(index[index["split"] == split]["label"].to_numpy()), 3)
+
+
+def rate_interval(
+    metrics: Mapping, actors: Sequence[str], interval: ActorInterval | None = None
+) -> tuple[float, float]:
+    """95 % interval (percent) of a metric file's rate, clustered by actor: a bootstrap over the test
+    clips' ``actors`` (:class:`ppfer_core.stats.ActorInterval`) of its per-clip ``hits``."""
+    if "hits" not in metrics:
+        raise KeyError(
+            f"metrics of {metrics.get('rep', '?')!r} have no per-clip 'hits' (made by older code?)"
+        )
+    ci = (interval or ActorInterval()).of(metrics["hits"], actors)
+    return ci.lo, ci.hi
 
 
 def add_interval_columns(
-    table: pd.DataFrame, column: str, metrics: Sequence[Mapping], rate: str | None = None
+    table: pd.DataFrame, column: str, metrics: Sequence[Mapping], actors: Sequence[str]
 ) -> pd.DataFrame:
-    """Append ``{column}_lo`` and ``{column}_hi``: the 95 % Wilson interval of each row's rate, from
-    that row's metric file in ``metrics`` (one per row, in order; ``rate``: its key, default ``column``)."""
+    """Append ``{column}_lo`` and ``{column}_hi``: the actor-clustered 95 % interval of each row's rate,
+    from that row's metric file in ``metrics`` (one per row, in order; :func:`rate_interval`)."""
     if len(metrics) != len(table):
         raise ValueError(f"{len(metrics)} metric files for {len(table)} rows of column {column}")
-    bounds = [rate_interval(m, rate or column) for m in metrics]
+    bounds = [rate_interval(m, actors) for m in metrics]
     out = table.copy()
     out[f"{column}_lo"] = [round(lo, 3) for lo, _ in bounds]
     out[f"{column}_hi"] = [round(hi, 3) for _, hi in bounds]
@@ -123,12 +142,16 @@ def add_interval_columns(
 
 
 def add_plr_acc_intervals(
-    table: pd.DataFrame, leakage: Metrics, utility: Metrics, rep_column: str = "representation"
+    table: pd.DataFrame,
+    leakage: Metrics,
+    utility: Metrics,
+    actors: Sequence[str],
+    rep_column: str = "representation",
 ) -> pd.DataFrame:
-    """Tables 1 and 4: ``plr_lo, plr_hi, acc_lo, acc_hi`` of every row's representation."""
+    """Tables 1 and 4: ``plr_lo, plr_hi, acc_lo, acc_hi`` of every row's representation (actor-clustered)."""
     reps = list(table[rep_column])
-    out = add_interval_columns(table, "plr", [leakage[r] for r in reps])
-    return add_interval_columns(out, "acc", [utility[r] for r in reps])
+    out = add_interval_columns(table, "plr", [leakage[r] for r in reps], actors)
+    return add_interval_columns(out, "acc", [utility[r] for r in reps], actors)
 
 
 def add_task_column(table: pd.DataFrame, tasks: Sequence[Mapping], key: str) -> pd.DataFrame:
@@ -150,18 +173,23 @@ def table5(
     rows: list[tuple[str, str]],
     falsification: dict[str, dict],
     utility: dict[str, dict],
+    index: pd.DataFrame,
+    identities: pd.DataFrame,
     prior: str = "video_prior",
     second: str = "vpl",
 ) -> pd.DataFrame:
     """Table 5 (open set): per (approach, representation) the source re-identification figures of
     the label-free ``prior`` (rank-1 / identity rank-1 with Wilson 95 % intervals), the open-set
-    ACC of F_u (with its interval), and rank-1 / AUC / identity rank-1 under the ``second`` prior."""
+    ACC of F_u (with its interval clustered by the test actors of the evaluation-only ``identities``
+    table, rows as in the label-free ``index``) and the expression chance ``acc_chance`` of ``index``'s
+    test emotions, and rank-1 / AUC / identity rank-1 under the ``second`` prior."""
+    actors, chance = test_actors(identities), acc_chance(index)
     out = []
     for approach, rep in rows:
         f, s, u = falsification[rep][prior], falsification[rep][second], utility[rep]
         r1 = _rate(f["rank1_correct"], f["n"])
         idr1 = _rate(f["identity_rank1_correct"], f["n"])
-        acc = _rate(int(round(u["acc"] * u["n"] / 100.0)), u["n"])
+        acc_lo, acc_hi = rate_interval(u, actors)
         out.append(
             {
                 "approach": approach,
@@ -171,14 +199,15 @@ def table5(
                 "auc": round(f["auc"], 4),
                 "eer": round(f["eer"], 3),
                 "identity_rank1": idr1["value"],
-                "acc": acc["value"],
+                "acc": round(u["acc"], 3),
                 "rank1_lo": r1["lo"],
                 "rank1_hi": r1["hi"],
                 "identity_rank1_lo": idr1["lo"],
                 "identity_rank1_hi": idr1["hi"],
                 "identity_chance": round(f["identity_chance"], 3),
-                "acc_lo": acc["lo"],
-                "acc_hi": acc["hi"],
+                "acc_lo": round(acc_lo, 3),
+                "acc_hi": round(acc_hi, 3),
+                "acc_chance": chance,
                 f"rank1_{second}": round(s["rank1"], 3),
                 f"auc_{second}": round(s["auc"], 4),
                 f"identity_rank1_{second}": round(s["identity_rank1"], 3),
@@ -200,3 +229,52 @@ def open_set_goals(table: pd.DataFrame, method: str, reference: str) -> dict[str
         "acc_ge_90pct_npp": bool(m["acc"] >= 0.9 * ref["acc"]),
         "acc_ratio": round(float(m["acc"] / ref["acc"]), 4) if ref["acc"] > 0 else None,
     }
+
+
+# --------------------------------------------------------------------------------------------- paired tests
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One row's per-clip hits of one measure (``acc``, ``plr``, ``plr_worst``) and who scored them."""
+
+    approach: str
+    hits: Sequence[int]
+    scorer: str = ""
+
+
+def paired_test(measure: str, a: Scored, b: Scored) -> dict[str, object]:
+    """McNemar's test (:func:`ppfer_core.stats.mcnemar`) of two rows on the same test clips, as one row of
+    ``paired_tests.csv``: the rates, the clips only a / only b gets right, the p-value and the test used."""
+    t = mcnemar(a.hits, b.hits)
+    return {
+        "measure": measure,
+        "a": a.approach,
+        "b": b.approach,
+        "a_rate": round(100.0 * sum(a.hits) / len(a.hits), 3),
+        "b_rate": round(100.0 * sum(b.hits) / len(b.hits), 3),
+        "a_scorer": a.scorer,
+        "b_scorer": b.scorer,
+        "only_a": t.only_a,
+        "only_b": t.only_b,
+        "p_value": float(f"{t.p_value:.4g}"),  # 4 significant digits (small p-values stay readable)
+        "test": "exact binomial" if t.exact else "chi-square (continuity corrected)",
+        "n_test": len(a.hits),
+    }
+
+
+def paired_tests(
+    reference: str, others: Sequence[str], rows: Mapping[str, Mapping[str, Scored]]
+) -> pd.DataFrame:
+    """Paired tests of ``reference`` against each of ``others`` on every measure; ``rows``: measure ->
+    approach -> its :class:`Scored` hits (an error naming the approach when one is missing)."""
+    out = []
+    for other in others:
+        for measure, by_approach in rows.items():
+            for name in (reference, other):
+                if name not in by_approach:
+                    raise KeyError(
+                        f"paired tests: no {measure} hits for {name!r} (Table 1 rows: {list(by_approach)})"
+                    )
+            out.append(paired_test(measure, by_approach[reference], by_approach[other]))
+    return pd.DataFrame(out)

@@ -1,8 +1,8 @@
 """Threat model (paper §4.5, Table 3) and an adaptive attacker (beyond the paper).
 
 - Recovery attack: a white-box attacker who has a method's outputs on the training set and the
-  original training frames trains a U-Net with L1 to map one to the other, frame by frame
-  (:func:`fit_recovery`), then recovers the method's test outputs (:func:`recover_clips`). The
+  original training frames trains a U-Net with L1 to map one to the other, frame by frame, in full
+  passes until the L1 of a validation slice of train plateaus (:func:`fit_recovery`), then recovers the method's test outputs (:func:`recover_clips`). The
   recovered frames are a representation ``recovered-{rep}`` scored by the usual PLR, and by
   :func:`frame_quality` (scikit-image SSIM and PSNR against the original test frames).
 - Adaptive attacker (SPAct's protocol): an identity classifier fine-tuned from V_pl on the method's
@@ -16,16 +16,18 @@ Both train with :func:`ppfer_core.training.train` (the one loop).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ppfer_core.arrays import PairedFrameDataset, batches, map_frames
+from ppfer_core.arrays import PairedFrameDataset, batches, frames_to_tensor, map_frames
 from ppfer_core.attacks import Convergence, frame_attack
-from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit
+from ppfer_core.plateau import CONVERGED, BestOnValidation, Plateau
+from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit
 
 PSNR_CAP = 100.0
 """PSNR (dB) reported for a frame recovered exactly (scikit-image returns inf), so that means stay finite."""
@@ -78,24 +80,134 @@ def recovery_loss(model: nn.Module) -> Callable:
     return loss
 
 
+@dataclass(frozen=True)
+class RecoveryStop:
+    """When the recovery U-Net has converged (issue 26; ``threat.recovery``'s ``val_fraction``,
+    ``patience``, ``min_delta``, ``lr_factor``, ``lr_patience``): ``val_fraction`` of the train clips
+    are held out, and training (full passes over the other clips' frames) stops once their L1 has not
+    fallen by more than ``min_delta`` (pixels in [0, 1]) for ``patience`` passes; the learning rate is
+    reduced on its plateau and the best-validation weights are kept. ``frames``: a pass is every frame
+    of every train clip (``all``) or one random frame per clip (``one``, T times cheaper)."""
+
+    val_fraction: float = 0.1
+    patience: int = 5
+    min_delta: float = 1e-4
+    lr_factor: float = 0.5
+    lr_patience: int = 2
+    frames: str = "all"
+
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "val_fraction",
+        "patience",
+        "min_delta",
+        "lr_factor",
+        "lr_patience",
+        "frames",
+    )
+
+    def __post_init__(self) -> None:
+        if self.frames not in ("all", "one"):
+            raise ValueError(f"threat.recovery.frames must be all or one, got {self.frames!r}")
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> RecoveryStop:
+        """From the ``threat.recovery`` entry; names the missing keys."""
+        missing = [k for k in cls.KEYS if k not in cfg]
+        if missing:
+            raise KeyError(f"threat.recovery lacks {', '.join(missing)}")
+        return cls(
+            float(cfg["val_fraction"]),
+            int(cfg["patience"]),
+            float(cfg["min_delta"]),
+            float(cfg["lr_factor"]),
+            int(cfg["lr_patience"]),
+            str(cfg["frames"]),
+        )
+
+    def plateau(self) -> Plateau:
+        return Plateau(self.patience, self.min_delta, self.lr_factor, self.lr_patience)
+
+
+def recovery_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train clip rows the U-Net fits and the validation rows held out: ``fraction`` of ``n`` (at least
+    one when ``fraction`` > 0 and ``n`` > 1), chosen with ``seed``."""
+    k = min(max(int(n * fraction), 1 if fraction > 0 else 0), n - 1) if n > 1 else 0
+    val = np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
+    return np.setdiff1d(np.arange(n), val), val
+
+
+@torch.no_grad()
+def recovery_l1(model: nn.Module, outputs: np.ndarray, originals: np.ndarray, device: torch.device) -> float:
+    """Mean L1 (pixels in [0, 1]) of the model's recovery of every frame of ``outputs`` against ``originals``."""
+    model.to(device).eval()
+    src = outputs.reshape(-1, *outputs.shape[-3:])
+    dst = originals.reshape(-1, *originals.shape[-3:])
+    total = 0.0
+    for sl in batches(len(src), 64):
+        x, y = frames_to_tensor(src[sl]).to(device), frames_to_tensor(dst[sl]).to(device)
+        with autocast(device):
+            total += float((model(x).float() - y).abs().mean(dim=(1, 2, 3)).sum())
+    return total / len(src)
+
+
+@dataclass
+class RecoveryRun:
+    """The recovery U-Net's training: the loop's result and its record (status converged / budget,
+    epochs, best validation L1 and its epoch, :meth:`ppfer_core.plateau.BestOnValidation.record`)."""
+
+    result: TrainResult
+    record: dict[str, Any]
+
+    @property
+    def history(self) -> list[dict[str, float]]:
+        return self.result.history
+
+
 def fit_recovery(
     model: nn.Module,
     outputs: np.ndarray,
     originals: np.ndarray,
     settings: TrainSettings | Mapping[str, Any],
     run: Run,
-) -> TrainResult:
-    """Train the recovery model (outputs -> originals, every frame, L1) with settings
-    ``settings`` (:class:`TrainSettings` or its config entry)."""
-    s = TrainSettings.from_config(settings)
-    data = PairedFrameDataset(outputs, np.zeros(len(outputs), dtype=np.int64), originals)
-    return fit(
-        [Player("l1", [model], s.make_optimizer(model.parameters()), recovery_loss(model))],
-        data,
-        s,
-        run,
-        {"settings": s.config(), "desc": run.desc, "n": len(data)},
+    stop: RecoveryStop | None = None,
+) -> RecoveryRun:
+    """Train the recovery model (outputs -> originals, every frame, L1) with ``settings``
+    (:class:`TrainSettings` or its config entry; epochs: the cap) in full passes over the train clips
+    minus a validation slice, until the slice's L1 plateaus (:class:`RecoveryStop`); the model ends
+    with its best-validation weights."""
+    s, stop = TrainSettings.from_config(settings), stop or RecoveryStop()
+    fit_rows, val_rows = recovery_split(len(outputs), stop.val_fraction, run.seed)
+    data = PairedFrameDataset(
+        np.asarray(outputs[fit_rows]),
+        np.zeros(len(fit_rows), dtype=np.int64),
+        np.asarray(originals[fit_rows]),
+        per_clip=stop.frames == "one",
     )
+    if s.items_per_epoch is not None and s.items_per_epoch < len(data):
+        raise ValueError(
+            f"[{run.desc}] items_per_epoch {s.items_per_epoch} is less than one pass over the recovery's "
+            f"{len(data)} train frames: its epochs are full passes (set threat.recovery.items_per_epoch: null)"
+        )
+    val_out, val_orig = np.asarray(outputs[val_rows]), np.asarray(originals[val_rows])
+
+    def evaluate() -> dict[str, float] | None:
+        return {"val_l1": recovery_l1(model, val_out, val_orig, run.device)} if len(val_rows) else None
+
+    opt = s.make_optimizer(model.parameters())
+    monitor = BestOnValidation(model, opt, evaluate, "val_l1", "min", stop.plateau(), log=run.log)
+    fingerprint = {"settings": s.config(), "stop": asdict(stop), "desc": run.desc, "n": len(data)}
+    result = fit([Player("l1", [model], opt, recovery_loss(model))], data, s, run, fingerprint, monitor)
+    monitor.restore_best()
+    record = {
+        **monitor.record(result.stopped, len(result.history)),
+        "train_clips": len(fit_rows),
+        "val_clips": len(val_rows),
+    }
+    if record["status"] != CONVERGED:
+        run.log(
+            f"[{run.desc}] WARNING: stopped at the epoch cap ({record['epochs']}) before the L1 plateau: status budget"
+        )
+    return RecoveryRun(result, record)
 
 
 def recover_clips(

@@ -225,7 +225,9 @@ def train(
 
     ``state_path`` holds a resumable state (modules, optimisers, schedulers, epoch, history,
     RNG) written after every epoch and removed on completion; a state written under other
-    ``settings`` is ignored. ``stop`` sees an epoch's metrics and returns a reason to stop early.
+    ``settings`` is ignored. ``stop`` sees an epoch's metrics and returns a reason to stop early;
+    a stop rule with ``state_dict`` / ``load_state_dict`` (e.g. :class:`ppfer_core.plateau.BestOnValidation`)
+    has its state saved and resumed with the rest.
     """
     fp = fingerprint(settings or {})
     for p in players:
@@ -233,7 +235,7 @@ def train(
             to_device(m, device)
     result = TrainResult()
     if state_path is not None and state_path.exists():
-        if _resume(players, state_path, fp, epochs, result, log, desc):
+        if _resume(players, state_path, fp, epochs, result, log, desc, stop):
             return result
     for epoch in range(result.resumed_from, epochs):
         t0 = time.time()
@@ -250,7 +252,7 @@ def train(
         )
         reason = stop(row) if stop is not None else None
         if state_path is not None:
-            _save_state(state_path, players, epoch, result.history, fp, reason)
+            _save_state(state_path, players, epoch, result.history, fp, reason, stop)
         if reason:
             result.stopped = reason
             log(f"[{desc}] stopped after epoch {epoch + 1}: {reason}")
@@ -266,6 +268,7 @@ def _resume(
     result: TrainResult,
     log: Callable[[str], None],
     desc: str,
+    stop: Any = None,
 ) -> bool:
     """Load a resumable state written under the same settings into the players and ``result``
     (history, the epoch to resume from, why it stopped); ignore one of other settings. True when
@@ -274,12 +277,17 @@ def _resume(
     if state.get("fingerprint") != fp:
         log(f"[{desc}] ignoring state {state_path}: written under other settings")
         return False
+    if hasattr(stop, "load_state_dict") and state.get("stop") is None:
+        log(f"[{desc}] ignoring state {state_path}: it has no stop-rule state")
+        return False
     for p, ps in zip(players, state["players"], strict=True):
         for m, ms in zip(p.modules, ps["modules"], strict=True):
             m.load_state_dict(ms)
         p.optimizer.load_state_dict(ps["optimizer"])
         if p.scheduler is not None and ps.get("scheduler") is not None:
             p.scheduler.load_state_dict(ps["scheduler"])
+    if hasattr(stop, "load_state_dict"):
+        stop.load_state_dict(state["stop"])
     result.history = state["history"]
     result.resumed_from = state["epoch"] + 1
     log(f"[{desc}] resumed from {state_path} at epoch {result.resumed_from}/{epochs}")
@@ -323,7 +331,13 @@ def _epoch(
 
 
 def _save_state(
-    path: Path, players: list[Player], epoch: int, history: list[dict], fp: str, stopped: str | None
+    path: Path,
+    players: list[Player],
+    epoch: int,
+    history: list[dict],
+    fp: str,
+    stopped: str | None,
+    stop: Any = None,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
@@ -331,6 +345,7 @@ def _save_state(
         "epoch": epoch,
         "history": history,
         "stopped": stopped,
+        "stop": stop.state_dict() if hasattr(stop, "state_dict") else None,
         "players": [
             {
                 "modules": [m.state_dict() for m in p.modules],

@@ -72,6 +72,7 @@ rule table4:
     input:
         leakage=expand(f"{RES}/metrics/leakage/{{rep}}.json", rep=ABLATION_REPS),
         utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=ABLATION_REPS),
+        index=INDEX,
     output:
         table=f"{RES}/tables/table4.csv",
     log:

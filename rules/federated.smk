@@ -68,6 +68,7 @@ rule table6:
             strategy=FED_STRATEGIES,
             rep=[r for _, r in TABLE6],
         ),
+        index=INDEX,
     output:
         table6=report(
             f"{RES}/tables/table6.csv",

@@ -184,6 +184,8 @@ rule table5:
         falsification=[f"{RES}/metrics/falsification/{rep}.json" for _, rep in TABLE5],
         utility=[f"{RES}/metrics/utility/{rep}.json" for _, rep in TABLE5],
         audit=rules.openset_prior_audit.output.metrics,
+        index=OPEN_INDEX,
+        identities=OPEN_IDENTITIES,  # evaluation only: ACC's actor-clustered interval
     output:
         table=report(
             f"{RES}/tables/table5.csv",

@@ -1,19 +1,34 @@
-# "Ours (robust)" (issue 14, beyond the paper): privacy enhancers trained against re-trained
-# adversaries (enhancer.adversary: retrained, ppfer_core.robust), merged into G-robust, then the same
-# feature compensator as Ours (rules/compensation.smk) -> ours-robust, scored by the same evaluation
-# path and attack suite. robust.sweep (off by default, config/robust_sweep.yaml) varies the L1 anchor.
-# The plan (ppfer_core.design) has the variants: G-robust* (here) and their compensated ours-robust*.
+# "Ours (robust)" (issues 14, 29, beyond the paper): F_lpr and F_hpr trained jointly through the
+# inverse DWT against a re-trained adversary ensemble, stopped by a fresh attacker (ppfer_core.robust),
+# merged into G-robust, then the same feature compensator as Ours (rules/compensation.smk) ->
+# ours-robust, scored by the same evaluation path and attack suite. robust.sweep (off by default,
+# config/robust_sweep.yaml) varies the L1 anchor, the adversary steps and the ensemble size, one at a
+# time. The plan (ppfer_core.design) has the variants: G-robust* (here) and their compensated ours-robust*.
+import re
+from dataclasses import asdict
+
 from ppfer_core.design import ROBUST_SWEEP_OUTPUTS, compensated_name
 
 ROBUST = config["robust"]
-ROBUST_L1 = PLAN.robust_l1  # G-robust* -> L1 anchor weight
+# G-robust* -> its RobustPoint (l1_weight, steps, scratch)
+ROBUST_POINTS = PLAN.robust_points
 
 
 rule train_robust:
     input:
         init=ENHANCER_INIT,
-        controller_low=f"{RES}/models/controller_low.pt",
-        controller_high=f"{RES}/models/controller_high.pt",
+        # the frame controller (fine-tuned from V_pl on frames): the ensemble's validator member
+        frame_controller=(
+            f"{RES}/models/controller_frames.pt"
+            if ROBUST["adversaries"]["validator"]
+            else []
+        ),
+        # Ours' compensator F_fc (frozen) when the adversaries see its output
+        compensator=(
+            f"{RES}/models/compensator/ours.pt"
+            if ROBUST["through_compensator"]
+            else []
+        ),
         train=band_files("train"),
         test=band_files("test"),
         index=INDEX,
@@ -28,7 +43,7 @@ rule train_robust:
     benchmark:
         "benchmarks/train_robust/{grep}.tsv"
     wildcard_constraints:
-        grep="|".join(ROBUST_L1),
+        grep="|".join(map(re.escape, ROBUST_POINTS)),
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads
@@ -39,13 +54,9 @@ rule train_robust:
         unet=config["models"]["unet"],
         model=config["models"]["identity"],
         train=dict(ROBUST["train"]),
-        # enhancer.* with adversary retrained and robust.*'s objective and L1 anchor
-        enhancer=lambda w: {
-            **config["enhancer"],
-            "adversary": "retrained",
-            "objective": ROBUST["objective"],
-            "l1_weight": ROBUST_L1[w.grep],
-        },
+        uvit=config["models"]["uvit"],
+        # robust.* but train and sweep, with this variant's l1_weight, adversaries.steps and .scratch
+        robust=lambda w: ROBUST_POINTS[w.grep].settings(ROBUST),
         wavelet=config["wavelet"],
         size=config["ingest"]["size"],
     script:
@@ -71,6 +82,7 @@ rule robust_sweep:
     conda:
         "../envs/ppfer.yaml"
     params:
-        l1_weights={compensated_name(g): w for g, w in ROBUST_L1.items()},
+        # ours-robust* -> {l1_weight, steps, scratch} of its training
+        points={compensated_name(g): asdict(pt) for g, pt in ROBUST_POINTS.items()},
     script:
         "../workflow_scripts/robust_sweep.py"

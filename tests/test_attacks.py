@@ -1,12 +1,11 @@
-"""The attack suite (ppfer_core.attacks) and the enhancers trained against re-trained adversaries
-(ppfer_core.robust, enhancer.adversary: retrained). Each test takes a few seconds on one thread."""
+"""The attack suite (ppfer_core.attacks) and the robust sweep's table and figure (ppfer_core.sweep; the
+robust enhancers themselves: tests/test_robust.py). Each test takes a few seconds on one thread."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from test_threat import one_thread  # noqa: F401  (autouse: tiny models, one thread)
-from torch.utils.data import TensorDataset
 
 from ppfer_core.attacks import (
     Convergence,
@@ -17,14 +16,8 @@ from ppfer_core.attacks import (
     validation_split,
     vote,
 )
-from ppfer_core.nets import UNet, build_video_classifier
-from ppfer_core.robust import (
-    AdversaryPool,
-    AdversarySettings,
-    fit_privacy_enhancer,
-    fit_robust_enhancer,
-)
-from ppfer_core.stats import wilson_interval
+from ppfer_core.nets import build_video_classifier
+from ppfer_core.stats import actor_bootstrap
 from ppfer_core.suite import Leak, append_suite_columns, worst_case
 from ppfer_core.training import Run
 
@@ -33,14 +26,6 @@ CPU = torch.device("cpu")
 
 def QUIET(_: str) -> None:
     """A log function that drops its message."""
-
-
-def _state(m):
-    return {k: v.clone() for k, v in m.state_dict().items()}
-
-
-def _moved(a, b):
-    return any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
 
 
 def identity_clips(labels, seed, t=3, size=16):
@@ -86,28 +71,60 @@ def test_score_frames_uses_the_validators_random_frame_and_voting():
     )
 
 
-def test_worst_case_is_the_highest_leak_with_its_wilson_interval():
-    leaks = [Leak("plr", 1, 10), Leak("plr_vote", 3, 10), Leak("plr_clip", 7, 10), Leak("plr_scratch", 7, 10)]
-    w = worst_case(leaks)
-    assert w["plr_worst"] == 70.0 and w["worst_attacker"] == "plr_clip"
-    assert (w["plr_worst_lo"], w["plr_worst_hi"]) == tuple(round(v, 3) for v in wilson_interval(7, 10))
-    assert w["plr"] == 10.0 and w["plr_vote"] == 30.0
+ACTORS10 = [f"a{i // 2}" for i in range(10)]  # 10 test clips of 5 actors
+
+
+def _hits(c: int, n: int = 10) -> tuple[int, ...]:
+    return tuple([1] * c + [0] * (n - c))
+
+
+def test_worst_case_is_chosen_on_validation_and_reported_on_test():
+    """Issue 26: the scratch CNN is best on validation, the clip attacker (and V_pl, not selectable) on
+    test: plr_worst is the scratch CNN's TEST rate; plr_max_test keeps the optimistic maximum."""
+    leaks = [
+        Leak("plr", 9, 10, _hits(9), 10, 10, None, False),  # V_pl: optimistic validation, never chosen
+        Leak("plr_scratch", 4, 10, _hits(4), 8, 10, "budget", True),
+        Leak("plr_clip", 7, 10, _hits(7), 5, 10, "converged", True),
+    ]
+    w = worst_case("r", leaks, ACTORS10)
+    assert w["plr_worst"] == 40.0 and w["worst_attacker"] == "plr_scratch" and w["worst_status"] == "budget"
+    assert w["plr_max_test"] == 90.0 and w["max_test_attacker"] == "plr"
+    ci = actor_bootstrap(_hits(4), ACTORS10)
+    assert (w["plr_worst_lo"], w["plr_worst_hi"]) == (round(ci.lo, 3), round(ci.hi, 3))
+    assert w["plr"] == 90.0 and w["plr_clip"] == 70.0
 
 
 def test_suite_columns_join_tables_by_representation():
+    def rec(c, val, **k):
+        return (
+            {"correct": c, "correct_vote": c + 1, "n": 10, "hits": _hits(c), "hits_vote": _hits(c + 1)}
+            | {
+                "val_correct": val,
+                "val_correct_vote": val,
+                "val_n": 10,
+            }
+            | k
+        )
+
     def frames(c):
-        v = {"correct": c, "correct_vote": c + 1, "n": 10}
-        return {"validator": v, "scratch": {**v, "train_acc": 1.0}, "recovered": v}
+        return {
+            "validator": rec(c, 9),
+            "scratch": rec(c, 2, train_acc=1.0, status="converged"),
+            "recovered": rec(c, 0),
+        }
 
     metrics = {
         "frames": {"a": frames(1), "b": frames(8)},
-        "adaptive": {r: {"correct": 2, "correct_vote": 2, "n": 10, "train_acc": 0.99} for r in "ab"},
-        "clip": {r: {"correct": 5, "n": 10, "train_acc": 0.5} for r in "ab"},
+        "adaptive": {r: rec(2, 3, train_acc=0.99, status="budget") for r in "ab"},
+        "clip": {r: rec(5, 1, train_acc=0.5, status="converged", val_correct_vote=None) for r in "ab"},
     }
     t = pd.DataFrame({"approach": ["A", "B"], "plr": [10.0, 80.0], "representation": ["a", "b"]})
-    out = append_suite_columns(t, metrics)
+    out = append_suite_columns(t, metrics, ACTORS10)
     assert list(out["plr"]) == [10.0, 80.0]  # existing columns keep their meaning
-    assert list(out["plr_worst"]) == [50.0, 90.0] and list(out["worst_attacker"]) == ["plr_clip", "plr_vote"]
+    # the adaptive attacker is best on validation (3 of 10; V_pl's 9 is not eligible); its TEST rate is reported
+    assert list(out["plr_worst"]) == [20.0, 20.0] and list(out["worst_attacker"]) == ["plr_adaptive"] * 2
+    assert list(out["worst_status"]) == ["budget"] * 2 and list(out["status_clip"]) == ["converged"] * 2
+    assert list(out["plr_max_test"]) == [50.0, 90.0]
     assert list(out["train_acc_clip"]) == [50.0, 50.0]
 
 
@@ -190,154 +207,76 @@ def test_clip_attacker_reports_a_clip_level_rate_and_its_training():
     assert m["stopped"] == "completed" and 0 <= m["train_acc"] <= 1
 
 
-# --------------------------------------------------------------------------------------------- robust enhancers
-
-
-@pytest.fixture()
-def band_problem():
-    torch.manual_seed(0)
-    y = torch.arange(4).repeat(12)
-    base = torch.tensor([[0.8, 0.2, 0.2], [0.2, 0.8, 0.2], [0.2, 0.2, 0.8], [0.8, 0.8, 0.2]])
-    x = (base[y][:, :, None, None] + 0.05 * torch.randn(48, 3, 16, 16)).clamp(0, 1)
-    controller = build_small_cnn(4, 4)  # stands in for C_lpr / C_hpr
-    return TensorDataset(x, y), controller
-
-
-TRAIN = {"epochs": 2, "batch_size": 8, "lr": 1e-3, "optimizer": "adam"}  # 6 batches per epoch: 12 steps
-
-
-def test_restarts_happen_on_schedule_round_robin():
-    pool = AdversaryPool(4, AdversarySettings(count=3, restart_every=4, width=4), seed=0)
-    opt = torch.optim.Adam(pool.parameters())
-    first = [_state(m) for m in pool.members]
-    hits = [pool.tick(opt) for _ in range(12)]
-    assert hits == [None, None, None, 0, None, None, None, 1, None, None, None, 2]
-    assert int(pool.restarts) == 3 and int(pool.step) == 12
-    assert all(_moved(first[i], m.state_dict()) for i, m in enumerate(pool.members))  # re-initialised afresh
-
-
-def test_retrained_adversaries_move_and_restart_while_the_controller_stays_frozen(band_problem):
-    data, controller = band_problem
-    frozen = _state(controller)
-    enhancer = UNet(base_width=4, depth=1)
-    before = _state(enhancer)
-    adv = AdversarySettings(count=2, restart_every=5, steps=2, lr=0.01, width=4)
-    objective = {"objective": "entropy", "l1_weight": 0.5}
-    result, pool = fit_robust_enhancer(
-        enhancer, controller, 4, data, TRAIN, objective, adv, Run(CPU, 0, None, QUIET, "t")
-    )
-    assert int(pool.step) == 12 and int(pool.restarts) == 2  # steps 5 and 10
-    assert sum(row["restarts"] for row in result.history) * 6 == pytest.approx(
-        2
-    )  # per-epoch mean of restart events
-    untouched = AdversaryPool(4, adv, seed=0)
-    assert all(_moved(untouched.members[i].state_dict(), m.state_dict()) for i, m in enumerate(pool.members))
-    assert _moved(before, enhancer.state_dict())
-    assert not _moved(frozen, controller.state_dict()) and {
-        "adversary_acc",
-        "adversary_train_acc",
-        "controller_acc",
-    } <= set(result.history[0])
-
-
-def test_frozen_mode_is_the_paper_and_leaves_the_controller_unchanged(band_problem):
-    data, controller = band_problem
-    frozen = _state(controller)
-    objective = {
-        "objective": "ce",
-        "l1_weight": 0.0,
-        "identity_budget": None,
-        "adversary": "frozen",
-        "adversaries": {
-            "count": 2,
-            "restart_every": 5,
-            "steps": 1,
-            "lr": 0.01,
-            "optimizer": "adam",
-            "width": 4,
-            "with_controller": True,
-        },
-    }
-    result = fit_privacy_enhancer(
-        UNet(base_width=4, depth=1), controller, 4, data, TRAIN, objective, Run(CPU, 0, None, QUIET, "t")
-    )
-    assert not _moved(frozen, controller.state_dict())
-    assert "adversary_acc" not in result.history[0] and "controller_acc" in result.history[0]
-    with pytest.raises(ValueError, match="enhancer.adversary"):
-        fit_privacy_enhancer(
-            UNet(base_width=4, depth=1),
-            controller,
-            4,
-            data,
-            TRAIN,
-            {**objective, "adversary": "x"},
-            Run(CPU, 0, None, QUIET, "t"),
-        )
-
-
-def test_retrained_training_resumes_to_the_same_weights(band_problem, tmp_path):
-    data, controller = band_problem
-    adv = AdversarySettings(count=2, restart_every=4, steps=1, lr=0.01, width=4)
-    objective = {"objective": "ce", "l1_weight": 0.1}
-
-    def run(epochs, state):
-        torch.manual_seed(0)
-        enhancer = UNet(base_width=4, depth=1)
-        _, pool = fit_robust_enhancer(
-            enhancer,
-            controller,
-            4,
-            data,
-            {**TRAIN, "epochs": epochs},
-            objective,
-            adv,
-            Run(CPU, 0, state, QUIET, "t"),
-        )
-        return enhancer, pool
-
-    whole, whole_pool = run(2, None)
-    state = tmp_path / "s.pt"
-    run(1, state)  # "preempted" after epoch 1: its state file stays
-    resumed, pool = run(2, state)
-    assert int(pool.step) == int(whole_pool.step) == 12 and int(pool.restarts) == 3
-    assert not _moved(whole.state_dict(), resumed.state_dict())
-
-
-def test_bad_adversary_settings_are_named():
-    with pytest.raises(ValueError, match="unknown keys"):
-        AdversarySettings.from_config({"count": 2, "restrat_every": 3})
-    with pytest.raises(ValueError, match="count"):
-        AdversarySettings.from_config({"count": 0})
+# --------------------------------------------------------------------------------------------- robust sweep
 
 
 def test_robust_sweep_table_and_figure(tmp_path):
     from workflow_facts import planning
 
     compensated_name, robust_variants = planning.compensated_name, planning.robust_variants
-    from ppfer_core.sweep import plot_robust_sweep, robust_sweep_table
+    from ppfer_core.sweep import plot_robust_sweep, point_labels, robust_sweep_table
 
-    variants = robust_variants({"l1_weight": 1.0, "sweep": {"enabled": True, "l1_weights": [3, 0.3, 1.0]}})
-    assert variants == {"G-robust": 1.0, "G-robust-l1w3": 3.0, "G-robust-l1w0.3": 0.3}
-    reps = {compensated_name(g): w for g, w in variants.items()}
-    assert list(reps) == ["ours-robust", "ours-robust-l1w3", "ours-robust-l1w0.3"]
+    robust = {
+        "l1_weight": 1.0,
+        "adversaries": {"steps": 5, "scratch": 2, "width": 16},
+        "train": {},
+        "sweep": {"enabled": True, "l1_weights": [3, 0.3, 1.0], "steps": [1, 5], "scratch": [4]},
+    }
+    variants = robust_variants(robust)
+    assert list(variants) == [
+        "G-robust",
+        "G-robust-l1w3",
+        "G-robust-l1w0.3",
+        "G-robust-steps1",
+        "G-robust-scratch4",
+    ]
+    assert (variants["G-robust-steps1"].l1_weight, variants["G-robust-steps1"].steps) == (1.0, 1)
+    # the rule's settings: robust.* (no train, sweep) with the point's L1 weight, steps and ensemble
+    settings = variants["G-robust-scratch4"].settings(robust)
+    assert settings["adversaries"] == {"steps": 5, "scratch": 4, "width": 16} and "sweep" not in settings
+    assert list(robust_variants({**robust, "sweep": {**robust["sweep"], "enabled": False}})) == ["G-robust"]
+    points = {compensated_name(g): vars(pt) for g, pt in variants.items()}
+    assert list(points)[:3] == ["ours-robust", "ours-robust-l1w3", "ours-robust-l1w0.3"]
 
     def leak(c):
-        return {"correct": c, "correct_vote": c, "n": 10, "train_acc": 1.0}
+        hits = _hits(c)
+        return {
+            "correct": c,
+            "correct_vote": c,
+            "n": 10,
+            "train_acc": 1.0,
+            "hits": hits,
+            "hits_vote": hits,
+        } | {
+            "val_correct": c,
+            "val_correct_vote": c,
+            "val_n": 10,
+            "status": "converged",
+        }
 
     suite = {
         "frames": {
             r: {"validator": leak(1), "scratch": leak(2 + i), "recovered": leak(1)}
-            for i, r in enumerate(reps)
+            for i, r in enumerate(points)
         },
-        "adaptive": {r: leak(1) for r in reps},
-        "clip": {r: leak(1) for r in reps},
+        "adaptive": {r: leak(1) for r in points},
+        "clip": {r: leak(1) for r in points},
     }
-    utility = {r: {"acc": 50.0 + i} for i, r in enumerate(reps)}
-    t = robust_sweep_table(reps, utility, suite)
-    assert list(t["l1_weight"]) == [0.3, 1.0, 3.0] and list(t["plr_worst"]) == [40.0, 20.0, 30.0]
+    utility = {r: {"acc": 50.0 + i} for i, r in enumerate(points)}
+    t = robust_sweep_table(points, utility, suite, ACTORS10)
+    assert list(t["representation"]) == [
+        "ours-robust-steps1",
+        "ours-robust-l1w0.3",
+        "ours-robust",
+        "ours-robust-l1w3",
+        "ours-robust-scratch4",
+    ]
+    assert list(t["adversary_steps"]) == [1, 5, 5, 5, 5] and list(t["ensemble"]) == [2, 2, 2, 2, 4]
+    assert list(t["plr_worst"]) == [50.0, 40.0, 20.0, 30.0, 60.0]
     assert {"acc", "plr", "plr_worst_lo", "plr_worst_hi", "worst_attacker", "train_acc_clip"} <= set(
         t.columns
     )
+    assert point_labels(t) == ["1 adv. steps", "L1 0.3", "L1 1, 5 adv. steps, 2 scratch", "L1 3", "4 scratch"]
     plot_robust_sweep(t, tmp_path / "sweep.png", chance=10.0)
     assert (tmp_path / "sweep.png").stat().st_size > 0
     with pytest.raises(ValueError, match="robust G"):

@@ -24,6 +24,7 @@ from ppfer_core.openset import (
     open_indexes,
     video_prior_loss,
 )
+from ppfer_core.stats import actor_bootstrap
 from ppfer_core.tables import table5
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,14 +244,27 @@ def test_table5_rates_with_wilson_intervals():
         "identity_rank1": 50.0,
         "identity_chance": 33.3,
     }
+    index = pd.DataFrame(
+        {
+            "split": ["test"] * 20,
+            "row": range(20),
+            "actor": [f"u{i % 5}" for i in range(20)],
+            "label": [i % 4 for i in range(20)],
+        }
+    )
+    hits = [1 if i % 5 < 3 else 0 for i in range(20)]
     t = table5(
         [("NPP", "open-original")],
         {"open-original": {"video_prior": f, "vpl": f}},
-        {"open-original": {"acc": 60.0, "n": 20}},
+        {"open-original": {"acc": 60.0, "n": 20, "hits": hits}},
+        index.drop(columns="actor"),  # the label-free index
+        index[["split", "row", "actor"]],  # the evaluation-only identities
     )
     row = t.iloc[0]
-    assert (row["rank1"], row["identity_rank1"], row["acc"]) == (25.0, 50.0, 60.0)
+    assert (row["rank1"], row["identity_rank1"], row["acc"], row["acc_chance"]) == (25.0, 50.0, 60.0, 25.0)
     assert row["rank1_lo"] < 25.0 < row["rank1_hi"] and row["acc_lo"] < 60.0 < row["acc_hi"]
+    ci = actor_bootstrap(hits, index["actor"])
+    assert (row["acc_lo"], row["acc_hi"]) == (round(ci.lo, 3), round(ci.hi, 3))
 
 
 def _jobs(dry_run: str) -> list[dict]:
@@ -304,9 +318,11 @@ def test_no_rule_of_the_open_set_path_receives_an_identity_column(tmp_path):
         "openset_prior_audit",
         "openset_apply_closed",
     } <= {j["rule"] for j in open_jobs}
-    # the split reads the ingest index (it writes the label-free one); the falsification scoring and the
-    # audit of the video prior are the evaluation rules that read the identity table; nothing else does
+    # the split reads the ingest index (it writes the label-free one); the falsification scoring, the
+    # audit of the video prior and Table 5 (ACC's interval clustered by actor) are the evaluation rules
+    # that read the identity table; nothing else does
     allowed = {"openset_split": {closed_index}, "falsify": {identities}, "openset_prior_audit": {identities}}
+    allowed["table5"] = {identities}
     for j in open_jobs:
         seen = {closed_index, identities} & set(j["input"])
         assert seen <= allowed.get(j["rule"], set()), (j["rule"], j["output"], seen)

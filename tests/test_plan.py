@@ -88,7 +88,11 @@ def test_the_default_plan_names_every_table_row():
     assert {"ours-robust", "G-robust"} <= set(plan.representations)
     assert plan.methods[:1] == ["ours"] and set(plan.anonymizer) == {"ours", "ours-robust", "open-ours"}
     assert plan.method_parts("open-ours")["enhancer_low"] == "results/models/openset/enhancer_low.pt"
-    assert plan.final_outputs()[-2:] == ["results/tables/table6.csv", "results/models/anonymizer.pt"]
+    assert plan.final_outputs()[-3:] == [
+        "results/tables/table6.csv",
+        "results/tables/paired_tests.csv",
+        "results/models/anonymizer.pt",
+    ]
 
 
 def test_a_misspelt_table3_approach_fails_naming_it_and_the_valid_ones():
@@ -176,6 +180,7 @@ def test_suite_columns_and_rule_inputs_come_from_the_registry():
         "frames": ["results/metrics/attacks/frames/ours.json"],
         "adaptive": ["results/metrics/adaptive/ours.json"],
         "clip": ["results/metrics/attacks/clips/ours.json"],
+        "suite_index": "results/data/cremad/index.parquet",  # the test actors of the intervals
     }
     assert suite_columns()[:9] == (
         "plr",
@@ -199,14 +204,16 @@ def test_a_new_attacker_is_one_registry_entry():
         ATTACKERS[3], name="clip2", kind="clip2", metrics="m/clip2/{rep}.json", column="plr_clip2"
     )
     attackers = (*ATTACKERS, extra)
-    leak = {"correct": 9, "correct_vote": 9, "n": 10, "train_acc": 1.0}
+    hits = [1] * 9 + [0]
+    leak = {"correct": 9, "correct_vote": 9, "n": 10, "train_acc": 1.0, "status": "converged"}
+    leak |= {"hits": hits, "hits_vote": hits, "val_correct": 5, "val_correct_vote": 5, "val_n": 10}
     metrics = {
         "frames": {"a": {"validator": leak, "scratch": leak}},
         "adaptive": {"a": leak},
         "clip": {"a": leak},
-        "clip2": {"a": {**leak, "correct": 10}},
+        "clip2": {"a": {**leak, "val_correct": 6}},  # best on validation
     }
-    row = suite_table(["a"], metrics, attackers)["a"]
+    row = suite_table(["a"], metrics, list("abcdefghij"), attackers)["a"]
     assert row["worst_attacker"] == "plr_clip2" and row["train_acc_clip2"] == 100.0
     assert "plr_clip2" in suite_columns(attackers)
     plan = build_plan(DESIGN, CONFIG)

@@ -192,7 +192,9 @@ def test_rates_carry_their_interval_and_each_table_its_notes(tmp_path):
     assert "plr_worst (95 % CI)" in text and "| 40.1 (35.5–44.5) |" in text
     for n in range(1, 7):
         assert f"`results/tables/table{n}.csv`" in text
-    assert "`plr_worst`, the highest of them" in text  # Table 1's caption from report/table1.rst
+    assert (
+        "`plr_worst`: the attacker scoring with the highest re-identification rate on the validation" in text
+    )  # Table 1's caption from report/table1.rst
     assert "`mse_target` tells task 4's two readings apart" in text
     assert "plr_correct" not in text and "model_bytes" not in text
 

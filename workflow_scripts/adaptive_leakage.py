@@ -40,6 +40,7 @@ with job.resumable(snakemake.output.metrics) as state:
     )
 job.log(
     f"{rep}: adaptive PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}) one frame, {m['plr_vote']:.2f}% voting, "
-    f"chance {m['chance']:.2f}%; train accuracy {m['train_acc']:.4f}, {m['stopped']}"
+    f"chance {m['chance']:.2f}%; train accuracy {m['train_acc']:.4f}, "
+    f"{m['status']} after {m['epochs']} epochs ({m['stopped']})"
 )
 write_json(snakemake.output.metrics, {"rep": rep, "init": p.init, **m})

@@ -1,6 +1,6 @@
 """Rule attack_clips (the attack suite, beyond the paper): a video identity classifier (R3D family)
-trained on a representation's whole train clips (flip / shift augmentation, until it converges),
-scored per test clip."""
+trained on a representation's whole train clips (flip / shift augmentation, full passes until it converges;
+status converged or budget, best-validation weights), scored per test clip."""
 
 import pandas as pd
 
@@ -27,6 +27,7 @@ with job.resumable(snakemake.output.metrics) as state:
         job.run(f"clip_{rep}", state),
     )
 job.log(
-    f"{rep}: clip attacker PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}), train accuracy {m['train_acc']:.4f}, {m['stopped']}"
+    f"{rep}: clip attacker PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}), train accuracy {m['train_acc']:.4f}, "
+    f"{m['status']} after {m['epochs']} epochs ({m['stopped']})"
 )
 write_json(snakemake.output.metrics, {"rep": rep, "arch": p.clip["arch"], **m})

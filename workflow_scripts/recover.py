@@ -1,11 +1,12 @@
 """Rule recover (paper §4.5): the recovery attack on a method. A U-Net learns, with L1, to map the
-method's train outputs back to the original train frames; its recovery of the method's test outputs
+method's train outputs back to the original train frames, in full passes until the L1 of a validation
+slice of the train clips plateaus (status converged, else budget), keeping its best-validation weights; its recovery of the method's test outputs
 is the representation recovered-{rep}, with SSIM / PSNR against the original test frames."""
 
 from ppfer_core.arrays import load_clips, npy_output
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
-from ppfer_core.threat import fit_recovery, frame_quality, recover_clips
+from ppfer_core.threat import RecoveryStop, fit_recovery, frame_quality, recover_clips
 from ppfer_core.training import load_weights, save_weights
 
 job = Job.from_snakemake(snakemake)
@@ -21,6 +22,7 @@ with job.resumable(snakemake.output.model) as state:
         load_clips(snakemake.input.original_train),
         job.train_settings(),
         job.run(f"recovery_{rep}", state),
+        RecoveryStop.from_config(p.train),
     )
     save_weights(model, snakemake.output.model)
 test = load_clips(snakemake.input.test)
@@ -41,6 +43,7 @@ write_json(
         "unrecovered_psnr": baseline["psnr"],
         "unet": p.unet,
         "init": p.init,
+        **result.record,
         "history": result.history,
     },
 )

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from ppfer_core.runtime import job_logger, read_json
-from ppfer_core.suite import append_suite_columns, read_suite
+from ppfer_core.suite import append_suite_columns, read_suite, suite_actors
 from ppfer_core.tables import add_interval_columns, table3
 
 log = job_logger(snakemake.log[0])
@@ -15,6 +15,7 @@ def by_rep(files):
     return {Path(f).stem: read_json(f) for f in files}
 
 
+actors = suite_actors(snakemake.input)  # the test clips' actors: the intervals' clusters
 suite = read_suite(dict(snakemake.input.items()))  # the attack suite's metric files by kind
 t3 = table3(
     snakemake.params.rows,
@@ -25,8 +26,8 @@ t3 = table3(
 )
 recovered = by_rep(snakemake.input.leakage)
 t3 = add_interval_columns(
-    t3, "plr", [recovered[f"recovered-{rep}"] for rep in t3["representation"]]
-)  # 95 % Wilson
-t3 = append_suite_columns(t3, suite)
+    t3, "plr", [recovered[f"recovered-{rep}"] for rep in t3["representation"]], actors
+)  # 95 %, bootstrap over the test actors
+t3 = append_suite_columns(t3, suite, actors)
 t3.to_csv(snakemake.output.table3, index=False)
 log("\n" + t3.to_string(index=False))

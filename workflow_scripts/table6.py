@@ -2,8 +2,11 @@
 
 from pathlib import Path
 
+import pandas as pd
+
 from ppfer_core.federated.table6 import table6
 from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.tables import acc_chance
 
 log = job_logger(snakemake.log[0])
 central = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
@@ -11,5 +14,10 @@ federated = {s: {} for s in snakemake.params.strategies}
 for f in snakemake.input.federated:
     federated[Path(f).parent.name][Path(f).stem] = read_json(f)
 t6 = table6(snakemake.params.rows, central, federated)
+t6.insert(
+    list(t6.columns).index("acc_central_hi") + 1,
+    "acc_chance",
+    acc_chance(pd.read_parquet(snakemake.input.index)),
+)
 t6.to_csv(snakemake.output.table6, index=False)
 log("\n" + t6.to_string(index=False))

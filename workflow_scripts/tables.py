@@ -1,34 +1,57 @@
-"""Rule tables: the paper's Tables 1 and 2 as CSV from the metric files."""
+"""Rule tables: the paper's Tables 1 and 2 as CSV from the metric files, and the paired tests of the
+rows the README compares (McNemar over the same test clips)."""
 
 from pathlib import Path
 
+import pandas as pd
+
 from ppfer_core.baselines import resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
-from ppfer_core.suite import append_suite_columns, read_suite
-from ppfer_core.tables import add_interval_columns, add_plr_acc_intervals, table1, table2
+from ppfer_core.suite import append_suite_columns, read_suite, worst_hits
+from ppfer_core.tables import (
+    Scored,
+    acc_chance,
+    add_interval_columns,
+    add_plr_acc_intervals,
+    paired_tests,
+    table1,
+    table2,
+    test_actors,
+)
 
 log = job_logger(snakemake.log[0])
+params = snakemake.params
 leakage = {Path(f).stem: read_json(f) for f in snakemake.input.leakage}
 utility = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
-rows, settings, sweep = resolve_table1_rows(
-    snakemake.params.table1, leakage, utility, snakemake.params.blur_sweep, log=log
-)
+index = pd.read_parquet(snakemake.input.suite_index)  # with the suite's metric files
+actors = test_actors(index)  # the clusters of the intervals, in the hits' order
+rows, settings, sweep = resolve_table1_rows(params.table1, leakage, utility, params.blur_sweep, log=log)
 sweep.to_csv(snakemake.output.blur_sweep, index=False)
 t1 = table1(rows, leakage, utility, settings)
+t1.insert(4, "acc_chance", acc_chance(index))
 suite = read_suite(dict(snakemake.input.items()))  # the attack suite's metric files by kind
 adaptive = suite["adaptive"]
 t1.insert(4, "plr_adaptive", [round(adaptive[rep]["plr"], 3) for rep in t1["representation"]])
-# issue 14: the attack suite's columns (every attacker's PLR, plr_worst with its interval and attacker)
-t1 = append_suite_columns(t1, suite)
+# issues 14 and 26: every attacker's PLR, plr_worst (attacker chosen on validation, scored on test)
+t1 = append_suite_columns(t1, suite, actors)
 components = {"identity_classifier_acc": read_json(snakemake.input.identity)["test_acc"]}
 for f in snakemake.input.controllers:
     components[f"{Path(f).stem}_acc"] = read_json(f)["test_acc"]
 components["expression_controller_acc"] = read_json(snakemake.input.expression)["main_test_acc"]
 for k, v in components.items():
     t1[k] = round(v, 3)
-t1 = add_plr_acc_intervals(t1, leakage, utility)  # 95 % Wilson intervals over the test clips
+t1 = add_plr_acc_intervals(t1, leakage, utility, actors)  # 95 %, bootstrap over the test actors
 t1.to_csv(snakemake.output.table1, index=False)
-t2 = table2(snakemake.params.table2, utility)
-t2 = add_interval_columns(t2, "Avg", [utility[rep] for _, rep in snakemake.params.table2], rate="acc")
+t2 = table2(params.table2, utility)
+t2.insert(len(t2.columns), "acc_chance", acc_chance(index))
+t2 = add_interval_columns(t2, "Avg", [utility[rep] for _, rep in params.table2], actors)
 t2.to_csv(snakemake.output.table2, index=False)
-log("\n" + t1.to_string(index=False))
+scored = {"acc": {}, "plr": {}, "plr_worst": {}}
+for approach, rep in zip(t1["approach"], t1["representation"]):
+    scored["acc"][approach] = Scored(approach, utility[rep]["hits"], "F_u")
+    scored["plr"][approach] = Scored(approach, leakage[rep]["hits"], "V_pl")
+    attacker, hits = worst_hits(rep, suite)
+    scored["plr_worst"][approach] = Scored(approach, hits, attacker)
+paired = paired_tests(params.paired["reference"], params.paired["with"], scored)
+paired.to_csv(snakemake.output.paired_tests, index=False)
+log("\n" + t1.to_string(index=False) + "\n" + paired.to_string(index=False))

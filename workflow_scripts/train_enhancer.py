@@ -1,12 +1,12 @@
 """Rule train_enhancer: privacy enhancer F_lpr / F_hpr trained against its frozen identity
-budget controller (Algorithm 1), from the shared L1 initialisation; with enhancer.adversary:
-retrained, against re-trained adversaries instead (ppfer_core.robust)."""
+budget controller (Algorithm 1), from the shared L1 initialisation. (Enhancers against re-trained
+adversaries are rule train_robust's, ppfer_core.robust.)"""
 
 import pandas as pd
 
 from ppfer_core.arrays import band_dataset, identity_labels
+from ppfer_core.enhancer import fit_enhancer
 from ppfer_core.registry import create_model
-from ppfer_core.robust import fit_privacy_enhancer
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import load_weights, save_weights
 
@@ -20,11 +20,9 @@ controller = load_weights(
     create_model("image", p.model["arch"], num_classes=index["actor"].nunique()), snakemake.input.controller
 )
 with job.resumable(snakemake.output.model) as state:
-    # enhancer.adversary: frozen (the paper: fit_enhancer) or retrained (issue 14: ppfer_core.robust)
-    result = fit_privacy_enhancer(
+    result = fit_enhancer(
         enhancer,
         controller,
-        index["actor"].nunique(),
         data,
         job.train_settings(),
         p.enhancer,

@@ -1,5 +1,6 @@
 """Rule utility: the utility model F_u (R3D) trained on a representation's train split and
-tested on its test split: ACC and per-class accuracy."""
+tested on its test split: ACC, per-class accuracy and per-clip ``hits`` (1 per test clip whose
+expression is right, in the test index rows' order: actor-clustered intervals, paired tests)."""
 
 import pandas as pd
 
@@ -40,6 +41,7 @@ write_json(
         "correct": int((pred == true).sum()),
         "per_class": per_class,
         "n": int(len(true)),
+        "hits": (pred == true).astype(int).tolist(),
         "history": result.history,
     },
 )
