@@ -9,6 +9,8 @@ A family is what a network is for; its builders share one signature:
 - ``image``: frame classifiers, ``num_classes``, ``weights`` (a local file), ``drop_rate``, ``width``;
   a name not registered here is a timm model name (the family's fallback builder).
 - ``video``: clip classifiers (F_u, the clip attacker), ``num_classes``, ``weights``, ``width``.
+- ``landmarks``: 68-point landmark regressors of the expression-code bottleneck (issue 27), ``size``
+  (frame side), ``width``, ``motion``.
 
 This module imports neither torch nor timm: a family's builders are registered when its module
 (:data:`FAMILY_MODULES`) is imported, which :func:`create_model` and :func:`list_models` do on demand.
@@ -27,6 +29,7 @@ FAMILY_MODULES: dict[str, str] = {
     "compensator": "ppfer_core.uvit",
     "image": "ppfer_core.nets",
     "video": "ppfer_core.nets",
+    "landmarks": "ppfer_core.bottleneck.landmarks",
 }
 """Model families and the module whose import registers their builders."""
 
