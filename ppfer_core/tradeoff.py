@@ -15,12 +15,13 @@ anonymised clip. A batch of frames [B, 3, H, W] (with an image utility model) wo
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ppfer_core.training import no_param_grads
 
 PROJECTION_DIM = 128
 
@@ -88,19 +89,6 @@ def build_privacy_encoder(arch: str, dim: int = PROJECTION_DIM) -> PrivacyEncode
 
     backbone = create_model("image", arch, num_classes=0)
     return PrivacyEncoder(backbone, backbone.net.num_features, dim)
-
-
-@contextlib.contextmanager
-def no_param_grads(*modules: nn.Module) -> Iterator[None]:
-    """Build the graph without gradients for these modules' parameters (inputs still get gradients)."""
-    params = [p for m in modules for p in m.parameters() if p.requires_grad]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p in params:
-            p.requires_grad_(True)
 
 
 def anonymise(anonymiser: nn.Module, x: torch.Tensor) -> torch.Tensor:

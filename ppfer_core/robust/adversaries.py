@@ -12,9 +12,7 @@ forgetting earlier tricks. The buffers (step, restarts, warm-up done, replay) tr
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +20,7 @@ from torch import nn
 
 from ppfer_core.attacks import build_small_cnn
 from ppfer_core.robust.settings import AdversarySettings
+from ppfer_core.training import no_param_grads
 
 FRAME, CLIP = "frame", "clip"
 
@@ -43,19 +42,6 @@ def _reinitialise(member: nn.Module, seed: int) -> None:
         for m in member.modules():
             if m is not member and hasattr(m, "reset_parameters"):
                 m.reset_parameters()
-
-
-@contextlib.contextmanager
-def no_param_grads(module: nn.Module) -> Iterator[None]:
-    """Gradients flow through ``module`` to its input but not into its parameters."""
-    params = [p for p in module.parameters() if p.requires_grad]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p in params:
-            p.requires_grad_(True)
 
 
 def member_logits(
