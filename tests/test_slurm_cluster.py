@@ -224,7 +224,7 @@ def test_tiny_dag_through_the_slurm_profile_yields_the_tables(slurm_run):
     ]
     assert t3["plr"].between(0, 100).all() and t3["plr_adaptive"].between(0, 100).all()
     t4 = pd.read_csv(tables / "table4.csv")
-    assert list(t4.columns[:9]) == [
+    assert list(t4.columns[:10]) == [
         "task",
         "transform",
         "enhancers",
@@ -233,6 +233,7 @@ def test_tiny_dag_through_the_slurm_profile_yields_the_tables(slurm_run):
         "compensator_controller",
         "plr",
         "acc",
+        "acc_chance",
         "representation",
     ]
     assert {"plr_lo", "plr_hi", "acc_lo", "acc_hi", "mse_target"} <= set(t4.columns)
