@@ -63,6 +63,15 @@ class JointEnhancer(nn.Module):
             k: v.detach().clone() for k, v in self.state_dict().items() if not k.startswith("compensator.")
         }
 
+    def load_enhancer_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Load :meth:`enhancer_state`'s weights back, strictly: every key of each U-Net, nothing else."""
+        parts = {"low": self.low, "high": self.high}
+        stray = sorted(k for k in state if k.split(".", 1)[0] not in parts)
+        if stray:
+            raise ValueError(f"enhancer state has keys of no enhancer: {stray[:5]}")
+        for name, net in parts.items():
+            net.load_state_dict({k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")})
+
 
 @dataclass
 class BandClips:

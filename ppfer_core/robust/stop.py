@@ -45,7 +45,7 @@ class BestRound(nn.Module):
         if int(self.round) < 0:
             return
         state = {k: getattr(self, "w__" + k.replace(".", "__")) for k in self.names}
-        joint.load_state_dict(state, strict=False)
+        joint.load_enhancer_state(state)
 
 
 @torch.no_grad()
