@@ -28,12 +28,8 @@ from ppfer_core.arrays import batched
 
 
 @dataclass
-class IdentityLinkage:
-    """Identity-level figures (issue 26), which hiding the clip cannot pass: the probe's own source clip
-    is left out of the gallery, so a hit is *another* clip of the same actor. ``n``: probes with at
-    least one other clip of their actor in the gallery; rank-1 / rank-5 in % with their chance (a
-    random gallery order, averaged over those probes); ``auc`` / ``eer`` (%) of same-actor /
-    different-clip pairs against different-actor pairs."""
+class Ranking:
+    """Rank-1 / rank-5 (counts and %, with their chance) and verification AUC / EER of one ranking."""
 
     n: int
     rank1_correct: int
@@ -47,18 +43,18 @@ class IdentityLinkage:
 
 
 @dataclass
-class Retrieval:
+class IdentityLinkage(Ranking):
+    """Identity-level figures (issue 26), which hiding the clip cannot pass: the probe's own source clip
+    is left out of the gallery, so a hit is *another* clip of the same actor. ``n``: probes with at
+    least one other clip of their actor in the gallery; rank-1 / rank-5 in % with their chance (a
+    random gallery order, averaged over those probes); ``auc`` / ``eer`` (%) of same-actor /
+    different-clip pairs against different-actor pairs."""
+
+
+@dataclass
+class Retrieval(Ranking):
     """Re-identification figures of one representation under one recognition prior (rates in %)."""
 
-    n: int
-    rank1_correct: int
-    rank5_correct: int
-    rank1: float
-    rank5: float
-    chance: float
-    chance5: float
-    auc: float
-    eer: float
     identity_rank1_correct: int | None = None
     identity_rank1: float | None = None
     identity_chance: float | None = None

@@ -159,6 +159,15 @@ def test_scratch_cnn_attacker_converges_and_reidentifies():
     )
     assert m["converged"] and m["epochs"] < 40 and m["train_acc"] >= 0.9
     assert m["plr"] == 100.0 and m["plr_vote"] == 100.0 and m["val_clips"] == 8 and m["train_clips"] == 24
+    # the record: status, validation counts, per-clip hits, the plateau's history
+    assert m["status"] == "converged"
+    assert m["val_n"] == 8 and m["val_correct"] == 8 and m["val_acc"] == 1.0 and m["best_epoch"] >= 1
+    assert (
+        len(m["hits"]) == m["n"] == 8
+        and sum(m["hits"]) == m["correct"]
+        and sum(m["hits_vote"]) == m["correct_vote"]
+    )
+    assert all("lr" in row and "val_correct" in row for row in m["history"])
 
 
 def test_attackers_never_read_test_clips_while_training():

@@ -95,30 +95,6 @@ def test_the_plateau_state_resumes_to_the_same_end(tmp_path):
     assert all(torch.equal(whole.state_dict()[k], resumed.state_dict()[k]) for k in whole.state_dict())
 
 
-def test_frame_attacker_records_status_validation_counts_and_hits():
-    y_train, y_test = np.repeat(np.arange(4), 8), np.repeat(np.arange(4), 2)
-    torch.manual_seed(0)
-    m = frame_attack(
-        build_small_cnn(4, 8),
-        identity_clips(y_train, 0, size=32),
-        y_train,
-        identity_clips(y_test, 1, size=32),
-        y_test,
-        {"epochs": 40, "batch_size": 16, "lr": 0.01, "optimizer": "adam"},
-        Convergence(target_train_acc=0.99, patience=5, val_fraction=0.25, shift=2),
-        Run(CPU, 0, log=QUIET),
-        0,
-    )
-    assert m["status"] == "converged" and m["converged"] and m["epochs"] < 40
-    assert m["val_n"] == 8 and m["val_correct"] == 8 and m["val_acc"] == 1.0 and m["best_epoch"] >= 1
-    assert (
-        len(m["hits"]) == m["n"] == 8
-        and sum(m["hits"]) == m["correct"]
-        and sum(m["hits_vote"]) == m["correct_vote"]
-    )
-    assert all("lr" in row and "val_correct" in row for row in m["history"])
-
-
 def test_frames_one_is_a_pass_over_clips_and_partial_epochs_are_refused():
     y = np.repeat(np.arange(2), 4)
     clips = identity_clips(y, 0, t=3, size=16)
