@@ -148,6 +148,7 @@ class Plan:
     table5: tuple[Row, ...]
     table5_method: str
     table5_reference: str
+    paired_tests: Mapping[str, Any]
     table6: tuple[Row, ...]
     frame_grid: tuple[FrameRow, ...]
     robust_points: Mapping[str, RobustPoint]
@@ -325,6 +326,8 @@ def check_plan(plan: Plan) -> None:
     Table 1's, Table 5's method and reference its own rows, every table's representation a known one."""
     approaches = [a for a, _ in plan.table1]
     check_names("table3", "Table 1 approach", plan.table3, approaches)
+    paired = [plan.paired_tests["reference"], *plan.paired_tests["with"]]
+    check_names("paired_tests", "Table 1 approach", paired, approaches)
     check_names(
         "table5_method / table5_reference",
         "Table 5 approach",
@@ -368,6 +371,10 @@ def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
         table5=design_rows(design["table5"], sweep),
         table5_method=design["table5_method"],
         table5_reference=design["table5_reference"],
+        paired_tests={
+            "reference": design["paired_tests"]["reference"],
+            "with": list(design["paired_tests"]["with"]),
+        },
         table6=tuple((name, rep) for name, rep in table1 if rep in table6_reps),
         frame_grid=tuple(FrameRow(r["label"], r["representation"]) for r in design["frame_grid"]),
         robust_points=robust_points,

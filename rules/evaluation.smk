@@ -49,13 +49,6 @@ rule utility:
         "../workflow_scripts/utility.py"
 
 
-# Table 1 rows that paired_tests.csv compares with the method (issue 26: rows the README compares)
-PAIRED_TESTS = {
-    "reference": "Ours",
-    "with": ["Ours (robust)", "Gaussian Blur 1", "Gaussian Blur 2"],
-}
-
-
 rule tables:
     input:
         # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
@@ -91,6 +84,6 @@ rule tables:
         table1=TABLE1,
         blur_sweep=BLUR_SWEEP,
         table2=TABLE2,
-        paired=PAIRED_TESTS,
+        paired=PLAN.paired_tests,
     script:
         "../workflow_scripts/tables.py"

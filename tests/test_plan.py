@@ -110,6 +110,7 @@ def test_a_misspelt_table3_approach_fails_naming_it_and_the_valid_ones():
         (dict(table6=["original", "ours-robustt"]), "ours-robustt"),
         (dict(table2=[{"approach": "NPP", "representation": "orignal"}]), "orignal"),
         (dict(frame_grid=[{"label": "x", "representation": "GG"}]), "GG"),
+        (dict(paired_tests={"reference": "Ours", "with": ["Gaussian blur 1"]}), "paired_tests"),
     ],
 )
 def test_every_table_name_is_checked(changes, needle):
