@@ -179,9 +179,40 @@ rule falsify:
         "../workflow_scripts/falsify.py"
 
 
+rule open_attack:
+    input:
+        # the open-TRAIN actors' clips of this representation (never a test clip), the unseen test clips
+        train=lambda w: rep_clips(w.rep, "train"),
+        query=lambda w: rep_clips(w.rep, "test"),
+        gallery=rep_clips(f"{OPEN}original", "test"),
+        identities=OPEN_IDENTITIES,  # the attacker's labels (train rows) and the scoring (test rows)
+    output:
+        metrics=f"{RES}/metrics/openset/attack/{{rep}}.json",
+    log:
+        "logs/openset/open_attack/{rep}.log",
+    benchmark:
+        "benchmarks/open_attack/{rep}.tsv"
+    wildcard_constraints:
+        rep=f"{OPEN}.+",
+    conda:
+        "../envs/ppfer.yaml"
+    threads: gpu_threads
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        attack=OPENSET["attack"],
+        train=OPENSET["attack"]["train"],
+        convergence=dict(ATTACKS["convergence"]),
+        leakage_seed=config["leakage"]["seed"],
+    script:
+        "../workflow_scripts/open_attack.py"
+
+
 rule table5:
     input:
         falsification=[f"{RES}/metrics/falsification/{rep}.json" for _, rep in TABLE5],
+        retrained=[f"{RES}/metrics/openset/attack/{rep}.json" for _, rep in TABLE5],
         utility=[f"{RES}/metrics/utility/{rep}.json" for _, rep in TABLE5],
         audit=rules.openset_prior_audit.output.metrics,
         index=OPEN_INDEX,

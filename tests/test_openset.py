@@ -266,7 +266,7 @@ def test_table5_rates_with_wilson_intervals():
     hits = [1 if i % 5 < 3 else 0 for i in range(20)]
     t = table5(
         [("NPP", "open-original")],
-        {"open-original": {"video_prior": f, "vpl": f}},
+        {"open-original": {"video_prior": f, "vpl": f, "retrained": {**f, "attacker": {"status": "budget"}}}},
         {"open-original": {"acc": 60.0, "n": 20, "hits": hits}},
         index.drop(columns="actor"),  # the label-free index
         index[["split", "row", "actor"]],  # the evaluation-only identities
@@ -279,20 +279,36 @@ def test_table5_rates_with_wilson_intervals():
     # identity level (source clip left out), under both priors
     assert (row["id_rank1"], row["id_rank5"], row["id_chance"], row["id_auc"]) == (20.0, 60.0, 21.1, 0.55)
     assert row["id_rank1_vpl"] == 20.0 and row["id_rank1_lo"] < 20.0 < row["id_rank1_hi"]
+    # the retrained open-set attacker's columns, with its training status
+    assert (row["id_rank1_retrained"], row["id_auc_retrained"], row["status_retrained"]) == (
+        20.0,
+        0.55,
+        "budget",
+    )
+    with pytest.raises(ValueError, match="lack recogniser 'retrained'"):
+        table5(
+            [("NPP", "open-original")],
+            {"open-original": {"video_prior": f, "vpl": f}},
+            {"open-original": {"acc": 60.0, "n": 20, "hits": hits}},
+            index.drop(columns="actor"),
+            index[["split", "row", "actor"]],
+        )
 
 
-def _goal_rows(id_rank1_vpl: float, id_auc: float) -> pd.DataFrame:
+def _goal_rows(id_rank1_vpl: float, id_auc: float, id_auc_retrained: float = 0.55) -> pd.DataFrame:
     base = {
         "identity_rank1": 10.0,
         "identity_chance": 10.0,
         "auc": 0.5,
         "id_chance": 10.0,
         "id_chance_vpl": 10.0,
+        "id_chance_retrained": 10.0,
     }
     method = {**base, "approach": "M", "acc": 95.0, "id_rank1": 15.0, "id_auc": id_auc}
     method |= {"id_rank1_vpl": id_rank1_vpl, "id_auc_vpl": 0.55}
+    method |= {"id_rank1_retrained": 15.0, "id_auc_retrained": id_auc_retrained}
     ref = {**base, "approach": "NPP", "acc": 100.0, "id_rank1": 90.0, "id_auc": 0.9}
-    ref |= {"id_rank1_vpl": 90.0, "id_auc_vpl": 0.9}
+    ref |= {"id_rank1_vpl": 90.0, "id_auc_vpl": 0.9, "id_rank1_retrained": 90.0, "id_auc_retrained": 0.9}
     return pd.DataFrame([method, ref])
 
 
@@ -308,6 +324,11 @@ def test_open_set_goals_need_identity_level_figures_under_every_recogniser():
     )
     # same-actor pairs separable under the video prior although rank-1 is low: not met
     assert not open_set_goals(_goal_rows(id_rank1_vpl=15.0, id_auc=0.7), "M", "NPP")["met"]
+    # the fixed recognisers pass, the attacker retrained on the open-train actors separates the unseen ones
+    retrained = open_set_goals(_goal_rows(15.0, 0.55, id_auc_retrained=0.8), "M", "NPP")
+    assert (
+        not retrained["met"] and not retrained["id_auc_le_0.6[retrained]"] and retrained["id_auc_le_0.6[vpl]"]
+    )
 
 
 def _jobs(dry_run: str) -> list[dict]:
@@ -360,11 +381,13 @@ def test_no_rule_of_the_open_set_path_receives_an_identity_column(tmp_path):
         "falsify",
         "openset_prior_audit",
         "openset_apply_closed",
+        "open_attack",
     } <= {j["rule"] for j in open_jobs}
     # the split reads the ingest index (it writes the label-free one); the falsification scoring, the
     # audit of the video prior and Table 5 (ACC's interval clustered by actor) are the evaluation rules
     # that read the identity table; nothing else does
     allowed = {"openset_split": {closed_index}, "falsify": {identities}, "openset_prior_audit": {identities}}
+    allowed["open_attack"] = {identities}  # the retrained attacker: open-train actors' labels, test scoring
     allowed["table5"] = {identities}
     for j in open_jobs:
         seen = {closed_index, identities} & set(j["input"])
