@@ -36,6 +36,45 @@ rule openset_split:
         "../workflow_scripts/openset_split.py"
 
 
+# openset.negatives: select -- chosen on a validation slice of the open-train actors' clips (never test)
+NEGATIVES_SELECTION = (
+    [f"{RES}/metrics/openset/negatives.json"]
+    if OPENSET["negatives"] == "select"
+    else []
+)
+
+
+rule select_negatives:
+    input:
+        train=rep_clips(f"{OPEN}original", "train"),  # the open-TRAIN clips only: fit and validation
+        index=OPEN_INDEX,
+        identities=OPEN_IDENTITIES,  # the validation slice per open-train actor, identity-level scoring
+        prior=f"{RES}/models/openset/embedder_dfew.pt",
+        controller=EXPRESSION_MODEL,
+    output:
+        metrics=f"{RES}/metrics/openset/negatives.json",
+    log:
+        "logs/openset/select_negatives.log",
+    benchmark:
+        "benchmarks/select_negatives.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: gpu_threads
+    resources:
+        **GPU,
+    params:
+        seed=config["seed"],
+        select=OPENSET["select_negatives"],
+        embedder=OPENSET["embedder"],
+        train=OPENSET["train"],
+        unet=config["models"]["unet"],
+        wavelet=config["wavelet"],
+        l1_weight=OPENSET["l1_weight"],
+        expression=config["models"]["expression"],
+    script:
+        "../workflow_scripts/select_negatives.py"
+
+
 rule train_embedder:
     input:
         # the open split's train clips (suppression) or the in-the-wild corpus' (validation prior)
@@ -46,6 +85,8 @@ rule train_embedder:
         ),
         # the open split's label-free index (emotions, for openset.negatives: same_emotion)
         index=lambda w: OPEN_INDEX if w.corpus == "cremad-open" else [],
+        # openset.negatives: select -- the choice made on validation (rule select_negatives)
+        selection=lambda w: NEGATIVES_SELECTION if w.corpus == "cremad-open" else [],
     output:
         model=f"{RES}/models/openset/embedder_{{corpus}}.pt",
         metrics=f"{RES}/metrics/openset/embedder_{{corpus}}.json",
@@ -94,6 +135,7 @@ rule train_open_enhancers:
         train=rep_clips(f"{OPEN}original", "train"),
         test=rep_clips(f"{OPEN}original", "test"),
         index=OPEN_INDEX,
+        selection=NEGATIVES_SELECTION,
     output:
         low=f"{RES}/models/openset/enhancer_low.pt",
         high=f"{RES}/models/openset/enhancer_high.pt",

@@ -383,11 +383,20 @@ def test_no_rule_of_the_open_set_path_receives_an_identity_column(tmp_path):
         "openset_apply_closed",
         "open_attack",
     } <= {j["rule"] for j in open_jobs}
+    # openset.negatives is chosen on the open-train clips: no test clip reaches the selection, and both
+    # trainings that use the choice read it
+    (select,) = [j for j in jobs if j["rule"] == "select_negatives"]
+    assert "results/data/cremad-open/train.npy" in select["input"]
+    assert not [f for f in select["input"] if f.endswith("test.npy") or "/reps/" in f], select["input"]
+    chosen = "results/metrics/openset/negatives.json"
+    users = {j["rule"] for j in jobs if chosen in j["input"]}
+    assert users == {"train_embedder", "train_open_enhancers"}
     # the split reads the ingest index (it writes the label-free one); the falsification scoring, the
     # audit of the video prior and Table 5 (ACC's interval clustered by actor) are the evaluation rules
     # that read the identity table; nothing else does
     allowed = {"openset_split": {closed_index}, "falsify": {identities}, "openset_prior_audit": {identities}}
     allowed["open_attack"] = {identities}  # the retrained attacker: open-train actors' labels, test scoring
+    allowed["select_negatives"] = {identities}  # the validation slice of every open-train actor's clips
     allowed["table5"] = {identities}
     for j in open_jobs:
         seen = {closed_index, identities} & set(j["input"])

@@ -1,38 +1,25 @@
 """Rule train_embedder: a label-free identity embedder from video priors (two frames of one clip
 are positives, the batch's other clips negatives; NT-Xent) on one corpus' train clips. With
 ``negatives: same_emotion`` only clips of the same emotion are contrasted (the open split's
-label-free index gives the emotions); identities are neither needed nor available here."""
+label-free index gives the emotions); with ``negatives: select`` the choice made on a validation slice
+of the open-train clips (rule select_negatives) is read; identities are neither needed nor available here."""
 
 import numpy as np
 import pandas as pd
 
 from ppfer_core.arrays import emotion_labels, load_clips
-from ppfer_core.openset import VideoPairDataset, video_prior_loss
-from ppfer_core.runtime import Job, write_json
-from ppfer_core.tradeoff import build_privacy_encoder
-from ppfer_core.training import Player, fit, save_weights
+from ppfer_core.open_training import groups_for, resolve_negatives, train_video_prior
+from ppfer_core.runtime import Job, read_json, write_json
+from ppfer_core.training import save_weights
 
 job = Job.from_snakemake(snakemake)
-p, s = snakemake.params, job.train_settings()
-clips = load_clips(snakemake.input.train)
-grouped = p.negatives == "same_emotion"
-groups = emotion_labels(pd.read_parquet(snakemake.input.index), "train") if grouped else None
-embedder = build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]).to(job.device)
-opt = s.make_optimizer(embedder.parameters())
-seen: list[np.ndarray] = []
+p, s, inp = snakemake.params, job.train_settings(), snakemake.input
+clips = load_clips(inp.train)
+negatives = resolve_negatives(p.negatives, read_json(inp.selection) if inp.selection else None)
+groups = groups_for(negatives, emotion_labels(pd.read_parquet(inp.index), "train") if inp.index else None)
 with job.resumable(snakemake.output.model) as state:
-    player = Player(
-        "prior",
-        [embedder],
-        opt,
-        video_prior_loss(embedder, p.embedder["temperature"], p.embedder["augment"], seen, grouped),
-    )
-    result = fit(
-        [player],
-        VideoPairDataset(clips, groups),
-        s,
-        job.run(f"embedder_{snakemake.wildcards.corpus}", state),
-        {"train": s.config(), "embedder": p.embedder, "negatives": p.negatives},
+    embedder, result, seen = train_video_prior(
+        clips, groups, p.embedder, s, job.run(f"embedder_{snakemake.wildcards.corpus}", state), negatives
     )
     save_weights(embedder, snakemake.output.model)
 width = max((len(b) for b in seen), default=0)
@@ -46,7 +33,7 @@ write_json(
     {
         "history": result.history,
         "clips": int(len(clips)),
-        "negatives": p.negatives,
+        "negatives": negatives,
         "batches_recorded": len(seen),
         "resumed_from": result.resumed_from,
     },

@@ -2,65 +2,48 @@
 the wavelet bands) start from an L1 identity-map warm-up on the open-set train frames, then are
 trained against the frozen video-prior embedder so that it can no longer tell which frames come
 from the same clip (L1 anchor to the input; with ``negatives: same_emotion`` only among clips of
-the same emotion); writes G_open = their output for both splits."""
+the same emotion; ``select``: the choice made on validation, rule select_negatives); writes
+G_open = their output for both splits."""
 
 import pandas as pd
 import torch
 
 from ppfer_core.arrays import emotion_labels, load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames
-from ppfer_core.openset import VideoPairDataset, l1_band_loss, suppression_loss
+from ppfer_core.open_training import EnhancerSettings, groups_for, resolve_negatives, train_open_enhancers
+from ppfer_core.openset import VideoPairDataset
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, read_json, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
-from ppfer_core.training import Player, fit, freeze, load_weights, save_weights
+from ppfer_core.training import freeze, load_weights, save_weights
 
 job = Job.from_snakemake(snakemake)
-p, device = snakemake.params, job.device
-train_clips, test_clips = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
+p, inp, device = snakemake.params, snakemake.input, job.device
+train_clips, test_clips = load_clips(inp.train), load_clips(inp.test)
 nets = [create_model("unet", "unet", settings=p.unet).to(device) for _ in range(2)]
 embedder = freeze(
-    load_weights(build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]), snakemake.input.embedder).to(
-        device
-    )
+    load_weights(build_privacy_encoder(p.embedder["arch"], p.embedder["dim"]), inp.embedder).to(device)
 )
-name, level = p.wavelet["name"], p.wavelet["level"]
-grouped = p.negatives == "same_emotion"
-groups = emotion_labels(pd.read_parquet(snakemake.input.index), "train") if grouped else None
-data = VideoPairDataset(train_clips, groups)
-history = {}
+negatives = resolve_negatives(p.negatives, read_json(inp.selection) if inp.selection else None)
+data = VideoPairDataset(
+    train_clips, groups_for(negatives, emotion_labels(pd.read_parquet(inp.index), "train"))
+)
+settings = EnhancerSettings(
+    p.unet, p.wavelet, p.embedder, p.l1_weight, job.train_settings("warmup"), job.train_settings(), negatives
+)
 with (
     job.resumable(f"{snakemake.output.low}.warmup") as warmup,
     job.resumable(f"{snakemake.output.low}.suppression") as suppression,
 ):
-    for phase, settings, loss, state in (
-        ("warmup", job.train_settings("warmup"), l1_band_loss(*nets, name, level), warmup),
-        (
-            "suppression",
-            job.train_settings(),
-            suppression_loss(*nets, embedder, name, level, p.embedder["temperature"], p.l1_weight, grouped),
-            suppression,
-        ),
-    ):
-        opt = settings.make_optimizer([q for n in nets for q in n.parameters()])
-        result = fit(
-            [Player(phase, nets, opt, loss)],
-            data,
-            settings,
-            job.run(f"open_enhancers_{phase}", state),
-            {
-                "train": settings.config(),
-                "unet": p.unet,
-                "l1": p.l1_weight,
-                "phase": phase,
-                "negatives": p.negatives,
-            },
-        )
-        history[phase] = result.history
+    states = {"warmup": warmup, "suppression": suppression}
+    history = train_open_enhancers(
+        nets, embedder, data, settings, lambda phase: job.run(f"open_enhancers_{phase}", states[phase])
+    )
     save_weights(nets[0], snakemake.output.low)
     save_weights(nets[1], snakemake.output.high)
 for n in nets:
     n.eval()
+name, level = p.wavelet["name"], p.wavelet["level"]
 with torch.no_grad():
     write_representation(
         lambda x: enhance_frames(x, *nets, name, level),
@@ -68,4 +51,4 @@ with torch.no_grad():
         [train_clips, test_clips],
         [snakemake.output.train, snakemake.output.test],
     )
-write_json(snakemake.output.metrics, {"history": history, "l1_weight": p.l1_weight, "negatives": p.negatives})
+write_json(snakemake.output.metrics, {"history": history, "l1_weight": p.l1_weight, "negatives": negatives})
