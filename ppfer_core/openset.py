@@ -119,6 +119,25 @@ def open_indexes(index: pd.DataFrame, open_split: OpenSplit) -> tuple[pd.DataFra
     return labels, identities
 
 
+def closed_training_index(index: pd.DataFrame, identities: pd.DataFrame) -> pd.DataFrame:
+    """The ingest ``index`` rows of the open-*train* actors only (``identities``: the open split's
+    identity table): "Ours (closed-set training)" trains its identity-supervised models on them. The
+    columns of the ingest index, ``split`` the clip's closed split, ``row`` renumbered within it, and
+    ``source_row`` its row in the closed split's array. The unseen test actors have no row."""
+    train_actors = set(identities.loc[identities["split"] == "train", "actor"].astype(str))
+    unseen = set(identities.loc[identities["split"] == "test", "actor"].astype(str))
+    if not train_actors or train_actors & unseen:
+        raise ValueError(
+            f"identity table: open-train actors {sorted(train_actors)} vs unseen {sorted(unseen)}"
+        )
+    chosen = index[index["actor"].astype(str).isin(train_actors)]
+    parts = []
+    for name in ("train", "test"):
+        part = chosen[chosen["split"] == name].sort_values("row").reset_index(drop=True)
+        parts.append(part.assign(source_row=part["row"], row=np.arange(len(part))))
+    return pd.concat(parts, ignore_index=True)
+
+
 def copy_rows(
     sources: dict[str, np.ndarray], identities: pd.DataFrame, split: str, out: np.ndarray
 ) -> np.ndarray:

@@ -164,15 +164,157 @@ rule train_open_enhancers:
         "../workflow_scripts/train_open_enhancers.py"
 
 
-# the closed-set method's models (design.yaml: open-ours-closed applies it)
-CLOSED = PLAN.method_parts(PLAN.representations[f"{OPEN}ours-closed"].applies)
+# "Ours (closed-set training)" (design.yaml: open-ours-closed applies the recipe of `ours`): the
+# closed-set method's identity-supervised models (V_pl, C_lpr / C_hpr, F_lpr / F_hpr) and F_fc retrained
+# on the open-TRAIN actors' clips only (their closed train / test clips, actors as labels), by the
+# closed-set rules themselves (Snakemake rule inheritance), then applied to the open split.
+OPEN_CLOSED = f"{RES}/openset/closed"
+CLOSED_RECIPE = PLAN.representations[PLAN.representations[f"{OPEN}ours-closed"].applies]
+
+
+def open_closed_bands(split):
+    """Wavelet band files of a split of the open-train actors' closed-set training clips."""
+    return [f"{OPEN_CLOSED}/wavelet/{split}/low.npy"] + [
+        f"{OPEN_CLOSED}/wavelet/{split}/high_{k}.npy" for k in LEVELS
+    ]
+
+
+rule openset_closed_corpus:
+    input:
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        index=INDEX,
+        identities=OPEN_IDENTITIES,  # which actors are open-train (the unseen ones get no clip)
+    output:
+        train=f"{OPEN_CLOSED}/data/train.npy",
+        test=f"{OPEN_CLOSED}/data/test.npy",
+        index=f"{OPEN_CLOSED}/data/index.parquet",
+    log:
+        "logs/openset/closed/corpus.log",
+    benchmark:
+        "benchmarks/openset_closed/corpus.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    script:
+        "../workflow_scripts/openset_closed_corpus.py"
+
+
+use rule wavelet_split as openset_closed_wavelet with:
+    input:
+        clips=f"{OPEN_CLOSED}/data/{{split}}.npy",
+    output:
+        low=f"{OPEN_CLOSED}/wavelet/{{split}}/low.npy",
+        highs=[f"{OPEN_CLOSED}/wavelet/{{split}}/high_{k}.npy" for k in LEVELS],
+    log:
+        "logs/openset/closed/wavelet_split/{split}.log",
+    benchmark:
+        "benchmarks/openset_closed/wavelet_split/{split}.tsv"
+
+
+use rule train_identity as openset_closed_identity with:
+    input:
+        train=f"{OPEN_CLOSED}/data/train.npy",
+        test=f"{OPEN_CLOSED}/data/test.npy",
+        index=f"{OPEN_CLOSED}/data/index.parquet",
+        weights=weights_file("identity"),
+    output:
+        model=f"{OPEN_CLOSED}/models/identity.pt",
+        metrics=f"{OPEN_CLOSED}/metrics/identity.json",
+    log:
+        "logs/openset/closed/train_identity.log",
+    benchmark:
+        "benchmarks/openset_closed/train_identity.tsv"
+
+
+use rule train_controller as openset_closed_controller with:
+    input:
+        identity=f"{OPEN_CLOSED}/models/identity.pt",
+        train=open_closed_bands("train"),
+        test=open_closed_bands("test"),
+        index=f"{OPEN_CLOSED}/data/index.parquet",
+    output:
+        model=f"{OPEN_CLOSED}/models/controller_{{band}}.pt",
+        metrics=f"{OPEN_CLOSED}/metrics/controller_{{band}}.json",
+    log:
+        "logs/openset/closed/train_controller/{band}.log",
+    benchmark:
+        "benchmarks/openset_closed/train_controller/{band}.tsv"
+    wildcard_constraints:
+        band="low|high",
+
+
+use rule pretrain_enhancer as openset_closed_pretrain with:
+    input:
+        bands=open_closed_bands("train"),
+    output:
+        model=f"{OPEN_CLOSED}/models/enhancer_init.pt",
+        metrics=f"{OPEN_CLOSED}/metrics/enhancer_init.json",
+    log:
+        "logs/openset/closed/pretrain_enhancer.log",
+    benchmark:
+        "benchmarks/openset_closed/pretrain_enhancer.tsv"
+
+
+use rule train_enhancer as openset_closed_enhancer with:
+    input:
+        init=f"{OPEN_CLOSED}/models/enhancer_init.pt",
+        controller=f"{OPEN_CLOSED}/models/controller_{{band}}.pt",
+        train=open_closed_bands("train"),
+        index=f"{OPEN_CLOSED}/data/index.parquet",
+    output:
+        model=f"{OPEN_CLOSED}/models/enhancer_{{band}}.pt",
+        metrics=f"{OPEN_CLOSED}/metrics/enhancer_{{band}}.json",
+    log:
+        "logs/openset/closed/train_enhancer/{band}.log",
+    benchmark:
+        "benchmarks/openset_closed/train_enhancer/{band}.tsv"
+
+
+use rule merge_enhanced as openset_closed_merge with:
+    input:
+        low=f"{OPEN_CLOSED}/models/enhancer_low.pt",
+        high=f"{OPEN_CLOSED}/models/enhancer_high.pt",
+        bands=open_closed_bands("{split}"),
+    output:
+        clips=f"{OPEN_CLOSED}/G/{{split}}.npy",
+    log:
+        "logs/openset/closed/merge_enhanced/{split}.log",
+    benchmark:
+        "benchmarks/openset_closed/merge_enhanced/{split}.tsv"
+
+
+use rule train_compensator as openset_closed_compensator with:
+    input:
+        controller=EXPRESSION_MODEL,
+        train=f"{OPEN_CLOSED}/G/train.npy",
+        test=f"{OPEN_CLOSED}/G/test.npy",
+        original=f"{OPEN_CLOSED}/data/train.npy",
+        index=f"{OPEN_CLOSED}/data/index.parquet",
+        weights=weights_file("uvit"),
+    output:
+        model=f"{OPEN_CLOSED}/models/compensator.pt",
+        metrics=f"{OPEN_CLOSED}/metrics/compensator.json",
+        train=f"{OPEN_CLOSED}/C/train.npy",
+        test=f"{OPEN_CLOSED}/C/test.npy",
+    log:
+        "logs/openset/closed/train_compensator.log",
+    benchmark:
+        "benchmarks/openset_closed/train_compensator.tsv"
+    params:
+        seed=config["seed"],
+        uvit=config["models"]["uvit"],
+        model=config["models"]["expression"],
+        train=training("compensator"),
+        loss=CLOSED_RECIPE.compensate.loss,
 
 
 rule openset_apply_closed:
     input:
-        low=CLOSED["enhancer_low"],
-        high=CLOSED["enhancer_high"],
-        compensator=CLOSED["compensator"],
+        # the models retrained on the open-train actors only (never an unseen actor's clip)
+        low=f"{OPEN_CLOSED}/models/enhancer_low.pt",
+        high=f"{OPEN_CLOSED}/models/enhancer_high.pt",
+        compensator=f"{OPEN_CLOSED}/models/compensator.pt",
         train=rep_clips(f"{OPEN}original", "train"),
         test=rep_clips(f"{OPEN}original", "test"),
     output:

@@ -345,7 +345,10 @@ def _jobs(dry_run: str) -> list[dict]:
     return jobs
 
 
-def test_no_rule_of_the_open_set_path_receives_an_identity_column(tmp_path):
+@pytest.fixture(scope="module")
+def table5_jobs(tmp_path_factory) -> list[dict]:
+    """The jobs of the tiny DAG's dry run up to Table 5."""
+    tmp_path = tmp_path_factory.mktemp("table5_dry")
     cmd = [
         sys.executable,
         "-m",
@@ -364,7 +367,11 @@ def test_no_rule_of_the_open_set_path_receives_an_identity_column(tmp_path):
     ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    jobs = _jobs(res.stdout)
+    return _jobs(res.stdout)
+
+
+def test_no_rule_of_the_open_set_path_receives_an_identity_column(table5_jobs):
+    jobs = table5_jobs
     closed_index, identities = (
         "results/data/cremad/index.parquet",
         "results/data/cremad-open/identities.parquet",
@@ -397,9 +404,51 @@ def test_no_rule_of_the_open_set_path_receives_an_identity_column(tmp_path):
     allowed = {"openset_split": {closed_index}, "falsify": {identities}, "openset_prior_audit": {identities}}
     allowed["open_attack"] = {identities}  # the retrained attacker: open-train actors' labels, test scoring
     allowed["select_negatives"] = {identities}  # the validation slice of every open-train actor's clips
+    allowed["openset_closed_corpus"] = {closed_index, identities}  # closed-set training: open-train actors
     allowed["table5"] = {identities}
     for j in open_jobs:
         seen = {closed_index, identities} & set(j["input"])
         assert seen <= allowed.get(j["rule"], set()), (j["rule"], j["output"], seen)
     label_free = [j for j in open_jobs if j["rule"] in ("utility", "train_compensator")]
     assert label_free and all("results/data/cremad-open/index.parquet" in j["input"] for j in label_free)
+
+
+def test_closed_set_training_reads_only_the_open_train_actors_clips(table5_jobs):
+    """ "Ours (closed-set training)": the models applied to the open split are trained on the open-train
+    actors' clips only (openset_closed_corpus), not the closed-set models trained on every actor."""
+    by_output = {o: j for j in table5_jobs for o in j["output"]}
+    (apply,) = [j for j in table5_jobs if j["rule"] == "openset_apply_closed"]
+    models = [f for f in apply["input"] if f.endswith(".pt")]
+    assert len(models) == 3 and all(f.startswith("results/openset/closed/models/") for f in models), models
+    # every job upstream of those models reads the closed corpus only through openset_closed_corpus
+    upstream, todo = set(), list(models)
+    while todo:
+        job = by_output.get(todo.pop())
+        if job is None or id(job) in upstream:
+            continue
+        upstream.add(id(job))
+        if job["rule"] in ("openset_closed_corpus", "train_expression"):
+            continue  # the one reader of the closed clips (it keeps the open-train actors'); C_fc: in-the-wild corpus
+        closed_data = [f for f in job["input"] if f.startswith("results/data/cremad")]
+        assert not closed_data, (job["rule"], closed_data)
+        todo += job["input"]
+    rules = {j["rule"] for j in table5_jobs if id(j) in upstream}
+    assert {"openset_closed_corpus", "openset_closed_identity", "openset_closed_enhancer"} <= rules
+    assert not rules & {"train_identity", "train_controller", "train_enhancer", "train_compensator"}
+
+
+def test_closed_training_index_holds_the_open_train_actors_only():
+    from ppfer_core.openset import closed_training_index
+
+    index = corpus_index(actors=5)
+    split = identity_disjoint_split(index, 2, seed=0)
+    _, identities = open_indexes(index, split)
+    sub = closed_training_index(index, identities)
+    assert set(sub["actor"]) == set(index["actor"]) - set(split.test_actors)
+    for name in ("train", "test"):
+        part = sub[sub["split"] == name]
+        assert part["row"].tolist() == list(range(len(part)))
+        source = index[(index["split"] == name) & ~index["actor"].isin(split.test_actors)]
+        assert sorted(part["source_row"]) == sorted(source["row"])
+    with pytest.raises(ValueError, match="open-train actors"):
+        closed_training_index(index, identities.assign(split="test"))
