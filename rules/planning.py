@@ -176,20 +176,24 @@ GPU_DECLARATION = "**GPU,"  # a GPU rule's one declaration: `resources: **GPU` (
 
 
 def gpu_rules(snakefile: str | Path) -> list[str]:
-    """The GPU rules, in include order: every rule whose block declares ``resources: **GPU``, read from
+    """The GPU rules, in include order: every rule whose block declares ``resources: **GPU``, and every
+    rule inherited from one (``use rule X as Y with:``) that does not declare other resources, read from
     the Snakefile's includes as :func:`rule_stages` reads them. The one list of GPU rules: the SLURM
     profile (:func:`slurm_gpu_entries`) and the tests derive theirs from it."""
     snakefile = Path(snakefile)
     includes = re.findall(r'^include: "([^"]+)"', snakefile.read_text(), re.MULTILINE)
     found = []
+    gpu = r"^\s+resources:\s*\n\s+" + re.escape(GPU_DECLARATION)
     for f in [*(snakefile.parent / i for i in includes), snakefile]:
-        blocks = re.split(r"^(?=(?:rule|checkpoint) \w+:)", f.read_text(), flags=re.MULTILINE)
+        blocks = re.split(r"^(?=(?:rule|checkpoint|use rule) \w+)", f.read_text(), flags=re.MULTILINE)
         for block in blocks:
             name = re.match(r"(?:rule|checkpoint) (\w+):", block)
-            if name and re.search(
-                r"^\s+resources:\s*\n\s+" + re.escape(GPU_DECLARATION), block, re.MULTILINE
-            ):
+            if name and re.search(gpu, block, re.MULTILINE):
                 found.append(name.group(1))
+            used = re.match(r"use rule (\w+) as (\w+) with:", block)
+            own = re.search(r"^\s+resources:", block, re.MULTILINE)
+            if used and used.group(1) in found and (not own or re.search(gpu, block, re.MULTILINE)):
+                found.append(used.group(2))
     return found
 
 

@@ -170,6 +170,14 @@ def test_gpu_rules_reads_the_declaration(tmp_path):
     )
     (tmp_path / "Snakefile").write_text('include: "rules/a.smk"\n')
     assert planning.gpu_rules(tmp_path / "Snakefile") == ["net"]
+    # a rule inherited from a GPU rule is one too (unless it declares other resources)
+    (tmp_path / "rules" / "b.smk").write_text(
+        "use rule net as net_again with:\n    output:\n        'x'\n\n\n"
+        "use rule cpu as cpu_again with:\n    output:\n        'y'\n\n\n"
+        "use rule net as net_cpu with:\n    resources:\n        mem_mb=1,\n"
+    )
+    (tmp_path / "Snakefile").write_text('include: "rules/a.smk"\ninclude: "rules/b.smk"\n')
+    assert planning.gpu_rules(tmp_path / "Snakefile") == ["net", "net_again"]
 
 
 # --------------------------------------------------------------------------- the attack suite's registry
