@@ -34,6 +34,17 @@ def band_files(split):
     return PLAN.band_files(split)
 
 
+# "Ours (closed-set training)" (rules/openset.smk): its models, trained on the open-train actors only
+OPEN_CLOSED = f"{RES}/openset/closed"
+
+
+def open_closed_bands(split):
+    """Wavelet band files of a split of the open-train actors' closed-set training clips."""
+    return [f"{OPEN_CLOSED}/wavelet/{split}/low.npy"] + [
+        f"{OPEN_CLOSED}/wavelet/{split}/high_{k}.npy" for k in LEVELS
+    ]
+
+
 def training(stage):
     """A stage's training settings, passed through params so that editing them reruns the stage."""
     return dict(config["train"][stage])

@@ -168,15 +168,7 @@ rule train_open_enhancers:
 # closed-set method's identity-supervised models (V_pl, C_lpr / C_hpr, F_lpr / F_hpr) and F_fc retrained
 # on the open-TRAIN actors' clips only (their closed train / test clips, actors as labels), by the
 # closed-set rules themselves (Snakemake rule inheritance), then applied to the open split.
-OPEN_CLOSED = f"{RES}/openset/closed"
 CLOSED_RECIPE = PLAN.representations[PLAN.representations[f"{OPEN}ours-closed"].applies]
-
-
-def open_closed_bands(split):
-    """Wavelet band files of a split of the open-train actors' closed-set training clips."""
-    return [f"{OPEN_CLOSED}/wavelet/{split}/low.npy"] + [
-        f"{OPEN_CLOSED}/wavelet/{split}/high_{k}.npy" for k in LEVELS
-    ]
 
 
 rule openset_closed_corpus:
