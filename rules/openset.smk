@@ -38,9 +38,7 @@ rule openset_split:
 
 # openset.negatives: select -- chosen on a validation slice of the open-train actors' clips (never test)
 NEGATIVES_SELECTION = (
-    [f"{RES}/metrics/openset/negatives.json"]
-    if OPENSET["negatives"] == "select"
-    else []
+    f"{RES}/metrics/openset/negatives.json" if OPENSET["negatives"] == "select" else []
 )
 
 
