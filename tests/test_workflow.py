@@ -1,6 +1,7 @@
 """The workflow as a user runs it: config validation at start, DAG planning, reruns on
 parameter edits, and the tiny end-to-end run to the tables."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -249,6 +250,19 @@ def test_tiny_run_yields_open_set_table(tiny_run):
     ids = pd.read_parquet(tiny_run / "results/data/cremad-open/identities.parquet")
     assert "actor" not in index.columns
     assert not set(ids[ids["split"] == "test"]["actor"]) & set(ids[ids["split"] == "train"]["actor"])
+    # issue 26: the retrained open-set attacker's columns, the goals under all three recognisers, the
+    # negatives chosen on validation (open-train clips only)
+    assert (
+        t5["status_retrained"].isin(["converged", "budget"]).all()
+        and t5["id_auc_retrained"].between(0, 1).all()
+    )
+    goals = json.loads((tiny_run / "results/metrics/openset/goals.json").read_text())
+    assert (
+        goals["recognisers"] == ["video_prior", "vpl", "retrained"]
+        and "id_auc_le_0.6[retrained]" in goals["goals"]
+    )
+    chosen = json.loads((tiny_run / "results/metrics/openset/negatives.json").read_text())
+    assert chosen["chosen"] in chosen["candidates"] and chosen["validation"]["split"] == "train"
 
 
 def test_snakemake_report_of_the_tiny_run_is_html(tiny_run):
