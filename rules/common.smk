@@ -34,8 +34,10 @@ def band_files(split):
     return PLAN.band_files(split)
 
 
-# "Ours (closed-set training)" (rules/openset.smk): its models, trained on the open-train actors only
+# "Ours (closed-set training)" (rules/openset.smk): its models, trained on the open-train actors only,
+# by the recipe of the method it applies (design.yaml: open-ours-closed's `applies`)
 OPEN_CLOSED = f"{RES}/openset/closed"
+CLOSED_RECIPE = PLAN.representations[PLAN.representations[f"{OPEN}ours-closed"].applies]
 
 
 def open_closed_bands(split):

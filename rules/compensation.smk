@@ -65,3 +65,30 @@ rule train_compensator:
         loss=lambda w: COMPENSATED[w.rep][1],
     script:
         "../workflow_scripts/train_compensator.py"
+
+
+# "Ours (closed-set training)" (rules/openset.smk): the same rule on the open-train actors' clips only
+# (OPEN_CLOSED, rules/common.smk); defined next to its parent so that the include order stays free.
+use rule train_compensator as openset_closed_compensator with:
+    input:
+        controller=EXPRESSION_MODEL,
+        train=f"{OPEN_CLOSED}/G/train.npy",
+        test=f"{OPEN_CLOSED}/G/test.npy",
+        original=f"{OPEN_CLOSED}/data/train.npy",
+        index=f"{OPEN_CLOSED}/data/index.parquet",
+        weights=weights_file("uvit"),
+    output:
+        model=f"{OPEN_CLOSED}/models/compensator.pt",
+        metrics=f"{OPEN_CLOSED}/metrics/compensator.json",
+        train=f"{OPEN_CLOSED}/C/train.npy",
+        test=f"{OPEN_CLOSED}/C/test.npy",
+    log:
+        "logs/openset/closed/train_compensator.log",
+    benchmark:
+        "benchmarks/openset_closed/train_compensator.tsv"
+    params:
+        seed=config["seed"],
+        uvit=config["models"]["uvit"],
+        model=config["models"]["expression"],
+        train=training("compensator"),
+        loss=CLOSED_RECIPE.compensate.loss,

@@ -165,10 +165,8 @@ rule train_open_enhancers:
 # "Ours (closed-set training)" (design.yaml: open-ours-closed applies the recipe of `ours`): the
 # closed-set method's identity-supervised models (V_pl, C_lpr / C_hpr, F_lpr / F_hpr) and F_fc retrained
 # on the open-TRAIN actors' clips only (their closed train / test clips, actors as labels), by the
-# closed-set rules themselves (Snakemake rule inheritance), then applied to the open split.
-CLOSED_RECIPE = PLAN.representations[PLAN.representations[f"{OPEN}ours-closed"].applies]
-
-
+# closed-set rules themselves (Snakemake rule inheritance: the openset_closed_* rules, each defined next
+# to its parent in rules/wavelet.smk, privacy.smk and compensation.smk), then applied to the open split.
 rule openset_closed_corpus:
     input:
         train=clips("cremad", "train"),
@@ -188,115 +186,6 @@ rule openset_closed_corpus:
     threads: 1
     script:
         "../workflow_scripts/openset_closed_corpus.py"
-
-
-use rule wavelet_split as openset_closed_wavelet with:
-    input:
-        clips=f"{OPEN_CLOSED}/data/{{split}}.npy",
-    output:
-        low=f"{OPEN_CLOSED}/wavelet/{{split}}/low.npy",
-        highs=[f"{OPEN_CLOSED}/wavelet/{{split}}/high_{k}.npy" for k in LEVELS],
-    log:
-        "logs/openset/closed/wavelet_split/{split}.log",
-    benchmark:
-        "benchmarks/openset_closed/wavelet_split/{split}.tsv"
-
-
-use rule train_identity as openset_closed_identity with:
-    input:
-        train=f"{OPEN_CLOSED}/data/train.npy",
-        test=f"{OPEN_CLOSED}/data/test.npy",
-        index=f"{OPEN_CLOSED}/data/index.parquet",
-        weights=weights_file("identity"),
-    output:
-        model=f"{OPEN_CLOSED}/models/identity.pt",
-        metrics=f"{OPEN_CLOSED}/metrics/identity.json",
-    log:
-        "logs/openset/closed/train_identity.log",
-    benchmark:
-        "benchmarks/openset_closed/train_identity.tsv"
-
-
-use rule train_controller as openset_closed_controller with:
-    input:
-        identity=f"{OPEN_CLOSED}/models/identity.pt",
-        train=open_closed_bands("train"),
-        test=open_closed_bands("test"),
-        index=f"{OPEN_CLOSED}/data/index.parquet",
-    output:
-        model=f"{OPEN_CLOSED}/models/controller_{{band}}.pt",
-        metrics=f"{OPEN_CLOSED}/metrics/controller_{{band}}.json",
-    log:
-        "logs/openset/closed/train_controller/{band}.log",
-    benchmark:
-        "benchmarks/openset_closed/train_controller/{band}.tsv"
-    wildcard_constraints:
-        band="low|high",
-
-
-use rule pretrain_enhancer as openset_closed_pretrain with:
-    input:
-        bands=open_closed_bands("train"),
-    output:
-        model=f"{OPEN_CLOSED}/models/enhancer_init.pt",
-        metrics=f"{OPEN_CLOSED}/metrics/enhancer_init.json",
-    log:
-        "logs/openset/closed/pretrain_enhancer.log",
-    benchmark:
-        "benchmarks/openset_closed/pretrain_enhancer.tsv"
-
-
-use rule train_enhancer as openset_closed_enhancer with:
-    input:
-        init=f"{OPEN_CLOSED}/models/enhancer_init.pt",
-        controller=f"{OPEN_CLOSED}/models/controller_{{band}}.pt",
-        train=open_closed_bands("train"),
-        index=f"{OPEN_CLOSED}/data/index.parquet",
-    output:
-        model=f"{OPEN_CLOSED}/models/enhancer_{{band}}.pt",
-        metrics=f"{OPEN_CLOSED}/metrics/enhancer_{{band}}.json",
-    log:
-        "logs/openset/closed/train_enhancer/{band}.log",
-    benchmark:
-        "benchmarks/openset_closed/train_enhancer/{band}.tsv"
-
-
-use rule merge_enhanced as openset_closed_merge with:
-    input:
-        low=f"{OPEN_CLOSED}/models/enhancer_low.pt",
-        high=f"{OPEN_CLOSED}/models/enhancer_high.pt",
-        bands=open_closed_bands("{split}"),
-    output:
-        clips=f"{OPEN_CLOSED}/G/{{split}}.npy",
-    log:
-        "logs/openset/closed/merge_enhanced/{split}.log",
-    benchmark:
-        "benchmarks/openset_closed/merge_enhanced/{split}.tsv"
-
-
-use rule train_compensator as openset_closed_compensator with:
-    input:
-        controller=EXPRESSION_MODEL,
-        train=f"{OPEN_CLOSED}/G/train.npy",
-        test=f"{OPEN_CLOSED}/G/test.npy",
-        original=f"{OPEN_CLOSED}/data/train.npy",
-        index=f"{OPEN_CLOSED}/data/index.parquet",
-        weights=weights_file("uvit"),
-    output:
-        model=f"{OPEN_CLOSED}/models/compensator.pt",
-        metrics=f"{OPEN_CLOSED}/metrics/compensator.json",
-        train=f"{OPEN_CLOSED}/C/train.npy",
-        test=f"{OPEN_CLOSED}/C/test.npy",
-    log:
-        "logs/openset/closed/train_compensator.log",
-    benchmark:
-        "benchmarks/openset_closed/train_compensator.tsv"
-    params:
-        seed=config["seed"],
-        uvit=config["models"]["uvit"],
-        model=config["models"]["expression"],
-        train=training("compensator"),
-        loss=CLOSED_RECIPE.compensate.loss,
 
 
 rule openset_apply_closed:
@@ -377,7 +266,7 @@ rule open_attack:
         seed=config["seed"],
         attack=OPENSET["attack"],
         train=OPENSET["attack"]["train"],
-        convergence=dict(ATTACKS["convergence"]),
+        convergence=dict(config["threat"]["attacks"]["convergence"]),  # the attack suite's stop rule
         leakage_seed=config["leakage"]["seed"],
     script:
         "../workflow_scripts/open_attack.py"

@@ -28,6 +28,23 @@ rule train_identity:
         "../workflow_scripts/train_identity.py"
 
 
+# "Ours (closed-set training)" (rules/openset.smk): the same rule on the open-train actors' clips only
+# (OPEN_CLOSED, rules/common.smk); defined next to its parent so that the include order stays free.
+use rule train_identity as openset_closed_identity with:
+    input:
+        train=f"{OPEN_CLOSED}/data/train.npy",
+        test=f"{OPEN_CLOSED}/data/test.npy",
+        index=f"{OPEN_CLOSED}/data/index.parquet",
+        weights=weights_file("identity"),
+    output:
+        model=f"{OPEN_CLOSED}/models/identity.pt",
+        metrics=f"{OPEN_CLOSED}/metrics/identity.json",
+    log:
+        "logs/openset/closed/train_identity.log",
+    benchmark:
+        "benchmarks/openset_closed/train_identity.tsv"
+
+
 rule train_controller:
     input:
         identity=rules.train_identity.output.model,
@@ -61,6 +78,25 @@ rule train_controller:
         "../workflow_scripts/train_controller.py"
 
 
+# "Ours (closed-set training)" (rules/openset.smk): the same rule on the open-train actors' clips only
+# (OPEN_CLOSED, rules/common.smk); defined next to its parent so that the include order stays free.
+use rule train_controller as openset_closed_controller with:
+    input:
+        identity=f"{OPEN_CLOSED}/models/identity.pt",
+        train=open_closed_bands("train"),
+        test=open_closed_bands("test"),
+        index=f"{OPEN_CLOSED}/data/index.parquet",
+    output:
+        model=f"{OPEN_CLOSED}/models/controller_{{band}}.pt",
+        metrics=f"{OPEN_CLOSED}/metrics/controller_{{band}}.json",
+    log:
+        "logs/openset/closed/train_controller/{band}.log",
+    benchmark:
+        "benchmarks/openset_closed/train_controller/{band}.tsv"
+    wildcard_constraints:
+        band="low|high",
+
+
 rule pretrain_enhancer:
     input:
         bands=band_files("train"),
@@ -82,6 +118,20 @@ rule pretrain_enhancer:
         train=training("enhancer_pretrain"),
     script:
         "../workflow_scripts/pretrain_enhancer.py"
+
+
+# "Ours (closed-set training)" (rules/openset.smk): the same rule on the open-train actors' clips only
+# (OPEN_CLOSED, rules/common.smk); defined next to its parent so that the include order stays free.
+use rule pretrain_enhancer as openset_closed_pretrain with:
+    input:
+        bands=open_closed_bands("train"),
+    output:
+        model=f"{OPEN_CLOSED}/models/enhancer_init.pt",
+        metrics=f"{OPEN_CLOSED}/metrics/enhancer_init.json",
+    log:
+        "logs/openset/closed/pretrain_enhancer.log",
+    benchmark:
+        "benchmarks/openset_closed/pretrain_enhancer.tsv"
 
 
 rule train_enhancer:
@@ -114,6 +164,23 @@ rule train_enhancer:
         "../workflow_scripts/train_enhancer.py"
 
 
+# "Ours (closed-set training)" (rules/openset.smk): the same rule on the open-train actors' clips only
+# (OPEN_CLOSED, rules/common.smk); defined next to its parent so that the include order stays free.
+use rule train_enhancer as openset_closed_enhancer with:
+    input:
+        init=f"{OPEN_CLOSED}/models/enhancer_init.pt",
+        controller=f"{OPEN_CLOSED}/models/controller_{{band}}.pt",
+        train=open_closed_bands("train"),
+        index=f"{OPEN_CLOSED}/data/index.parquet",
+    output:
+        model=f"{OPEN_CLOSED}/models/enhancer_{{band}}.pt",
+        metrics=f"{OPEN_CLOSED}/metrics/enhancer_{{band}}.json",
+    log:
+        "logs/openset/closed/train_enhancer/{band}.log",
+    benchmark:
+        "benchmarks/openset_closed/train_enhancer/{band}.tsv"
+
+
 rule merge_enhanced:
     input:
         low=f"{RES}/models/enhancer_low.pt",
@@ -137,3 +204,18 @@ rule merge_enhanced:
         size=config["ingest"]["size"],
     script:
         "../workflow_scripts/merge_enhanced.py"
+
+
+# "Ours (closed-set training)" (rules/openset.smk): the same rule on the open-train actors' clips only
+# (OPEN_CLOSED, rules/common.smk); defined next to its parent so that the include order stays free.
+use rule merge_enhanced as openset_closed_merge with:
+    input:
+        low=f"{OPEN_CLOSED}/models/enhancer_low.pt",
+        high=f"{OPEN_CLOSED}/models/enhancer_high.pt",
+        bands=open_closed_bands("{split}"),
+    output:
+        clips=f"{OPEN_CLOSED}/G/{{split}}.npy",
+    log:
+        "logs/openset/closed/merge_enhanced/{split}.log",
+    benchmark:
+        "benchmarks/openset_closed/merge_enhanced/{split}.tsv"

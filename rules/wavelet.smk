@@ -17,3 +17,17 @@ rule wavelet_split:
         wavelet=config["wavelet"],
     script:
         "../workflow_scripts/wavelet_split.py"
+
+
+# "Ours (closed-set training)" (rules/openset.smk): the same rule on the open-train actors' clips only
+# (OPEN_CLOSED, rules/common.smk); defined next to its parent so that the include order stays free.
+use rule wavelet_split as openset_closed_wavelet with:
+    input:
+        clips=f"{OPEN_CLOSED}/data/{{split}}.npy",
+    output:
+        low=f"{OPEN_CLOSED}/wavelet/{{split}}/low.npy",
+        highs=[f"{OPEN_CLOSED}/wavelet/{{split}}/high_{k}.npy" for k in LEVELS],
+    log:
+        "logs/openset/closed/wavelet_split/{split}.log",
+    benchmark:
+        "benchmarks/openset_closed/wavelet_split/{split}.tsv"
