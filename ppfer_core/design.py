@@ -25,6 +25,7 @@ Row = tuple[str, str]  # (approach, representation)
 ROBUST_SWEEP_OUTPUTS = (f"{RES}/tables/robust_sweep.csv", f"{RES}/report/robust_sweep.png")
 ROBUST_DEFAULT = "G-robust"  # "Ours (robust)" at robust.* as configured: the Table 1 row, the sweep's centre
 BUNDLE = f"{RES}/models/anonymizer.pt"  # the anonymiser's model bundle (rules/anonymize.smk)
+REINJECTION = f"{RES}/tables/reinjection.csv"  # plr_worst before and after F_fc (rule reinjection)
 
 
 # ------------------------------------------------------------------------------ config-made representations
@@ -135,6 +136,17 @@ class FrameRow:
 
 
 @dataclass(frozen=True)
+class Reinjection:
+    """A Table 1 row whose representation is a method (F_fc on enhanced frames): its approach, the
+    enhanced frames F_fc reads (``before``, e.g. G) and its output (``after``, e.g. ours), the pair
+    results/tables/reinjection.csv compares to tell whether F_fc re-injects identity."""
+
+    approach: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything the rules read from the design and the config (see :func:`build_plan`)."""
 
@@ -173,6 +185,38 @@ class Plan:
     @property
     def ablation_reps(self) -> list[str]:
         return [t["rep"] for t in self.table4]
+
+    @property
+    def reinjection(self) -> list[Reinjection]:
+        """Table 1's methods (:attr:`methods`: F_fc on enhanced frames) with the frames F_fc reads:
+        Ours (G -> ours), Ours (robust) (G-robust -> ours-robust)."""
+        return [
+            Reinjection(name, self.representations[rep].compensate.input, rep)
+            for name, rep in self.table1
+            if rep in self.methods
+        ]
+
+    @property
+    def reinjection_reps(self) -> list[str]:
+        """The representations of :attr:`reinjection`'s pairs, before and after F_fc."""
+        return list(dict.fromkeys(r for p in self.reinjection for r in (p.before, p.after)))
+
+    @property
+    def attacked_reps(self) -> list[str]:
+        """The one set of representations the attack suite runs on (adaptive_leakage, attack_frames,
+        attack_clips): every Table 1 representation (Table 3's among them, every blur sigma), every
+        Table 4 task's, the enhanced frames of Table 1's methods before F_fc (:attr:`reinjection`: G,
+        G-robust) and the robust sweep's. A table rule's suite inputs (:meth:`suite_inputs`) come from it."""
+        return list(
+            dict.fromkeys(
+                [
+                    *self.table1_reps,
+                    *self.ablation_reps,
+                    *(r.before for r in self.reinjection),
+                    *self.robust_sweep_reps,
+                ]
+            )
+        )
 
     @property
     def frame_reps(self) -> list[str]:
@@ -238,7 +282,13 @@ class Plan:
     def suite_inputs(self, reps: Sequence[str]) -> dict[str, list[str] | str]:
         """The attack suite's metric files of ``reps`` by kind (a table rule's inputs, read by
         :func:`ppfer_core.suite.read_suite`), and the index whose test actors cluster its intervals
-        (input :data:`ppfer_core.suite.SUITE_INDEX`)."""
+        (input :data:`ppfer_core.suite.SUITE_INDEX`). Every rep must be one of :attr:`attacked_reps`."""
+        attacked = self.attacked_reps
+        if outside := [rep for rep in reps if rep not in attacked]:
+            raise ValueError(
+                f"the attack suite does not run on {', '.join(map(repr, outside))}: the plan's attacked "
+                f"representations (ppfer_core.design.Plan.attacked_reps) are {', '.join(attacked)}"
+            )
         return {
             **{
                 kind: [pattern.format(rep=rep) for rep in reps]
@@ -259,6 +309,7 @@ class Plan:
             *(ROBUST_SWEEP_OUTPUTS if self.robust_sweep else ()),
             f"{RES}/tables/table6.csv",
             f"{RES}/tables/paired_tests.csv",
+            REINJECTION,
             BUNDLE,
         ]
 

@@ -300,3 +300,61 @@ def append_suite_columns(
     suite = suite_table(list(dict.fromkeys(table["representation"])), metrics, actors)
     extra = pd.DataFrame([suite[rep] for rep in table["representation"]], index=table.index)
     return pd.concat([table, extra[[c for c in extra.columns if c not in table.columns]]], axis=1)
+
+
+REINJECTION_ALPHA = 0.05
+"""Level of the McNemar test below which reinjection.csv reads a difference as one (``reading``)."""
+
+
+def reinjection_table(
+    pairs: Sequence[Any],
+    metrics: Mapping[str, Mapping[str, Mapping]],
+    actors: Sequence[object],
+    interval: ActorInterval | None = None,
+) -> Any:
+    """results/tables/reinjection.csv: whether F_fc re-injects identity. One row per pair (``pairs``:
+    :class:`ppfer_core.design.Reinjection`, a Table 1 method's enhanced frames ``before`` F_fc and its
+    output ``after``): ``plr_worst`` of each (attacker chosen on validation, actor-clustered interval,
+    attacker and status, as Table 1's :func:`suite_table`), the difference after - before and McNemar's
+    test of the two chosen attackers' hits over the same test clips (:func:`ppfer_core.tables.paired_test`);
+    ``reading``: ``re-injects`` / ``removes`` when p < :data:`REINJECTION_ALPHA` and after is above /
+    below before, else ``no difference``."""
+    import pandas as pd
+
+    from ppfer_core.tables import Scored, paired_test
+
+    suite = suite_table(
+        list(dict.fromkeys(r for p in pairs for r in (p.before, p.after))), metrics, actors, interval=interval
+    )
+    rows = []
+    for p in pairs:
+        row: dict[str, Any] = {"approach": p.approach, "before": p.before, "after": p.after}
+        scored = {}
+        for side, rep in (("before", p.before), ("after", p.after)):
+            s = suite[rep]
+            row |= {
+                f"plr_worst_{side}": s["plr_worst"],
+                f"plr_worst_{side}_lo": s["plr_worst_lo"],
+                f"plr_worst_{side}_hi": s["plr_worst_hi"],
+                f"attacker_{side}": s["worst_attacker"],
+                f"status_{side}": s["worst_status"],
+            }
+            attacker, hits = worst_hits(rep, metrics)
+            scored[side] = Scored(rep, hits, attacker)
+        t = paired_test("plr_worst", scored["before"], scored["after"])
+        diff = round(row["plr_worst_after"] - row["plr_worst_before"], 3)
+        significant = t["p_value"] < REINJECTION_ALPHA
+        reading = (
+            "no difference" if not significant or diff == 0 else ("re-injects" if diff > 0 else "removes")
+        )
+        row |= {
+            "difference": diff,
+            "only_before": t["only_a"],
+            "only_after": t["only_b"],
+            "p_value": t["p_value"],
+            "test": t["test"],
+            "reading": reading,
+            "n_test": t["n_test"],
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)

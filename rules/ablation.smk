@@ -70,9 +70,10 @@ rule train_joint:
 
 rule table4:
     input:
+        # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS): plr_worst per task
+        **PLAN.suite_inputs(ABLATION_REPS),
         leakage=expand(f"{RES}/metrics/leakage/{{rep}}.json", rep=ABLATION_REPS),
         utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=ABLATION_REPS),
-        index=INDEX,
     output:
         table=f"{RES}/tables/table4.csv",
     log:

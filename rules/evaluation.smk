@@ -1,5 +1,8 @@
 # Figure 2 (3) and (4): the one evaluation path. Every representation {rep} (original, G, ours,
 # baselines, ablations) is scored by the same rules: V_pl -> PLR, F_u -> ACC.
+from dataclasses import asdict
+
+from ppfer_core.design import REINJECTION
 
 
 rule leakage:
@@ -87,3 +90,27 @@ rule tables:
         paired=PLAN.paired_tests,
     script:
         "../workflow_scripts/tables.py"
+
+
+# Whether F_fc re-injects identity (issue 26): plr_worst of each Table 1 method's enhanced frames
+# before F_fc (G, G-robust) and after it (ours, ours-robust), McNemar over the same test clips.
+rule reinjection:
+    input:
+        # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
+        **PLAN.suite_inputs(PLAN.reinjection_reps),
+    output:
+        table=report(
+            REINJECTION,
+            caption="../report/reinjection.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/reinjection.log",
+    benchmark:
+        "benchmarks/reinjection.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    params:
+        pairs=[asdict(p) for p in PLAN.reinjection],  # approach, before, after
+    script:
+        "../workflow_scripts/reinjection.py"

@@ -70,9 +70,23 @@ def test_task_4_is_the_mse_to_original_reading(plan):
     assert rule == "train_compensator" and "results/data/cremad/train.npy" in inputs
     _, inputs = plan["results/tables/table4.csv"]
     assert "results/metrics/leakage/G-fcmse.json" in inputs
+    # issue 26: every task through the attack suite, as Table 1's rows
+    for rep in ("G-fcmse", "G", "pe-frames", "joint-wavelet", "ours"):
+        assert (
+            f"results/metrics/adaptive/{rep}.json" in inputs
+            and f"results/metrics/attacks/clips/{rep}.json" in inputs
+        )
     # the MSE-to-G reading is not an experiment (F_fc learns the identity map: G's own array), so it is gone
     assert "results/reps/G-fcmse-G/train.npy" not in plan
     assert not any("G-fcmse-G" in i for i in inputs)
+
+
+def test_the_reinjection_table_attacks_g_and_g_robust_before_f_fc(plan):
+    rule, inputs = plan["results/tables/reinjection.csv"]
+    assert rule == "reinjection"
+    for rep in ("G", "ours", "G-robust", "ours-robust"):
+        assert f"results/metrics/attacks/frames/{rep}.json" in inputs, rep
+    assert plan["results/metrics/adaptive/G-robust.json"][0] == "adaptive_leakage"
 
 
 def test_the_planning_check_names_a_method_trained_against_the_validator():

@@ -88,9 +88,10 @@ def test_the_default_plan_names_every_table_row():
     assert {"ours-robust", "G-robust"} <= set(plan.representations)
     assert plan.methods[:1] == ["ours"] and set(plan.anonymizer) == {"ours", "ours-robust", "open-ours"}
     assert plan.method_parts("open-ours")["enhancer_low"] == "results/models/openset/enhancer_low.pt"
-    assert plan.final_outputs()[-3:] == [
+    assert plan.final_outputs()[-4:] == [
         "results/tables/table6.csv",
         "results/tables/paired_tests.csv",
+        "results/tables/reinjection.csv",  # plr_worst before and after F_fc (issue 26)
         "results/models/anonymizer.pt",
     ]
 
@@ -226,7 +227,7 @@ def test_a_new_attacker_is_one_registry_entry():
     assert row["worst_attacker"] == "plr_clip2" and row["train_acc_clip2"] == 100.0
     assert "plr_clip2" in suite_columns(attackers)
     plan = build_plan(DESIGN, CONFIG)
-    assert replace(plan, attackers=attackers).suite_inputs(["a"])["clip2"] == ["m/clip2/a.json"]
+    assert replace(plan, attackers=attackers).suite_inputs(["ours"])["clip2"] == ["m/clip2/ours.json"]
 
 
 def test_read_suite_reads_each_kind_named_by_the_registry(tmp_path):
@@ -242,3 +243,41 @@ def test_read_suite_reads_each_kind_named_by_the_registry(tmp_path):
         files[kind] = [str(path)]
     suite = read_suite({"table1": "t.csv", **files})  # a rule's inputs: other names are ignored
     assert {k: v["ours"]["kind"] for k, v in suite.items()} == {k: k for k in suite_files()}
+
+
+# --------------------------------------------------------------------------- the attacked set (issue 26)
+
+
+def test_the_attacked_set_holds_table4_and_the_frames_before_f_fc():
+    """One set: Table 1's representations (Table 3's among them), every Table 4 task's, G and G-robust
+    (the frames F_fc reads for Ours and Ours (robust)) and the robust sweep's; nothing else."""
+    plan = build_plan(DESIGN, CONFIG)
+    assert [(r.approach, r.before, r.after) for r in plan.reinjection] == [
+        ("Ours", "G", "ours"),
+        ("Ours (robust)", "G-robust", "ours-robust"),
+    ]
+    attacked = plan.attacked_reps
+    assert len(attacked) == len(set(attacked))
+    assert set(plan.ablation_reps) <= set(attacked) and {"G", "G-robust", "G-fcmse", "pe-frames"} <= set(
+        attacked
+    )
+    assert set(plan.threat_reps) <= set(attacked) and set(plan.table1_reps) <= set(attacked)
+    assert set(attacked) == {*plan.table1_reps, *plan.ablation_reps, "G-robust"}
+    swept = {
+        **CONFIG,
+        "robust": {**CONFIG["robust"], "sweep": {**CONFIG["robust"]["sweep"], "enabled": True}},
+    }
+    plan = build_plan(DESIGN, swept)
+    assert set(plan.robust_sweep_reps) <= set(plan.attacked_reps) and len(plan.robust_sweep_reps) > 1
+    # the sweep's G-robust variants are no Table 1 row's input: not attacked before F_fc
+    assert [r for r in plan.attacked_reps if r.startswith("G-robust")] == ["G-robust"]
+
+
+def test_a_table_cannot_ask_the_suite_for_a_representation_outside_the_set():
+    plan = build_plan(DESIGN, CONFIG)
+    assert plan.suite_inputs(["G", "G-robust"])["adaptive"] == [
+        "results/metrics/adaptive/G.json",
+        "results/metrics/adaptive/G-robust.json",
+    ]
+    with pytest.raises(ValueError, match=r"does not run on 'open-G'.*Plan.attacked_reps.*G-robust"):
+        plan.suite_inputs(["ours", "open-G"])

@@ -195,7 +195,7 @@ def test_rates_carry_their_interval_and_each_table_its_notes(tmp_path):
     assert (
         "`plr_worst`: the attacker scoring with the highest re-identification rate on the validation" in text
     )  # Table 1's caption from report/table1.rst
-    assert "`mse_target` tells task 4's two readings apart" in text
+    assert "`mse_target`: task 4's MSE target" in text and "`plr_worst`" in results_page.TABLE4_NOTE
     assert "plr_correct" not in text and "model_bytes" not in text
 
 
@@ -228,3 +228,14 @@ def test_a_missing_table_or_bad_timing_file_fails_naming_it_and_writes_nothing(t
     with pytest.raises(SystemExit, match="lacks wall_s"):
         page(tmp_path / "b", timing={k: v for k, v in timing_json().items() if k != "wall_s"})
     assert not (tmp_path / "b" / "docs").exists() or not any((tmp_path / "b" / "docs").iterdir())
+
+
+def test_the_reinjection_table_is_shown_with_its_intervals_and_caption(tmp_path):
+    row = {"approach": "Ours", "before": "G", "after": "ours", "plr_worst_before": 12.345}
+    row |= {"plr_worst_before_lo": 8.1, "plr_worst_before_hi": 17.2, "attacker_before": "plr_adaptive"}
+    row |= {"plr_worst_after": 56.789, "plr_worst_after_lo": 50.1, "plr_worst_after_hi": 63.4}
+    row |= {"attacker_after": "plr_scratch", "p_value": 0.0001, "reading": "re-injects", "n_test": 216}
+    text = page(tmp_path, tables={**fixture_tables(), "reinjection": pd.DataFrame([row])})
+    assert "## Does F_fc re-inject identity?" in text and "`results/tables/reinjection.csv`" in text
+    assert "| Ours | G | ours | 12.3 (8.1–17.2) | plr_adaptive | 56.8 (50.1–63.4) | plr_scratch |" in text
+    assert "McNemar's test over the same test clips" in text  # its caption, report/reinjection.rst

@@ -223,6 +223,41 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
         assert (tiny_run / rel).exists(), rel
 
 
+def test_tiny_run_attacks_table4_and_the_frames_before_f_fc(tiny_run):
+    """Issue 26: every Table 4 task gets plr_worst (attacker chosen on validation, actor-clustered
+    interval, status) beside V_pl's PLR, with Table 1's figures for the rows they share; and
+    reinjection.csv compares G / G-robust with ours / ours-robust through the same suite."""
+    from ppfer_core.suite import SUITE_COLUMNS
+
+    tables = tiny_run / "results/tables"
+    t1 = pd.read_csv(tables / "table1.csv", keep_default_na=False, na_values=[""]).set_index("representation")
+    t4 = pd.read_csv(tables / "table4.csv", keep_default_na=False, na_values=[""])
+    assert set(SUITE_COLUMNS) - {"plr_recovered", "plr_recovered_vote"} <= set(t4.columns)
+    assert (
+        t4[["plr", "plr_worst", "plr_worst_lo", "plr_worst_hi", "plr_adaptive", "plr_clip"]]
+        .notna()
+        .all()
+        .all()
+    )
+    assert ((t4["plr_worst_lo"] <= t4["plr_worst"]) & (t4["plr_worst"] <= t4["plr_worst_hi"])).all()
+    assert t4["worst_status"].isin(["converged", "budget"]).all()
+    full = t4.set_index("representation").loc["ours"]
+    for col in ("plr", "plr_worst", "plr_worst_lo", "plr_worst_hi", "worst_attacker", "worst_status"):
+        assert full[col] == t1.loc["ours", col], col  # Table 1's code, Table 1's figures
+    reinjection = pd.read_csv(tables / "reinjection.csv").set_index("approach")
+    assert list(reinjection.index) == ["Ours", "Ours (robust)"]
+    assert list(reinjection["before"]) == ["G", "G-robust"] and list(reinjection["after"]) == [
+        "ours",
+        "ours-robust",
+    ]
+    t4g = t4.set_index("representation").loc["G"]
+    assert reinjection.loc["Ours", "plr_worst_before"] == t4g["plr_worst"]
+    assert reinjection.loc["Ours", "plr_worst_after"] == t1.loc["ours", "plr_worst"]
+    assert reinjection.loc["Ours (robust)", "plr_worst_after"] == t1.loc["ours-robust", "plr_worst"]
+    assert reinjection["p_value"].between(0, 1).all()
+    assert reinjection["reading"].isin(["re-injects", "removes", "no difference"]).all()
+
+
 def test_tiny_run_yields_open_set_table(tiny_run):
     t5 = pd.read_csv(tiny_run / "results/tables/table5.csv")
     assert list(t5.columns[:8]) == [
