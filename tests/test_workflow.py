@@ -1,6 +1,7 @@
 """The workflow as a user runs it: config validation at start, DAG planning, reruns on
 parameter edits, and the tiny end-to-end run to the tables."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,17 @@ def test_tiny_run_writes_every_artifact_log_and_benchmark(tiny_run):
     assert not list((tiny_run / "results/models").glob("*.state")), (
         "resumable states must be removed on completion"
     )
+
+
+def test_tiny_run_compensators_record_their_validation_stop(tiny_run):
+    """F_fc stops on a validation slice of the train clips (issue 30): every compensator's metrics say why."""
+    files = sorted((tiny_run / "results/metrics/compensator").glob("*.json"))
+    assert {f.stem for f in files} >= {"ours", "G-fcmse"}
+    for f in files:
+        m = json.loads(f.read_text())
+        assert m["status"] in ("converged", "budget") and m["stopped"], f.name
+        assert m["val_clips"] > 0 and len(m["validation_curve"]) == m["epochs"] == len(m["history"]), f.name
+        assert m["validation_key"] == ("val_mse" if m["loss"] == "mse" else "val_acc"), f.name
 
 
 def test_tiny_run_yields_threat_table_and_report(tiny_run):
