@@ -77,7 +77,8 @@ def test_the_record_says_why_the_compensator_stopped():
     assert rec["status"] == "converged" and rec["epochs"] == 3 < 10
     assert "has not improved for 2 epochs" in rec["stopped"]
     assert len(rec["validation_curve"]) == 3 and rec["best_epoch"] == 3
-    assert rec["best_val_acc"] == rec["validation_curve"][0] == 50.0  # val clips 2 even, 2 odd; every frame is dark: class 0
+    # val clips: 2 even, 2 odd; every frame is dark, so C_fc calls each class 0
+    assert rec["best_val_acc"] == rec["validation_curve"][0] == 50.0
     # the cap binds first: budget
     capped = fit_compensator(Recorder(), controller, "ce", data, _settings(1, patience=2), run, {}).record
     assert capped["status"] == "budget" and capped["epochs"] == 1 and capped["stopped"] == "completed"
