@@ -25,7 +25,8 @@ import torch
 import yaml
 
 from ppfer_core import EMOTIONS
-from ppfer_core.arrays import PairedFrameDataset, emotion_labels, load_clips
+from ppfer_core.arrays import FrameDataset, PairedFrameDataset, emotion_labels, load_clips
+from ppfer_core.classifiers import predict_labels
 from ppfer_core.compensator import CompensationData, CompensatorStop, compensation_loss, validation_figures
 from ppfer_core.registry import create_model
 from ppfer_core.training import Player, TrainSettings, freeze, load_weights, seed_everything, train
@@ -136,6 +137,11 @@ def main() -> None:
     g = load_clips(res / "reps" / args.rep / "train.npy")
     data = CompensationData(g, emotion_labels(index, "train"), g)
     controller = controller_of(res, cfg)
+    _, val = data.split(CompensatorStop.from_config(cfg["train"]["compensator"]).val_fraction, cfg["seed"])
+    pred, true = predict_labels(controller, FrameDataset(val.inputs, val.labels), torch.device("cpu"))
+    print(
+        f"C_fc on the uncompensated validation slice ({len(val.labels)} clips): {100 * (pred == true).mean():.2f} %"
+    )
     for dim in args.dims:
         for depth in args.depths:
             out = size_one(dim, depth, args, cfg, data, controller)
