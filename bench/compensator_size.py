@@ -6,7 +6,7 @@ C_fc's accuracy on the compensated VALIDATION slice of train (never a test clip)
 the epoch's training steps and of the validation pass, and the totals. The learning rate is constant
 (no plateau stop), so the curve shows where it flattens.
 
-    python bench/compensator_size.py --workdir /work/runs/default_237 --dims 64 96 128 --depths 1 3 5 --epochs 8
+    python bench/compensator_size.py --workdir RUN --rep G --dims 64 96 128 --depths 1 3 5 --epochs 6
 
 CPU seconds are the process's (``time.process_time``; one torch thread, as every DAG job on 2 cores),
 which hold when the machine is shared and wall time does not. ``--json`` appends one line per model.
