@@ -60,6 +60,13 @@ def test_paper_config_effective_training_budgets(section, stage):
     )
 
 
+def test_paper_compensator_runs_its_budget_and_keeps_its_best_validation_epoch():
+    """Issue 30: the default's F_fc stops on its plateau; the paper's runs all 20 epochs at a constant lr."""
+    cfg = merged("config/paper.yaml")["train"]["compensator"]
+    assert cfg["patience"] >= cfg["epochs"] and cfg["lr_patience"] >= cfg["epochs"], cfg
+    assert 0 < cfg["val_fraction"] <= 0.5
+
+
 def test_every_paper_training_stage_is_in_the_table():
     cfg = merged("config/paper.yaml")
     stages = {("train", k) for k in cfg["train"]} | {("threat", "recovery"), ("threat", "adaptive")}

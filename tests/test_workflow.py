@@ -125,6 +125,17 @@ def test_tiny_run_writes_every_artifact_log_and_benchmark(tiny_run):
     )
 
 
+def test_tiny_run_compensators_record_their_validation_stop(tiny_run):
+    """F_fc stops on a validation slice of the train clips (issue 30): every compensator's metrics say why."""
+    files = sorted((tiny_run / "results/metrics/compensator").glob("*.json"))
+    assert {f.stem for f in files} >= {"ours", "G-fcmse"}
+    for f in files:
+        m = json.loads(f.read_text())
+        assert m["status"] in ("converged", "budget") and m["stopped"], f.name
+        assert m["val_clips"] > 0 and len(m["validation_curve"]) == m["epochs"] == len(m["history"]), f.name
+        assert m["validation_key"] == ("val_mse" if m["loss"] == "mse" else "val_acc"), f.name
+
+
 def test_tiny_run_yields_threat_table_and_report(tiny_run):
     t3 = pd.read_csv(tiny_run / "results/tables/table3.csv", keep_default_na=False)
     assert list(t3.columns[:5]) == ["approach", "ssim", "psnr", "plr", "plr_adaptive"]

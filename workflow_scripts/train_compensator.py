@@ -1,25 +1,20 @@
 """Rule train_compensator: feature compensator F_fc (U-ViT) trained on G against the frozen
-expression controller C_fc (Algorithm 2); writes C = F_fc(G) for both splits."""
+expression controller C_fc (Algorithm 2) until C_fc's accuracy on a compensated validation slice of
+the train clips plateaus (ppfer_core.compensator.fit_compensator); writes C = F_fc(G) for both splits."""
 
 import pandas as pd
 
 from ppfer_core import EMOTIONS
-from ppfer_core.arrays import (
-    FrameDataset,
-    PairedFrameDataset,
-    emotion_labels,
-    load_clips,
-    write_representation,
-)
+from ppfer_core.arrays import FrameDataset, emotion_labels, load_clips, write_representation
 from ppfer_core.classifiers import predict_labels
-from ppfer_core.compensator import compensation_loss
+from ppfer_core.compensator import CompensationData, fit_compensator
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
-from ppfer_core.training import Player, fit, freeze, load_weights, save_weights
+from ppfer_core.training import freeze, load_weights, save_weights
 from ppfer_core.uvit import load_uvit_blocks
 
 job = Job.from_snakemake(snakemake)
-p, s, device = snakemake.params, job.train_settings(), job.device
+p, device = snakemake.params, job.device
 index = pd.read_parquet(snakemake.input.index)
 g_train, g_test = load_clips(snakemake.input.train), load_clips(snakemake.input.test)
 u = p.uvit
@@ -31,20 +26,21 @@ controller = None
 if p.loss == "ce":
     controller = create_model("image", p.model["arch"], num_classes=len(EMOTIONS), width=p.model.get("width"))
     controller = freeze(load_weights(controller, snakemake.input.controller).to(device))
-data = PairedFrameDataset(g_train, emotion_labels(index, "train"), load_clips(snakemake.input.original))
-opt = s.make_optimizer(compensator.parameters())
+data = CompensationData(g_train, emotion_labels(index, "train"), load_clips(snakemake.input.original))
 with job.resumable(snakemake.output.model) as state:
-    result = fit(
-        [Player("compensation", [compensator], opt, compensation_loss(compensator, controller, p.loss))],
+    run = fit_compensator(
+        compensator,
+        controller,
+        p.loss,
         data,
-        s,
+        job.train_settings(),
         job.run("compensator", state),
-        {"train": s.config(), "uvit": u, "loss": p.loss},
+        {"train": dict(p.train), "uvit": u, "loss": p.loss},
     )
     save_weights(compensator, snakemake.output.model)
 compensator.eval()
 write_representation(compensator, device, [g_train, g_test], [snakemake.output.train, snakemake.output.test])
-metrics = {"history": result.history, "loss": p.loss}
+metrics = {**run.record, "history": run.result.history, "loss": p.loss}
 if controller is not None:
     y = emotion_labels(index, "test")
     for name, path in (("G", snakemake.input.test), ("C", snakemake.output.test)):
