@@ -45,6 +45,7 @@ write_json(
     snakemake.output.metrics,
     {
         "history": result.history,
+        "train_dtype": result.dtype,
         "clips": int(len(clips)),
         "negatives": p.negatives,
         "batches_recorded": len(seen),

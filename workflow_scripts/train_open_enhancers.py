@@ -68,4 +68,7 @@ with torch.no_grad():
         [train_clips, test_clips],
         [snakemake.output.train, snakemake.output.test],
     )
-write_json(snakemake.output.metrics, {"history": history, "l1_weight": p.l1_weight, "negatives": p.negatives})
+write_json(
+    snakemake.output.metrics,
+    {"history": history, "train_dtype": result.dtype, "l1_weight": p.l1_weight, "negatives": p.negatives},
+)
