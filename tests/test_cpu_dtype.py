@@ -127,7 +127,9 @@ def test_rule_metrics_name_the_dtype_the_job_trained_in(tmp_path):
         )
         stdout, stderr, threads = sys.stdout, sys.stderr, torch.get_num_threads()
         try:
-            runpy.run_path(str(ROOT / "workflow_scripts" / "pretrain_enhancer.py"), init_globals={"snakemake": sm})
+            runpy.run_path(
+                str(ROOT / "workflow_scripts" / "pretrain_enhancer.py"), init_globals={"snakemake": sm}
+            )
         finally:
             sys.stdout, sys.stderr = stdout, stderr
             logging.captureWarnings(False)
