@@ -190,10 +190,6 @@ class Run:
     workers: int = 0
     cpu_dtype: torch.dtype = torch.float32
 
-    def autocast(self) -> contextlib.AbstractContextManager:
-        """The training precision of this run's forward passes (:func:`train_autocast`)."""
-        return train_autocast(self.device, self.cpu_dtype)
-
 
 def fit(
     players: list[Player],
