@@ -88,26 +88,28 @@ def merged_config(files: list[str]) -> dict:
     return cfg
 
 
-def stages(cfg: dict) -> list[Stage]:
-    """The default DAG's trainings, each with data of the shape the workflow gives it."""
-    syn, ing, tr, models = cfg["data"]["synthetic"], cfg["ingest"], cfg["train"], cfg["models"]
-    rng = np.random.default_rng(0)
-    n_actors = syn["actors"]
-    n = int(n_actors * len(EMOTIONS) * syn["clips_per_cell"] * (1 - ing["test_fraction"]))
+def random_arrays(cfg: dict, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Random train clips (uint8), their expression and identity labels, low bands and wild clips of the config's shapes."""
+    syn, ing = cfg["data"]["synthetic"], cfg["ingest"]
+    n = int(syn["actors"] * len(EMOTIONS) * syn["clips_per_cell"] * (1 - ing["test_fraction"]))
     t, (h, w) = ing["frames"], ing["size"]
     clips = rng.integers(0, 256, (n, t, h, w, 3), dtype=np.uint8)
     emo = rng.integers(0, len(EMOTIONS), n)
-    ident = rng.integers(0, n_actors, n)
+    ident = rng.integers(0, syn["actors"], n)
     low = rng.normal(0, 1, (n, t, 3, h // 2, w // 2)).astype(np.float32)
     n_wild = int(syn["wild_clips_per_class"] * len(EMOTIONS) * 0.8)
-    wild = rng.integers(0, 256, (n_wild, t, h, w, 3), dtype=np.uint8)
+    return clips, emo, ident, low, rng.integers(0, 256, (n_wild, t, h, w, 3), dtype=np.uint8)
+
+
+def stages(cfg: dict) -> list[Stage]:
+    """The default DAG's trainings, each with data of the shape the workflow gives it."""
+    tr, models, n_actors = cfg["train"], cfg["models"], cfg["data"]["synthetic"]["actors"]
+    rng = np.random.default_rng(0)
+    clips, emo, ident, low, wild = random_arrays(cfg, rng)
+    n_wild = len(wild)
     unet = dict(base_width=models["unet"]["base_width"], depth=models["unet"]["depth"])
     fu = models["utility"]
     ce = cross_entropy_loss
-    expression = models["expression"]
-    controller = freeze(
-        build_image_classifier(expression["arch"], len(EMOTIONS), width=expression.get("width"))
-    )
     return [
         Stage(
             "identity",
@@ -153,14 +155,25 @@ def stages(cfg: dict) -> list[Stage]:
             recovery_loss,
             cfg["threat"]["recovery"],
         ),
-        Stage(
-            "compensator",
-            create_model("compensator", "uvit", settings=models["uvit"], img_size=w),
-            PairedFrameDataset(clips, emo, clips),
-            lambda m: compensation_loss(m, controller, "ce"),
-            tr["compensator"],
-        ),
+        compensator_stage(cfg, PairedFrameDataset(clips, emo, clips)),
     ]
+
+
+def compensator_stage(cfg: dict, frames: Dataset) -> Stage:
+    """F_fc (U-ViT) against a frozen C_fc of the configured architecture (cross-entropy, as the workflow)."""
+    expression = cfg["models"]["expression"]
+    controller = freeze(
+        build_image_classifier(expression["arch"], len(EMOTIONS), width=expression.get("width"))
+    )
+    return Stage(
+        "compensator",
+        create_model(
+            "compensator", "uvit", settings=cfg["models"]["uvit"], img_size=cfg["ingest"]["size"][1]
+        ),
+        frames,
+        lambda m: compensation_loss(m, controller, "ce"),
+        cfg["train"]["compensator"],
+    )
 
 
 def workflow_rate(stage: Stage, batches: int, dtype: torch.dtype) -> tuple[float, float]:
