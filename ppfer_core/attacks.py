@@ -274,7 +274,8 @@ class AttackerRun:
     """A trained attacker's record (issue 26): ``status`` converged / budget, epochs (full passes) run,
     why it stopped, the best-validation epoch (whose weights are scored) with its train accuracy and
     validation figures (``val_acc`` over frames or clips; ``val_correct`` / ``val_n`` clips, scored as
-    on test; ``val_correct_vote`` for frame attackers), the last epoch's train accuracy, and the history."""
+    on test; ``val_correct_vote`` for frame attackers), the last epoch's train accuracy, the history and
+    the dtype it trained in."""
 
     status: str
     epochs: int
@@ -284,6 +285,7 @@ class AttackerRun:
     best_epoch: int | None
     best_val: dict[str, float]
     history: list[dict[str, float]]
+    train_dtype: str = "float32"
 
     @classmethod
     def of(cls, result: TrainResult, monitor: BestOnValidation) -> AttackerRun:
@@ -299,6 +301,7 @@ class AttackerRun:
             monitor.best_epoch if monitor.best is not None else None,
             dict(best),
             result.history,
+            result.dtype,
         )
 
     @property
@@ -319,6 +322,7 @@ class AttackerRun:
             "val_correct_vote": self.best_val.get("val_correct_vote"),
             "val_n": int(self.best_val.get("val_n", 0)),
             "history": self.history,
+            "train_dtype": self.train_dtype,
         }
 
 

@@ -46,7 +46,8 @@ def read_json(path: str | Path) -> Any:
 
 
 def setup_job(snakemake: Any) -> tuple[Callable[[str], None], torch.device]:
-    """Common start of a training/inference job: log file, seeds, thread count, device."""
+    """Common start of a training/inference job: log file, seeds, thread count, device. (The dtype of
+    its trainings is :attr:`Job.cpu_dtype`.)"""
     import torch
 
     from ppfer_core.training import seed_everything, select_device
@@ -72,7 +73,8 @@ def job_seed(snakemake: Any) -> int:
 
 @dataclass
 class Job:
-    """One rule's run as its script sees it: log function, device, seed, DataLoader workers, and the
+    """One rule's run as its script sees it: log function, device, seed, DataLoader workers, the dtype
+    its CPU trainings autocast to (config key ``cpu_dtype`` resolved on this machine) and the
     ``snakemake`` object (params, input, output, wildcards). Built once per script by :meth:`from_snakemake`."""
 
     log: Callable[[str], None]
@@ -80,12 +82,17 @@ class Job:
     seed: int
     workers: int
     snakemake: Any = field(repr=False)
+    cpu_dtype: torch.dtype | None = None  # None: float32
 
     @classmethod
     def from_snakemake(cls, snakemake: Any) -> Job:
         """Start the job (:func:`setup_job`: log file, seeds, threads, device) and collect its settings."""
+        from ppfer_core.training import resolve_cpu_dtype, train_dtype
+
         log, device = setup_job(snakemake)
-        return cls(log, device, job_seed(snakemake), snakemake.config["workers"], snakemake)
+        cpu_dtype = resolve_cpu_dtype(snakemake.config["cpu_dtype"])
+        log(f"trainings run in {train_dtype(device, cpu_dtype)} (cpu_dtype: {snakemake.config['cpu_dtype']})")
+        return cls(log, device, job_seed(snakemake), snakemake.config["workers"], snakemake, cpu_dtype)
 
     @property
     def params(self) -> Any:
@@ -100,9 +107,12 @@ class Job:
 
     def run(self, desc: str, state: Path | None = None) -> Run:
         """This job's :class:`~ppfer_core.training.Run` of one training labelled ``desc`` (resumable from ``state``)."""
+        import torch
+
         from ppfer_core.training import Run
 
-        return Run(self.device, self.seed, state, self.log, desc, self.workers)
+        dtype = torch.float32 if self.cpu_dtype is None else self.cpu_dtype
+        return Run(self.device, self.seed, state, self.log, desc, self.workers, dtype)
 
     @contextmanager
     def resumable(self, output: str | Path) -> Iterator[Path]:

@@ -202,6 +202,7 @@ def fit_recovery(
         **monitor.record(result.stopped, len(result.history)),
         "train_clips": len(fit_rows),
         "val_clips": len(val_rows),
+        "train_dtype": result.dtype,
     }
     if record["status"] != CONVERGED:
         run.log(

@@ -49,10 +49,55 @@ def seed_everything(seed: int) -> None:
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 mixed precision on CUDA, a no-op on CPU."""
+    """Inference precision: bf16 mixed precision on CUDA, a no-op (fp32) on CPU."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+CPU_DTYPES = ("auto", "float32", "bfloat16")
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU does bf16 arithmetic natively: torch's oneDNN has bf16 kernels and the CPU
+    reports ``avx512_bf16`` or ``amx_bf16`` (Linux ``/proc/cpuinfo``; False where it cannot be read)."""
+    if not torch.backends.mkldnn.is_available() or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return False
+    try:
+        flags = set(cpuinfo.read_text().split())
+    except OSError:
+        return False
+    return any(f in flags for f in BF16_CPU_FLAGS)
+
+
+def resolve_cpu_dtype(setting: str) -> torch.dtype:
+    """The config key ``cpu_dtype`` as the dtype CPU trainings autocast to: ``float32``, ``bfloat16``,
+    or ``auto`` (bfloat16 where :func:`cpu_has_bf16`, float32 otherwise)."""
+    if setting not in CPU_DTYPES:
+        raise ValueError(f"config key cpu_dtype must be one of {', '.join(CPU_DTYPES)}, got {setting!r}")
+    if setting == "auto":
+        return torch.bfloat16 if cpu_has_bf16() else torch.float32
+    return getattr(torch, setting)
+
+
+def train_autocast(
+    device: torch.device, cpu_dtype: torch.dtype = torch.float32
+) -> contextlib.AbstractContextManager:
+    """Training precision of a forward + loss: bf16 autocast on CUDA (as :func:`autocast`); on CPU bf16
+    autocast when ``cpu_dtype`` is bfloat16, else plain fp32. Weights and optimiser stay fp32 either way."""
+    if device.type == "cuda":
+        return autocast(device)
+    if cpu_dtype == torch.bfloat16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    if cpu_dtype != torch.float32:
+        raise ValueError(f"cpu_dtype must be torch.float32 or torch.bfloat16, got {cpu_dtype}")
+    return contextlib.nullcontext()
+
+
+def train_dtype(device: torch.device, cpu_dtype: torch.dtype = torch.float32) -> str:
+    """The name of the dtype :func:`train_autocast` trains in (what metric files record as ``train_dtype``)."""
+    return "bfloat16" if device.type == "cuda" else str(cpu_dtype).removeprefix("torch.")
 
 
 def to_device(module: nn.Module, device: torch.device) -> nn.Module:
@@ -90,6 +135,7 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     stopped: str = "completed"
     resumed_from: int = 0
+    dtype: str = "float32"  # what the forward passes ran in (:func:`train_dtype`); metric files' train_dtype
 
 
 @dataclass(frozen=True)
@@ -133,7 +179,8 @@ class TrainSettings:
 @dataclass(frozen=True)
 class Run:
     """Where and how one training runs: device, seed, resumable state file (None: not resumable),
-    log function, label (progress bars, log lines, fingerprints) and DataLoader worker processes."""
+    log function, label (progress bars, log lines, fingerprints), DataLoader worker processes and
+    the dtype CPU forward passes autocast to (:func:`resolve_cpu_dtype` of config key ``cpu_dtype``)."""
 
     device: torch.device
     seed: int
@@ -141,6 +188,7 @@ class Run:
     log: Callable[[str], None] = print
     desc: str = "train"
     workers: int = 0
+    cpu_dtype: torch.dtype = torch.float32
 
 
 def fit(
@@ -165,6 +213,7 @@ def fit(
         stop=stop,
         log=run.log,
         desc=run.desc,
+        cpu_dtype=run.cpu_dtype,
     )
 
 
@@ -220,6 +269,7 @@ def train(
     stop: Callable[[dict[str, float]], str | None] | None = None,
     log: Callable[[str], None] = print,
     desc: str = "train",
+    cpu_dtype: torch.dtype = torch.float32,
 ) -> TrainResult:
     """Run ``epochs`` epochs; each batch steps every player in order (the one loop).
 
@@ -227,19 +277,21 @@ def train(
     RNG) written after every epoch and removed on completion; a state written under other
     ``settings`` is ignored. ``stop`` sees an epoch's metrics and returns a reason to stop early;
     a stop rule with ``state_dict`` / ``load_state_dict`` (e.g. :class:`ppfer_core.plateau.BestOnValidation`)
-    has its state saved and resumed with the rest.
+    has its state saved and resumed with the rest. Forward passes and losses run under
+    :func:`train_autocast` (``cpu_dtype`` on CPU); the state belongs to that dtype too.
     """
-    fp = fingerprint(settings or {})
+    dtype = train_dtype(device, cpu_dtype)
+    fp = fingerprint({**(settings or {}), "train_dtype": dtype})
     for p in players:
         for m in p.modules:
             to_device(m, device)
-    result = TrainResult()
+    result = TrainResult(dtype=dtype)
     if state_path is not None and state_path.exists():
         if _resume(players, state_path, fp, epochs, result, log, desc, stop):
             return result
     for epoch in range(result.resumed_from, epochs):
         t0 = time.time()
-        sums, count = _epoch(players, loader, device, seed, epoch, f"{desc} {epoch + 1}/{epochs}")
+        sums, count = _epoch(players, loader, device, seed, epoch, f"{desc} {epoch + 1}/{epochs}", cpu_dtype)
         row = {
             "epoch": epoch + 1,
             **{k: v / max(count, 1) for k, v in sums.items()},
@@ -298,7 +350,13 @@ def _resume(
 
 
 def _epoch(
-    players: list[Player], loader: DataLoader, device: torch.device, seed: int, epoch: int, desc: str
+    players: list[Player],
+    loader: DataLoader,
+    device: torch.device,
+    seed: int,
+    epoch: int,
+    desc: str,
+    cpu_dtype: torch.dtype = torch.float32,
 ) -> tuple[dict[str, float], int]:
     """One epoch seeded from (seed, epoch): every batch steps every player in order, then the
     schedulers step. Returns the item-weighted sums of the losses and metrics and the item count."""
@@ -316,9 +374,9 @@ def _epoch(
             for m in p.modules:
                 m.train()
             p.optimizer.zero_grad(set_to_none=True)
-            with autocast(device):
+            with train_autocast(device, cpu_dtype):
                 loss, metrics = p.loss(batch)
-            loss.backward()
+            loss.float().backward()
             p.optimizer.step()
             sums[f"{p.name}_loss"] = sums.get(f"{p.name}_loss", 0.0) + float(loss.detach()) * n
             for k, v in metrics.items():

@@ -38,6 +38,7 @@ def fed_settings(**kw) -> FedSettings:
         sites=3,
         seed=0,
         device="cpu",
+        cpu_dtype="float32",
         lr_decay="none",
     )
     return FedSettings(**{**base, **kw})

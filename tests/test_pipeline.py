@@ -43,7 +43,7 @@ def _run_script(name: str, tmp: Path, params: dict, inputs: dict, outputs: dict)
     """Run a rule script as Snakemake does, with a stand-in ``snakemake`` object."""
     sm = SimpleNamespace(
         log=[str(tmp / f"{name}.log")],
-        config={"seed": 0, "device": "cpu", "workers": 0},
+        config={"seed": 0, "device": "cpu", "cpu_dtype": "float32", "workers": 0},
         params=SimpleNamespace(seed=0, **params),
         input=SimpleNamespace(**inputs),
         output=SimpleNamespace(**outputs),

@@ -167,7 +167,7 @@ def test_job_from_snakemake_and_resumable_state(tmp_path):
 
     sm = SimpleNamespace(
         log=[str(tmp_path / "job.log")],
-        config={"seed": 3, "device": "cpu", "workers": 2},
+        config={"seed": 3, "device": "cpu", "cpu_dtype": "float32", "workers": 2},
         params=SimpleNamespace(seed=5, train={"epochs": 1, "batch_size": 2, "lr": 0.1, "optimizer": "sgd"}),
         threads=1,
         rule="r",

@@ -45,6 +45,7 @@ def test_default_dag_plans(tmp_path):
         ("enhancer:\n  objective: maximise\n  l1_weight: 0\n  identity_budget: null\n", "objective"),
         ("robust:\n  adversaries: {aggregate: sometimes}\n", "aggregate"),  # issue 29
         ("threat:\n  attacks:\n    convergence: {target_train_acc: 2}\n", "target_train_acc"),
+        ("cpu_dtype: float16\n", "cpu_dtype"),  # issue 30: auto | float32 | bfloat16
     ],
 )
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, needle):

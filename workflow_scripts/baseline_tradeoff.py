@@ -61,4 +61,6 @@ anonymiser.eval()
 write_representation(
     anonymiser, device, [clips_train, clips_test], [snakemake.output.train, snakemake.output.test]
 )
-write_json(snakemake.output.metrics, {"history": result.history, "settings": cfg})
+write_json(
+    snakemake.output.metrics, {"history": result.history, "train_dtype": result.dtype, "settings": cfg}
+)

@@ -33,5 +33,11 @@ write_representation(
     [snakemake.output[s] for s in splits],
 )
 write_json(
-    snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer}
+    snakemake.output.metrics,
+    {
+        "history": result.history,
+        "train_dtype": result.dtype,
+        "stopped": result.stopped,
+        "settings": p.enhancer,
+    },
 )

@@ -26,4 +26,4 @@ with job.resumable(snakemake.output.model) as state:
         {"train": s.config(), "unet": p.unet},
     )
     save_weights(model, snakemake.output.model)
-write_json(snakemake.output.metrics, {"history": result.history})
+write_json(snakemake.output.metrics, {"history": result.history, "train_dtype": result.dtype})

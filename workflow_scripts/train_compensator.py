@@ -40,7 +40,7 @@ with job.resumable(snakemake.output.model) as state:
     save_weights(compensator, snakemake.output.model)
 compensator.eval()
 write_representation(compensator, device, [g_train, g_test], [snakemake.output.train, snakemake.output.test])
-metrics = {**run.record, "history": run.result.history, "loss": p.loss}
+metrics = {**run.record, "history": run.result.history, "train_dtype": run.result.dtype, "loss": p.loss}
 if controller is not None:
     y = emotion_labels(index, "test")
     for name, path in (("G", snakemake.input.test), ("C", snakemake.output.test)):

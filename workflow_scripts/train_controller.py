@@ -39,5 +39,11 @@ with job.resumable(snakemake.output.model) as state:
 acc0, acc = 100.0 * float((pred0 == true).mean()), 100.0 * float((pred == true).mean())
 job.log(f"controller {band}: test accuracy on {band} images: {acc:.2f}% (before fine-tuning: {acc0:.2f}%)")
 write_json(
-    snakemake.output.metrics, {"test_acc": acc, "test_acc_before_finetune": acc0, "history": result.history}
+    snakemake.output.metrics,
+    {
+        "test_acc": acc,
+        "test_acc_before_finetune": acc0,
+        "history": result.history,
+        "train_dtype": result.dtype,
+    },
 )

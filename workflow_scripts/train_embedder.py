@@ -32,6 +32,7 @@ write_json(
     snakemake.output.metrics,
     {
         "history": result.history,
+        "train_dtype": result.dtype,
         "clips": int(len(clips)),
         "negatives": negatives,
         "batches_recorded": len(seen),

@@ -30,5 +30,11 @@ with job.resumable(snakemake.output.model) as state:
     )
     save_weights(enhancer, snakemake.output.model)
 write_json(
-    snakemake.output.metrics, {"history": result.history, "stopped": result.stopped, "settings": p.enhancer}
+    snakemake.output.metrics,
+    {
+        "history": result.history,
+        "train_dtype": result.dtype,
+        "stopped": result.stopped,
+        "settings": p.enhancer,
+    },
 )

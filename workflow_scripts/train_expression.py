@@ -32,7 +32,7 @@ train_set = (
 with job.resumable(snakemake.output.model) as state:
     result = fit_classifier(model, train_set, job.train_settings(), job.run("expression", state))
     save_weights(model, snakemake.output.model)
-metrics = {"history": result.history}
+metrics = {"history": result.history, "train_dtype": result.dtype}
 for name, clips_path, index in (
     ("wild_test", snakemake.input.test, wild),
     ("main_test", snakemake.input.main_test, main),

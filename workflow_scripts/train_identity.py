@@ -26,5 +26,6 @@ with job.resumable(snakemake.output.model) as state:
 acc = 100.0 * float((pred == true).mean())
 job.log(f"identity classifier test accuracy (all test frames): {acc:.2f}% over {len(actors)} identities")
 write_json(
-    snakemake.output.metrics, {"test_acc": acc, "n_identities": len(actors), "history": result.history}
+    snakemake.output.metrics,
+    {"test_acc": acc, "n_identities": len(actors), "history": result.history, "train_dtype": result.dtype},
 )

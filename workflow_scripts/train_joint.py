@@ -47,4 +47,6 @@ splits = ("train", "test")
 write_representation(
     enhance, device, [load_clips(snakemake.input[k]) for k in splits], [snakemake.output[k] for k in splits]
 )
-write_json(snakemake.output.metrics, {"history": result.history, "transform": transform})
+write_json(
+    snakemake.output.metrics, {"history": result.history, "train_dtype": result.dtype, "transform": transform}
+)

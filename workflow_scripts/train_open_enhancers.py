@@ -15,7 +15,7 @@ from ppfer_core.openset import VideoPairDataset
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, read_json, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
-from ppfer_core.training import freeze, load_weights, save_weights
+from ppfer_core.training import freeze, load_weights, save_weights, train_dtype
 
 job = Job.from_snakemake(snakemake)
 p, inp, device = snakemake.params, snakemake.input, job.device
@@ -51,4 +51,12 @@ with torch.no_grad():
         [train_clips, test_clips],
         [snakemake.output.train, snakemake.output.test],
     )
-write_json(snakemake.output.metrics, {"history": history, "l1_weight": p.l1_weight, "negatives": negatives})
+write_json(
+    snakemake.output.metrics,
+    {
+        "history": history,
+        "train_dtype": train_dtype(device, job.cpu_dtype or torch.float32),
+        "l1_weight": p.l1_weight,
+        "negatives": negatives,
+    },
+)

@@ -43,5 +43,6 @@ write_json(
         "n": int(len(true)),
         "hits": (pred == true).astype(int).tolist(),
         "history": result.history,
+        "train_dtype": result.dtype,
     },
 )

@@ -21,7 +21,7 @@ from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import FedAvg, FedProx
 
 from ppfer_core import EMOTIONS
-from ppfer_core.federated.task import FedSettings, build_model, state_bytes
+from ppfer_core.federated.task import FedSettings, build_model, site_train_dtype, state_bytes
 from ppfer_core.runtime import write_json
 from ppfer_core.training import fingerprint, save_weights, seed_everything
 
@@ -159,6 +159,7 @@ def finish(
         "model_bytes": model_bytes,
         "bytes_per_round": model_bytes * s.sites * 2,
         "seconds": float(sum(h["seconds"] for h in history)),
+        "train_dtype": site_train_dtype(s),
     }
     write_json(out.metrics, metrics)
     if out.state.exists():

@@ -17,7 +17,7 @@ from ppfer_core.arrays import ClipDataset
 from ppfer_core.classifiers import fit_classifier, predict_labels
 from ppfer_core.federated.partition import SiteData
 from ppfer_core.registry import create_model
-from ppfer_core.training import Run
+from ppfer_core.training import CPU_DTYPES, Run, resolve_cpu_dtype, select_device, train_dtype
 
 STRATEGIES = ("fedavg", "fedprox")
 LR_DECAYS = ("none", "cosine")
@@ -48,9 +48,12 @@ class FedSettings:
     sites: int
     seed: int
     device: str
+    cpu_dtype: str  # the config key cpu_dtype: what the sites' local trainings autocast to on CPU
     lr_decay: str  # none | cosine: the round's lr follows a cosine over the rounds
 
     def __post_init__(self):
+        if self.cpu_dtype not in CPU_DTYPES:
+            raise ValueError(f"cpu_dtype must be one of {', '.join(CPU_DTYPES)}, got {self.cpu_dtype!r}")
         if self.lr_decay not in LR_DECAYS:
             raise ValueError(f"federated lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         if self.strategy not in STRATEGIES:
@@ -96,7 +99,7 @@ class FedSettings:
         device: str | None = None,
     ) -> FedSettings:
         """The settings of a workflow config: ``models.utility`` (F_u), ``train.utility`` (its recipe),
-        ``federated`` (rounds, local epochs, sites, ...), ``seed`` and ``device`` unless given;
+        ``federated`` (rounds, local epochs, sites, ...), ``seed`` and ``device`` unless given, ``cpu_dtype``;
         ``strategy`` defaults to the first of ``federated.strategies``. A missing key raises naming it."""
         model, fed = config["models"]["utility"], config["federated"]
         missing = [f"models.utility.{k}" for k in MODEL_KEYS if k not in model]
@@ -110,7 +113,13 @@ class FedSettings:
             strategy=strategy or fed["strategies"][0],
             seed=int(config["seed"] if seed is None else seed),
             device=device or config["device"],
+            cpu_dtype=config["cpu_dtype"],
         )
+
+
+def site_train_dtype(s: FedSettings) -> str:
+    """The dtype the sites' local trainings run in on this machine (what the metrics record as ``train_dtype``)."""
+    return train_dtype(select_device(s.device), resolve_cpu_dtype(s.cpu_dtype))
 
 
 def build_model(s: FedSettings, weights_file: str | None = None) -> torch.nn.Module:
@@ -152,6 +161,7 @@ def local_train(
             None,
             log,
             f"site {data.site} round {server_round}",
+            cpu_dtype=resolve_cpu_dtype(s.cpu_dtype),
         )
         result = fit_classifier(model, dataset, s.local_settings(server_round), run)
     finally:

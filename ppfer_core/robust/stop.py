@@ -127,7 +127,14 @@ def fresh_attacker_stop(
             fit_rows,
             held_rows,
             settings,
-            Run(run.device, run.seed * 1000 + rnd, None, run.log, f"{run.desc} fresh attacker {rnd}"),
+            Run(
+                run.device,
+                run.seed * 1000 + rnd,
+                None,
+                run.log,
+                f"{run.desc} fresh attacker {rnd}",
+                cpu_dtype=run.cpu_dtype,
+            ),
         )
         row.update(scores)
         eligible = settings.max_l1 is None or scores["heldout_l1"] <= settings.max_l1

@@ -30,6 +30,7 @@ class RobustResult:
     best_round: int
     best_leak: float
     heldout_rows: np.ndarray
+    train_dtype: str = "float32"
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -38,6 +39,7 @@ class RobustResult:
             "best_round": self.best_round,
             "best_fresh_leak": self.best_leak,
             "heldout_clips": len(self.heldout_rows),
+            "train_dtype": self.train_dtype,
         }
 
 
@@ -163,4 +165,7 @@ def fit_robust(
         f"[{run.desc}] {int(ens.step)} enhancer steps, {int(ens.restarts)} restarts; kept round {int(best.round)} "
         f"(fresh attacker leakage {float(best.leak):.4f}): {result.stopped}"
     )
-    return RobustResult(result.history, result.stopped, int(best.round), float(best.leak), held_rows), ens
+    robust = RobustResult(
+        result.history, result.stopped, int(best.round), float(best.leak), held_rows, result.dtype
+    )
+    return robust, ens
