@@ -10,6 +10,7 @@ parse time naming it and the valid ones, before any job runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -169,6 +170,17 @@ class Plan:
         return [rep for name, rep in self.table1 if name in self.table3 and rep not in self.matched] + list(
             self.blur_sweep
         )
+
+    @property
+    def attacked_reps(self) -> list[str]:
+        """Representations the attack suite scores (one ``attack_suite`` job each, which also writes
+        their leakage file): Table 1's and the robust sweep's; the rest get theirs from ``leakage``."""
+        return list(dict.fromkeys([*self.table1_reps, *self.robust_sweep_reps]))
+
+    @property
+    def attacked_pattern(self) -> str:
+        """A regular expression matching exactly the :attr:`attacked_reps` (a ``{rep}`` wildcard constraint)."""
+        return "|".join(re.escape(rep) for rep in self.attacked_reps)
 
     @property
     def ablation_reps(self) -> list[str]:

@@ -46,44 +46,24 @@ rule recover:
         "../workflow_scripts/recover.py"
 
 
-rule adaptive_leakage:
-    input:
-        validator=(IDENTITY_MODEL if THREAT["adaptive_init"] == "validator" else []),
-        weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
-        train=lambda w: rep_clips(w.rep, "train"),
-        test=lambda w: rep_clips(w.rep, "test"),
-        index=INDEX,
-    output:
-        metrics=f"{RES}/metrics/adaptive/{{rep}}.json",
-    log:
-        "logs/threat/adaptive/{rep}.log",
-    benchmark:
-        "benchmarks/adaptive_leakage/{rep}.tsv"
-    conda:
-        "../envs/ppfer.yaml"
-    threads: gpu_threads
-    resources:
-        **GPU,
-    params:
-        seed=config["seed"],
-        model=config["models"]["identity"],
-        init=THREAT["adaptive_init"],
-        train=dict(THREAT["adaptive"]),
-        convergence=dict(ATTACKS["convergence"]),
-        leakage_seed=config["leakage"]["seed"],
-    script:
-        "../workflow_scripts/adaptive_leakage.py"
-
-
 # The attack suite (issue 14, ppfer_core.attacks): every attacker trains on the rep's train split only
-# and is scored on its test split (one random frame per clip and voting). attack_frames: V_pl (and V_pl
-# on the recovery attack's output) scored by voting, and a 4-layer CNN from scratch; attack_clips: a
-# video identity classifier. One job each per rep: editing one attacker reruns only its jobs.
+# and is scored on its test split (one random frame per clip and voting). attack_suite (issue 30): one
+# process per attacked rep (PLAN.attacked_reps: Table 1's and the robust sweep's) reads its clips once
+# and writes one metrics file per record (ppfer_core.attack_jobs): V_pl's PLR (the leakage file, which
+# rule leakage writes for every other rep), the adaptive attacker (fine-tuned V_pl, threat.adaptive),
+# and V_pl by voting, V_pl on the recovery's output and a 4-layer CNN from scratch (attacks/frames).
+# Editing one attacker's settings (params by attacker) reruns the suite jobs, so all three records.
+# attack_clips: the video identity classifier, a job of its own (its settings rerun only it).
+ATTACKED_REPS = PLAN.attacked_reps
 
 
-rule attack_frames:
+ruleorder: attack_suite > leakage
+
+
+rule attack_suite:
     input:
         validator=IDENTITY_MODEL,
+        weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
         train=lambda w: rep_clips(w.rep, "train"),
         test=lambda w: rep_clips(w.rep, "test"),
         recovered=lambda w: (
@@ -93,11 +73,15 @@ rule attack_frames:
         ),
         index=INDEX,
     output:
-        metrics=f"{RES}/metrics/attacks/frames/{{rep}}.json",
+        leakage=f"{RES}/metrics/leakage/{{rep}}.json",
+        adaptive=f"{RES}/metrics/adaptive/{{rep}}.json",
+        frames=f"{RES}/metrics/attacks/frames/{{rep}}.json",
     log:
-        "logs/threat/attack_frames/{rep}.log",
+        "logs/threat/attack_suite/{rep}.log",
     benchmark:
-        "benchmarks/attack_frames/{rep}.tsv"
+        "benchmarks/attack_suite/{rep}.tsv"
+    wildcard_constraints:
+        rep=PLAN.attacked_pattern,
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads
@@ -105,12 +89,17 @@ rule attack_frames:
         **GPU,
     params:
         seed=config["seed"],
-        model=config["models"]["identity"],
-        scratch=dict(ATTACKS["scratch"]),
-        convergence=dict(ATTACKS["convergence"]),
-        leakage_seed=config["leakage"]["seed"],
+        leakage=dict(model=config["models"]["identity"], seed=config["leakage"]["seed"]),
+        adaptive=dict(
+            init=THREAT["adaptive_init"],
+            train=dict(THREAT["adaptive"]),
+            convergence=dict(ATTACKS["convergence"]),
+        ),
+        frames=dict(
+            scratch=dict(ATTACKS["scratch"]), convergence=dict(ATTACKS["convergence"])
+        ),
     script:
-        "../workflow_scripts/attack_frames.py"
+        "../workflow_scripts/attack_suite.py"
 
 
 rule attack_clips:
