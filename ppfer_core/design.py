@@ -101,6 +101,12 @@ def compensated_name(grep: str) -> str:
     return f"ours{grep[1:]}"
 
 
+def rep_pattern(reps: Sequence[str]) -> str:
+    """A regular expression matching exactly the names ``reps`` (a ``{rep}`` wildcard constraint; none:
+    a pattern that matches nothing)."""
+    return "|".join(re.escape(rep) for rep in reps) or "(?!)"
+
+
 # ------------------------------------------------------------------------------ the plan
 
 
@@ -178,9 +184,10 @@ class Plan:
         return list(dict.fromkeys([*self.table1_reps, *self.robust_sweep_reps]))
 
     @property
-    def attacked_pattern(self) -> str:
-        """A regular expression matching exactly the :attr:`attacked_reps` (a ``{rep}`` wildcard constraint)."""
-        return "|".join(re.escape(rep) for rep in self.attacked_reps)
+    def recovered_reps(self) -> list[str]:
+        """Representations the recovery attack runs on (:attr:`threat_reps` and the robust sweep's):
+        their ``attack_suite`` job also scores V_pl on ``recovered-{rep}``."""
+        return list(dict.fromkeys([*self.threat_reps, *self.robust_sweep_reps]))
 
     @property
     def ablation_reps(self) -> list[str]:

@@ -51,37 +51,39 @@ rule recover:
 # process per attacked rep (PLAN.attacked_reps: Table 1's and the robust sweep's) reads its clips once
 # and writes one metrics file per record (ppfer_core.attack_jobs): V_pl's PLR (the leakage file, which
 # rule leakage writes for every other rep), the adaptive attacker (fine-tuned V_pl, threat.adaptive),
-# and V_pl by voting, V_pl on the recovery's output and a 4-layer CNN from scratch (attacks/frames).
-# Editing one attacker's settings (params by attacker) reruns the suite jobs, so all three records.
-# attack_clips: the video identity classifier, a job of its own (its settings rerun only it).
-ATTACKED_REPS = PLAN.attacked_reps
+# V_pl by voting and a 4-layer CNN from scratch (attacks/frames). attack_suite_recovered: the same for
+# the reps the recovery attack ran on (PLAN.recovered_reps), plus V_pl on recovered-{rep} (its leakage
+# file and the frames file's `recovered`). Editing one attacker's settings (params by attacker) reruns
+# these jobs, so all their records. attack_clips: the video attacker, a job of its own.
+RECOVERED_REPS = PLAN.recovered_reps
+SUITE_INPUT = dict(
+    validator=IDENTITY_MODEL,
+    weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
+    train=lambda w: rep_clips(w.rep, "train"),
+    test=lambda w: rep_clips(w.rep, "test"),
+    index=INDEX,
+)
+SUITE_OUTPUT = dict(
+    leakage=f"{RES}/metrics/leakage/{{rep}}.json",
+    adaptive=f"{RES}/metrics/adaptive/{{rep}}.json",
+    frames=f"{RES}/metrics/attacks/frames/{{rep}}.json",
+)
 
 
-ruleorder: attack_suite > leakage
+ruleorder: attack_suite_recovered > attack_suite > leakage
 
 
 rule attack_suite:
     input:
-        validator=IDENTITY_MODEL,
-        weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
-        train=lambda w: rep_clips(w.rep, "train"),
-        test=lambda w: rep_clips(w.rep, "test"),
-        recovered=lambda w: (
-            rep_clips(f"recovered-{w.rep}", "test")
-            if w.rep in THREAT_REPS + ROBUST_SWEEP_REPS
-            else []
-        ),
-        index=INDEX,
+        **SUITE_INPUT,
     output:
-        leakage=f"{RES}/metrics/leakage/{{rep}}.json",
-        adaptive=f"{RES}/metrics/adaptive/{{rep}}.json",
-        frames=f"{RES}/metrics/attacks/frames/{{rep}}.json",
+        **SUITE_OUTPUT,
     log:
         "logs/threat/attack_suite/{rep}.log",
     benchmark:
         "benchmarks/attack_suite/{rep}.tsv"
     wildcard_constraints:
-        rep=PLAN.attacked_pattern,
+        rep=rep_pattern([r for r in PLAN.attacked_reps if r not in RECOVERED_REPS]),
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads
@@ -100,6 +102,17 @@ rule attack_suite:
         ),
     script:
         "../workflow_scripts/attack_suite.py"
+
+
+use rule attack_suite as attack_suite_recovered with:
+    input:
+        **SUITE_INPUT,
+        recovered=lambda w: rep_clips(f"recovered-{w.rep}", "test"),
+    output:
+        **SUITE_OUTPUT,
+        recovered_leakage=f"{RES}/metrics/leakage/recovered-{{rep}}.json",
+    wildcard_constraints:
+        rep=rep_pattern(RECOVERED_REPS),
 
 
 rule attack_clips:

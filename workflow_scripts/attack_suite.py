@@ -1,7 +1,8 @@
-"""Rule attack_suite (the attack suite, beyond the paper): every frame-level scoring of one attacked
-representation in one process, its clips read once, one metrics file per record
-(ppfer_core.attack_jobs): V_pl's PLR (metrics/leakage), the adaptive attacker (metrics/adaptive), and
-V_pl by voting, V_pl on the recovery's output and the scratch CNN (metrics/attacks/frames)."""
+"""Rules attack_suite and attack_suite_recovered (the attack suite, beyond the paper): every
+frame-level scoring of one attacked representation in one process, its clips read once, one metrics
+file per record (ppfer_core.attack_jobs): V_pl's PLR (metrics/leakage; also of recovered-{rep} where
+the recovery attack ran), the adaptive attacker (metrics/adaptive), and V_pl by voting, V_pl on the
+recovery's output and the scratch CNN (metrics/attacks/frames)."""
 
 from ppfer_core.arrays import load_clips
 from ppfer_core.attack_jobs import (
@@ -21,6 +22,20 @@ write_json(
     out.leakage,
     leakage_record(job, data.rep, inp.validator, leakage["model"], data.test, inp.index, leakage["seed"]),
 )
+recovered = load_clips(inp.recovered) if "recovered" in inp.keys() else None
+if recovered is not None:  # V_pl on the recovery attack's output: the leakage of recovered-{rep}
+    write_json(
+        out.recovered_leakage,
+        leakage_record(
+            job,
+            f"recovered-{data.rep}",
+            inp.validator,
+            leakage["model"],
+            recovered,
+            inp.index,
+            leakage["seed"],
+        ),
+    )
 with job.resumable(out.adaptive) as state:
     adaptive = adaptive_record(
         job,
@@ -32,7 +47,6 @@ with job.resumable(out.adaptive) as state:
         leakage["seed"],
     )
 write_json(out.adaptive, adaptive)
-recovered = load_clips(inp.recovered) if inp.recovered else None
 with job.resumable(out.frames) as state:
     frames = frames_record(
         job,
