@@ -111,6 +111,10 @@ use rule attack_suite as attack_suite_recovered with:
     output:
         **SUITE_OUTPUT,
         recovered_leakage=f"{RES}/metrics/leakage/recovered-{{rep}}.json",
+    log:
+        "logs/threat/attack_suite_recovered/{rep}.log",
+    benchmark:
+        "benchmarks/attack_suite_recovered/{rep}.tsv"
     wildcard_constraints:
         rep=rep_pattern(RECOVERED_REPS),
 
