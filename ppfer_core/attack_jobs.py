@@ -3,8 +3,8 @@
 One function per metrics file, each building its record from the library's attackers
 (:mod:`ppfer_core.evaluation`, :mod:`ppfer_core.attacks`, :mod:`ppfer_core.threat`):
 
-- :func:`leakage_record`: V_pl's PLR (``metrics/leakage/{rep}.json``); the one leakage scoring, called
-  by the rule ``leakage`` (representations that are not attacked) and by ``attack_suite``;
+- :func:`ppfer_core.evaluation.leakage_record`: V_pl's PLR (``metrics/leakage/{rep}.json``); the one
+  leakage scoring, called by the rule ``leakage`` (representations that are not attacked) and here;
 - :func:`adaptive_record`: the adaptive attacker (``metrics/adaptive/{rep}.json``);
 - :func:`frames_record`: V_pl by voting, V_pl on the recovery's output and the scratch CNN
   (``metrics/attacks/frames/{rep}.json``).
@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from torch import nn
 
 from ppfer_core.arrays import identity_labels, load_clips
 from ppfer_core.attacks import (
@@ -34,11 +33,11 @@ from ppfer_core.attacks import (
     score_frames,
     slice_scores,
 )
-from ppfer_core.evaluation import privacy_leakage
+from ppfer_core.evaluation import load_validator
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job
 from ppfer_core.threat import adaptive_leakage
-from ppfer_core.training import TrainSettings, load_weights, seed_everything
+from ppfer_core.training import TrainSettings, seed_everything
 
 
 @dataclass(frozen=True)
@@ -59,29 +58,6 @@ class AttackData:
         y_train, actors = identity_labels(table, "train")
         y_test, _ = identity_labels(table, "test")
         return cls(rep, load_clips(train), load_clips(test), y_train, y_test, tuple(actors))
-
-
-def load_validator(model: Mapping[str, Any], n_identities: int, weights: str | Path) -> nn.Module:
-    """V_pl: ``models.identity``'s architecture with the trained validator's weights."""
-    return load_weights(create_model("image", model["arch"], num_classes=n_identities), weights)
-
-
-def leakage_record(
-    job: Job,
-    rep: str,
-    validator: str | Path,
-    model: Mapping[str, Any],
-    test: np.ndarray,
-    index: str | Path,
-    seed: int,
-) -> dict[str, Any]:
-    """The PLR record of a representation's ``test`` clips: V_pl (``validator``: its weights file,
-    ``model``: ``models.identity``) on one ``seed``-ed random frame per clip (:func:`privacy_leakage`)."""
-    y, actors = identity_labels(pd.read_parquet(index), "test")
-    net = load_validator(model, len(actors), validator)
-    m = privacy_leakage(net, test, y, len(actors), seed, job.device)
-    job.log(f"{rep}: PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}), chance {m['chance']:.2f}%")
-    return {"rep": rep, **m}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The attack jobs' records (ppfer_core.attack_jobs): one process per attacked representation writes
-the same records as one process per attacker did (issue 30). A few seconds on one thread."""
+"""The attack jobs' records (ppfer_core.attack_jobs, and the one leakage scoring
+ppfer_core.evaluation.leakage_record): one process per attacked representation writes the same
+records as one process per attacker did (issue 30). A few seconds on one thread."""
 
 import numpy as np
 import pandas as pd
@@ -8,15 +9,8 @@ import torch
 from test_attacks import QUIET, identity_clips
 from test_threat import one_thread  # noqa: F401  (autouse: tiny models, one thread)
 
-from ppfer_core.attack_jobs import (
-    AdaptiveSettings,
-    AttackData,
-    adaptive_record,
-    frames_record,
-    leakage_record,
-    load_validator,
-)
-from ppfer_core.evaluation import privacy_leakage
+from ppfer_core.attack_jobs import AdaptiveSettings, AttackData, adaptive_record, frames_record
+from ppfer_core.evaluation import leakage_record, load_validator, privacy_leakage
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job
 from ppfer_core.training import save_weights, seed_everything

@@ -5,13 +5,8 @@ the recovery attack ran), the adaptive attacker (metrics/adaptive), and V_pl by 
 recovery's output and the scratch CNN (metrics/attacks/frames)."""
 
 from ppfer_core.arrays import load_clips
-from ppfer_core.attack_jobs import (
-    AdaptiveSettings,
-    AttackData,
-    adaptive_record,
-    frames_record,
-    leakage_record,
-)
+from ppfer_core.attack_jobs import AdaptiveSettings, AttackData, adaptive_record, frames_record
+from ppfer_core.evaluation import leakage_record
 from ppfer_core.runtime import Job, write_json
 
 job = Job.from_snakemake(snakemake)

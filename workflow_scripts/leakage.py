@@ -2,7 +2,7 @@
 representations that are not attacked; the attacked ones get theirs from rule attack_suite)."""
 
 from ppfer_core.arrays import load_clips
-from ppfer_core.attack_jobs import leakage_record
+from ppfer_core.evaluation import leakage_record
 from ppfer_core.runtime import Job, write_json
 
 job = Job.from_snakemake(snakemake)
