@@ -95,15 +95,18 @@ def logged_wall_seconds(workdir: Path) -> float:
 
 
 def benchmark_patterns() -> dict[str, str]:
-    """rule -> benchmark file pattern, read from the rule files."""
+    """rule -> benchmark file pattern, read from the rule files (rules/*.smk; rules/planning.py's
+    rule_blocks: a rule derived by ``use rule ... with:`` has its own pattern or inherits its base's)."""
     import re
 
+    sys.path.insert(0, str(ROOT / "rules"))
+    from planning import rule_blocks
+
     out = {}
-    for f in sorted((ROOT / "rules").glob("*.smk")):
-        for block in re.split(r"(?m)^rule ", f.read_text())[1:]:
-            m = re.search(r'benchmark:\s*\n\s*"([^"]+)"', block)
-            if m:
-                out[block.split(":", 1)[0].strip()] = m.group(1)
+    for rule, (_, block) in rule_blocks(sorted((ROOT / "rules").glob("*.smk"))).items():
+        m = re.search(r'benchmark:\s*\n\s*"([^"]+)"', block)
+        if m:
+            out[rule] = m.group(1)
     return out
 
 

@@ -10,6 +10,7 @@ parse time naming it and the valid ones, before any job runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -101,6 +102,12 @@ def compensated_name(grep: str) -> str:
     return f"ours{grep[1:]}"
 
 
+def rep_pattern(reps: Sequence[str]) -> str:
+    """A regular expression matching exactly the names ``reps`` (a ``{rep}`` wildcard constraint; none:
+    a pattern that matches nothing)."""
+    return "|".join(re.escape(rep) for rep in reps) or "(?!)"
+
+
 # ------------------------------------------------------------------------------ the plan
 
 
@@ -183,6 +190,12 @@ class Plan:
         )
 
     @property
+    def recovered_reps(self) -> list[str]:
+        """Representations the recovery attack runs on (:attr:`threat_reps` and the robust sweep's):
+        their ``attack_suite`` job also scores V_pl on ``recovered-{rep}``."""
+        return list(dict.fromkeys([*self.threat_reps, *self.robust_sweep_reps]))
+
+    @property
     def ablation_reps(self) -> list[str]:
         return [t["rep"] for t in self.table4]
 
@@ -203,8 +216,8 @@ class Plan:
 
     @property
     def attacked_reps(self) -> list[str]:
-        """The one set of representations the attack suite runs on (adaptive_leakage, attack_frames,
-        attack_clips): every Table 1 representation (Table 3's among them, every blur sigma), every
+        """The one set of representations the attack suite runs on (one ``attack_suite`` job each, which
+        also writes their leakage file, and ``attack_clips``): every Table 1 representation (Table 3's among them, every blur sigma), every
         Table 4 task's, the enhanced frames of Table 1's methods before F_fc (:attr:`reinjection`: G,
         G-robust) and the robust sweep's. A table rule's suite inputs (:meth:`suite_inputs`) come from it."""
         return list(

@@ -1,14 +1,27 @@
 """The one evaluation path every representation flows through (paper §3.4, §3.5):
-privacy leakage validation V_pl -> PLR, utility task F_u -> ACC and per-class accuracy."""
+privacy leakage validation V_pl -> PLR, utility task F_u -> ACC and per-class accuracy.
+
+:func:`leakage_record` is the one leakage scoring of a representation (the record of
+``metrics/leakage/{rep}.json``): the rule ``leakage`` and the attack suite's job (``attack_suite``,
+:mod:`ppfer_core.attack_jobs`) both write what it returns."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
-from ppfer_core.arrays import batches, frames_to_tensor
-from ppfer_core.training import autocast
+from ppfer_core.arrays import batches, frames_to_tensor, identity_labels
+from ppfer_core.registry import create_model
+from ppfer_core.training import autocast, load_weights
+
+if TYPE_CHECKING:
+    from ppfer_core.runtime import Job
 
 
 def leakage_frames(n_clips: int, n_frames: int, seed: int) -> np.ndarray:
@@ -47,3 +60,26 @@ def privacy_leakage(
         "n_identities": int(n_identities),
         "hits": (pred == identities).astype(int).tolist(),
     }
+
+
+def load_validator(model: Mapping[str, Any], n_identities: int, weights: str | Path) -> nn.Module:
+    """V_pl: ``models.identity``'s architecture with the trained validator's weights."""
+    return load_weights(create_model("image", model["arch"], num_classes=n_identities), weights)
+
+
+def leakage_record(
+    job: Job,
+    rep: str,
+    validator: str | Path,
+    model: Mapping[str, Any],
+    test: np.ndarray,
+    index: str | Path,
+    seed: int,
+) -> dict[str, Any]:
+    """The PLR record of a representation's ``test`` clips: V_pl (``validator``: its weights file,
+    ``model``: ``models.identity``) on one ``seed``-ed random frame per clip (:func:`privacy_leakage`)."""
+    y, actors = identity_labels(pd.read_parquet(index), "test")
+    net = load_validator(model, len(actors), validator)
+    m = privacy_leakage(net, test, y, len(actors), seed, job.device)
+    job.log(f"{rep}: PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}), chance {m['chance']:.2f}%")
+    return {"rep": rep, **m}

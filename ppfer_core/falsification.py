@@ -16,8 +16,10 @@ metric files by :func:`ppfer_core.tables.table5`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,6 +27,9 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ppfer_core.arrays import batched
+
+if TYPE_CHECKING:
+    from ppfer_core.runtime import Job
 
 
 @dataclass
@@ -169,3 +174,50 @@ def identity_linkage(similarity: np.ndarray, actors: np.ndarray, seed: int = 0) 
         auc=float(roc_auc_score(labels, scores)),
         eer=100.0 * equal_error_rate(labels, scores),
     )
+
+
+# ------------------------------------------------------------------------ the falsify job
+
+
+def recognition_priors(
+    embedder: Mapping[str, Any], prior: str | Path, model: Mapping[str, Any], validator: str | Path, job: Job
+) -> dict[str, torch.nn.Module]:
+    """The two recognition priors, frozen on the job's device: the label-free video-prior embedder's
+    backbone (``embedder``: ``openset.embedder``, weights ``prior``) and V_pl's penultimate features
+    (``model``: ``models.identity``, weights ``validator`` loaded strictly but for its classifier head)."""
+    from ppfer_core.registry import create_model
+    from ppfer_core.tradeoff import build_privacy_encoder
+    from ppfer_core.training import freeze, load_weights
+
+    net = load_weights(build_privacy_encoder(embedder["arch"], embedder["dim"]), prior)
+    vpl = create_model("image", model["arch"], num_classes=0)
+    state = torch.load(validator, map_location="cpu", weights_only=True)
+    head = [k for k in state if k.split(".")[1] in ("fc", "head", "classifier")]  # V_pl's identity classifier
+    vpl.load_state_dict({k: v for k, v in state.items() if k not in head})  # strict: every other tensor
+    job.log(
+        f"V_pl prior: {len(state) - len(head)} tensors loaded, classifier head skipped ({', '.join(head)})"
+    )
+    return {"video_prior": freeze(net.backbone.to(job.device)), "vpl": freeze(vpl.to(job.device))}
+
+
+def falsification_record(
+    rep: str,
+    query: np.ndarray,
+    priors: Mapping[str, torch.nn.Module],
+    galleries: Mapping[str, np.ndarray],
+    seed: int,
+    actors: np.ndarray,
+    job: Job,
+) -> dict[str, Any]:
+    """A representation's falsification record: per prior, source retrieval of its ``query`` test
+    clips among the original test clips (``galleries``: their embeddings by each prior)."""
+    out: dict[str, Any] = {"rep": rep}
+    for name, net in priors.items():
+        r = source_retrieval(clip_embeddings(net, query, job.device), galleries[name], seed, actors)
+        out[name] = r.as_dict()
+        job.log(
+            f"{rep} [{name}]: rank-1 {r.rank1:.2f}% rank-5 {r.rank5:.2f}% (chance {r.chance:.2f}%), "
+            f"AUC {r.auc:.3f}, EER {r.eer:.2f}%, identity rank-1 {r.identity_rank1:.2f}% "
+            f"(chance {r.identity_chance:.2f}%)"
+        )
+    return out

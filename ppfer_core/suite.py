@@ -68,12 +68,12 @@ class Attacker:
         return (self.column,) if self.vote_column is None else (self.column, self.vote_column)
 
 
-FRAMES = "results/metrics/attacks/frames/{rep}.json"  # the attack_frames job's file: three attackers
+FRAMES = "results/metrics/attacks/frames/{rep}.json"  # one of the attack_suite job's files: three attackers
 ATTACKERS = (
     # V_pl, the paper's validator, scored on one random frame per clip and by voting
     Attacker(
         "validator",
-        "attack_frames",
+        "attack_suite",
         "frames",
         FRAMES,
         "plr",
@@ -84,7 +84,7 @@ ATTACKERS = (
     # SPAct's adaptive attacker: an identity classifier fine-tuned on the representation
     Attacker(
         "adaptive",
-        "adaptive_leakage",
+        "attack_suite",
         "adaptive",
         "results/metrics/adaptive/{rep}.json",
         "plr_adaptive",
@@ -92,9 +92,7 @@ ATTACKERS = (
         train_acc=True,
     ),
     # a 4-layer CNN trained from scratch on the representation
-    Attacker(
-        "scratch", "attack_frames", "frames", FRAMES, "plr_scratch", "plr_scratch_vote", "scratch", True
-    ),
+    Attacker("scratch", "attack_suite", "frames", FRAMES, "plr_scratch", "plr_scratch_vote", "scratch", True),
     # a video identity classifier (one prediction per clip)
     Attacker(
         "clip", "attack_clips", "clip", "results/metrics/attacks/clips/{rep}.json", "plr_clip", train_acc=True
@@ -102,7 +100,7 @@ ATTACKERS = (
     # V_pl on the recovery attack's output (Table 3's threat model)
     Attacker(
         "recovered",
-        "attack_frames",
+        "attack_suite",
         "frames",
         FRAMES,
         "plr_recovered",

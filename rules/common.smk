@@ -14,7 +14,7 @@ from planning import (
     gpu_rule_policy,
     rule_stages,
 )
-from ppfer_core.design import OPEN, RES, SPLITS, build_plan
+from ppfer_core.design import OPEN, RES, SPLITS, build_plan, rep_pattern
 
 # the workflow's folder (Snakefile, config/, rules/), also when another Snakefile includes this one
 WORKFLOW_DIR = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent

@@ -158,17 +158,44 @@ def check_producers(representations: Mapping[str, Any], rules: Any) -> None:
         raise ValueError(f"config/design.yaml: representations whose producer is no rule: {', '.join(bad)}")
 
 
-def rule_stages(snakefile: str | Path) -> dict[str, str]:
-    """Stage of every rule (for the report's run time per stage): the rules/*.smk file (or the
-    Snakefile) it is defined in, read from the Snakefile's includes and the files' ``rule NAME:``
-    lines, in include order, the Snakefile's own rules last."""
+RULE_HEAD = re.compile(r"^(?:rule|checkpoint) (\w+):|^use rule (\w+) as (\w+)(?: with:)?", re.MULTILINE)
+
+
+def workflow_files(snakefile: str | Path) -> list[Path]:
+    """The Snakefile's includes in include order, then the Snakefile itself."""
     snakefile = Path(snakefile)
     includes = re.findall(r'^include: "([^"]+)"', snakefile.read_text(), re.MULTILINE)
-    stages = {}
-    for f in [*(snakefile.parent / i for i in includes), snakefile]:
-        for rule in re.findall(r"^(?:rule|checkpoint) (\w+):", f.read_text(), re.MULTILINE):
-            stages[rule] = f.stem
-    return stages
+    return [*(snakefile.parent / i for i in includes), snakefile]
+
+
+def rule_blocks(files: Sequence[str | Path]) -> dict[str, tuple[str, str]]:
+    """Every rule's stage (the file it is defined in, without suffix) and the text of its block, read
+    from ``files`` in order (:func:`workflow_files`). A rule derived by ``use rule A as B with:`` gets
+    its own block (what it overrides) followed by A's (what it inherits): the first match of a
+    directive in the text is the one that applies."""
+    blocks: dict[str, tuple[str, str]] = {}
+    for f in map(Path, files):
+        text = f.read_text()
+        heads = list(RULE_HEAD.finditer(text))
+        ends = [h.start() for h in heads[1:]] + [len(text)]
+        for head, end in zip(heads, ends):  # a file without rules: no block
+            body = text[head.start() : end]
+            name, base, derived = head.groups()
+            if name:
+                blocks[name] = (f.stem, body)
+            elif base in blocks:
+                blocks[derived] = (f.stem, body + blocks[base][1])
+            else:
+                raise ValueError(
+                    f"{f.name}: use rule {base} as {derived}: {base} is defined after it or nowhere"
+                )
+    return blocks
+
+
+def rule_stages(snakefile: str | Path) -> dict[str, str]:
+    """Stage of every rule (for the report's run time per stage): the rules/*.smk file (or the
+    Snakefile) it is defined in (:func:`rule_blocks`)."""
+    return {rule: stage for rule, (stage, _) in rule_blocks(workflow_files(snakefile)).items()}
 
 
 # ------------------------------------------------------------------------------ GPU rules
@@ -176,25 +203,12 @@ GPU_DECLARATION = "**GPU,"  # a GPU rule's one declaration: `resources: **GPU` (
 
 
 def gpu_rules(snakefile: str | Path) -> list[str]:
-    """The GPU rules, in include order: every rule whose block declares ``resources: **GPU``, and every
-    rule inherited from one (``use rule X as Y with:``) that does not declare other resources, read from
-    the Snakefile's includes as :func:`rule_stages` reads them. The one list of GPU rules: the SLURM
-    profile (:func:`slurm_gpu_entries`) and the tests derive theirs from it."""
-    snakefile = Path(snakefile)
-    includes = re.findall(r'^include: "([^"]+)"', snakefile.read_text(), re.MULTILINE)
-    found = []
-    gpu = r"^\s+resources:\s*\n\s+" + re.escape(GPU_DECLARATION)
-    for f in [*(snakefile.parent / i for i in includes), snakefile]:
-        blocks = re.split(r"^(?=(?:rule|checkpoint|use rule) \w+)", f.read_text(), flags=re.MULTILINE)
-        for block in blocks:
-            name = re.match(r"(?:rule|checkpoint) (\w+):", block)
-            if name and re.search(gpu, block, re.MULTILINE):
-                found.append(name.group(1))
-            used = re.match(r"use rule (\w+) as (\w+) with:", block)
-            own = re.search(r"^\s+resources:", block, re.MULTILINE)
-            if used and used.group(1) in found and (not own or re.search(gpu, block, re.MULTILINE)):
-                found.append(used.group(2))
-    return found
+    """The GPU rules, in include order: every rule whose block declares ``resources: **GPU`` (or
+    inherits it: :func:`rule_blocks`). The one list of GPU rules: the SLURM profile
+    (:func:`slurm_gpu_entries`) and the tests derive theirs from it."""
+    gpu = re.compile(r"^\s+resources:\s*\n\s+" + re.escape(GPU_DECLARATION), re.MULTILINE)
+    blocks = rule_blocks(workflow_files(snakefile))
+    return [rule for rule, (_, block) in blocks.items() if gpu.search(block)]
 
 
 SLURM_GPU_RESOURCES = {"slurm_partition": "gpu", "gpu": 1, "cpus_per_gpu": "threads"}

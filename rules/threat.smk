@@ -46,58 +46,44 @@ rule recover:
         "../workflow_scripts/recover.py"
 
 
-rule adaptive_leakage:
-    input:
-        validator=(IDENTITY_MODEL if THREAT["adaptive_init"] == "validator" else []),
-        weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
-        train=lambda w: rep_clips(w.rep, "train"),
-        test=lambda w: rep_clips(w.rep, "test"),
-        index=INDEX,
-    output:
-        metrics=f"{RES}/metrics/adaptive/{{rep}}.json",
-    log:
-        "logs/threat/adaptive/{rep}.log",
-    benchmark:
-        "benchmarks/adaptive_leakage/{rep}.tsv"
-    conda:
-        "../envs/ppfer.yaml"
-    threads: gpu_threads
-    resources:
-        **GPU,
-    params:
-        seed=config["seed"],
-        model=config["models"]["identity"],
-        init=THREAT["adaptive_init"],
-        train=dict(THREAT["adaptive"]),
-        convergence=dict(ATTACKS["convergence"]),
-        leakage_seed=config["leakage"]["seed"],
-    script:
-        "../workflow_scripts/adaptive_leakage.py"
-
-
 # The attack suite (issue 14, ppfer_core.attacks): every attacker trains on the rep's train split only
-# and is scored on its test split (one random frame per clip and voting). attack_frames: V_pl (and V_pl
-# on the recovery attack's output) scored by voting, and a 4-layer CNN from scratch; attack_clips: a
-# video identity classifier. One job each per rep: editing one attacker reruns only its jobs.
+# and is scored on its test split (one random frame per clip and voting). attack_suite (issue 30): one
+# process per attacked rep (PLAN.attacked_reps: Table 1's and the robust sweep's) reads its clips once
+# and writes one metrics file per record (ppfer_core.attack_jobs): V_pl's PLR (the leakage file, which
+# rule leakage writes for every other rep), the adaptive attacker (fine-tuned V_pl, threat.adaptive),
+# V_pl by voting and a 4-layer CNN from scratch (attacks/frames). attack_suite_recovered: the same for
+# the reps the recovery attack ran on (PLAN.recovered_reps), plus V_pl on recovered-{rep} (its leakage
+# file and the frames file's `recovered`). Editing one attacker's settings (params by attacker) reruns
+# these jobs, so all their records. attack_clips: the video attacker, a job of its own.
+RECOVERED_REPS = PLAN.recovered_reps
+SUITE_INPUT = dict(
+    validator=IDENTITY_MODEL,
+    weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
+    train=lambda w: rep_clips(w.rep, "train"),
+    test=lambda w: rep_clips(w.rep, "test"),
+    index=INDEX,
+)
+SUITE_OUTPUT = dict(
+    leakage=f"{RES}/metrics/leakage/{{rep}}.json",
+    adaptive=f"{RES}/metrics/adaptive/{{rep}}.json",
+    frames=f"{RES}/metrics/attacks/frames/{{rep}}.json",
+)
 
 
-rule attack_frames:
+ruleorder: attack_suite_recovered > attack_suite > leakage
+
+
+rule attack_suite:
     input:
-        validator=IDENTITY_MODEL,
-        train=lambda w: rep_clips(w.rep, "train"),
-        test=lambda w: rep_clips(w.rep, "test"),
-        recovered=lambda w: (
-            rep_clips(f"recovered-{w.rep}", "test")
-            if w.rep in THREAT_REPS + ROBUST_SWEEP_REPS
-            else []
-        ),
-        index=INDEX,
+        **SUITE_INPUT,
     output:
-        metrics=f"{RES}/metrics/attacks/frames/{{rep}}.json",
+        **SUITE_OUTPUT,
     log:
-        "logs/threat/attack_frames/{rep}.log",
+        "logs/threat/attack_suite/{rep}.log",
     benchmark:
-        "benchmarks/attack_frames/{rep}.tsv"
+        "benchmarks/attack_suite/{rep}.tsv"
+    wildcard_constraints:
+        rep=rep_pattern([r for r in PLAN.attacked_reps if r not in RECOVERED_REPS]),
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads
@@ -105,12 +91,32 @@ rule attack_frames:
         **GPU,
     params:
         seed=config["seed"],
-        model=config["models"]["identity"],
-        scratch=dict(ATTACKS["scratch"]),
-        convergence=dict(ATTACKS["convergence"]),
-        leakage_seed=config["leakage"]["seed"],
+        leakage=dict(model=config["models"]["identity"], seed=config["leakage"]["seed"]),
+        adaptive=dict(
+            init=THREAT["adaptive_init"],
+            train=dict(THREAT["adaptive"]),
+            convergence=dict(ATTACKS["convergence"]),
+        ),
+        frames=dict(
+            scratch=dict(ATTACKS["scratch"]), convergence=dict(ATTACKS["convergence"])
+        ),
     script:
-        "../workflow_scripts/attack_frames.py"
+        "../workflow_scripts/attack_suite.py"
+
+
+use rule attack_suite as attack_suite_recovered with:
+    input:
+        **SUITE_INPUT,
+        recovered=lambda w: rep_clips(f"recovered-{w.rep}", "test"),
+    output:
+        **SUITE_OUTPUT,
+        recovered_leakage=f"{RES}/metrics/leakage/recovered-{{rep}}.json",
+    log:
+        "logs/threat/attack_suite_recovered/{rep}.log",
+    benchmark:
+        "benchmarks/attack_suite_recovered/{rep}.tsv"
+    wildcard_constraints:
+        rep=rep_pattern(RECOVERED_REPS),
 
 
 rule attack_clips:

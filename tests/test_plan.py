@@ -14,7 +14,7 @@ import pytest
 import yaml
 from workflow_facts import GPU_RULES, planning
 
-from ppfer_core.design import build_plan
+from ppfer_core.design import build_plan, rep_pattern
 from ppfer_core.suite import ATTACKERS, suite_columns, suite_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,7 +203,41 @@ def test_suite_columns_and_rule_inputs_come_from_the_registry():
         "plr_recovered",
         "plr_recovered_vote",
     )
-    assert {a.rule for a in ATTACKERS} <= {"attack_frames", "attack_clips", "adaptive_leakage"}
+    assert {a.rule for a in ATTACKERS} <= set(planning.rule_stages(ROOT / "Snakefile"))
+    assert {a.rule for a in ATTACKERS} == {"attack_suite", "attack_clips"}  # issue 30: one suite job per rep
+
+
+def test_rep_pattern_matches_exactly_the_names_it_is_given():
+    pattern = rep_pattern(["ours", "blur-s1.5", "G"])
+    assert all(re.fullmatch(pattern, r) for r in ("ours", "blur-s1.5", "G"))
+    for other in ("ours-robust", "recovered-ours", "blur-s1x5", "g", "", "ours/x"):
+        assert not re.fullmatch(pattern, other), other
+    assert not any(re.fullmatch(rep_pattern([]), r) for r in ("", "ours"))
+
+
+def test_the_attacked_reps_are_every_suite_input_and_include_the_recovered_ones():
+    plan = build_plan(DESIGN, CONFIG)
+    suite_reps = {Path(f).stem for f in plan.suite_inputs(plan.table1_reps)["frames"]}
+    assert set(plan.attacked_reps) == suite_reps | set(plan.robust_sweep_reps)
+    assert set(plan.recovered_reps) == set(plan.threat_reps) | set(plan.robust_sweep_reps)
+    assert set(plan.recovered_reps) < set(plan.attacked_reps)  # e.g. the originals: no recovery attack
+    assert len(plan.attacked_reps) == len(set(plan.attacked_reps))
+
+
+def test_one_suite_job_writes_an_attacked_reps_leakage_and_the_leakage_rule_the_rest(tmp_path):
+    """Issue 30: the leakage file of an attacked rep (and of its recovered-{rep}) comes from its
+    attack_suite(_recovered) job, every other one from rule leakage; no AmbiguousRuleException."""
+    targets = {
+        "original": "attack_suite",
+        "ours": "attack_suite_recovered",
+        "recovered-ours": "attack_suite_recovered",
+        "G": "leakage",
+        "joint-wavelet": "leakage",
+    }
+    jobs = _jobs(ROOT / "Snakefile", tmp_path, ["config.yaml", "config/tiny.yaml"])
+    writer = {out: rule for rule, outputs, _, _ in jobs for out in outputs or ()}
+    assert {rep: writer[f"results/metrics/leakage/{rep}.json"] for rep in targets} == targets
+    assert writer["results/metrics/attacks/frames/ours.json"] == "attack_suite_recovered"
 
 
 def test_a_new_attacker_is_one_registry_entry():
@@ -281,3 +315,18 @@ def test_a_table_cannot_ask_the_suite_for_a_representation_outside_the_set():
     ]
     with pytest.raises(ValueError, match=r"does not run on 'open-G'.*Plan.attacked_reps.*G-robust"):
         plan.suite_inputs(["ours", "open-G"])
+
+
+def test_a_rule_derived_by_use_rule_inherits_its_bases_gpu_declaration_and_stage(tmp_path):
+    """rules/planning.py reads `use rule A as B with:` as A's block under B's overrides: B is a GPU rule
+    (in the SLURM profile) when A is, and has a stage (the report's run time)."""
+    (tmp_path / "rules").mkdir()
+    base = 'rule a:\n    output:\n        "a"\n    resources:\n        **GPU,\n\n\n'
+    derived = 'use rule a as b with:\n    output:\n        "b"\n\n\nrule c:\n    output:\n        "c"\n'
+    (tmp_path / "rules" / "x.smk").write_text(base + derived)
+    (tmp_path / "Snakefile").write_text('include: "rules/x.smk"\n')
+    assert planning.gpu_rules(tmp_path / "Snakefile") == ["a", "b"]
+    assert planning.rule_stages(tmp_path / "Snakefile") == {"a": "x", "b": "x", "c": "x"}
+    (tmp_path / "rules" / "x.smk").write_text(derived + base)
+    with pytest.raises(ValueError, match="use rule a as b: a is defined after it"):
+        planning.gpu_rules(tmp_path / "Snakefile")

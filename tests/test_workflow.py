@@ -167,11 +167,11 @@ def test_tiny_run_yields_threat_table_and_report(tiny_run):
     assert {
         "train_identity",
         "recover",
-        "adaptive_leakage",
+        "attack_suite",
+        "attack_suite_recovered",
         "leakage",
         "tables",
         "table3",
-        "attack_frames",
         "attack_clips",
         "train_robust",
     } <= set(runtime["rule"])
@@ -230,7 +230,7 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
         "results/reps/ours-robust/test.npy",
         "results/metrics/attacks/frames/flow.json",
         "results/metrics/attacks/clips/ours-robust.json",
-        "benchmarks/attack_frames/ours-robust.tsv",
+        "benchmarks/attack_suite_recovered/ours-robust.tsv",
     ):
         assert (tiny_run / rel).exists(), rel
 

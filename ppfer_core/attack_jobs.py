@@ -1,0 +1,153 @@
+"""The attack jobs' records: what the rules ``leakage`` and ``attack_suite`` write per representation.
+
+One function per metrics file, each building its record from the library's attackers
+(:mod:`ppfer_core.evaluation`, :mod:`ppfer_core.attacks`, :mod:`ppfer_core.threat`):
+
+- :func:`ppfer_core.evaluation.leakage_record`: V_pl's PLR (``metrics/leakage/{rep}.json``); the one
+  leakage scoring, called by the rule ``leakage`` (representations that are not attacked) and here;
+- :func:`adaptive_record`: the adaptive attacker (``metrics/adaptive/{rep}.json``);
+- :func:`frames_record`: V_pl by voting, V_pl on the recovery's output and the scratch CNN
+  (``metrics/attacks/frames/{rep}.json``).
+
+A record depends only on its own inputs and settings, not on which records the job wrote before it:
+each trained attacker starts from the job's seed (:func:`ppfer_core.training.seed_everything`), as it
+did when it ran in a job of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ppfer_core.arrays import identity_labels, load_clips
+from ppfer_core.attacks import (
+    Convergence,
+    build_small_cnn,
+    frame_attack,
+    frame_logits,
+    score_frames,
+    slice_scores,
+)
+from ppfer_core.evaluation import load_validator
+from ppfer_core.registry import create_model
+from ppfer_core.runtime import Job
+from ppfer_core.threat import adaptive_leakage
+from ppfer_core.training import TrainSettings, seed_everything
+
+
+@dataclass(frozen=True)
+class AttackData:
+    """A representation's clips (memory-mapped) and the identity labels of the main corpus's index:
+    read once by a job that scores several attackers."""
+
+    rep: str
+    train: np.ndarray
+    test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    actors: tuple[str, ...]
+
+    @classmethod
+    def load(cls, rep: str, train: str | Path, test: str | Path, index: str | Path) -> AttackData:
+        table = pd.read_parquet(index)
+        y_train, actors = identity_labels(table, "train")
+        y_test, _ = identity_labels(table, "test")
+        return cls(rep, load_clips(train), load_clips(test), y_train, y_test, tuple(actors))
+
+
+@dataclass(frozen=True)
+class AdaptiveSettings:
+    """The adaptive attacker's settings: its start (``init``: validator | scratch), training and plateau."""
+
+    init: str
+    train: Mapping[str, Any]
+    convergence: Mapping[str, Any]
+
+
+def adaptive_record(
+    job: Job,
+    data: AttackData,
+    settings: AdaptiveSettings,
+    model: Mapping[str, Any],
+    validator: str | Path,
+    state: Path,
+    leakage_seed: int,
+) -> dict[str, Any]:
+    """The adaptive attacker's record: V_pl's architecture fine-tuned on the train clips from V_pl's
+    weights (``init: validator``) or from ``model``'s weights (``scratch``) (:func:`adaptive_leakage`)."""
+    seed_everything(job.seed)
+    n = len(data.actors)
+    if settings.init == "validator":
+        net = load_validator(model, n, validator)
+        job.log(f"adaptive attacker starts from V_pl ({validator})")
+    else:
+        net = create_model("image", model["arch"], num_classes=n, weights=model["weights"])
+    m = adaptive_leakage(
+        net,
+        data.train,
+        data.y_train,
+        data.test,
+        data.y_test,
+        n,
+        TrainSettings.from_config(settings.train),
+        job.run(f"adaptive_{data.rep}", state),
+        leakage_seed,
+        Convergence.from_config(settings.convergence),
+    )
+    job.log(
+        f"{data.rep}: adaptive PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}) one frame, {m['plr_vote']:.2f}% "
+        f"voting, chance {m['chance']:.2f}%; train accuracy {m['train_acc']:.4f}, "
+        f"{m['status']} after {m['epochs']} epochs ({m['stopped']})"
+    )
+    return {"rep": data.rep, "init": settings.init, **m}
+
+
+def frames_record(
+    job: Job,
+    data: AttackData,
+    model: Mapping[str, Any],
+    validator: str | Path,
+    recovered: np.ndarray | None,
+    scratch: Mapping[str, Any],
+    convergence: Mapping[str, Any],
+    state: Path,
+    leakage_seed: int,
+) -> dict[str, Any]:
+    """V_pl on one random frame per test clip and by voting (with its counts on the scratch attacker's
+    validation slice of train: optimistic, V_pl was trained on these clips' originals), V_pl on the
+    recovery's output (``recovered``: its test clips, None where the recovery did not run) and the
+    scratch CNN (``scratch``: its width and training; :func:`frame_attack`)."""
+    seed_everything(job.seed)
+    conv = Convergence.from_config(convergence)
+    net = load_validator(model, len(data.actors), validator)
+    out = {
+        "rep": data.rep,
+        "validator": {
+            **score_frames(frame_logits(net, data.test, job.device), data.y_test, leakage_seed),
+            **slice_scores(net, data.train, data.y_train, conv, job.seed, job.device, leakage_seed),
+        },
+    }
+    if recovered is not None:
+        out["recovered"] = score_frames(frame_logits(net, recovered, job.device), data.y_test, leakage_seed)
+    out["scratch"] = frame_attack(
+        build_small_cnn(len(data.actors), scratch["width"]),
+        data.train,
+        data.y_train,
+        data.test,
+        data.y_test,
+        TrainSettings.from_config(scratch["train"]),
+        conv,
+        job.run(f"scratch_{data.rep}", state),
+        leakage_seed,
+    )
+    for k in ("validator", "recovered", "scratch"):
+        if k in out:
+            job.log(f"{data.rep}: {k} PLR {out[k]['plr']:.2f}% one frame, {out[k]['plr_vote']:.2f}% voting")
+    s = out["scratch"]
+    job.log(f"{data.rep}: scratch attacker {s['status']} after {s['epochs']} epochs ({s['stopped']})")
+    return out

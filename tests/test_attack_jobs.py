@@ -1,0 +1,92 @@
+"""The attack jobs' records (ppfer_core.attack_jobs, and the one leakage scoring
+ppfer_core.evaluation.leakage_record): one process per attacked representation writes the same
+records as one process per attacker did (issue 30). A few seconds on one thread."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from test_attacks import QUIET, identity_clips
+from test_threat import one_thread  # noqa: F401  (autouse: tiny models, one thread)
+
+from ppfer_core.attack_jobs import AdaptiveSettings, AttackData, adaptive_record, frames_record
+from ppfer_core.evaluation import leakage_record, load_validator, privacy_leakage
+from ppfer_core.registry import create_model
+from ppfer_core.runtime import Job
+from ppfer_core.training import save_weights, seed_everything
+
+CPU = torch.device("cpu")
+MODEL = {"arch": "small_cnn", "weights": None}
+CONVERGENCE = {
+    "target_train_acc": 1.01,
+    "patience": 3,
+    "val_fraction": 0.25,
+    "shift": 2,
+    "lr_factor": 0.5,
+    "lr_patience": 1,
+    "frames": "one",
+}
+TRAIN = {"epochs": 2, "batch_size": 4, "lr": 0.01, "optimizer": "adam"}
+
+
+@pytest.fixture
+def rep(tmp_path):
+    """A representation's clips, the corpus index (3 actors) and a validator's weights file."""
+    y_train, y_test = np.repeat(np.arange(3), 4), np.repeat(np.arange(3), 2)
+    actors = np.array(["a1", "a2", "a3"])
+    index = pd.DataFrame(
+        {
+            "actor": [*actors[y_train], *actors[y_test]],
+            "split": ["train"] * len(y_train) + ["test"] * len(y_test),
+            "row": [*range(len(y_train)), *range(len(y_test))],
+        }
+    )
+    index.to_parquet(tmp_path / "index.parquet")
+    np.save(tmp_path / "train.npy", identity_clips(y_train, 0, t=2))
+    np.save(tmp_path / "test.npy", identity_clips(y_test, 1, t=2))
+    torch.manual_seed(5)
+    save_weights(create_model("image", MODEL["arch"], num_classes=3), tmp_path / "validator.pt")
+    return tmp_path
+
+
+def without_seconds(record):
+    """A record without its wall times (the histories' ``seconds``)."""
+    if isinstance(record, dict):
+        return {k: without_seconds(v) for k, v in record.items() if k != "seconds"}
+    if isinstance(record, list):
+        return [without_seconds(v) for v in record]
+    return record
+
+
+def test_a_record_does_not_depend_on_the_records_the_job_wrote_before(rep):
+    """Each trained attacker starts from the job's seed: the scratch CNN's record is the same whether
+    the job first wrote the leakage and adaptive records (attack_suite) or nothing (its own job)."""
+    data = AttackData.load("x", rep / "train.npy", rep / "test.npy", rep / "index.parquet")
+    job = Job(QUIET, CPU, 7, 0, None)
+    validator = rep / "validator.pt"
+
+    def frames(state):  # a state file of its own: the second run must train, not resume the first
+        return frames_record(
+            job, data, MODEL, validator, None, {"width": 4, "train": TRAIN}, CONVERGENCE, state, 0
+        )
+
+    seed_everything(job.seed)
+    alone = frames(rep / "alone.state")
+    leakage_record(job, "x", validator, MODEL, data.test, rep / "index.parquet", 0)
+    adaptive = adaptive_record(
+        job, data, AdaptiveSettings("validator", TRAIN, CONVERGENCE), MODEL, validator, rep / "a", 0
+    )
+    after = frames(rep / "after.state")
+    assert without_seconds(after) == without_seconds(alone)
+    assert after["scratch"]["epochs"] >= 1 and set(after) == {"rep", "validator", "scratch"}
+    assert adaptive["init"] == "validator" and adaptive["rep"] == "x" and adaptive["n"] == 6
+
+
+def test_leakage_record_is_the_validators_plr_of_the_clips_it_is_given(rep):
+    """The one leakage scoring (rules leakage and attack_suite): V_pl's PLR of the given test clips."""
+    job = Job(QUIET, CPU, 0, 0, None)
+    test = np.load(rep / "test.npy")
+    record = leakage_record(job, "recovered-x", rep / "validator.pt", MODEL, test, rep / "index.parquet", 3)
+    validator = load_validator(MODEL, 3, rep / "validator.pt")
+    expected = privacy_leakage(validator, test, np.repeat(np.arange(3), 2), 3, 3, CPU)
+    assert record == {"rep": "recovered-x", **expected}
