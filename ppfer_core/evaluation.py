@@ -1,7 +1,13 @@
 """The one evaluation path every representation flows through (paper §3.4, §3.5):
-privacy leakage validation V_pl -> PLR, utility task F_u -> ACC and per-class accuracy."""
+privacy leakage validation -> PLR (the independent validator, with V_pl beside it), utility task F_u
+-> ACC and per-class accuracy."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,4 +52,51 @@ def privacy_leakage(
         "n": int(len(clips)),
         "n_identities": int(n_identities),
         "hits": (pred == identities).astype(int).tolist(),
+    }
+
+
+@dataclass(frozen=True)
+class LeakageScorers:
+    """The two networks that read a representation's PLR (issue 26): ``validator``, the independent
+    validator (``models.validator``, :mod:`ppfer_core.validator`: no weights or training run shared with
+    any network a method was trained against), whose reading is the paper's PLR column; and ``vpl``,
+    V_pl (``models.identity``, the network C_lpr / C_hpr are fine-tuned from), reported beside it."""
+
+    validator: nn.Module
+    vpl: nn.Module
+
+    @classmethod
+    def load(
+        cls,
+        validator: tuple[Mapping[str, Any], str | Path],
+        vpl: tuple[Mapping[str, Any], str | Path],
+        n_identities: int,
+    ) -> LeakageScorers:
+        """Both networks from (model config entry, checkpoint) pairs: ``models.validator`` with
+        ``results/models/validator.pt`` and ``models.identity`` with ``results/models/identity.pt``."""
+        from ppfer_core.registry import create_model
+        from ppfer_core.training import load_weights
+
+        def build(entry: tuple[Mapping[str, Any], str | Path]) -> nn.Module:
+            return load_weights(create_model("image", entry[0]["arch"], num_classes=n_identities), entry[1])
+
+        return cls(build(validator), build(vpl))
+
+
+def score_leakage(
+    scorers: LeakageScorers,
+    clips: np.ndarray,
+    identities: np.ndarray,
+    n_identities: int,
+    seed: int,
+    device: torch.device,
+) -> dict[str, Any]:
+    """A representation's leakage record (the one leakage scoring): the independent validator's
+    :func:`privacy_leakage` figures at the top level (``plr``, ``chance``, ``correct``, ``n``, ``hits``:
+    the paper's PLR column) with ``scorer: validator``, and V_pl's same figures under ``vpl`` (column
+    ``plr_vpl``). Both see the same seeded frame of every clip."""
+    return {
+        **privacy_leakage(scorers.validator, clips, identities, n_identities, seed, device),
+        "scorer": "validator",
+        "vpl": privacy_leakage(scorers.vpl, clips, identities, n_identities, seed, device),
     }
