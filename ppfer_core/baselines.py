@@ -178,12 +178,12 @@ def resolve_table1_rows(
     resolved, settings = [], {}
     for approach, rep in rows:
         if rep in placeholders:
-            m = matched.loc[placeholders[rep]]
+            placeholder, m = rep, matched.loc[placeholders[rep]]
             rep = m["rep"]
             settings[approach] = f"sigma={m['sigma']:g}" + (
                 " (nearest: none qualifies)" if m["fallback"] else ""
             )
-            if match_label and placeholders[rep] == "Gaussian Blur 1":
+            if match_label and placeholder == MATCH_PLR:
                 settings[approach] += f"; PLR matched on {match_label}"
             if m["fallback"] and log is not None:
                 log(

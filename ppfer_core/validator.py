@@ -45,10 +45,16 @@ def arch_family(arch: str) -> str:
     if name in ADVERSARY_ARCHS:
         return name
     name = name.removeprefix("test_")
-    m = re.match(r"[a-z]+(?:v\d+)?", name)
+    m = re.match(r"([a-z]+?(?:v\d+)?)(?=\d|_|$)", name)
     if m is None:
         raise ValueError(f"cannot tell the architecture family of model name {arch!r}")
-    return m.group(0)
+    return m.group(1)
+
+
+def related(a: str, b: str) -> bool:
+    """Two families are related when one's name holds the other's (``seresnet`` / ``resnetv2`` are
+    ResNets): the validator must be of neither."""
+    return a in b or b in a
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ class ValidatorSpec:
         for key, arch in (("models.identity (V_pl, C_lpr, C_hpr)", self.identity_arch),) + tuple(
             ("models.expression (C_fc) / the adversaries", a) for a in self.other_archs
         ):
-            if arch_family(arch) == own:
+            if related(arch_family(arch), own):
                 out.append(
                     f"models.validator.arch {self.arch!r} is of the {own!r} family, as {key}' {arch!r}"
                 )

@@ -99,7 +99,10 @@ def test_table4_labels_the_two_task_4_rows():
         dict(spec, rep="a", mse_target="original frames"),
         dict(spec, rep="b", mse_target="G (identity-free)"),
     ]
-    metrics = {"a": {"plr": 26.7, "acc": 51.1}, "b": {"plr": 11.1, "acc": 60.0}}
+    metrics = {
+        "a": {"plr": 26.7, "acc": 51.1, "vpl": {"plr": 20.0}},
+        "b": {"plr": 11.1, "acc": 60.0, "vpl": {"plr": 9.0}},
+    }
     t4 = add_task_column(table4(tasks, metrics, metrics), tasks, "mse_target")
     assert list(t4["task"]) == [4, 4] and list(t4["mse_target"]) == ["original frames", "G (identity-free)"]
 
