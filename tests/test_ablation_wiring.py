@@ -75,6 +75,16 @@ def test_task_4_is_the_mse_to_original_reading(plan):
     assert not any("G-fcmse-G" in i for i in inputs)
 
 
+def test_the_independent_validator_is_trained_from_no_checkpoint_and_scores_beside_vpl(plan):
+    """Issue 26: the validator's training job reads the original frames and no checkpoint of the
+    workflow (no V_pl, no controller, no attacker); every leakage job reads both the validator and V_pl."""
+    rule, inputs = plan["results/models/validator.pt"]
+    assert rule == "train_validator" and "results/data/cremad/train.npy" in inputs
+    assert not [i for i in inputs if "/models/" in i], inputs
+    rule, inputs = plan["results/metrics/leakage/ours.json"]
+    assert rule == "leakage" and {"results/models/validator.pt", VPL} <= set(inputs)
+
+
 def test_the_planning_check_names_a_method_trained_against_the_validator():
     rules = {
         "enhance_frames": ([VPL, "results/data/cremad/train.npy"], ["results/reps/pe-frames/train.npy"]),
@@ -139,12 +149,13 @@ def test_design_placeholders_and_planning_names_match_the_library():
 
 def test_the_rules_import_no_library_when_snakemake_parses_them():
     """Snakemake plans the workflow with the standard library (and its own dependencies) only: of
-    ppfer_core the rules import only its standard-library modules (the plan, the attack suite's registry)."""
+    ppfer_core the rules import only its standard-library modules (the plan, the attack suite's registry,
+    the independent validator's checks)."""
     for f in [ROOT / "Snakefile", ROOT / "rules" / "planning.py", *sorted((ROOT / "rules").glob("*.smk"))]:
         text = f.read_text()
         assert not re.search(r"^\s*(from|import)\s+(numpy|pandas|torch)\b", text, re.MULTILINE), f
         modules = re.findall(r"^\s*from\s+(ppfer_core\S*)\s+import", text, re.MULTILINE)
-        assert set(modules) <= {"ppfer_core.design", "ppfer_core.suite"}, (f, modules)
-    code = "import ppfer_core.design, ppfer_core.suite, sys; print(sorted(m for m in ('numpy', 'pandas', 'torch', 'timm') if m in sys.modules))"
+        assert set(modules) <= {"ppfer_core.design", "ppfer_core.suite", "ppfer_core.validator"}, (f, modules)
+    code = "import ppfer_core.design, ppfer_core.suite, ppfer_core.validator, sys; print(sorted(m for m in ('numpy', 'pandas', 'torch', 'timm') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -144,6 +144,7 @@ def test_table3_rows_follow_table1_representations():
         "ssim": 0.9,
         "psnr": 30.0,
         "plr": 70.0,
+        "plr_vpl": 80.0,
         "plr_adaptive": 90.0,
         "chance": 10.0,
         "representation": "blur-s2",
