@@ -140,14 +140,14 @@ def test_the_validator_rule_may_read_no_checkpoint_of_the_workflow():
 
 
 def test_the_validator_shares_no_parameter_with_vpl_or_the_adversaries():
-    """No tensor of the built validator has a name and shape of V_pl's (so of C_lpr / C_hpr's, its
+    """No parameter of the built validator has a name and shape of V_pl's (so of C_lpr / C_hpr's, its
     fine-tunes) or of the adversaries' small_cnn: no weights could be carried over between them."""
     cfg = merged()
     validator = create_model("image", cfg["models"]["validator"]["arch"], num_classes=18, weights=None)
-    own = {(k, tuple(v.shape)) for k, v in validator.state_dict().items()}
+    own = {(k, tuple(v.shape)) for k, v in validator.named_parameters()}
     for arch in (cfg["models"]["identity"]["arch"], *ADVERSARY_ARCHS):
         other = create_model("image", arch, num_classes=18, weights=None)
-        shared = own & {(k, tuple(v.shape)) for k, v in other.state_dict().items()}
+        shared = own & {(k, tuple(v.shape)) for k, v in other.named_parameters()}
         assert not shared, (arch, sorted(shared)[:5])
 
 
