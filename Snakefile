@@ -39,6 +39,10 @@ check_producers(PLAN.representations, rules)
 check_not_trained_against_validator(
     {r.name: (list(r.input), list(r.output)) for r in workflow.rules}, IDENTITY_MODEL
 )
+# The independent validator (the PLR column) reads no checkpoint of the workflow (V_pl, C_lpr / C_hpr, ...).
+check_validator_inputs(
+    {r.name: (list(r.input), list(r.output)) for r in workflow.rules}, "train_validator"
+)
 
 
 rule all:

@@ -65,7 +65,7 @@ RUNTIME_NOTE = (
 # Columns shown once above a table when they hold one value in every row (else they stay columns): chance
 # levels, test-set sizes, federated settings, and the controllers' own accuracies (Table 1).
 CONSTANT_COLUMNS = re.compile(
-    r"chance|identity_chance|n_test|rounds|local_epochs|sites|identity_classifier_acc|.*controller.*_acc"
+    r"chance|identity_chance|n_test|rounds|local_epochs|sites|identity_classifier_acc|validator_acc|.*controller.*_acc"
 )
 COUNTS = re.compile(r"n_test|rounds|local_epochs|sites|task|jobs|epochs")
 # Columns left out of the page (counts behind the rates; the CSV keeps them).

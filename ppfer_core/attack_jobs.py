@@ -33,7 +33,7 @@ from ppfer_core.attacks import (
     score_frames,
     slice_scores,
 )
-from ppfer_core.evaluation import load_validator
+from ppfer_core.evaluation import load_scorer
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job
 from ppfer_core.threat import adaptive_leakage
@@ -83,7 +83,7 @@ def adaptive_record(
     seed_everything(job.seed)
     n = len(data.actors)
     if settings.init == "validator":
-        net = load_validator(model, n, validator)
+        net = load_scorer(model, n, validator)
         job.log(f"adaptive attacker starts from V_pl ({validator})")
     else:
         net = create_model("image", model["arch"], num_classes=n, weights=model["weights"])
@@ -124,7 +124,7 @@ def frames_record(
     scratch CNN (``scratch``: its width and training; :func:`frame_attack`)."""
     seed_everything(job.seed)
     conv = Convergence.from_config(convergence)
-    net = load_validator(model, len(data.actors), validator)
+    net = load_scorer(model, len(data.actors), validator)
     out = {
         "rep": data.rep,
         "validator": {

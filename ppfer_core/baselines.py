@@ -65,6 +65,38 @@ def map_clips(fn, clips: np.ndarray, out: np.ndarray, chunk: int = 32) -> np.nda
 # --------------------------------------------------------------------------------------------- blur matching
 
 
+BLUR_MATCH_LABELS = {
+    "plr_worst": "plr_worst's attacker on the validation slice of train",
+    "vpl": "V_pl's test PLR",
+    "validator": "the independent validator's test PLR",
+}
+"""How Table 1's ``setting`` of Gaussian Blur 1 names what it was matched on."""
+
+BLUR_MATCH = tuple(BLUR_MATCH_LABELS)
+"""What Gaussian Blur 1 is matched to Ours on (``baselines.blur.match``): ``plr_worst``, the rate of the
+attacker ``plr_worst`` chooses, on the validation slice of train that chose it (no test clip; the
+default, issue 26); ``vpl``, V_pl's test PLR (the paper's matching); ``validator``, the independent
+validator's test PLR (the table's PLR column)."""
+
+
+def blur_match_plr(
+    match_on: str,
+    reps: Sequence[str],
+    leakage: Mapping[str, Mapping],
+    worst_on_validation: Callable[[str], tuple[str, float]],
+) -> dict[str, float]:
+    """Per representation (Ours and the blur sweep), the PLR figure Gaussian Blur 1 is matched on
+    (:data:`BLUR_MATCH`); ``worst_on_validation(rep)``: ``plr_worst``'s attacker and validation rate
+    (:func:`ppfer_core.suite.worst_on_validation`)."""
+    if match_on == "plr_worst":
+        return {r: worst_on_validation(r)[1] for r in reps}
+    if match_on == "vpl":
+        return {r: leakage[r]["vpl"]["plr"] for r in reps}
+    if match_on == "validator":
+        return {r: leakage[r]["plr"] for r in reps}
+    raise ValueError(f"baselines.blur.match must be one of {', '.join(BLUR_MATCH)}, got {match_on!r}")
+
+
 def match_blur(sweep: pd.DataFrame, ours_plr: float, ours_acc: float) -> pd.DataFrame:
     """The paper's matching rule on a sweep (columns ``sigma, plr, acc``, optionally ``rep``).
 
@@ -109,17 +141,29 @@ def resolve_table1_rows(
     blur_sigmas: Mapping[str, float],
     ours: str = "ours",
     log: Callable[[str], None] | None = None,
+    match_plr: Mapping[str, float] | None = None,
+    match_label: str = "",
 ) -> tuple[list[tuple[str, str]], dict[str, str], pd.DataFrame]:
     """Replace the :data:`MATCH_PLR` / :data:`MATCH_ACC` placeholders of Table 1's rows by the blur
     representation :func:`match_blur` picks from the sweep ``blur_sigmas`` (rep -> sigma).
 
-    Returns the resolved rows, a ``setting`` per approach (e.g. ``sigma=2``; ``(nearest: none
-    qualifies)`` appended on a fallback) and the sweep table (rep, sigma, plr, acc, chosen_as).
+    ``match_plr``: the PLR figure per representation (Ours and the sweep) Blur 1 is matched on
+    (:func:`blur_match_plr`); None: each leakage record's ``plr``; ``match_label`` (e.g.
+    :data:`BLUR_MATCH_LABELS`) is appended to Blur 1's setting. Returns the resolved rows, a
+    ``setting`` per approach (e.g. ``sigma=2``; ``(nearest: none qualifies)`` appended on a fallback)
+    and the sweep table (rep, sigma, plr, acc, (plr_vpl, match_plr,) chosen_as).
     """
+    figure = match_plr if match_plr is not None else {r: lk["plr"] for r, lk in leakage.items()}
     sweep = (
         pd.DataFrame(
             [
-                {"rep": r, "sigma": float(s), "plr": leakage[r]["plr"], "acc": utility[r]["acc"]}
+                {
+                    "rep": r,
+                    "sigma": float(s),
+                    "plr": figure[r],
+                    "acc": utility[r]["acc"],
+                    **_sweep_extra(leakage[r], match_plr is not None),
+                }
                 for r, s in blur_sigmas.items()
             ]
         )
@@ -130,15 +174,17 @@ def resolve_table1_rows(
     placeholders = {MATCH_PLR: "Gaussian Blur 1", MATCH_ACC: "Gaussian Blur 2"}
     if not any(rep in placeholders for _, rep in rows):
         return list(rows), {}, sweep
-    matched = match_blur(sweep, leakage[ours]["plr"], utility[ours]["acc"]).set_index("approach")
+    matched = match_blur(sweep, figure[ours], utility[ours]["acc"]).set_index("approach")
     resolved, settings = [], {}
     for approach, rep in rows:
         if rep in placeholders:
-            m = matched.loc[placeholders[rep]]
+            placeholder, m = rep, matched.loc[placeholders[rep]]
             rep = m["rep"]
             settings[approach] = f"sigma={m['sigma']:g}" + (
                 " (nearest: none qualifies)" if m["fallback"] else ""
             )
+            if match_label and placeholder == MATCH_PLR:
+                settings[approach] += f"; PLR matched on {match_label}"
             if m["fallback"] and log is not None:
                 log(
                     f"WARNING {approach}: no blur sigma meets '{m['criterion']}'; took the nearest, sigma={m['sigma']:g} "
@@ -147,7 +193,15 @@ def resolve_table1_rows(
             i = sweep.index[sweep["rep"] == rep][0]
             sweep.loc[i, "chosen_as"] = "; ".join(filter(None, [sweep.loc[i, "chosen_as"], approach]))
         resolved.append((approach, rep))
+    if match_plr is not None:  # the table's PLR column, whatever Blur 1 was matched on
+        sweep["match_plr"] = sweep["plr"]
+        sweep["plr"] = [leakage[r]["plr"] for r in sweep["rep"]]
     return resolved, settings, sweep
+
+
+def _sweep_extra(lk: Mapping, matched: bool) -> dict[str, float]:
+    """The blur sweep's V_pl column (``plr_vpl``) when its records have it."""
+    return {"plr_vpl": lk["vpl"]["plr"]} if matched and "vpl" in lk else {}
 
 
 # --------------------------------------------------------------------------------------------- optical flow

@@ -246,6 +246,15 @@ def worst_case(
     }
 
 
+def worst_on_validation(
+    rep: str, metrics: Mapping[str, Mapping[str, Mapping]], attackers: tuple[Attacker, ...] = ATTACKERS
+) -> tuple[str, float]:
+    """``plr_worst``'s attacker column of one representation and its rate (percent) on the validation
+    slice of train that chose it: the figure that involves no test clip (Gaussian Blur 1's matching)."""
+    worst = _chosen(rep, suite_leaks(metrics, rep, attackers))
+    return worst.column, 100.0 * worst.val_correct / worst.val_n
+
+
 def worst_hits(
     rep: str, metrics: Mapping[str, Mapping[str, Mapping]], attackers: tuple[Attacker, ...] = ATTACKERS
 ) -> tuple[str, tuple[int, ...]]:

@@ -22,8 +22,9 @@ def table1(
     utility: Metrics,
     settings: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Table 1: approach, PLR, ACC, chance (percent), one row per (approach, representation);
-    ``settings``: an approach's chosen setting (e.g. the blur sigma), in column ``setting``."""
+    """Table 1: approach, PLR (the independent validator's: the paper's column), ``plr_vpl`` (V_pl's,
+    beside it), ACC, chance (percent), one row per (approach, representation); ``settings``: an
+    approach's chosen setting (e.g. the blur sigma), in column ``setting``."""
     out = []
     for approach, rep in rows:
         lk, ut = leakage[rep], utility[rep]
@@ -31,6 +32,7 @@ def table1(
             {
                 "approach": approach,
                 "plr": round(lk["plr"], 3),
+                "plr_vpl": vpl_plr(lk),
                 "acc": round(ut["acc"], 3),
                 "chance": round(lk["chance"], 3),
                 "representation": rep,
@@ -40,6 +42,15 @@ def table1(
             }
         )
     return pd.DataFrame(out)
+
+
+def vpl_plr(record: Mapping) -> float:
+    """V_pl's PLR of a leakage record (:func:`ppfer_core.evaluation.score_leakage`), rounded."""
+    if "vpl" not in record:
+        raise KeyError(
+            f"leakage record of {record.get('rep', '?')!r} has no V_pl reading 'vpl' (made by older code? rerun leakage)"
+        )
+    return round(record["vpl"]["plr"], 3)
 
 
 def table2(rows: Sequence[tuple[str, str]], utility: Metrics) -> pd.DataFrame:
@@ -58,7 +69,8 @@ def table2(rows: Sequence[tuple[str, str]], utility: Metrics) -> pd.DataFrame:
 
 
 def table4(tasks: Sequence[Mapping], leakage: Metrics, utility: Metrics) -> pd.DataFrame:
-    """Table 4: one row per ablation task spec (components on/off) with its representation's PLR and ACC."""
+    """Table 4: one row per ablation task spec (components on/off) with its representation's PLR (the
+    independent validator's), V_pl's PLR (``plr_vpl``) and ACC."""
     cols = ["transform", "enhancers", "controller", "compensator", "compensator_controller"]
     rows = []
     for t in tasks:
@@ -68,6 +80,7 @@ def table4(tasks: Sequence[Mapping], leakage: Metrics, utility: Metrics) -> pd.D
                 "task": t["task"],
                 **{c: bool(t[c]) for c in cols},
                 "plr": round(leakage[rep]["plr"], 3),
+                "plr_vpl": vpl_plr(leakage[rep]),
                 "acc": round(utility[rep]["acc"], 3),
                 "representation": rep,
             }
@@ -79,7 +92,8 @@ def table3(
     rows: Sequence[str], table1: pd.DataFrame, recovery: Metrics, leakage: Metrics, adaptive: Metrics
 ) -> pd.DataFrame:
     """Table 3 (threat model): per approach (named as in Table 1, whose ``representation`` column says which
-    method output it is), SSIM / PSNR of the recovered test frames, PLR of V_pl on them, and the adaptive
+    method output it is), SSIM / PSNR of the recovered test frames, PLR on them (the independent
+    validator's, and V_pl's as ``plr_vpl``), and the adaptive
     attacker's PLR on the method's own outputs (``plr_adaptive``, beyond the paper)."""
     t1 = table1.set_index("approach")
     out = []
@@ -92,6 +106,7 @@ def table3(
                 "ssim": round(rec["ssim"], 4),
                 "psnr": round(rec["psnr"], 3),
                 "plr": round(lk["plr"], 3),
+                "plr_vpl": vpl_plr(lk),
                 "plr_adaptive": round(adaptive[rep]["plr"], 3),
                 "chance": round(lk["chance"], 3),
                 "representation": rep,
@@ -151,9 +166,11 @@ def add_plr_acc_intervals(
     actors: Sequence[str],
     rep_column: str = "representation",
 ) -> pd.DataFrame:
-    """Tables 1 and 4: ``plr_lo, plr_hi, acc_lo, acc_hi`` of every row's representation (actor-clustered)."""
+    """Tables 1 and 4: ``plr_lo, plr_hi, plr_vpl_lo, plr_vpl_hi, acc_lo, acc_hi`` of every row's
+    representation (actor-clustered)."""
     reps = list(table[rep_column])
     out = add_interval_columns(table, "plr", [leakage[r] for r in reps], actors)
+    out = add_interval_columns(out, "plr_vpl", [leakage[r]["vpl"] for r in reps], actors)
     return add_interval_columns(out, "acc", [utility[r] for r in reps], actors)
 
 

@@ -15,12 +15,15 @@ from planning import (
     rule_stages,
 )
 from ppfer_core.design import OPEN, RES, SPLITS, build_plan, rep_pattern
+from ppfer_core.validator import check_independent, check_validator_inputs
 
 # the workflow's folder (Snakefile, config/, rules/), also when another Snakefile includes this one
 WORKFLOW_DIR = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent
 DESIGN = yaml.safe_load((WORKFLOW_DIR / "config" / "design.yaml").read_text())
 validate(DESIGN, "../schemas/design.schema.yaml")
 PLAN = build_plan(DESIGN, config)
+# models.validator shares no architecture family or initialisation with V_pl / C_lpr / C_hpr, C_fc or the adversaries
+check_independent(config)
 LEVELS = list(PLAN.levels)
 
 
@@ -81,6 +84,9 @@ WILD_INDEX = f"{RES}/data/dfew/index.parquet"
 # Models that rules of several stage files read (as paths, not rules.X.output: no include order).
 IDENTITY_MODEL = f"{RES}/models/identity.pt"  # V_pl (rules/privacy.smk: train_identity)
 IDENTITY_METRICS = f"{RES}/metrics/identity.json"
+# the independent validator of the PLR column (rules/evaluation.smk: train_validator)
+VALIDATOR_MODEL = f"{RES}/models/validator.pt"
+VALIDATOR_METRICS = f"{RES}/metrics/validator.json"
 ENHANCER_INIT = f"{RES}/models/enhancer_init.pt"  # rules/privacy.smk: pretrain_enhancer
 # C_fc (rules/compensation.smk: train_expression)
 EXPRESSION_MODEL = f"{RES}/models/expression.pt"

@@ -1,13 +1,44 @@
 # Figure 2 (3) and (4): the one evaluation path. Every representation {rep} (original, G, ours,
-# baselines, ablations) is scored by the same rules: V_pl -> PLR, F_u -> ACC.
+# baselines, ablations) is scored by the same rules: the independent validator -> PLR (V_pl's PLR
+# beside it), F_u -> ACC.
 from dataclasses import asdict
 
 from ppfer_core.design import REINJECTION
 
 
+# The independent validator (issue 26): another architecture family than V_pl / the controllers /
+# the adversaries, trained from scratch with its own seed on the original frames; its inputs are no
+# checkpoint of the workflow (checked at parse time, Snakefile).
+rule train_validator:
+    input:
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        index=INDEX,
+        weights=weights_file("validator"),
+    output:
+        model=VALIDATOR_MODEL,
+        metrics=VALIDATOR_METRICS,
+    log:
+        "logs/train_validator.log",
+    benchmark:
+        "benchmarks/train_validator.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: gpu_threads
+    resources:
+        **GPU,
+    params:
+        seed=config["train"]["validator"]["seed"],
+        model=config["models"]["validator"],
+        train=training("validator"),
+    script:
+        "../workflow_scripts/train_validator.py"
+
+
 rule leakage:
     input:
-        validator=IDENTITY_MODEL,
+        validator=VALIDATOR_MODEL,
+        vpl=IDENTITY_MODEL,
         test=lambda w: rep_clips(w.rep, "test"),
         index=INDEX,
     output:
@@ -20,7 +51,8 @@ rule leakage:
         "../envs/ppfer.yaml"
     threads: 1
     params:
-        model=config["models"]["identity"],
+        validator_model=config["models"]["validator"],
+        vpl_model=config["models"]["identity"],
         seed=config["leakage"]["seed"],
     script:
         "../workflow_scripts/leakage.py"
@@ -59,6 +91,7 @@ rule tables:
         leakage=expand(f"{RES}/metrics/leakage/{{rep}}.json", rep=TABLE1_REPS + ["G"]),
         utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=TABLE1_REPS),
         identity=IDENTITY_METRICS,
+        validator=VALIDATOR_METRICS,
         controllers=expand(
             f"{RES}/metrics/controller_{{band}}.json", band=["low", "high"]
         ),
@@ -86,6 +119,7 @@ rule tables:
     params:
         table1=TABLE1,
         blur_sweep=BLUR_SWEEP,
+        blur_match=config["baselines"]["blur"]["match"],
         table2=TABLE2,
         paired=PLAN.paired_tests,
     script:

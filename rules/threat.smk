@@ -57,7 +57,8 @@ rule recover:
 # these jobs, so all their records. attack_clips: the video attacker, a job of its own.
 RECOVERED_REPS = PLAN.recovered_reps
 SUITE_INPUT = dict(
-    validator=IDENTITY_MODEL,
+    validator=VALIDATOR_MODEL,  # the independent validator: the PLR column (leakage file)
+    vpl=IDENTITY_MODEL,  # V_pl: its PLR beside it; the adaptive attacker and the voting start from it
     weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
     train=lambda w: rep_clips(w.rep, "train"),
     test=lambda w: rep_clips(w.rep, "test"),
@@ -91,7 +92,11 @@ rule attack_suite:
         **GPU,
     params:
         seed=config["seed"],
-        leakage=dict(model=config["models"]["identity"], seed=config["leakage"]["seed"]),
+        leakage=dict(
+            model=config["models"]["identity"],
+            validator_model=config["models"]["validator"],
+            seed=config["leakage"]["seed"],
+        ),
         adaptive=dict(
             init=THREAT["adaptive_init"],
             train=dict(THREAT["adaptive"]),

@@ -86,7 +86,21 @@ def test_the_reinjection_table_attacks_g_and_g_robust_before_f_fc(plan):
     assert rule == "reinjection"
     for rep in ("G", "ours", "G-robust", "ours-robust"):
         assert f"results/metrics/attacks/frames/{rep}.json" in inputs, rep
-    assert plan["results/metrics/adaptive/G-robust.json"][0] == "adaptive_leakage"
+    assert plan["results/metrics/adaptive/G-robust.json"][0] == "attack_suite"
+
+
+def test_the_independent_validator_is_trained_from_no_checkpoint_and_scores_beside_vpl(plan):
+    """Issue 26: the validator's training job reads the original frames and no checkpoint of the
+    workflow (no V_pl, no controller, no attacker); every leakage job reads both the validator and V_pl."""
+    rule, inputs = plan["results/models/validator.pt"]
+    assert rule == "train_validator" and "results/data/cremad/train.npy" in inputs
+    assert not [i for i in inputs if "/models/" in i], inputs
+    rule, inputs = plan["results/metrics/leakage/ours.json"]
+    assert rule == "attack_suite" and {"results/models/validator.pt", VPL} <= set(inputs)
+    leakage = {out: ri for out, ri in plan.items() if out.startswith("results/metrics/leakage/")}
+    assert len(leakage) > 10
+    for out, (rule, inputs) in leakage.items():
+        assert {"results/models/validator.pt", VPL} <= set(inputs), (out, rule)
 
 
 def test_the_planning_check_names_a_method_trained_against_the_validator():
@@ -113,7 +127,10 @@ def test_table4_labels_the_two_task_4_rows():
         dict(spec, rep="a", mse_target="original frames"),
         dict(spec, rep="b", mse_target="G (identity-free)"),
     ]
-    metrics = {"a": {"plr": 26.7, "acc": 51.1}, "b": {"plr": 11.1, "acc": 60.0}}
+    metrics = {
+        "a": {"plr": 26.7, "acc": 51.1, "vpl": {"plr": 20.0}},
+        "b": {"plr": 11.1, "acc": 60.0, "vpl": {"plr": 9.0}},
+    }
     t4 = add_task_column(table4(tasks, metrics, metrics), tasks, "mse_target")
     assert list(t4["task"]) == [4, 4] and list(t4["mse_target"]) == ["original frames", "G (identity-free)"]
 
@@ -150,12 +167,13 @@ def test_design_placeholders_and_planning_names_match_the_library():
 
 def test_the_rules_import_no_library_when_snakemake_parses_them():
     """Snakemake plans the workflow with the standard library (and its own dependencies) only: of
-    ppfer_core the rules import only its standard-library modules (the plan, the attack suite's registry)."""
+    ppfer_core the rules import only its standard-library modules (the plan, the attack suite's registry,
+    the independent validator's checks)."""
     for f in [ROOT / "Snakefile", ROOT / "rules" / "planning.py", *sorted((ROOT / "rules").glob("*.smk"))]:
         text = f.read_text()
         assert not re.search(r"^\s*(from|import)\s+(numpy|pandas|torch)\b", text, re.MULTILINE), f
         modules = re.findall(r"^\s*from\s+(ppfer_core\S*)\s+import", text, re.MULTILINE)
-        assert set(modules) <= {"ppfer_core.design", "ppfer_core.suite"}, (f, modules)
-    code = "import ppfer_core.design, ppfer_core.suite, sys; print(sorted(m for m in ('numpy', 'pandas', 'torch', 'timm') if m in sys.modules))"
+        assert set(modules) <= {"ppfer_core.design", "ppfer_core.suite", "ppfer_core.validator"}, (f, modules)
+    code = "import ppfer_core.design, ppfer_core.suite, ppfer_core.validator, sys; print(sorted(m for m in ('numpy', 'pandas', 'torch', 'timm') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

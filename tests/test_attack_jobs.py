@@ -10,7 +10,7 @@ from test_attacks import QUIET, identity_clips
 from test_threat import one_thread  # noqa: F401  (autouse: tiny models, one thread)
 
 from ppfer_core.attack_jobs import AdaptiveSettings, AttackData, adaptive_record, frames_record
-from ppfer_core.evaluation import leakage_record, load_validator, privacy_leakage
+from ppfer_core.evaluation import leakage_record, load_scorer, privacy_leakage
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job
 from ppfer_core.training import save_weights, seed_everything
@@ -87,6 +87,6 @@ def test_leakage_record_is_the_validators_plr_of_the_clips_it_is_given(rep):
     job = Job(QUIET, CPU, 0, 0, None)
     test = np.load(rep / "test.npy")
     record = leakage_record(job, "recovered-x", rep / "validator.pt", MODEL, test, rep / "index.parquet", 3)
-    validator = load_validator(MODEL, 3, rep / "validator.pt")
+    validator = load_scorer(MODEL, 3, rep / "validator.pt")
     expected = privacy_leakage(validator, test, np.repeat(np.arange(3), 2), 3, 3, CPU)
     assert record == {"rep": "recovered-x", **expected}

@@ -22,8 +22,22 @@ ACTORS = [f"actor{i % 6}" for i in range(60)]  # 60 test clips of 6 actors, inte
 BY_ACTOR = [1 if i % 6 < 2 else 0 for i in range(60)]  # actors 0 and 1 always right: 20 of 60
 MIXED = [1 if (i // 6) % 5 < 2 else 0 for i in range(60)]  # every actor right on 4 of its 10 clips
 LEAKAGE = {
-    "original": {"plr": 100 / 3, "correct": 20, "n": 60, "chance": 10.0, "hits": BY_ACTOR},
-    "ours": {"plr": 40.0, "correct": 24, "n": 60, "chance": 10.0, "hits": MIXED},
+    "original": {
+        "plr": 100 / 3,
+        "correct": 20,
+        "n": 60,
+        "chance": 10.0,
+        "hits": BY_ACTOR,
+        "vpl": {"plr": 40.0, "hits": MIXED},
+    },
+    "ours": {
+        "plr": 40.0,
+        "correct": 24,
+        "n": 60,
+        "chance": 10.0,
+        "hits": MIXED,
+        "vpl": {"plr": 100 / 3, "hits": BY_ACTOR},
+    },
 }
 UTILITY = {
     "original": {"acc": 40.0, "correct": 24, "n": 60, "per_class": {}, "hits": MIXED},
@@ -38,8 +52,8 @@ def _table1() -> pd.DataFrame:
 
 def test_table1_intervals_are_clustered_by_actor():
     t1 = _table1()
-    assert list(t1.columns[-4:]) == ["plr_lo", "plr_hi", "acc_lo", "acc_hi"]
-    assert list(t1.columns[:4]) == ["approach", "plr", "acc", "chance"]  # added, not reordered
+    assert list(t1.columns[-6:]) == ["plr_lo", "plr_hi", "plr_vpl_lo", "plr_vpl_hi", "acc_lo", "acc_hi"]
+    assert list(t1.columns[:5]) == ["approach", "plr", "plr_vpl", "acc", "chance"]  # added, not reordered
     npp, ours = t1.iloc[0], t1.iloc[1]
     expect = actor_bootstrap(BY_ACTOR, ACTORS)
     assert (npp.plr_lo, npp.plr_hi) == (round(expect.lo, 3), round(expect.hi, 3))
@@ -48,6 +62,7 @@ def test_table1_intervals_are_clustered_by_actor():
     assert npp.plr_hi - npp.plr_lo > 1.5 * (wilson[1] - wilson[0])
     # ... and hits spread evenly over the actors (each actor 4 of 10) leave no spread between actors
     assert (ours.plr_lo, ours.plr_hi) == (40.0, 40.0)
+    assert (ours.plr_vpl_lo, ours.plr_vpl_hi) == (npp.plr_lo, npp.plr_hi)  # V_pl's hits: the same bootstrap
     assert (ours.acc_lo, ours.acc_hi) == (0.0, 0.0)
 
 

@@ -175,8 +175,8 @@ def test_leakage_is_validator_accuracy_on_one_seeded_frame_per_clip():
 
 def test_tables_read_their_numbers_from_metrics():
     leak = {
-        "original": {"plr": 98.0, "chance": 10.0, "correct": 49, "n": 50},
-        "ours": {"plr": 12.0, "chance": 10.0, "correct": 6, "n": 50},
+        "original": {"plr": 98.0, "chance": 10.0, "correct": 49, "n": 50, "vpl": {"plr": 99.0}},
+        "ours": {"plr": 12.0, "chance": 10.0, "correct": 6, "n": 50, "vpl": {"plr": 3.0}},
     }
     util = {
         r: {"acc": a, "per_class": {k: a for k in ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")}}
@@ -184,5 +184,6 @@ def test_tables_read_their_numbers_from_metrics():
     }
     t1 = tables.table1([("No Privacy Preservation", "original"), ("Ours", "ours")], leak, util)
     assert list(t1["plr"]) == [98.0, 12.0] and list(t1["acc"]) == [80.0, 75.0]
+    assert list(t1["plr_vpl"]) == [99.0, 3.0]
     t2 = tables.table2([("NPP", "original"), ("Ours", "ours")], util)
     assert list(t2.columns) == ["exp", "ANG", "DIS", "FEA", "HAP", "NEU", "SAD", "Avg"]

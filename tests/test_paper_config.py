@@ -36,6 +36,12 @@ def _merged(files: tuple[str, ...]) -> dict:
 # None items = one pass over every item (the embedded default's CPU caps must not survive the merge).
 PAPER_TRAINING = {
     ("train", "identity"): (20, 128, 1e-4, None),
+    ("train", "validator"): (
+        40,
+        128,
+        1e-3,
+        None,
+    ),  # the independent validator (not the paper's; from scratch)
     ("train", "controller"): (10, 128, 1e-4, None),
     ("train", "enhancer_pretrain"): (10, 32, 1e-5, None),
     ("train", "enhancer"): (50, 256, 1e-4, None),

@@ -54,6 +54,7 @@ UPSTREAM_OF_COMPENSATOR = {
     "ingest_dfew",
     "wavelet_split",
     "train_identity",
+    "train_validator",
     "train_controller",
     "pretrain_enhancer",
     "train_enhancer",
@@ -215,15 +216,15 @@ def test_tiny_dag_through_the_slurm_profile_yields_the_tables(slurm_run):
     assert re.search(r"(\d+) of \1 steps \(100%\) done", log), log[-3000:]
     tables = work / "results" / "tables"
     t1 = pd.read_csv(tables / "table1.csv")
-    assert list(t1.columns[:4]) == ["approach", "plr", "acc", "chance"]
+    assert list(t1.columns[:5]) == ["approach", "plr", "plr_vpl", "acc", "chance"]
     assert t1["approach"].iloc[0] == "No Privacy Preservation"
     assert {"Ours", "Ours (robust)"} <= set(t1["approach"]), list(t1["approach"])
-    assert t1[["plr", "acc"]].notna().all().all() and t1["plr"].between(0, 100).all()
+    assert t1[["plr", "plr_vpl", "acc"]].notna().all().all() and t1["plr"].between(0, 100).all()
     t2 = pd.read_csv(tables / "table2.csv")
     assert list(t2.columns[:8]) == ["exp", "ANG", "DIS", "FEA", "HAP", "NEU", "SAD", "Avg"]
     assert list(t2["exp"][:2]) == ["NPP", "Ours"]
     t3 = pd.read_csv(tables / "table3.csv", keep_default_na=False)
-    assert list(t3.columns[:5]) == ["approach", "ssim", "psnr", "plr", "plr_adaptive"]
+    assert list(t3.columns[:6]) == ["approach", "ssim", "psnr", "plr", "plr_vpl", "plr_adaptive"]
     assert list(t3["approach"]) == [
         "Gaussian Blur 1",
         "Gaussian Blur 2",
@@ -235,7 +236,7 @@ def test_tiny_dag_through_the_slurm_profile_yields_the_tables(slurm_run):
     ]
     assert t3["plr"].between(0, 100).all() and t3["plr_adaptive"].between(0, 100).all()
     t4 = pd.read_csv(tables / "table4.csv")
-    assert list(t4.columns[:10]) == [
+    assert list(t4.columns[:11]) == [
         "task",
         "transform",
         "enhancers",
@@ -243,11 +244,14 @@ def test_tiny_dag_through_the_slurm_profile_yields_the_tables(slurm_run):
         "compensator",
         "compensator_controller",
         "plr",
+        "plr_vpl",
         "acc",
         "acc_chance",
         "representation",
     ]
-    assert {"plr_lo", "plr_hi", "acc_lo", "acc_hi", "mse_target"} <= set(t4.columns)
+    assert {"plr_lo", "plr_hi", "plr_vpl_lo", "plr_vpl_hi", "acc_lo", "acc_hi", "mse_target"} <= set(
+        t4.columns
+    )
     # issue 26: every task through the attack suite (plr_worst chosen on validation), as Table 1
     assert {"plr_worst", "plr_worst_lo", "plr_worst_hi", "worst_attacker", "worst_status"} <= set(t4.columns)
     assert t4["plr_worst"].between(0, 100).all() and t4["worst_status"].isin(["converged", "budget"]).all()

@@ -132,17 +132,19 @@ def test_table3_rows_follow_table1_representations():
     )
     rec = {"blur-s2": {"ssim": 0.9, "psnr": 30.0}, "ours": {"ssim": 0.4, "psnr": 10.0}}
     leak = {
-        "recovered-blur-s2": {"plr": 70.0, "chance": 10.0},
-        "recovered-ours": {"plr": 5.0, "chance": 10.0},
+        "recovered-blur-s2": {"plr": 70.0, "chance": 10.0, "vpl": {"plr": 80.0}},
+        "recovered-ours": {"plr": 5.0, "chance": 10.0, "vpl": {"plr": 6.0}},
     }
     adapt = {"blur-s2": {"plr": 90.0}, "ours": {"plr": 20.0}}
     t3 = table3(["Gaussian Blur 1", "Ours"], t1, rec, leak, adapt)
-    assert list(t3.columns[:5]) == ["approach", "ssim", "psnr", "plr", "plr_adaptive"]
+    assert list(t3.columns[:6]) == ["approach", "ssim", "psnr", "plr", "plr_vpl", "plr_adaptive"]
+    assert list(t3["plr_vpl"]) == [80.0, 6.0]  # V_pl's reading beside the independent validator's
     assert t3.to_dict("records")[0] | {} == {
         "approach": "Gaussian Blur 1",
         "ssim": 0.9,
         "psnr": 30.0,
         "plr": 70.0,
+        "plr_vpl": 80.0,
         "plr_adaptive": 90.0,
         "chance": 10.0,
         "representation": "blur-s2",

@@ -70,19 +70,20 @@ def tiny_run(tmp_path_factory):
 
 def test_tiny_run_yields_tables(tiny_run):
     t1 = pd.read_csv(tiny_run / "results/tables/table1.csv")
-    assert list(t1.columns[:4]) == ["approach", "plr", "acc", "chance"]
+    # PLR: the independent validator's (issue 26); V_pl's reading beside it
+    assert list(t1.columns[:5]) == ["approach", "plr", "plr_vpl", "acc", "chance"]
     assert t1["approach"].iloc[0] == "No Privacy Preservation" and list(t1["approach"].iloc[-2:]) == [
         "Ours",
         "Ours (robust)",
     ]
-    assert t1[["plr", "acc"]].notna().all().all()
-    assert ((t1["plr"] >= 0) & (t1["plr"] <= 100)).all()
+    assert t1[["plr", "plr_vpl", "acc", "validator_acc"]].notna().all().all()
+    assert t1[["plr", "plr_vpl"]].apply(lambda c: c.between(0, 100)).all().all()
     t2 = pd.read_csv(tiny_run / "results/tables/table2.csv")
     assert list(t2.columns[:8]) == ["exp", "ANG", "DIS", "FEA", "HAP", "NEU", "SAD", "Avg"]
     assert (
         (t2["Avg_lo"] <= t2["Avg"]) & (t2["Avg"] <= t2["Avg_hi"])
     ).all()  # 95 % interval, clustered by actor
-    for col in ("plr", "acc"):
+    for col in ("plr", "plr_vpl", "acc"):
         assert ((t1[f"{col}_lo"] <= t1[col] + 1e-3) & (t1[col] <= t1[f"{col}_hi"] + 1e-3)).all(), col
     assert list(t2["exp"][:2]) == ["NPP", "Ours"]
 
@@ -139,7 +140,7 @@ def test_tiny_run_compensators_record_their_validation_stop(tiny_run):
 
 def test_tiny_run_yields_threat_table_and_report(tiny_run):
     t3 = pd.read_csv(tiny_run / "results/tables/table3.csv", keep_default_na=False)
-    assert list(t3.columns[:5]) == ["approach", "ssim", "psnr", "plr", "plr_adaptive"]
+    assert list(t3.columns[:6]) == ["approach", "ssim", "psnr", "plr", "plr_vpl", "plr_adaptive"]
     assert list(t3["approach"]) == [
         "Gaussian Blur 1",
         "Gaussian Blur 2",
@@ -166,6 +167,7 @@ def test_tiny_run_yields_threat_table_and_report(tiny_run):
     runtime = pd.read_csv(tiny_run / "results/report/runtime.csv")
     assert {
         "train_identity",
+        "train_validator",
         "recover",
         "attack_suite",
         "attack_suite_recovered",
@@ -192,8 +194,8 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
         assert (t.loc[t["approach"] == "Ours (robust)", "representation"] == "ours-robust").all()
         assert t[always].notna().all().all(), name
         leaks = t[
-            always + ["plr", "plr_recovered", "plr_recovered_vote"]
-        ]  # Table 3's plr: V_pl on the recovery
+            always + ["plr_vpl", "plr_recovered", "plr_recovered_vote"]
+        ]  # Table 1's plr_vpl: V_pl on the rep, Table 3's: V_pl on the recovery (plr: the independent validator)
         assert (leaks.max(axis=1) - t["plr_max_test"]).abs().max() < 1e-6, name
         assert t["worst_attacker"].isin(list(trained)).all(), name  # never V_pl, never on the recovery
         for _, row in t.iterrows():
@@ -223,7 +225,10 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
             assert (t["acc_chance"] - chance).abs().max() < 1e-3, n
     paired = pd.read_csv(tiny_run / "results/tables/paired_tests.csv")
     assert set(paired["b"]) == {"Ours (robust)", "Gaussian Blur 1", "Gaussian Blur 2"}
-    assert set(paired["measure"]) == {"acc", "plr", "plr_worst"} and paired["p_value"].between(0, 1).all()
+    assert (
+        set(paired["measure"]) == {"acc", "plr", "plr_vpl", "plr_worst"}
+        and paired["p_value"].between(0, 1).all()
+    )
     robust = (tiny_run / "logs/train_robust/G-robust.log").read_text()
     assert "enhancer steps" in robust and "restarts; kept round" in robust
     for rel in (

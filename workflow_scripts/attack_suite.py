@@ -1,35 +1,28 @@
 """Rules attack_suite and attack_suite_recovered (the attack suite, beyond the paper): every
 frame-level scoring of one attacked representation in one process, its clips read once, one metrics
-file per record (ppfer_core.attack_jobs): V_pl's PLR (metrics/leakage; also of recovered-{rep} where
+file per record (ppfer_core.attack_jobs): the PLR by the independent validator and V_pl (metrics/leakage; also of recovered-{rep} where
 the recovery attack ran), the adaptive attacker (metrics/adaptive), and V_pl by voting, V_pl on the
 recovery's output and the scratch CNN (metrics/attacks/frames)."""
 
 from ppfer_core.arrays import load_clips
 from ppfer_core.attack_jobs import AdaptiveSettings, AttackData, adaptive_record, frames_record
-from ppfer_core.evaluation import leakage_record
+from ppfer_core.evaluation import LeakageScorers, leakage_record
 from ppfer_core.runtime import Job, write_json
 
 job = Job.from_snakemake(snakemake)
 p, inp, out = snakemake.params, snakemake.input, snakemake.output
 data = AttackData.load(snakemake.wildcards.rep, inp.train, inp.test, inp.index)
 leakage = p.leakage
-write_json(
-    out.leakage,
-    leakage_record(job, data.rep, inp.validator, leakage["model"], data.test, inp.index, leakage["seed"]),
+# the PLR column's two readers: the independent validator and V_pl (inp.vpl, which the attackers start from)
+scorers = LeakageScorers.load(
+    (leakage["validator_model"], inp.validator), (leakage["model"], inp.vpl), len(data.actors)
 )
+write_json(out.leakage, leakage_record(job, data.rep, scorers, data.test, inp.index, leakage["seed"]))
 recovered = load_clips(inp.recovered) if "recovered" in inp.keys() else None
 if recovered is not None:  # V_pl on the recovery attack's output: the leakage of recovered-{rep}
     write_json(
         out.recovered_leakage,
-        leakage_record(
-            job,
-            f"recovered-{data.rep}",
-            inp.validator,
-            leakage["model"],
-            recovered,
-            inp.index,
-            leakage["seed"],
-        ),
+        leakage_record(job, f"recovered-{data.rep}", scorers, recovered, inp.index, leakage["seed"]),
     )
 with job.resumable(out.adaptive) as state:
     adaptive = adaptive_record(
@@ -37,7 +30,7 @@ with job.resumable(out.adaptive) as state:
         data,
         AdaptiveSettings(**p.adaptive),
         leakage["model"],
-        inp.validator,
+        inp.vpl,
         state,
         leakage["seed"],
     )
@@ -47,7 +40,7 @@ with job.resumable(out.frames) as state:
         job,
         data,
         leakage["model"],
-        inp.validator,
+        inp.vpl,
         recovered,
         p.frames["scratch"],
         p.frames["convergence"],

@@ -25,9 +25,9 @@ t3 = table3(
     suite["adaptive"],
 )
 recovered = by_rep(snakemake.input.leakage)
-t3 = add_interval_columns(
-    t3, "plr", [recovered[f"recovered-{rep}"] for rep in t3["representation"]], actors
-)  # 95 %, bootstrap over the test actors
+rec = [recovered[f"recovered-{rep}"] for rep in t3["representation"]]
+t3 = add_interval_columns(t3, "plr", rec, actors)  # 95 %, bootstrap over the test actors
+t3 = add_interval_columns(t3, "plr_vpl", [r["vpl"] for r in rec], actors)
 t3 = append_suite_columns(t3, suite, actors)
 t3.to_csv(snakemake.output.table3, index=False)
 log("\n" + t3.to_string(index=False))

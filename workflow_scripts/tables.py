@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.baselines import resolve_table1_rows
+from ppfer_core.baselines import BLUR_MATCH_LABELS, blur_match_plr, resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
-from ppfer_core.suite import append_suite_columns, read_suite, worst_hits
+from ppfer_core.suite import append_suite_columns, read_suite, worst_hits, worst_on_validation
 from ppfer_core.tables import (
     Scored,
     acc_chance,
@@ -25,16 +25,33 @@ leakage = {Path(f).stem: read_json(f) for f in snakemake.input.leakage}
 utility = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
 index = pd.read_parquet(snakemake.input.suite_index)  # with the suite's metric files
 actors = test_actors(index)  # the clusters of the intervals, in the hits' order
-rows, settings, sweep = resolve_table1_rows(params.table1, leakage, utility, params.blur_sweep, log=log)
-sweep.to_csv(snakemake.output.blur_sweep, index=False)
-t1 = table1(rows, leakage, utility, settings)
-t1.insert(4, "acc_chance", acc_chance(index))
 suite = read_suite(dict(snakemake.input.items()))  # the attack suite's metric files by kind
+# Gaussian Blur 1 matched to Ours on baselines.blur.match (default: plr_worst on the validation slice, no test clip)
+match_plr = blur_match_plr(
+    params.blur_match, ["ours", *params.blur_sweep], leakage, lambda r: worst_on_validation(r, suite)
+)
+rows, settings, sweep = resolve_table1_rows(
+    params.table1,
+    leakage,
+    utility,
+    params.blur_sweep,
+    log=log,
+    match_plr=match_plr,
+    match_label=BLUR_MATCH_LABELS[params.blur_match],
+)
+sweep.to_csv(snakemake.output.blur_sweep, index=False)
+log(f"Gaussian Blur 1 matched to Ours on {params.blur_match} ({match_plr['ours']:.3f} for Ours)")
+t1 = table1(rows, leakage, utility, settings)
+after_chance = list(t1.columns).index("chance") + 1
+t1.insert(after_chance, "acc_chance", acc_chance(index))
 adaptive = suite["adaptive"]
-t1.insert(4, "plr_adaptive", [round(adaptive[rep]["plr"], 3) for rep in t1["representation"]])
+t1.insert(after_chance, "plr_adaptive", [round(adaptive[rep]["plr"], 3) for rep in t1["representation"]])
 # issues 14 and 26: every attacker's PLR, plr_worst (attacker chosen on validation, scored on test)
 t1 = append_suite_columns(t1, suite, actors)
-components = {"identity_classifier_acc": read_json(snakemake.input.identity)["test_acc"]}
+components = {
+    "identity_classifier_acc": read_json(snakemake.input.identity)["test_acc"],  # V_pl
+    "validator_acc": read_json(snakemake.input.validator)["test_acc"],  # the independent validator
+}
 for f in snakemake.input.controllers:
     components[f"{Path(f).stem}_acc"] = read_json(f)["test_acc"]
 components["expression_controller_acc"] = read_json(snakemake.input.expression)["main_test_acc"]
@@ -46,10 +63,11 @@ t2 = table2(params.table2, utility)
 t2.insert(len(t2.columns), "acc_chance", acc_chance(index))
 t2 = add_interval_columns(t2, "Avg", [utility[rep] for _, rep in params.table2], actors)
 t2.to_csv(snakemake.output.table2, index=False)
-scored = {"acc": {}, "plr": {}, "plr_worst": {}}
+scored = {"acc": {}, "plr": {}, "plr_vpl": {}, "plr_worst": {}}
 for approach, rep in zip(t1["approach"], t1["representation"]):
     scored["acc"][approach] = Scored(approach, utility[rep]["hits"], "F_u")
-    scored["plr"][approach] = Scored(approach, leakage[rep]["hits"], "V_pl")
+    scored["plr"][approach] = Scored(approach, leakage[rep]["hits"], "validator")
+    scored["plr_vpl"][approach] = Scored(approach, leakage[rep]["vpl"]["hits"], "V_pl")
     attacker, hits = worst_hits(rep, suite)
     scored["plr_worst"][approach] = Scored(approach, hits, attacker)
 paired = paired_tests(params.paired["reference"], params.paired["with"], scored)
