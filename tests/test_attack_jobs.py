@@ -10,7 +10,7 @@ from test_attacks import QUIET, identity_clips
 from test_threat import one_thread  # noqa: F401  (autouse: tiny models, one thread)
 
 from ppfer_core.attack_jobs import AdaptiveSettings, AttackData, adaptive_record, frames_record
-from ppfer_core.evaluation import leakage_record, load_scorer, privacy_leakage
+from ppfer_core.evaluation import LeakageScorers, leakage_record, load_scorer, privacy_leakage
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job
 from ppfer_core.training import save_weights, seed_everything
@@ -46,6 +46,8 @@ def rep(tmp_path):
     np.save(tmp_path / "test.npy", identity_clips(y_test, 1, t=2))
     torch.manual_seed(5)
     save_weights(create_model("image", MODEL["arch"], num_classes=3), tmp_path / "validator.pt")
+    torch.manual_seed(1)
+    save_weights(create_model("image", MODEL["arch"], num_classes=3), tmp_path / "vpl.pt")
     return tmp_path
 
 
@@ -72,7 +74,8 @@ def test_a_record_does_not_depend_on_the_records_the_job_wrote_before(rep):
 
     seed_everything(job.seed)
     alone = frames(rep / "alone.state")
-    leakage_record(job, "x", validator, MODEL, data.test, rep / "index.parquet", 0)
+    scorers = LeakageScorers(load_scorer(MODEL, 3, validator), load_scorer(MODEL, 3, validator))
+    leakage_record(job, "x", scorers, data.test, rep / "index.parquet", 0)
     adaptive = adaptive_record(
         job, data, AdaptiveSettings("validator", TRAIN, CONVERGENCE), MODEL, validator, rep / "a", 0
     )
@@ -86,7 +89,16 @@ def test_leakage_record_is_the_validators_plr_of_the_clips_it_is_given(rep):
     """The one leakage scoring (rules leakage and attack_suite): V_pl's PLR of the given test clips."""
     job = Job(QUIET, CPU, 0, 0, None)
     test = np.load(rep / "test.npy")
-    record = leakage_record(job, "recovered-x", rep / "validator.pt", MODEL, test, rep / "index.parquet", 3)
     validator = load_scorer(MODEL, 3, rep / "validator.pt")
-    expected = privacy_leakage(validator, test, np.repeat(np.arange(3), 2), 3, 3, CPU)
-    assert record == {"rep": "recovered-x", **expected}
+    vpl = load_scorer(MODEL, 3, rep / "vpl.pt")
+    record = leakage_record(
+        job, "recovered-x", LeakageScorers(validator, vpl), test, rep / "index.parquet", 3
+    )
+    y = np.repeat(np.arange(3), 2)
+    expected = privacy_leakage(validator, test, y, 3, 3, CPU)
+    assert record == {
+        "rep": "recovered-x",
+        **expected,
+        "scorer": "validator",
+        "vpl": privacy_leakage(vpl, test, y, 3, 3, CPU),
+    }
