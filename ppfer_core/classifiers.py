@@ -4,7 +4,8 @@ and the adaptive attacker — all one supervised cross-entropy path."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -72,3 +73,34 @@ def per_class_accuracy(
         name: float((pred[true == c] == c).mean()) if (true == c).any() else float("nan")
         for c, name in enumerate(names)
     }
+
+
+@dataclass(frozen=True)
+class ClipScores:
+    """Predicted and true expression of the test clips, in the clips' order (the test index rows' order):
+    what a utility metrics file records of a model (:meth:`record`)."""
+
+    pred: np.ndarray
+    true: np.ndarray
+
+    @property
+    def hits(self) -> np.ndarray:
+        """1 per clip whose expression is right, 0 otherwise, in the clips' order."""
+        return (self.pred == self.true).astype(int)
+
+    def record(self, names: Sequence[str]) -> dict[str, Any]:
+        """``acc`` (percent), ``correct``, ``per_class`` (percent, class ``names``), ``n`` and per-clip
+        ``hits`` (actor-clustered intervals, paired tests): the test fields of a utility metrics file."""
+        per_class = per_class_accuracy(self.pred, self.true, names)
+        return {
+            "acc": 100.0 * float((self.pred == self.true).mean()),
+            "correct": int((self.pred == self.true).sum()),
+            "per_class": {k: 100.0 * v for k, v in per_class.items()},
+            "n": int(len(self.true)),
+            "hits": self.hits.tolist(),
+        }
+
+
+def score_clips(model: nn.Module, dataset: Dataset, device: torch.device, batch_size: int = 16) -> ClipScores:
+    """Test ``model`` on every clip of ``dataset`` in order (:func:`predict_labels`)."""
+    return ClipScores(*predict_labels(model, dataset, device, batch_size))

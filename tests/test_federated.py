@@ -15,6 +15,9 @@ from flwr.serverapp import Grid  # noqa: E402
 from flwr.supercore.task_identity import TaskIdentity  # noqa: E402
 
 from ppfer_core import EMOTIONS  # noqa: E402
+from ppfer_core.arrays import ClipDataset, emotion_labels  # noqa: E402
+from ppfer_core.classifiers import predict_labels  # noqa: E402
+from ppfer_core.federated import server_app  # noqa: E402
 from ppfer_core.federated.client_app import make_client_app  # noqa: E402
 from ppfer_core.federated.partition import (  # noqa: E402
     check_partition,
@@ -23,9 +26,11 @@ from ppfer_core.federated.partition import (  # noqa: E402
     partition_by_actor,
     site_summary,
 )
-from ppfer_core.federated.server_app import FedOutputs, make_strategy, run_rounds  # noqa: E402
+from ppfer_core.federated.server_app import FedOutputs, finish, make_strategy, run_rounds  # noqa: E402
 from ppfer_core.federated.table6 import table6  # noqa: E402
-from ppfer_core.federated.task import FedSettings  # noqa: E402
+from ppfer_core.federated.task import FedSettings, GlobalTest, build_model  # noqa: E402
+from ppfer_core.runtime import read_json  # noqa: E402
+from ppfer_core.stats import ActorInterval, mcnemar  # noqa: E402
 
 
 def fed_settings(**kw) -> FedSettings:
@@ -172,20 +177,27 @@ class InProcessGrid(Grid):
 
 
 @pytest.fixture(scope="module")
-def toy_sites(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sites")
+def toy_split():
+    """A toy index and its train / test clips (rows as in the index)."""
     index = toy_index(actors=4, per_actor=6, test_per_actor=3)
     rng = np.random.default_rng(0)
     clips = {
         s: rng.integers(0, 256, ((index["split"] == s).sum(), 4, 16, 16, 3), dtype=np.uint8)
         for s in ("train", "test")
     }
+    return index, clips
+
+
+@pytest.fixture(scope="module")
+def toy_sites(tmp_path_factory, toy_split):
+    root = tmp_path_factory.mktemp("sites")
+    index, clips = toy_split
     export_sites(clips, index, partition_by_actor(index, 2, seed=0), root)
     return root
 
 
 @pytest.mark.parametrize("strategy", ["fedavg", "fedprox"])
-def test_server_loop_resumes_between_rounds_to_the_same_model(toy_sites, tmp_path, strategy):
+def test_server_loop_resumes_between_rounds_to_the_same_model(toy_sites, toy_split, tmp_path, strategy):
     s = fed_settings(
         arch="r3d_small",
         width=4,
@@ -200,9 +212,14 @@ def test_server_loop_resumes_between_rounds_to_the_same_model(toy_sites, tmp_pat
     )
     client = make_client_app(s, str(toy_sites))
     whole = FedOutputs.in_dir(tmp_path / "whole")
-    m = run_rounds(InProcessGrid(client, toy_sites), s, whole)
+    index, clips = toy_split
+    test = GlobalTest(clips["test"], emotion_labels(index, "test"))
+    m = run_rounds(InProcessGrid(client, toy_sites), s, whole, global_test=test)
     rounds = pd.read_csv(whole.rounds)
     assert list(rounds["round"]) == [1, 2] and m["n"] == 12 and set(m["per_site_acc"]) == {"1", "2"}
+    # the whole test split, in index row order, tests the same final model the sites tested
+    assert len(m["hits"]) == 12 and sum(m["hits"]) == m["correct"] == rounds["correct"].iloc[-1]
+    assert m["tested_on"] == "test split"
     assert m["bytes_per_round"] == 2 * 2 * m["model_bytes"] and not whole.state.exists()
     part = FedOutputs.in_dir(tmp_path / "part")
     with pytest.raises(KeyboardInterrupt):
@@ -216,28 +233,83 @@ def test_server_loop_resumes_between_rounds_to_the_same_model(toy_sites, tmp_pat
     assert pd.read_csv(part.rounds)["acc"].tolist() == rounds["acc"].tolist()
 
 
-def test_table6_rows_intervals_and_spread():
-    central = {"original": {"acc": 50.0, "n": 20}, "ours": {"acc": 60.0, "n": 20}}
-    fed = {
-        "fedavg": {
-            rep: {
-                "correct": c,
-                "n": 20,
-                "rounds": 6,
-                "local_epochs": 2,
-                "sites": 3,
-                "model_bytes": 100,
-                "bytes_per_round": 600,
-                "per_site_acc": {"1": 40.0, "2": 55.0, "3": 50.0},
-            }
-            for rep, c in (("original", 9), ("ours", 12))
-        }
+def _site_reply(site: int, correct: int, n: int) -> dict:
+    """A site's evaluate metrics (every clip of emotion 0, for the per-class counts)."""
+    per_emotion = {f"correct-{e}": correct if i == 0 else 0 for i, e in enumerate(EMOTIONS)}
+    per_emotion |= {f"n-{e}": n if i == 0 else 0 for i, e in enumerate(EMOTIONS)}
+    return {"metrics": {"site": site, "correct": correct, "num-examples": n, **per_emotion}}
+
+
+def test_final_model_is_tested_on_the_test_split_with_hits_in_index_order(tmp_path):
+    """The federated metrics carry per-clip hits of the final global model, one per test clip in the
+    test index rows' order (as the centralised F_u's), and the figures they sum to."""
+    s = fed_settings(arch="r3d_small", width=4, augment=False, train={}, sites=2)
+    model = build_model(s)
+    clips = np.random.default_rng(1).integers(0, 256, (10, 4, 16, 16, 3), dtype=np.uint8)
+    pred, _ = predict_labels(model, ClipDataset(clips, np.zeros(10, np.int64)), torch.device("cpu"), 16)
+    right = np.array([1, 0, 0, 1, 1, 0, 1, 0, 1, 1])
+    labels = np.where(right == 1, pred, (pred + 1) % len(EMOTIONS))  # clip i right iff right[i]
+    history = [
+        {"round": 1, **server_app.test_row([_site_reply(1, 2, 4), _site_reply(2, 5, 6)]), "seconds": 1.0}
+    ]
+    out = FedOutputs.in_dir(tmp_path / "split")
+    arrays = ArrayRecord(model.state_dict())
+    m = finish(s, out, arrays, history, {"rep": "ours"}, print, GlobalTest(clips, labels))
+    assert m["hits"] == right.tolist() and read_json(out.metrics)["hits"] == right.tolist()
+    assert (m["correct"], m["n"], m["acc"], m["tested_on"]) == (6, 10, 60.0, "test split")
+    for c, e in enumerate(EMOTIONS):
+        if (labels == c).any():
+            assert m["per_class"][e] == pytest.approx(100.0 * right[labels == c].mean())
+    assert m["per_site_acc"] == {"1": 50.0, "2": pytest.approx(500 / 6)}
+    # without a test split (flwr run): the sites' own counts, summed, and no hits
+    m = finish(s, FedOutputs.in_dir(tmp_path / "sites"), arrays, history, {}, print)
+    assert "hits" not in m and (m["correct"], m["n"], m["tested_on"]) == (7, 10, "sites")
+    with pytest.raises(ValueError, match="10 test clips but 9 labels"):
+        GlobalTest(clips, labels[:9])
+
+
+def _fed_metrics(hits: list[int]) -> dict:
+    return {
+        "hits": hits,
+        "correct": sum(hits),
+        "n": len(hits),
+        "rounds": 6,
+        "local_epochs": 2,
+        "sites": 3,
+        "model_bytes": 100,
+        "bytes_per_round": 600,
+        "per_site_acc": {"1": 40.0, "2": 55.0, "3": 50.0},
     }
-    t = table6([("No Privacy Preservation", "original"), ("Ours", "ours")], central, fed)
+
+
+def test_table6_actor_intervals_paired_test_and_spread():
+    actors = [str(1001 + i // 5) for i in range(20)]  # 4 actors of 5 test clips
+    central_hits = {"original": [1, 0] * 10, "ours": [1] * 12 + [0] * 8}
+    fed_hits = {"original": [1, 0, 0, 0] * 5, "ours": [1] * 12 + [0] * 8}
+    central = {
+        rep: {"rep": rep, "hits": h, "acc": 100.0 * sum(h) / 20, "n": 20} for rep, h in central_hits.items()
+    }
+    fed = {"fedavg": {rep: _fed_metrics(h) for rep, h in fed_hits.items()}}
+    rows = [("No Privacy Preservation", "original"), ("Ours", "ours")]
+    t = table6(rows, central, fed, actors)
     assert list(t["approach"]) == ["No Privacy Preservation", "Ours"]
-    assert t["acc_fedavg"].tolist() == [45.0, 60.0] and t["gap_fedavg"].tolist() == [-5.0, 0.0]
-    assert (t["acc_fedavg_lo"] < t["acc_fedavg"]).all() and (t["acc_central_hi"] > t["acc_central"]).all()
+    assert t["acc_central"].tolist() == [50.0, 60.0]
+    assert t["acc_fedavg"].tolist() == [25.0, 60.0] and t["gap_fedavg"].tolist() == [-25.0, 0.0]
+    for i, rep in enumerate(("original", "ours")):  # the actor-clustered interval of Tables 1-5
+        for col, hits in (("central", central_hits[rep]), ("fedavg", fed_hits[rep])):
+            ci = ActorInterval().of(hits, actors)
+            assert (t[f"acc_{col}_lo"][i], t[f"acc_{col}_hi"][i]) == (round(ci.lo, 3), round(ci.hi, 3))
+    # McNemar over the same clips: only the centralised F_u gets clips 2, 6, 10, 14, 18 right
+    assert t["only_central_fedavg"].tolist() == [5, 0] and t["only_fedavg"].tolist() == [0, 0]
+    p = mcnemar(central_hits["original"], fed_hits["original"]).p_value
+    assert t["p_vs_central_fedavg"].tolist() == [pytest.approx(p, rel=1e-3), 1.0] and p == 0.0625
     assert t["site_acc_spread"].tolist() == [15.0, 15.0] and t["bytes_per_round"].tolist() == [600, 600]
+    del fed["fedavg"]["ours"]["hits"]
+    with pytest.raises(KeyError, match="fedavg metrics of .* no per-clip 'hits'"):
+        table6(rows, central, fed, actors)
+    fed["fedavg"]["ours"]["hits"] = [1] * 19  # not the same test clips
+    with pytest.raises(ValueError, match="20 actors for 19 clips"):
+        table6(rows, central, fed, actors)
 
 
 def test_fedprox_hooks_add_the_proximal_gradient():

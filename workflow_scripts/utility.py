@@ -6,7 +6,7 @@ import pandas as pd
 
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips
-from ppfer_core.classifiers import fit_classifier, per_class_accuracy, predict_labels
+from ppfer_core.classifiers import fit_classifier, score_clips
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.training import save_weights
@@ -25,23 +25,19 @@ with job.resumable(snakemake.output.model) as state:
         model, train_set, job.train_settings(), job.run(f"utility_{snakemake.wildcards.rep}", state)
     )
     save_weights(model, snakemake.output.model)
-pred, true = predict_labels(
-    model, ClipDataset(load_clips(snakemake.input.test), emotion_labels(index, "test")), job.device, 16
+scores = score_clips(
+    model, ClipDataset(load_clips(snakemake.input.test), emotion_labels(index, "test")), job.device
 )
-acc = 100.0 * float((pred == true).mean())
-per_class = {k: 100.0 * v for k, v in per_class_accuracy(pred, true, EMOTIONS).items()}
+test = scores.record(EMOTIONS)  # acc, correct, per_class, n, hits (the federated F_u's are the same)
 job.log(
-    f"{snakemake.wildcards.rep}: ACC {acc:.2f}% " + " ".join(f"{k} {v:.1f}" for k, v in per_class.items())
+    f"{snakemake.wildcards.rep}: ACC {test['acc']:.2f}% "
+    + " ".join(f"{k} {v:.1f}" for k, v in test["per_class"].items())
 )
 write_json(
     snakemake.output.metrics,
     {
         "rep": snakemake.wildcards.rep,
-        "acc": acc,
-        "correct": int((pred == true).sum()),
-        "per_class": per_class,
-        "n": int(len(true)),
-        "hits": (pred == true).astype(int).tolist(),
+        **test,
         "history": result.history,
         "train_dtype": result.dtype,
     },

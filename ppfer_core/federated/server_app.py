@@ -4,7 +4,10 @@ Each round the strategy sends the global weights to every site, aggregates their
 weights (example-weighted), then sends the new global model to every site for testing on its own
 test clips; the server sees only weights and counts, never a clip. After every round the global
 weights, the round number and the per-round metrics are written to ``state.pt`` (atomically), so a
-rerun after an interruption continues from the last completed round."""
+rerun after an interruption continues from the last completed round. The final global model's test
+figures are, inside the workflow, those of the whole test split in index row order (:class:`GlobalTest`,
+tested by the job that exported the sites, as the centralised F_u is tested; per-clip ``hits``), and
+the sites' summed counts under ``flwr run``."""
 
 from __future__ import annotations
 
@@ -21,9 +24,15 @@ from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import FedAvg, FedProx
 
 from ppfer_core import EMOTIONS
-from ppfer_core.federated.task import FedSettings, build_model, site_train_dtype, state_bytes
+from ppfer_core.federated.task import (
+    FedSettings,
+    GlobalTest,
+    build_model,
+    site_train_dtype,
+    state_bytes,
+)
 from ppfer_core.runtime import write_json
-from ppfer_core.training import fingerprint, save_weights, seed_everything
+from ppfer_core.training import fingerprint, save_weights, seed_everything, select_device
 
 
 @dataclass(frozen=True)
@@ -101,8 +110,10 @@ def run_rounds(
     weights_file: str | None = None,
     log: Callable[[str], None] = print,
     meta: dict | None = None,
+    global_test: GlobalTest | None = None,
 ) -> dict:
-    """Run the remaining rounds (resuming from ``out.state``), then write model, rounds and metrics."""
+    """Run the remaining rounds (resuming from ``out.state``), then write model, rounds and metrics
+    (the final model tested on ``global_test`` when given: :func:`finish`)."""
     seed_everything(s.seed)
     model = build_model(s, weights_file)
     arrays, history = _resume(s, out, ArrayRecord(model.state_dict()), log)
@@ -124,13 +135,35 @@ def run_rounds(
         log(
             f"round {rnd}/{s.rounds}: train loss {row['train_loss']:.4f}, test ACC {row['acc']:.2f}% ({time.time() - t0:.1f} s)"
         )
-    return finish(s, out, arrays, history, meta or {}, log)
+    return finish(s, out, arrays, history, meta or {}, log, global_test)
+
+
+def sites_test(last: dict) -> dict:
+    """The final global model's test figures as the sites' own tests summed them (last round; no ``hits``)."""
+    return {
+        "acc": last["acc"],
+        "correct": last["correct"],
+        "n": last["n"],
+        "per_class": {
+            e: 100.0 * last[f"correct_{e}"] / last[f"n_{e}"] if last[f"n_{e}"] else float("nan")
+            for e in EMOTIONS
+        },
+    }
 
 
 def finish(
-    s: FedSettings, out: FedOutputs, arrays: ArrayRecord, history: list[dict], meta: dict, log
+    s: FedSettings,
+    out: FedOutputs,
+    arrays: ArrayRecord,
+    history: list[dict],
+    meta: dict,
+    log,
+    global_test: GlobalTest | None = None,
 ) -> dict:
-    """Write the final global model, the per-round metrics and the metrics summary; drop the state."""
+    """Write the final global model, the per-round metrics and the metrics summary; drop the state.
+    The summary's ``acc``, ``correct``, ``n``, ``per_class`` and per-clip ``hits`` are the final model
+    tested on ``global_test`` (the whole test split in index row order, as the centralised F_u); without
+    one (``flwr run``), the sites' own tests of the last round, summed, and no ``hits``."""
     model = build_model(s)
     model.load_state_dict(arrays.to_torch_state_dict())
     save_weights(model, out.model)
@@ -141,6 +174,7 @@ def finish(
     last = history[-1]
     site_acc = {int(k[4:-4]): v for k, v in last.items() if k.startswith("site") and k.endswith("_acc")}
     model_bytes = state_bytes(model.state_dict())
+    test = sites_test(last) if global_test is None else global_test.score(model, select_device(s.device))
     metrics = {
         **meta,
         "strategy": s.strategy,
@@ -148,13 +182,8 @@ def finish(
         "local_epochs": s.local_epochs,
         "sites": s.sites,
         "proximal_mu": s.proximal_mu if s.strategy == "fedprox" else None,
-        "acc": last["acc"],
-        "correct": last["correct"],
-        "n": last["n"],
-        "per_class": {
-            e: 100.0 * last[f"correct_{e}"] / last[f"n_{e}"] if last[f"n_{e}"] else float("nan")
-            for e in EMOTIONS
-        },
+        "tested_on": "sites" if global_test is None else "test split",
+        **test,
         "per_site_acc": {str(k): v for k, v in sorted(site_acc.items())},
         "model_bytes": model_bytes,
         "bytes_per_round": model_bytes * s.sites * 2,
@@ -165,7 +194,7 @@ def finish(
     if out.state.exists():
         out.state.unlink()
     log(
-        f"federated {s.strategy}: ACC {metrics['acc']:.2f}% after {s.rounds} rounds; per site {metrics['per_site_acc']}"
+        f"federated {s.strategy}: ACC {metrics['acc']:.2f}% after {s.rounds} rounds (tested on the {metrics['tested_on']}); per site {metrics['per_site_acc']}"
     )
     return metrics
 
@@ -176,9 +205,11 @@ def make_server_app(
     weights_file: str | None = None,
     log: Callable[[str], None] = print,
     meta: dict | None = None,
+    global_test: GlobalTest | None = None,
 ) -> ServerApp:
     """A ServerApp; settings and outputs fixed (simulation inside a rule) or, if None, from the run
-    config (``flwr run``: recipe keys of :meth:`FedSettings.to_run_config` and ``out-dir``)."""
+    config (``flwr run``: recipe keys of :meth:`FedSettings.to_run_config` and ``out-dir``);
+    ``global_test``: the test split the final model is tested on (simulation only, :func:`finish`)."""
     app = ServerApp()
 
     @app.main()
@@ -186,7 +217,7 @@ def make_server_app(
         cfg = dict(context.run_config)
         s = settings or FedSettings.from_run_config(cfg)
         out = outputs or FedOutputs.in_dir(str(cfg["out-dir"]))
-        run_rounds(grid, s, out, weights_file, log, meta)
+        run_rounds(grid, s, out, weights_file, log, meta, global_test)
 
     return app
 

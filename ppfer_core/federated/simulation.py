@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ppfer_core.arrays import emotion_labels
 from ppfer_core.federated.client_app import make_client_app
 from ppfer_core.federated.partition import check_partition, export_sites
 from ppfer_core.federated.server_app import FedOutputs, make_server_app
-from ppfer_core.federated.task import FedSettings
+from ppfer_core.federated.task import FedSettings, GlobalTest
 
 
 def backend_config(threads: int, sites: int, cuda: bool) -> dict:
@@ -43,7 +44,8 @@ def simulate(
     log: Callable[[str], None] = print,
     meta: dict | None = None,
 ) -> dict:
-    """Write the site folders, run the ServerApp and one ClientApp per site, return the metrics."""
+    """Write the site folders, run the ServerApp and one ClientApp per site, return the metrics (the
+    final global model tested on ``clips["test"]``, rows as in the index: :class:`GlobalTest`)."""
     from flwr.simulation import run_simulation
 
     check_partition(index, partition)
@@ -51,7 +53,8 @@ def simulate(
         raise ValueError(f"partition has {partition['site'].max()} sites, federated.sites is {s.sites}")
     export_sites(clips, index, partition, sites_dir)
     cuda = s.device == "cuda" or (s.device == "auto" and __import__("torch").cuda.is_available())
-    server = make_server_app(s, out, weights_file, log, meta)
+    test = GlobalTest(clips["test"], emotion_labels(index, "test"))
+    server = make_server_app(s, out, weights_file, log, meta, test)
     client = make_client_app(s, str(Path(sites_dir).resolve()))
     run_simulation(
         server_app=server,

@@ -2,55 +2,85 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from ppfer_core.stats import wilson_interval
+from ppfer_core.stats import ActorInterval
+from ppfer_core.tables import Scored, paired_test, rate_interval
 
 
-def _acc_columns(prefix: str, correct: int, n: int) -> dict[str, float]:
-    lo, hi = wilson_interval(correct, n)
-    return {f"acc_{prefix}": 100.0 * correct / n, f"acc_{prefix}_lo": lo, f"acc_{prefix}_hi": hi}
+def _acc_columns(
+    prefix: str, metrics: dict[str, Any], actors: Sequence[str], interval: ActorInterval | None
+) -> dict[str, float]:
+    """``acc_{prefix}`` and its actor-clustered 95 % interval (Tables 1-5's, from the per-clip ``hits``)."""
+    hits = metrics.get("hits")
+    if hits is None:
+        raise KeyError(
+            f"{prefix} metrics of {metrics.get('rep', '?')!r} have no per-clip 'hits' (made by older code?)"
+        )
+    lo, hi = rate_interval(metrics, actors, interval)
+    return {
+        f"acc_{prefix}": 100.0 * sum(hits) / len(hits),
+        f"acc_{prefix}_lo": round(lo, 3),
+        f"acc_{prefix}_hi": round(hi, 3),
+    }
 
 
-def central_correct(metrics: dict[str, Any]) -> tuple[int, int]:
-    """Correct test clips and test clips of a utility metrics file (ACC in percent of n)."""
-    n = int(metrics["n"])
-    return int(round(metrics["acc"] * n / 100.0)), n
+def paired_columns(name: str, strategy: str, central: dict[str, Any], fed: dict[str, Any]) -> dict:
+    """McNemar's test of the centralised against the federated F_u over the same test clips
+    (:func:`ppfer_core.tables.paired_test`, as ``paired_tests.csv``): ``only_central_{strategy}`` clips only
+    the centralised F_u gets right, ``only_{strategy}`` only the federated one, ``p_vs_central_{strategy}``
+    the two-sided p-value (exact binomial under 25 discordant clips, else chi-square)."""
+    t = paired_test("acc", Scored(name, central["hits"], "F_u"), Scored(name, fed["hits"], f"F_u {strategy}"))
+    return {
+        f"only_central_{strategy}": t["only_a"],
+        f"only_{strategy}": t["only_b"],
+        f"p_vs_central_{strategy}": t["p_value"],
+    }
+
+
+def _federated_facts(first: dict[str, Any]) -> dict[str, Any]:
+    sites = list(first["per_site_acc"].values())
+    return dict(
+        rounds=int(first["rounds"]),
+        local_epochs=int(first["local_epochs"]),
+        sites=int(first["sites"]),
+        model_bytes=int(first["model_bytes"]),
+        bytes_per_round=int(first["bytes_per_round"]),
+        site_acc_min=min(sites),
+        site_acc_max=max(sites),
+        site_acc_spread=max(sites) - min(sites),
+    )
 
 
 def table6(
     rows: list[tuple[str, str]],
     central: dict[str, dict[str, Any]],
     federated: dict[str, dict[str, dict[str, Any]]],
+    actors: Sequence[str],
+    interval: ActorInterval | None = None,
 ) -> pd.DataFrame:
     """One row per (approach, representation): centralised ACC (Table 1's), federated ACC per strategy
-    (``federated[strategy][rep]``) with Wilson 95 % intervals, its gap to centralised, rounds, local
-    epochs, sites, bytes sent per round (model size x sites x 2: the global model down, the update
-    up), and the spread of the final global model's test ACC over the sites."""
+    (``federated[strategy][rep]``), each with its 95 % interval clustered by the test clips' ``actors``
+    (in the order of the metric files' per-clip ``hits``, :class:`ppfer_core.stats.ActorInterval`), the
+    federated ACC's gap to centralised and McNemar's test of the two over the same clips
+    (:func:`paired_columns`), rounds, local epochs, sites, bytes sent per round (model size x sites x 2:
+    the global model down, the update up), and the spread of the final global model's test ACC over
+    the sites."""
     out = []
     for name, rep in rows:
         row: dict[str, Any] = {
             "approach": name,
             "rep": rep,
-            **_acc_columns("central", *central_correct(central[rep])),
+            **_acc_columns("central", central[rep], actors, interval),
         }
         for strategy, by_rep in federated.items():
             m = by_rep[rep]
-            row.update(_acc_columns(strategy, int(m["correct"]), int(m["n"])))
+            row.update(_acc_columns(strategy, m, actors, interval))
             row[f"gap_{strategy}"] = row[f"acc_{strategy}"] - row["acc_central"]
-        first = federated[next(iter(federated))][rep]
-        sites = list(first["per_site_acc"].values())
-        row.update(
-            rounds=int(first["rounds"]),
-            local_epochs=int(first["local_epochs"]),
-            sites=int(first["sites"]),
-            model_bytes=int(first["model_bytes"]),
-            bytes_per_round=int(first["bytes_per_round"]),
-            site_acc_min=min(sites),
-            site_acc_max=max(sites),
-            site_acc_spread=max(sites) - min(sites),
-        )
+            row.update(paired_columns(name, strategy, central[rep], m))
+        row.update(_federated_facts(federated[next(iter(federated))][rep]))
         out.append(row)
     return pd.DataFrame(out)

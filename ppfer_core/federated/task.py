@@ -10,11 +10,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import numpy as np
 import torch
 
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset
-from ppfer_core.classifiers import fit_classifier, predict_labels
+from ppfer_core.classifiers import fit_classifier, predict_labels, score_clips
 from ppfer_core.federated.partition import SiteData
 from ppfer_core.registry import create_model
 from ppfer_core.training import CPU_DTYPES, Run, resolve_cpu_dtype, select_device, train_dtype
@@ -187,6 +188,26 @@ def evaluate_site(model: torch.nn.Module, data: SiteData, device: torch.device) 
         out[f"correct-{name}"] = int(((pred == true) & (true == c)).sum())
         out[f"n-{name}"] = int((true == c).sum())
     return out
+
+
+@dataclass(frozen=True)
+class GlobalTest:
+    """The whole test split in index row order (clips [N, T, H, W, 3], emotion labels), on which the
+    final global model is tested as the centralised F_u is (workflow_scripts/utility.py): ACC,
+    per class and per-clip ``hits`` in the same clip order, so that Table 6 can cluster its intervals
+    by actor and pair the federated F_u with the centralised one clip by clip. The workflow's
+    simulation holds the test split; a deployment (``flwr run``) has none and the sites' counts stand."""
+
+    clips: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self):
+        if len(self.clips) != len(self.labels):
+            raise ValueError(f"GlobalTest: {len(self.clips)} test clips but {len(self.labels)} labels")
+
+    def score(self, model: torch.nn.Module, device: torch.device) -> dict[str, Any]:
+        """``acc``, ``correct``, ``per_class``, ``n`` and ``hits`` of ``model`` (:meth:`ClipScores.record`)."""
+        return score_clips(model, ClipDataset(self.clips, self.labels), device).record(EMOTIONS)
 
 
 def state_bytes(state: dict[str, torch.Tensor]) -> int:
