@@ -3,7 +3,8 @@
 Every number on the page is read from files at generation time, never typed in:
 
 - ``DIR/results/tables/table{1..6}.csv`` (and ``blur_sweep.csv``, ``reinjection.csv`` when present): Tables 1-6 as markdown,
-  each rate with its Wilson 95 % interval (``X_lo`` / ``X_hi`` columns) written beside it;
+  each rate with its 95 % interval (``X_lo`` / ``X_hi`` columns) written beside it, the p-values of
+  the paired tests (``p_value``, Table 6's ``p_vs_central_*``) to 0.001;
 - ``DIR/results/report/runtime.csv`` (jobs and CPU seconds per rule, when present);
 - the JSON of ``python bench/dag_time.py --json FILE``: wall time, jobs, summed job and CPU time,
   time in training epochs, the per-rule wall times (``per_rule_s``) and cores;
@@ -67,10 +68,10 @@ RUNTIME_NOTE = (
 CONSTANT_COLUMNS = re.compile(
     r"chance|identity_chance|n_test|rounds|local_epochs|sites|identity_classifier_acc|validator_acc|.*controller.*_acc"
 )
-COUNTS = re.compile(r"n_test|rounds|local_epochs|sites|task|jobs|epochs")
+COUNTS = re.compile(r"n_test|rounds|local_epochs|sites|task|jobs|epochs|only_.*")  # only_*: discordant clips
 # Columns left out of the page (counts behind the rates; the CSV keeps them).
 HIDDEN = re.compile(r".*_correct|model_bytes")
-THREE_DECIMALS = re.compile(r"(auc|ssim)(_.*)?")
+THREE_DECIMALS = re.compile(r"(auc|ssim)(_.*)?|p_value|p_vs_.*")  # McNemar p-values
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def table_note(name: str) -> str:
 
 
 def number(value: object, column: str) -> str:
-    """A cell as the page shows it: rates to 0.1, AUC and SSIM to 0.001, counts as integers."""
+    """A cell as the page shows it: rates to 0.1, AUC, SSIM and p-values to 0.001, counts as integers."""
     if str(value) in ("True", "False"):
         return "✓" if str(value) == "True" else "–"
     if not isinstance(value, numbers.Real):

@@ -32,7 +32,7 @@ Evaluation, baselines, threats
 - :mod:`ppfer_core.design`        the plan: config/design.yaml and the config expanded and checked once, torch-free
 - :mod:`ppfer_core.robust`        enhancers against re-trained adversaries ("Ours (robust)")
 - :mod:`ppfer_core.sweep`         the robust variant's privacy/utility sweep
-- :mod:`ppfer_core.stats`         confidence intervals of the reported rates (Wilson)
+- :mod:`ppfer_core.stats`         intervals of the reported rates (Wilson; clustered by actor) and paired tests (McNemar)
 - :mod:`ppfer_core.tables`        Tables 1-5 from metric files (torch-free)
 - :mod:`ppfer_core.report`        figures of the report
 Beyond the paper

@@ -64,6 +64,7 @@ def fixture_tables() -> dict[str, pd.DataFrame]:
         {"approach": a, "rep": f"rep{i}", "acc_central": 80.093 - i, "acc_central_lo": 74.3 - i}
         | {"acc_central_hi": 84.9 - i, "acc_fedavg": 77.315 - i, "acc_fedavg_lo": 71.3, "acc_fedavg_hi": 82.4}
         | {"gap_fedavg": 2.778 + i, "rounds": 12, "local_epochs": 2, "sites": 3, "model_bytes": 1650000}
+        | {"only_central_fedavg": 5 + i, "only_fedavg": 2, "p_vs_central_fedavg": 0.0123 + i / 10}
         | {"bytes_per_round": 9900000 + 100000 * i, "site_acc_min": 70.833 + i, "site_acc_max": 87.5}
         for i, a in enumerate(APPROACHES)
     ]
@@ -199,6 +200,14 @@ def test_rates_carry_their_interval_and_each_table_its_notes(tmp_path):
     assert "plr_correct" not in text and "model_bytes" not in text
 
 
+def test_table6_shows_its_paired_test_as_counts_and_a_p_value(tmp_path):
+    text = page(tmp_path)
+    header = next(line for line in text.splitlines() if "p_vs_central_fedavg" in line)
+    assert "| only_central_fedavg | only_fedavg | p_vs_central_fedavg |" in header
+    assert "| 77.3 (71.3–82.4) | 2.8 | 5 | 2 | 0.012 |" in text  # acc_fedavg (CI), gap, McNemar
+    assert "| 6 | 2 | 0.112 |" in text
+
+
 def test_run_facts_come_from_the_timing_file_and_the_commit_argument(tmp_path):
     text = page(tmp_path)
     assert "`0123abc` (given with --commit)" in text
@@ -239,3 +248,4 @@ def test_the_reinjection_table_is_shown_with_its_intervals_and_caption(tmp_path)
     assert "## Does F_fc re-inject identity?" in text and "`results/tables/reinjection.csv`" in text
     assert "| Ours | G | ours | 12.3 (8.1–17.2) | plr_adaptive | 56.8 (50.1–63.4) | plr_scratch |" in text
     assert "McNemar's test over the same test clips" in text  # its caption, report/reinjection.rst
+    assert "| plr_scratch | 0.000 | re-injects |" in text  # p-values to 0.001, not to 0.1

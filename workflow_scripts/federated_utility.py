@@ -15,7 +15,12 @@ job = Job.from_snakemake(snakemake)
 p, w = snakemake.params, snakemake.wildcards
 fed = p.federated
 settings = FedSettings.from_config(
-    {"models": {"utility": p.model}, "train": {"utility": p.train}, "federated": fed},
+    {
+        "models": {"utility": p.model},
+        "train": {"utility": p.train},
+        "federated": fed,
+        "cpu_dtype": snakemake.config["cpu_dtype"],  # what the sites' local trainings autocast to
+    },
     strategy=w.strategy,
     seed=job.seed,
     device=job.device.type,
