@@ -42,7 +42,7 @@ from ppfer_core.arrays import (
 from ppfer_core.classifiers import cross_entropy_loss
 from ppfer_core.evaluation import leakage_frames
 from ppfer_core.nets import SMALL_CNN, Normalized
-from ppfer_core.plateau import CONVERGED, BestOnValidation, Evaluate, Plateau, Target, status
+from ppfer_core.plateau import CONVERGED, BestOnValidation, Evaluate, FromConfig, Plateau, Target, status
 from ppfer_core.registry import create_model
 from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit
 
@@ -65,7 +65,7 @@ def build_small_cnn(num_classes: int, width: int = 32) -> Normalized:
 
 
 @dataclass(frozen=True)
-class Convergence:
+class Convergence(FromConfig):
     """When an attacker counts as trained (issue 26). Every epoch is a full pass over its train items;
     it has converged when an epoch's (augmented) train accuracy reaches ``target_train_acc`` (while the
     validation accuracy is no longer rising), or when the accuracy on the validation slice
@@ -85,35 +85,11 @@ class Convergence:
     lr_patience: int = 3
     frames: str = "all"
 
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "target_train_acc",
-        "patience",
-        "val_fraction",
-        "shift",
-        "lr_factor",
-        "lr_patience",
-        "frames",
-    )
+    ENTRY: ClassVar[str] = "threat.attacks.convergence"
 
     def __post_init__(self) -> None:
         if self.frames not in ("all", "one"):
             raise ValueError(f"threat.attacks.convergence.frames must be all or one, got {self.frames!r}")
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> Convergence:
-        """``threat.attacks.convergence``; names the missing key."""
-        missing = [k for k in cls.KEYS if k not in cfg]
-        if missing:
-            raise KeyError(f"threat.attacks.convergence lacks {', '.join(missing)}")
-        return cls(
-            float(cfg["target_train_acc"]),
-            int(cfg["patience"]),
-            float(cfg["val_fraction"]),
-            int(cfg["shift"]),
-            float(cfg["lr_factor"]),
-            int(cfg["lr_patience"]),
-            str(cfg["frames"]),
-        )
 
     def plateau(self) -> Plateau:
         return Plateau(self.patience, 0.0, self.lr_factor, self.lr_patience)

@@ -21,7 +21,7 @@ from torch import nn
 from ppfer_core.arrays import FrameDataset, PairedFrameDataset, map_frames
 from ppfer_core.attacks import validation_split
 from ppfer_core.classifiers import predict_labels
-from ppfer_core.plateau import CONVERGED, BestOnValidation, Plateau
+from ppfer_core.plateau import CONVERGED, BestOnValidation, FromConfig, Plateau
 from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit
 
 LOSSES = ("ce", "mse")
@@ -50,7 +50,7 @@ def compensation_loss(compensator: nn.Module, controller: nn.Module | None, kind
 
 
 @dataclass(frozen=True)
-class CompensatorStop:
+class CompensatorStop(FromConfig):
     """When F_fc has converged (``train.compensator``'s ``val_fraction``, ``patience``, ``min_delta``,
     ``lr_factor``, ``lr_patience``): ``val_fraction`` of each expression's train clips are held out,
     and training stops once the validation figure (C_fc's accuracy in percent on the compensated
@@ -63,25 +63,11 @@ class CompensatorStop:
     lr_factor: float = 0.5
     lr_patience: int = 1
 
-    KEYS: ClassVar[tuple[str, ...]] = ("val_fraction", "patience", "min_delta", "lr_factor", "lr_patience")
+    ENTRY: ClassVar[str] = "train.compensator"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.val_fraction <= 0.5:
             raise ValueError(f"train.compensator.val_fraction must be in (0, 0.5], got {self.val_fraction}")
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> CompensatorStop:
-        """From the ``train.compensator`` entry; names the missing keys."""
-        missing = [k for k in cls.KEYS if k not in cfg]
-        if missing:
-            raise KeyError(f"train.compensator lacks {', '.join(missing)}")
-        return cls(
-            float(cfg["val_fraction"]),
-            int(cfg["patience"]),
-            float(cfg["min_delta"]),
-            float(cfg["lr_factor"]),
-            int(cfg["lr_patience"]),
-        )
 
     def plateau(self) -> Plateau:
         return Plateau(self.patience, self.min_delta, self.lr_factor, self.lr_patience)

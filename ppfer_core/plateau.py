@@ -13,11 +13,26 @@ training's resumable state, so a resumed training stops and scores exactly as an
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
+
+
+class FromConfig:
+    """Typed stop settings read from one config entry (``ENTRY``, e.g. ``threat.recovery``): every
+    dataclass field is a required key, converted to the type of its default; a missing key is named."""
+
+    ENTRY: ClassVar[str] = "the config entry"
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> Any:
+        missing = [f.name for f in fields(cls) if f.name not in cfg]  # type: ignore[arg-type]
+        if missing:
+            raise KeyError(f"{cls.ENTRY} lacks {', '.join(missing)}")
+        return cls(**{f.name: type(f.default)(cfg[f.name]) for f in fields(cls)})  # type: ignore[arg-type]
+
 
 CONVERGED = "converged"
 BUDGET = "budget"

@@ -26,7 +26,7 @@ from torch import nn
 
 from ppfer_core.arrays import PairedFrameDataset, batches, frames_to_tensor, map_frames
 from ppfer_core.attacks import Convergence, frame_attack
-from ppfer_core.plateau import CONVERGED, BestOnValidation, Plateau
+from ppfer_core.plateau import CONVERGED, BestOnValidation, FromConfig, Plateau
 from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit
 
 PSNR_CAP = 100.0
@@ -81,7 +81,7 @@ def recovery_loss(model: nn.Module) -> Callable:
 
 
 @dataclass(frozen=True)
-class RecoveryStop:
+class RecoveryStop(FromConfig):
     """When the recovery U-Net has converged (issue 26; ``threat.recovery``'s ``val_fraction``,
     ``patience``, ``min_delta``, ``lr_factor``, ``lr_patience``): ``val_fraction`` of the train clips
     are held out, and training (full passes over the other clips' frames) stops once their L1 has not
@@ -96,33 +96,11 @@ class RecoveryStop:
     lr_patience: int = 2
     frames: str = "all"
 
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "val_fraction",
-        "patience",
-        "min_delta",
-        "lr_factor",
-        "lr_patience",
-        "frames",
-    )
+    ENTRY: ClassVar[str] = "threat.recovery"
 
     def __post_init__(self) -> None:
         if self.frames not in ("all", "one"):
             raise ValueError(f"threat.recovery.frames must be all or one, got {self.frames!r}")
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> RecoveryStop:
-        """From the ``threat.recovery`` entry; names the missing keys."""
-        missing = [k for k in cls.KEYS if k not in cfg]
-        if missing:
-            raise KeyError(f"threat.recovery lacks {', '.join(missing)}")
-        return cls(
-            float(cfg["val_fraction"]),
-            int(cfg["patience"]),
-            float(cfg["min_delta"]),
-            float(cfg["lr_factor"]),
-            int(cfg["lr_patience"]),
-            str(cfg["frames"]),
-        )
 
     def plateau(self) -> Plateau:
         return Plateau(self.patience, self.min_delta, self.lr_factor, self.lr_patience)
