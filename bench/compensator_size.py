@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 import yaml
+from snakemake.utils import update_config
 
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import FrameDataset, PairedFrameDataset, emotion_labels, load_clips
@@ -54,15 +55,6 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (a DAG job on 2 cores has 1)")
     ap.add_argument("--json", type=Path, default=None, help="append one JSON line per model here")
     return ap.parse_args()
-
-
-def merge(base: dict, over: dict) -> None:
-    """Merge ``over`` into ``base`` key by key (nested mappings recursively), as Snakemake merges --configfile."""
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(base.get(k), dict):
-            merge(base[k], v)
-        else:
-            base[k] = v
 
 
 def controller_of(res: Path, cfg: dict) -> torch.nn.Module:
@@ -131,7 +123,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     cfg: dict = {}
     for path in args.config:
-        merge(cfg, yaml.safe_load(path.read_text()))
+        update_config(cfg, yaml.safe_load(path.read_text()))
     res = args.workdir / "results"
     index = pd.read_parquet(res / "data" / "cremad" / "index.parquet")
     g = load_clips(res / "reps" / args.rep / "train.npy")

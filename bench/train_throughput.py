@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
+from snakemake.utils import update_config  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import Dataset  # noqa: E402
 
@@ -76,15 +77,9 @@ class Stage:
 def merged_config(files: list[str]) -> dict:
     """config.yaml with the given files merged over it (nested keys)."""
 
-    def merge(a: dict, b: dict) -> dict:
-        out = dict(a)
-        for k, v in b.items():
-            out[k] = merge(a[k], v) if isinstance(v, dict) and isinstance(a.get(k), dict) else v
-        return out
-
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     for f in files:
-        cfg = merge(cfg, yaml.safe_load(Path(f).read_text()) or {})
+        update_config(cfg, yaml.safe_load(Path(f).read_text()) or {})
     return cfg
 
 

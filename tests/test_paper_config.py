@@ -4,32 +4,17 @@ exactly as Snakemake merges --configfile, and the blur sweep it plans at 112 px.
 from __future__ import annotations
 
 import copy
-import functools
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-from snakemake.utils import update_config, validate
-from workflow_facts import planning
+from snakemake.utils import validate
+from workflow_facts import merged, planning
 
 blur_sweep = planning.blur_sweep
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def merged(*files: str) -> dict:
-    """config.yaml with each --configfile merged over it, key by key (Snakemake's update_config)."""
-    return copy.deepcopy(_merged(files))
-
-
-@functools.cache
-def _merged(files: tuple[str, ...]) -> dict:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for f in files:
-        update_config(config, yaml.safe_load((REPO / f).read_text()))
-    validate(config, str(REPO / "schemas" / "config.schema.yaml"))
-    return config
 
 
 # The paper run's effective budget of every training stage: (epochs, batch, lr, items per epoch).

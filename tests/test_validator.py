@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 from torch import nn
+from workflow_facts import merged
 
 from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_match_plr, resolve_table1_rows
 from ppfer_core.evaluation import LeakageScorers, score_leakage
@@ -29,21 +29,6 @@ from ppfer_core.validator import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def merged(*files: str) -> dict:
-    """config.yaml with ``files`` merged over it key by key (as Snakemake's --configfile)."""
-
-    def merge(a: dict, b: dict) -> dict:
-        out = dict(a)
-        for k, v in b.items():
-            out[k] = merge(a[k], v) if isinstance(v, dict) and isinstance(a.get(k), dict) else v
-        return out
-
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    for f in files:
-        cfg = merge(cfg, yaml.safe_load((ROOT / f).read_text()))
-    return cfg
 
 
 CONFIGS = [(), ("config/tiny.yaml",), ("config/paper.yaml",), ("config/paper_smoke.yaml",)]

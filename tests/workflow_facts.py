@@ -1,6 +1,28 @@
 """Facts about the workflow that several tests check against (one list, not one per test file)."""
 
+import copy
+import functools
 from pathlib import Path
+
+import yaml
+from snakemake.utils import update_config, validate
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def merged(*files: str) -> dict:
+    """config.yaml with each --configfile merged over it, key by key (Snakemake's update_config), validated
+    against the schema; a fresh copy per call."""
+    return copy.deepcopy(_merged(files))
+
+
+@functools.cache
+def _merged(files: tuple[str, ...]) -> dict:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for f in files:
+        update_config(config, yaml.safe_load((REPO / f).read_text()))
+    validate(config, str(REPO / "schemas" / "config.schema.yaml"))
+    return config
 
 
 def _planning():
