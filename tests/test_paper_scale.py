@@ -90,7 +90,7 @@ def test_paper_config_plans_the_whole_dag_with_slurm_resources(paper_tree):
     assert (
         "generate_corpus" not in jobs and "generate_wild_corpus" not in jobs
     )  # real data, not the synthetic corpus
-    assert {"ingest_cremad", "ingest_dfew", "wavelet_split", "leakage", "tables", "all"} <= set(jobs)
+    assert {"ingest_cremad", "ingest_dfew", "wavelet_split", "attack_suite", "tables", "all"} <= set(jobs)
     assert GPU_RULES <= set(jobs), sorted(GPU_RULES - set(jobs))
     assert (
         len(jobs["train_enhancer"]) == 2 and len(jobs["train_controller"]) == 3
@@ -225,11 +225,14 @@ def test_weight_files_load_with_weights_only(tmp_path):
 
 
 def test_gpu_rule_list_matches_the_rule_files():
-    """GPU_RULES (the tests' list) is exactly the rules that declare `resources: **GPU`."""
-    declared = set()
+    """GPU_RULES (the tests' list) is exactly the rules that declare `resources: **GPU` and the rules
+    derived from one by `use rule A as B with:` (which inherit its resources)."""
+    declared, derived = set(), []
     for smk in (REPO / "rules").glob("*.smk"):
-        for block in re.split(r"\n(?=rule )", smk.read_text()):
+        for block in re.split(r"\n(?=rule |use rule )", smk.read_text()):
             name = re.match(r"rule (\w+):", block)
             if name and "**GPU" in block:
                 declared.add(name.group(1))
+            derived += re.findall(r"^use rule (\w+) as (\w+) with:", block, re.M)
+    declared |= {new for base, new in derived if base in declared}
     assert declared == GPU_RULES, (sorted(declared - GPU_RULES), sorted(GPU_RULES - declared))
