@@ -17,6 +17,7 @@ directory, then prints:
     python bench/dag_time.py                               # the default config (config.yaml)
     python bench/dag_time.py --config tiny --workdir /tmp/dagtime --clean --json /tmp/dagtime.json
     python bench/dag_time.py --analyse DIR                 # a finished run in DIR (wall time from its log)
+    python bench/dag_time.py --analyse DIR --wall S        # ... resumed after a stop: its parts' wall sum
 
 It also prints the wall time the DAG would take on ``--cores`` cores from its per-job times alone
 (``estimate_wall``): the job graph (``snakemake --dag``) list-scheduled, ready jobs in graph order,
@@ -242,6 +243,14 @@ def parse_args() -> argparse.Namespace:
         metavar="DIR",
         help="do not run: summarise the finished run in DIR (wall time from its newest Snakemake log)",
     )
+    ap.add_argument(
+        "--wall",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --analyse: the run's wall seconds, for a run that was stopped and resumed (the sum of "
+        "its parts; the newest log has only the last part's)",
+    )
     ap.add_argument("extra", nargs="*", help="further snakemake arguments (after --)")
     return ap.parse_args()
 
@@ -343,7 +352,8 @@ def main() -> None:
     ]
     startup = startup_seconds()
     if args.analyse:
-        workdir, wall = args.analyse, logged_wall_seconds(args.analyse)
+        workdir = args.analyse
+        wall = args.wall if args.wall is not None else logged_wall_seconds(workdir)
     else:
         workdir, wall = run_dag(args, configs)
     summary = summarise(args, workdir, wall, startup)
