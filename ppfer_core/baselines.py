@@ -134,6 +134,34 @@ def match_blur(sweep: pd.DataFrame, ours_plr: float, ours_acc: float) -> pd.Data
     return pd.DataFrame(out)
 
 
+def _sweep_table(
+    figure: Mapping[str, float],
+    leakage: Mapping[str, Mapping],
+    utility: Mapping[str, Mapping],
+    blur_sigmas: Mapping[str, float],
+    extra: bool,
+) -> pd.DataFrame:
+    """The blur sweep by sigma: rep, sigma, the PLR figure matched on, ACC, (plr_vpl,) chosen_as ("")."""
+    sweep = (
+        pd.DataFrame(
+            [
+                {
+                    "rep": r,
+                    "sigma": float(s),
+                    "plr": figure[r],
+                    "acc": utility[r]["acc"],
+                    **_sweep_extra(leakage[r], extra),
+                }
+                for r, s in blur_sigmas.items()
+            ]
+        )
+        .sort_values("sigma", kind="stable")
+        .reset_index(drop=True)
+    )
+    sweep["chosen_as"] = ""
+    return sweep
+
+
 def resolve_table1_rows(
     rows: Sequence[tuple[str, str]],
     leakage: Mapping[str, Mapping],
@@ -154,23 +182,7 @@ def resolve_table1_rows(
     and the sweep table (rep, sigma, plr, acc, (plr_vpl, match_plr,) chosen_as).
     """
     figure = match_plr if match_plr is not None else {r: lk["plr"] for r, lk in leakage.items()}
-    sweep = (
-        pd.DataFrame(
-            [
-                {
-                    "rep": r,
-                    "sigma": float(s),
-                    "plr": figure[r],
-                    "acc": utility[r]["acc"],
-                    **_sweep_extra(leakage[r], match_plr is not None),
-                }
-                for r, s in blur_sigmas.items()
-            ]
-        )
-        .sort_values("sigma", kind="stable")
-        .reset_index(drop=True)
-    )
-    sweep["chosen_as"] = ""
+    sweep = _sweep_table(figure, leakage, utility, blur_sigmas, match_plr is not None)
     placeholders = {MATCH_PLR: "Gaussian Blur 1", MATCH_ACC: "Gaussian Blur 2"}
     if not any(rep in placeholders for _, rep in rows):
         return list(rows), {}, sweep
