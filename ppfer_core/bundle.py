@@ -10,7 +10,9 @@ reads it without executing code::
                         "compensator": state_dict | None, "utility": state_dict | None}},
      "default_method": name}
 
-A method is the chain the DAG applies to its 64 x 64 (or 112 x 112) crops: wavelet split,
+A method is either networks (below) or, with ``"kind": "bottleneck"``, an expression basis and a
+template face (:mod:`ppfer_core.anonymize.bottleneck`: the basis file's arrays, settings, path and
+SHA-256, the template's settings, image and landmarks; no checkpoint). A networks method is the chain the DAG applies to its 64 x 64 (or 112 x 112) crops: wavelet split,
 F_lpr on the low band and F_hpr on every high subband, inverse transform, uint8 quantisation
 (G is stored as uint8 clips), then F_fc on G (C, the representation ``ours``). F_u, the utility
 model trained on that representation, gives the expression of a face track. The chain is
@@ -151,18 +153,24 @@ def pack_method(files: dict[str, str | None], settings: BundleSettings, name: st
     return out
 
 
-def write_bundle(
-    path: str | Path, settings: BundleSettings, methods: dict[str, dict[str, str | None]]
-) -> None:
-    """Pack ``methods`` (name -> part -> checkpoint file) into one bundle file, written atomically;
-    the first method is the default."""
+def write_bundle(path: str | Path, settings: BundleSettings, methods: dict) -> None:
+    """Pack ``methods`` (name -> part -> checkpoint file, or name ->
+    :class:`~ppfer_core.anonymize.bottleneck.BottleneckParts`) into one bundle file, written
+    atomically; the first method is the default."""
+    from ppfer_core.anonymize.bottleneck import BottleneckParts, pack_bottleneck
+
     if not methods:
         raise ValueError("a bundle needs at least one method")
     obj = {
         "format": FORMAT,
         "version": VERSION,
         "settings": settings.to_dict(),
-        "methods": {name: pack_method(files, settings, name) for name, files in methods.items()},
+        "methods": {
+            name: pack_bottleneck(files, name)
+            if isinstance(files, BottleneckParts)
+            else pack_method(files, settings, name)
+            for name, files in methods.items()
+        },
         "default_method": next(iter(methods)),
     }
     path = Path(path)
@@ -174,6 +182,8 @@ def write_bundle(
 
 class Method:
     """One method of a bundle, built and ready: :meth:`transform` crops, :meth:`expression` clips."""
+
+    kind = "networks"
 
     def __init__(self, name: str, parts: dict, settings: BundleSettings, device: torch.device):
         self.name, self.settings, self.device = name, settings, device
@@ -223,12 +233,32 @@ class Bundle:
     methods: dict[str, dict]
     default_method: str
 
-    def method(self, name: str | None = None, device: torch.device | str = "cpu") -> Method:
-        """Build the networks of method ``name`` (default: the bundle's default)."""
+    def method(self, name: str | None = None, device: torch.device | str = "cpu"):
+        """Build method ``name`` (default: the bundle's default): a :class:`Method` (networks) or a
+        :class:`~ppfer_core.anonymize.bottleneck.BottleneckMethod`."""
         name = name or self.default_method
         if name not in self.methods:
             raise BundleError(f"{self.path}: no method {name!r} (has: {', '.join(self.methods)})")
-        return Method(name, self.methods[name], self.settings, torch.device(device))
+        parts = self.methods[name]
+        if parts.get("kind") is None:
+            return Method(name, parts, self.settings, torch.device(device))
+        from ppfer_core.anonymize.bottleneck import KIND, BottleneckMethod
+
+        if parts["kind"] != KIND:
+            raise BundleError(f"{self.path}: method {name!r} is of unknown kind {parts['kind']!r}")
+        try:
+            return BottleneckMethod(name, parts, self.settings, f"{self.path}: method {name!r}")
+        except ValueError as exc:
+            raise BundleError(str(exc)) from exc
+
+    def describe(self, name: str) -> str:
+        """One line on what method ``name`` is made of (``--list-methods``)."""
+        parts = self.methods[name]
+        if parts.get("kind") is not None:
+            from ppfer_core.anonymize.bottleneck import describe_bottleneck
+
+            return describe_bottleneck(parts)
+        return "networks: " + ", ".join(p for p in PARTS if parts.get(p) is not None)
 
 
 def load_bundle(path: str | Path) -> Bundle:

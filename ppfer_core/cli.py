@@ -276,6 +276,8 @@ def _options(args):
 
 def _list_methods(bundle) -> int:
     print(f"{bundle.path}: methods {', '.join(bundle.methods)} (default {bundle.default_method})")
+    for name in bundle.methods:
+        print(f"  {name}: {bundle.describe(name)}")
     print(f"settings: {bundle.settings}")
     return 0
 

@@ -39,6 +39,74 @@ def astronaut_frames(n: int, size: tuple[int, int] = (360, 480), faces: int = 1)
     return out
 
 
+EXPRESSION_KEYS = (
+    (0, -1.0, -0.5, 0.0),
+    (6, -1.0, -0.5, 0.0),
+    (12, 1.0, 0.0, 0.0),
+    (16, 1.0, 0.0, 0.0),
+    (20, 0.0, 1.0, 0.0),
+    (24, -1.0, 1.0, 0.0),
+    (28, -1.0, -0.5, 0.0),
+    (32, -1.0, -0.5, 1.0),
+    (35, -1.0, -0.5, 1.0),
+    (39, -1.0, -0.5, 0.0),
+)
+"""Key frames (frame of 40, smile, mouth open, brows raised) of :func:`astronaut_expressions`: the
+photograph's smile toned down and her lips closed (near neutral), a broader smile, the mouth
+opening, the brows rising."""
+
+
+def expression_landmarks(landmarks: np.ndarray, smile: float, mouth: float, brows: float) -> np.ndarray:
+    """68 landmarks [68, 2] moved by an expression, in inter-ocular distances d: mouth corners up by
+    0.07 d and outward by 0.05 d per unit ``smile`` (the lip points next to them half as much); lower
+    lip down by 0.2 d and the chin by 0.15 d per unit ``mouth``; brows up by 0.12 d per unit ``brows``."""
+    lm = np.array(landmarks, dtype=np.float64)
+    d = float(np.linalg.norm(lm[45] - lm[36]))
+    for idx, side, w in ((48, -1, 1.0), (54, 1, 1.0), (49, -1, 0.5), (59, -1, 0.5), (60, -1, 0.5),
+                         (53, 1, 0.5), (55, 1, 0.5), (64, 1, 0.5)):  # fmt: skip
+        lm[idx] += w * smile * d * np.array([0.05 * side, -0.07])
+    for idx, w in ((55, 0.7), (56, 0.9), (57, 1.0), (58, 0.9), (59, 0.7), (65, 0.9), (66, 1.0), (67, 0.9)):
+        lm[idx, 1] += w * mouth * 0.2 * d
+    for idx, w in ((6, 0.5), (7, 0.8), (8, 1.0), (9, 0.8), (10, 0.5)):
+        lm[idx, 1] += w * mouth * 0.15 * d
+    lm[17:27, 1] -= brows * 0.12 * d
+    return lm
+
+
+def astronaut_expressions(n: int = 40) -> tuple[list[np.ndarray], np.ndarray]:
+    """A 480 x 360 video of the astronaut photograph (its top 360 rows, centred) whose face changes
+    expression (:data:`EXPRESSION_KEYS` stretched over ``n`` frames): her dlib landmarks moved by
+    :func:`expression_landmarks` and the face warped piecewise-affinely onto them (scikit-image's
+    ``PiecewiseAffineTransform`` over the landmarks and a fixed ring around the face). Returns the
+    frames and the expression [n, 3] (smile, mouth, brows) of each. Needs dlib (the faces extra)."""
+    from skimage import data
+    from skimage.transform import PiecewiseAffineTransform, warp
+
+    from ppfer_core.baselines import DlibLandmarks
+
+    photo = data.astronaut()[:360, 16:496]
+    lm = DlibLandmarks().detect(photo).astype(np.float64)
+    x0, y0 = np.floor(lm.min(0) - 40).astype(int).clip(0)
+    x1, y1 = np.ceil(lm.max(0) + 40).astype(int)
+    crop = photo[y0:y1, x0:x1]
+    h, w = crop.shape[:2]
+    ring = np.array([[x, y] for x in np.linspace(0, w - 1, 5) for y in np.linspace(0, h - 1, 5)
+                     if x in (0, w - 1) or y in (0, h - 1)])  # fmt: skip
+    keys = np.array(EXPRESSION_KEYS, dtype=np.float64)
+    t = np.linspace(0, keys[-1, 0], n)
+    expr = np.stack([np.interp(t, keys[:, 0], keys[:, j]) for j in (1, 2, 3)], 1)
+    frames = []
+    for smile, mouth, brows in expr:
+        target = expression_landmarks(lm, smile, mouth, brows) - (x0, y0)
+        tf = PiecewiseAffineTransform.from_estimate(
+            np.concatenate([target, ring]), np.concatenate([lm - (x0, y0), ring])
+        )
+        frame = photo.copy()
+        frame[y0:y1, x0:x1] = np.rint(warp(crop, tf, preserve_range=True)).astype(np.uint8)
+        frames.append(frame)
+    return frames, expr
+
+
 def write_video(
     path: str | Path,
     frames: list[np.ndarray],

@@ -63,6 +63,9 @@ class Anonymizer:
         elif options.needs_bundle:
             self.method = bundle.method(options.method, options.device)
             self.method_name, self.transform = self.method.name, self.method.transform
+        # a method that renders faces into the frame (the bottleneck) instead of transforming crops
+        self.renders = transform is None and getattr(self.method, "kind", None) == "bottleneck"
+        self.applies = self.transform is not None or self.renders
         if detector is None:
             from ppfer_core.faces import YuNetDetector
 
@@ -99,24 +102,35 @@ class Anonymizer:
     def _image(self, path: Path, tmp_out: Path, progress: bool) -> tuple[Result, dict]:
         t0, timings = time.perf_counter(), Timings()
         frame = media.read_image(path)
-        tracks = track_faces([frame], self.detector, 1, 1, on_detect=lambda s: _acc(timings, "detect", s))
-        frames, per_frame, crops = self._anonymize_chunk([frame], tracks.per_frame, 0, {}, timings)
+        session = self._session(photo=True)
+        tracks = track_faces(
+            [frame],
+            self.detector,
+            1,
+            1,
+            on_detect=lambda s: _acc(timings, "detect", s),
+            on_found=_observer(session, timings),
+        )
+        if session is not None:
+            session.prepare(tracks)
+        frames, per_frame, crops = self._anonymize_chunk([frame], tracks.per_frame, 0, {}, timings, session)
         if frames[0] is None:
             raise media.BadInput(path, "no face found and --no-face drop: nothing to write")
         media.write_image(tmp_out, frames[0], path)
-        rec = self._record(path, tracks, per_frame, crops, {"size": list(frame.shape[1::-1])})
+        rec = self._record(path, tracks, per_frame, crops, {"size": list(frame.shape[1::-1])}, session)
         return sidecar.result(path, rec, 1, self.method_name, t0, timings), rec
 
     def _video(self, path: Path, tmp_out: Path, progress: bool) -> tuple[Result, dict]:
         t0, timings = time.perf_counter(), Timings()
         reader = VideoReader(path, keep_partial=self.options.on_error == "keep-partial")
-        tracks, pts = self._first_pass(reader, timings)
+        session = self._session(photo=False)
+        tracks, pts = self._first_pass(reader, timings, session)
         info, damage = reader.info(pts), reader.damage
         writer = VideoWriter(
             tmp_out, path, info, self.options.crf, self.options.preset, audio=self.options.audio == "keep"
         )
         try:
-            per_frame, crops = self._second_pass(reader, pts, tracks, writer, timings, progress)
+            per_frame, crops = self._second_pass(reader, pts, tracks, writer, timings, progress, session)
             if writer.n == 0:
                 raise media.BadInput(path, "no face in any frame and --no-face drop: nothing to write")
             t1 = time.perf_counter()
@@ -134,11 +148,18 @@ class Anonymizer:
         }
         if damage is not None:
             head["damage"] = damage.to_dict()
-        rec = self._record(path, tracks, per_frame, crops, head)
+        rec = self._record(path, tracks, per_frame, crops, head, session)
         return sidecar.result(path, rec, writer.n, self.method_name, t0, timings), rec
 
-    def _first_pass(self, reader: VideoReader, timings: Timings) -> tuple[FaceTrackResult, list[int]]:
-        """Face tracks over the whole video, and the pts of every frame (the index pass 2 must match)."""
+    def _session(self, photo: bool):
+        """The per-input state of a method that renders faces (None for the others)."""
+        return self.method.session(photo, self.options.feather) if self.renders else None
+
+    def _first_pass(
+        self, reader: VideoReader, timings: Timings, session=None
+    ) -> tuple[FaceTrackResult, list[int]]:
+        """Face tracks over the whole video, and the pts of every frame (the index pass 2 must match);
+        a rendering method's session sees every detection, then gets the tracks."""
         pts: list[int] = []
 
         def images() -> Iterator[np.ndarray]:
@@ -153,7 +174,10 @@ class Anonymizer:
             self.options.smooth,
             on_detect=lambda s: _acc(timings, "detect", s),
             hold=round(self.options.hold * float(reader.rate)),
+            on_found=_observer(session, timings),
         )
+        if session is not None:
+            session.prepare(tracks)
         return tracks, pts
 
     def _second_pass(
@@ -164,17 +188,18 @@ class Anonymizer:
         writer: VideoWriter,
         timings: Timings,
         progress: bool,
+        session=None,
     ) -> tuple[list[dict], dict[int, dict[int, np.ndarray]]]:
         """Decode again (checked against pass 1), anonymise and encode; the sidecar's per-frame records
         and the anonymised crops F_u reads."""
-        samples = sidecar.expression_samples(tracks, self.method.settings.frames) if self.method else {}
+        samples = sidecar.expression_samples(tracks, self.method.settings.frames) if self.transform else {}
         per_frame: list[dict] = []
         crops: dict[int, dict[int, np.ndarray]] = {}
         bar = _bar(reader.path, tracks.n_frames, progress)
         try:
             for start, chunk in _chunks(_timed(_same_frames(reader, pts), timings), self.options.batch):
                 images = [f.image for f in chunk]
-                done, faces, got = self._anonymize_chunk(images, tracks.per_frame, start, samples, timings)
+                done, faces, got = self._anonymize_chunk(images, tracks.per_frame, start, samples, timings, session)
                 for rec, fr in zip(faces, chunk):
                     rec["time"] = round(float(fr.pts * reader.time_base), 6)
                 per_frame += faces
@@ -199,11 +224,13 @@ class Anonymizer:
         start: int,
         samples: dict[int, set[int]],
         timings: Timings,
+        session=None,
     ) -> tuple[list, list[dict], dict]:
         """Anonymise frames ``start ..`` of a chunk: every box of every track on the frame gets the
         method (or the fallback); returns the frames (None = dropped), the sidecar's per-frame records
-        and the anonymised crops kept for the expression of each track."""
-        t0 = time.perf_counter()
+        and the anonymised crops kept for the expression of each track. A rendering method's
+        ``session`` pastes its face into the frame at once (its time counts as the models')."""
+        t0, rendered = time.perf_counter(), 0.0
         frames = [f.copy() for f in chunk]
         jobs, records = [], []
         for i, frame in enumerate(frames):
@@ -211,16 +238,24 @@ class Anonymizer:
             for tid, box, detected in faces_of[start + i] if start + i < len(faces_of) else []:
                 region = apply.crop_region(box, frame.shape[:2], self.margin, self.size)
                 small = min(box[2] - box[0], box[3] - box[1]) < self.options.min_face
-                how = self.options.fallback if small and self.transform is not None else self.method_name
-                faces.append(
-                    {"track": tid, "box": _r(box), "region": _r(region), "detected": detected, "applied": how}
-                )
+                how = self.options.fallback if small and self.applies else self.method_name
+                face = {"track": tid, "box": _r(box), "region": _r(region), "detected": detected, "applied": how}
+                faces.append(face)
+                if how == self.method_name and session is not None:
+                    t1 = time.perf_counter()
+                    pasted = session.render(frame, chunk[i], start + i, tid, box)
+                    rendered += time.perf_counter() - t1
+                    if pasted is not None:
+                        face["region"] = _r(pasted)
+                        continue
+                    face["applied"] = how = self.options.fallback  # nothing of the face on the frame
                 if how == self.method_name and self.transform is not None:
                     jobs.append((i, tid, region, apply.crop(chunk[i], region, self.size)))
                 else:
                     apply.replace_region(frame, region, how, self.options.feather)
             records.append({"frame": start + i, "faces": faces})
-        timings.paste += time.perf_counter() - t0
+        timings.paste += time.perf_counter() - t0 - rendered
+        timings.models += rendered
         kept: dict[int, dict[int, np.ndarray]] = {}
         if jobs:
             t0 = time.perf_counter()
@@ -245,13 +280,17 @@ class Anonymizer:
             out.append(None if policy == "drop" else apply.blur_frame(frame) if policy == "blur" else frame)
         return out
 
-    def _record(self, path: Path, tracks, per_frame: list[dict], crops: dict, media_fields: dict) -> dict:
+    def _record(
+        self, path: Path, tracks, per_frame: list[dict], crops: dict, media_fields: dict, session=None
+    ) -> dict:
         head = {
             "bundle": self.bundle.path if self.bundle else None,
             "method": self.method_name,
             **media_fields,
         }
         model = {"margin": self.margin, "crop_size": list(self.size) if self.bundle else None}
+        if session is not None:
+            model["bottleneck"] = session.describe()
         found = sidecar.expressions(self.method, crops)
         return sidecar.record(path, head, model, self.options, tracks, per_frame, found)
 
@@ -272,6 +311,19 @@ def _same_frames(reader: VideoReader, pts: list[int]) -> Iterator[Frame]:
         yield fr
     if n != len(pts):
         raise media.BadInput(reader.path, f"pass 2 decoded {n} frames, pass 1 {len(pts)}")
+
+
+def _observer(session, timings: Timings):
+    """Pass 1's ``on_found`` for a rendering method's session (its time counts as the models'), or None."""
+    if session is None:
+        return None
+
+    def observe(index: int, frame: np.ndarray, found: list) -> None:
+        t0 = time.perf_counter()
+        session.observe(index, frame, found)
+        timings.models += time.perf_counter() - t0
+
+    return observe
 
 
 def _acc(timings: Timings, key: str, seconds: float) -> None:

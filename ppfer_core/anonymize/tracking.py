@@ -144,6 +144,19 @@ class FaceTrackResult:
     tracks: list[Track]
 
 
+def _search(tracker: Tracker, detector: FaceDetector, index: int, frame, on_detect, on_found) -> None:
+    """Run the detector on frame ``index`` and add what it found to the tracks."""
+    import time
+
+    t0 = time.perf_counter()
+    found = detector(frame)
+    tracker.update(index, found)
+    if on_detect:
+        on_detect(time.perf_counter() - t0)
+    if on_found:
+        on_found(index, frame, found)
+
+
 def track_faces(
     frames,
     detector: FaceDetector,
@@ -153,12 +166,12 @@ def track_faces(
     max_missed: int = 2,
     on_detect=None,
     hold: int = 0,
+    on_found=None,
 ) -> FaceTrackResult:
     """Detect and track faces over an iterable of RGB frames (consumed once; the frame count is
     learnt on the way). ``on_detect(seconds)`` receives each detector call's time; ``hold`` (frames)
-    keeps a lost track alive and its box on screen that long."""
-    import time
-
+    keeps a lost track alive and its box on screen that long; ``on_found(index, frame, detections)``
+    sees each searched frame and what the detector found in it (the tracks' boxes are theirs)."""
     tracker = Tracker(min_iou, max(max_missed, -(-hold // every)))
     pending: tuple[int, np.ndarray] | None = None
     n = 0
@@ -166,16 +179,10 @@ def track_faces(
         n = i + 1
         pending = (i, frame)
         if i % every == 0:
-            t0 = time.perf_counter()
-            tracker.update(i, detector(frame))
+            _search(tracker, detector, i, frame, on_detect, on_found)
             pending = None
-            if on_detect:
-                on_detect(time.perf_counter() - t0)
     if pending is not None:  # the last frame is always searched
-        t0 = time.perf_counter()
-        tracker.update(pending[0], detector(pending[1]))
-        if on_detect:
-            on_detect(time.perf_counter() - t0)
+        _search(tracker, detector, *pending, on_detect, on_found)
     per_frame: list[list[tuple[int, Box, bool]]] = [[] for _ in range(n)]
     for t in tracker.tracks:
         for f, (box, detected) in track_boxes(t, n, every, smooth, hold).items():
