@@ -31,8 +31,14 @@ import numpy as np
 import torch
 
 from ppfer_core.bottleneck.basis import ExpressionBasis
-from ppfer_core.bottleneck.realface import FaceCoder, FaceRenderer, ShapePredictor, TemplateSettings
-from ppfer_core.bottleneck.render import Template, face_template
+from ppfer_core.bottleneck.realface import (
+    FaceCoder,
+    FaceRenderer,
+    ShapePredictor,
+    TemplateSettings,
+    real_face_template,
+)
+from ppfer_core.bottleneck.render import Template
 from ppfer_core.bottleneck.settings import BasisSettings
 from ppfer_core.bottleneck.shapes import Similarity
 
@@ -64,7 +70,7 @@ def pack_bottleneck(parts: BottleneckParts, name: str) -> dict:
     except (KeyError, ValueError, OSError) as exc:
         raise ValueError(f"method {name!r}: {path} is not an expression basis ({exc})") from exc
     t = parts.template
-    template = face_template(t.actor, t.size, t.seed, t.upsample)
+    template = real_face_template(t)
     return {
         "kind": KIND,
         "basis": {
@@ -105,7 +111,7 @@ def describe_bottleneck(parts: dict) -> str:
         f"expression-code bottleneck: basis {b.get('file')} (sha256 {str(b.get('sha256'))[:12]}, "
         f"k={s.get('k')}, reference {s.get('reference')}, neutral_fraction {s.get('neutral_fraction')}, "
         f"amplitude_norm {s.get('amplitude_norm')}); template synthetic actor {t.get('actor')} rendered "
-        f"at {t.get('size')} px (seed {t.get('seed')}), dlib landmarks; F_fc not applied"
+        f"at {t.get('size')} px (seed {t.get('seed')}); F_fc not applied"
     )
 
 

@@ -37,7 +37,7 @@ detectors: the astronaut at 480 x 360 and 960 x 720, panned and zoomed, and synt
 128-256 px; spread of the side 0.90-1.16 w, of the shift 0.0-0.11 h). dlib's shape predictor was
 trained from HOG rectangles, so it is started from one."""
 JAW, BROWS = slice(0, 17), slice(17, 27)
-FOREHEAD = 0.45
+FOREHEAD = 0.15
 """The face region's top edge: the brows raised by this share of the inter-ocular distance."""
 LEVELS = 3
 """Pyramid levels of the template (full, 1/2, 1/4 size)."""
@@ -52,6 +52,42 @@ class TemplateSettings:
     size: int = 256
     seed: int = 0
     upsample: int = 1
+
+
+INNER_UPPER, INNER_LOWER, INNER_MOUTH = [61, 62, 63], [67, 66, 65], slice(60, 68)
+MOUTH_GAP, MOUTH_INSIDE = 3.0, (70, 24, 30)
+"""The template's closed lips are parted by this many pixels (at its 256 px) and the gap is painted
+this dark red, so that an opening mouth shows an inside instead of stretched lips."""
+BROW_WIDTH = 0.1
+"""The template's brows are drawn again this thick (share of the inter-ocular distance): dlib's
+predictor loses the renderer's thin brow lines once they are raised."""
+
+
+def real_face_template(settings: TemplateSettings) -> Template:
+    """The real-face template: the synthetic identity rendered at ``settings.size`` px by the
+    project's renderer (not a photograph of anyone), with the renderer's own landmarks (they lie on
+    the drawn brows, eyes, lips and jaw, so the warp moves what is drawn) and its mouth's inside
+    painted (:data:`MOUTH_GAP`). ValueError when dlib's HOG detector finds no face in it."""
+    from ppfer_core.baselines import DlibLandmarks, synthetic_donor
+
+    s = settings
+    image, lm = synthetic_donor(s.actor, s.size, s.seed)
+    if DlibLandmarks(s.upsample).detect(image) is None:
+        raise ValueError(f"dlib finds no face in the template of synthetic actor {s.actor} at {s.size} px")
+    import cv2
+
+    lm = np.asarray(lm, dtype=np.float64).copy()
+    gap = MOUTH_GAP * s.size / 256
+    lm[INNER_UPPER, 1] = np.minimum(lm[INNER_UPPER, 1], lm[INNER_LOWER, 1]) - gap / 2
+    lm[INNER_LOWER, 1] = lm[INNER_UPPER, 1] + gap
+    image = np.ascontiguousarray(image)
+    cv2.fillPoly(image, [np.rint(lm[INNER_MOUTH] * 16).astype(np.int32)], MOUTH_INSIDE, cv2.LINE_AA, 4)
+    iod = float(np.linalg.norm(lm[OUTER_EYE_CORNERS[1]] - lm[OUTER_EYE_CORNERS[0]]))
+    colour = tuple(int(v) for v in image[int(round(lm[19, 1])), int(round(lm[19, 0]))])
+    for brow in (lm[17:22], lm[22:27]):
+        pts = np.rint(brow * 16).astype(np.int32)
+        cv2.polylines(image, [pts], False, colour, max(1, round(BROW_WIDTH * iod)), cv2.LINE_AA, 4)
+    return Template.from_image(image, lm)
 
 
 def dlib_rect(box: Box) -> tuple[int, int, int, int]:
