@@ -26,6 +26,10 @@ Row = tuple[str, str]  # (approach, representation)
 ROBUST_SWEEP_OUTPUTS = (f"{RES}/tables/robust_sweep.csv", f"{RES}/report/robust_sweep.png")
 ROBUST_DEFAULT = "G-robust"  # "Ours (robust)" at robust.* as configured: the Table 1 row, the sweep's centre
 BUNDLE = f"{RES}/models/anonymizer.pt"  # the anonymiser's model bundle (rules/anonymize.smk)
+# anonymize.methods may also name the real-face expression-code bottleneck: no checkpoints, the basis
+# of rule fit_basis (rules/bottleneck.smk) and a template face (ppfer_core.anonymize.bottleneck)
+BOTTLENECK_METHOD = "bottleneck"
+BOTTLENECK_BASIS = f"{RES}/models/bottleneck/basis.npz"
 REINJECTION = f"{RES}/tables/reinjection.csv"  # plr_worst before and after F_fc (rule reinjection)
 
 
@@ -449,9 +453,9 @@ def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
     check_plan(plan)
     # Table 6 names representations; each must be a Table 1 row's (checked on the sheet's list)
     check_names("table6", "Table 1 representation", table6_reps, [r for _, r in table1])
-    if unknown := [m for m in plan.anonymizer if m not in plan.methods]:
+    if unknown := [m for m in plan.anonymizer if m not in [*plan.methods, BOTTLENECK_METHOD]]:
         raise ValueError(
             f"config key anonymize.methods: unknown method {', '.join(map(repr, unknown))} "
-            f"(known: {', '.join(plan.methods)})"
+            f"(known: {', '.join([*plan.methods, BOTTLENECK_METHOD])})"
         )
     return plan

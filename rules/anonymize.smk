@@ -4,11 +4,16 @@ from planning import input_videos, the_video
 
 # Methods a bundle can hold: every method of the design (a compensated representation of enhanced
 # frames, e.g. ours, ours-robust, open-ours), by its representation's name, with the checkpoint of each
-# part (PLAN.method_parts, ppfer_core.bundle.PARTS); config anonymize.methods picks (checked by the plan).
-from ppfer_core.design import BUNDLE
+# part (PLAN.method_parts, ppfer_core.bundle.PARTS), and the real-face expression-code bottleneck
+# (BOTTLENECK_METHOD: the basis of rule fit_basis, rules/bottleneck.smk, and the template settings);
+# config anonymize.methods picks (checked by the plan).
+from ppfer_core.design import BOTTLENECK_BASIS, BOTTLENECK_METHOD, BUNDLE
 
 ANONYMIZE = config["anonymize"]
-ANONYMIZER_METHODS = {m: PLAN.method_parts(m) for m in PLAN.anonymizer}
+ANONYMIZER_METHODS = {
+    m: {"basis": BOTTLENECK_BASIS} if m == BOTTLENECK_METHOD else PLAN.method_parts(m)
+    for m in PLAN.anonymizer
+}
 
 
 rule anonymizer_bundle:
@@ -30,6 +35,8 @@ rule anonymizer_bundle:
         methods={m: ANONYMIZER_METHODS[m] for m in ANONYMIZE["methods"]},
         # the config sections the bundle's settings come from (settings_from_config, in the job)
         bundle_config={k: config[k] for k in ("models", "ingest", "wavelet")},
+        # the bottleneck's template face (ppfer_core.bottleneck.realface.TemplateSettings)
+        template={"actor": config["bottleneck"]["template_actor"], "seed": config["seed"]},
     script:
         "../workflow_scripts/anonymizer_bundle.py"
 
