@@ -162,10 +162,10 @@ def main() -> None:
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
 
+    from anonymize_recognition import decode
     from PIL import Image
     from skimage import data
 
-    from anonymize_recognition import decode
     from ppfer_core.anonymize.demo import astronaut_expressions, write_video
 
     with tempfile.TemporaryDirectory() as d:
@@ -176,11 +176,18 @@ def main() -> None:
         Image.fromarray(data.astronaut()).save(tmp / "astronaut.png")
         video, photo = run(bundle, [tmp / "astronaut.mp4", tmp / "astronaut.png"], tmp / "out")
         source, output = decode(tmp / "astronaut.mp4"), decode(video)
-        res = {"bundle": bundle if args.bundle else f"packed from {args.basis}", "video": evaluate(source, output)}
+        res = {
+            "bundle": bundle if args.bundle else f"packed from {args.basis}",
+            "video": evaluate(source, output),
+        }
         res["photo"] = evaluate([data.astronaut()], [np.asarray(Image.open(photo).convert("RGB"))])
     for name, r in (("video", res["video"]), ("photograph", res["photo"])):
-        print(f"{name}: {r['frames']} frames; (a) dlib HOG finds a face in the output: {r['output_face_found_percent']} %")
-        print(f"  (b) descriptor distance >= 0.6: {r['distance_ge_0.6_percent']} % (median, min, max {r['distance_median_min_max']})")
+        print(
+            f"{name}: {r['frames']} frames; (a) dlib HOG finds a face in the output: {r['output_face_found_percent']} %"
+        )
+        print(
+            f"  (b) descriptor distance >= 0.6: {r['distance_ge_0.6_percent']} % (median, min, max {r['distance_median_min_max']})"
+        )
         if name == "video":
             print(f"  (c) Pearson r source vs output over {r['expression_frames']} frames: {r['pearson_r']}")
             print(f"      source ranges {r['source_range']}\n      output ranges {r['output_range']}")

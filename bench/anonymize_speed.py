@@ -46,9 +46,13 @@ def get_bundle(args, tmp: Path) -> tuple[str, str]:
         from ppfer_core.bottleneck.realface import TemplateSettings
         from ppfer_core.bundle import write_bundle
 
-        template = TemplateSettings(actor=int(config["bottleneck"]["template_actor"]), seed=int(config["seed"]))
+        template = TemplateSettings(
+            actor=int(config["bottleneck"]["template_actor"]), seed=int(config["seed"])
+        )
         path = tmp / "bottleneck.pt"
-        write_bundle(path, settings_from_config(config), {"bottleneck": BottleneckParts(args.basis, template)})
+        write_bundle(
+            path, settings_from_config(config), {"bottleneck": BottleneckParts(args.basis, template)}
+        )
         return str(path), f"bottleneck packed from {args.basis}"
     path = tmp / "random.pt"
     random_bundle(path, settings_from_config(config))
@@ -98,7 +102,9 @@ def main() -> None:
         bundle_path, what = get_bundle(args, tmp)
         write_video(tmp / "in.mp4", astronaut_frames(args.frames, (h, w)), fps=25)
         method = args.method or ("bottleneck" if args.basis else None)
-        anonymizer = Anonymizer(load_bundle(bundle_path), Options(method=method, detect_every=args.detect_every))
+        anonymizer = Anonymizer(
+            load_bundle(bundle_path), Options(method=method, detect_every=args.detect_every)
+        )
         t0, c0 = time.perf_counter(), time.process_time()
         r = anonymizer.process(tmp / "in.mp4", tmp / "out", progress=False)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -14,6 +14,22 @@ ANONYMIZER_METHODS = {
     m: {"basis": BOTTLENECK_BASIS} if m == BOTTLENECK_METHOD else PLAN.method_parts(m)
     for m in PLAN.anonymizer
 }
+# what the job packs: the parts, and for the bottleneck its template face
+# (ppfer_core.bottleneck.realface.TemplateSettings: a synthetic identity outside the corpus)
+ANONYMIZER_PARAMS = {
+    m: (
+        {
+            **parts,
+            "template": {
+                "actor": config["bottleneck"]["template_actor"],
+                "seed": config["seed"],
+            },
+        }
+        if m == BOTTLENECK_METHOD
+        else parts
+    )
+    for m, parts in ANONYMIZER_METHODS.items()
+}
 
 
 rule anonymizer_bundle:
@@ -32,11 +48,9 @@ rule anonymizer_bundle:
     conda:
         "../envs/ppfer.yaml"
     params:
-        methods={m: ANONYMIZER_METHODS[m] for m in ANONYMIZE["methods"]},
+        methods={m: ANONYMIZER_PARAMS[m] for m in ANONYMIZE["methods"]},
         # the config sections the bundle's settings come from (settings_from_config, in the job)
         bundle_config={k: config[k] for k in ("models", "ingest", "wavelet")},
-        # the bottleneck's template face (ppfer_core.bottleneck.realface.TemplateSettings)
-        template={"actor": config["bottleneck"]["template_actor"], "seed": config["seed"]},
     script:
         "../workflow_scripts/anonymizer_bundle.py"
 

@@ -39,7 +39,11 @@ BOX = (176.0, 60.0, 270.0, 178.0)  # the astronaut's face (YuNet), for stub dete
 def bundle(tmp_path_factory) -> Path:
     """A bundle holding only the bottleneck: a k = 8 basis of generator landmarks, the 256-px template."""
     d = tmp_path_factory.mktemp("bottleneck")
-    lms = [render_clip(a, e, 1.0, 8, 32, 0, clip_key=i)[1] for a in (1001, 1002, 1003) for i, e in enumerate(EMOTIONS)]
+    lms = [
+        render_clip(a, e, 1.0, 8, 32, 0, clip_key=i)[1]
+        for a in (1001, 1002, 1003)
+        for i, e in enumerate(EMOTIONS)
+    ]
     basis = fit_basis(np.stack(lms), synthetic_template(9004, 64, 0).canonical, BasisSettings(k=8))
     basis.save(str(d / "basis.npz"))
     write_bundle(d / "b.pt", SETTINGS, {"bottleneck": BottleneckParts(str(d / "basis.npz"))})
@@ -179,6 +183,11 @@ def test_missing_basis_is_named(tmp_path, bundle):
 def test_list_methods_shows_basis_and_template(bundle, capsys):
     assert main(["anonymize", "--bundle", str(bundle), "--list-methods"]) == 0
     out = capsys.readouterr().out
-    for part in ("bottleneck: expression-code bottleneck", "basis.npz (sha256 ", "k=8", "synthetic actor 9004"):
+    for part in (
+        "bottleneck: expression-code bottleneck",
+        "basis.npz (sha256 ",
+        "k=8",
+        "synthetic actor 9004",
+    ):
         assert part in out
     assert "F_fc not applied" in out

@@ -12,7 +12,9 @@ log = job_logger(snakemake.log[0])
 p = snakemake.params
 settings = settings_from_config(p.bundle_config)
 methods = {
-    m: BottleneckParts(parts["basis"], TemplateSettings(**p.template)) if m == BOTTLENECK_METHOD else parts
+    m: BottleneckParts(parts["basis"], TemplateSettings(**parts["template"]))
+    if m == BOTTLENECK_METHOD
+    else parts
     for m, parts in p.methods.items()
 }
 write_bundle(snakemake.output.bundle, settings, methods)

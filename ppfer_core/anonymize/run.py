@@ -199,7 +199,9 @@ class Anonymizer:
         try:
             for start, chunk in _chunks(_timed(_same_frames(reader, pts), timings), self.options.batch):
                 images = [f.image for f in chunk]
-                done, faces, got = self._anonymize_chunk(images, tracks.per_frame, start, samples, timings, session)
+                done, faces, got = self._anonymize_chunk(
+                    images, tracks.per_frame, start, samples, timings, session
+                )
                 for rec, fr in zip(faces, chunk):
                     rec["time"] = round(float(fr.pts * reader.time_base), 6)
                 per_frame += faces
@@ -239,7 +241,13 @@ class Anonymizer:
                 region = apply.crop_region(box, frame.shape[:2], self.margin, self.size)
                 small = min(box[2] - box[0], box[3] - box[1]) < self.options.min_face
                 how = self.options.fallback if small and self.applies else self.method_name
-                face = {"track": tid, "box": _r(box), "region": _r(region), "detected": detected, "applied": how}
+                face = {
+                    "track": tid,
+                    "box": _r(box),
+                    "region": _r(region),
+                    "detected": detected,
+                    "applied": how,
+                }
                 faces.append(face)
                 if how == self.method_name and session is not None:
                     t1 = time.perf_counter()

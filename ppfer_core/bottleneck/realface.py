@@ -233,5 +233,7 @@ class FaceRenderer:
 
     def _level(self, placement: Similarity) -> int:
         """The pyramid level whose pixels are closest to (not smaller than half) the frame's."""
-        ratio = float(np.asarray(placement.scale).reshape(-1)[0]) / self.template_scale  # template px per frame px
+        ratio = (
+            float(np.asarray(placement.scale).reshape(-1)[0]) / self.template_scale
+        )  # template px per frame px
         return int(np.clip(math.floor(math.log2(max(ratio, 1e-6))), 0, LEVELS - 1))
