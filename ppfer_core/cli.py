@@ -28,6 +28,14 @@ through the feature compensator F_fc, resized back and pasted into the frame wit
 mask - exactly what the workflow applies to its crops. --method blur, solid or mosaic need
 no model and no bundle (the margin is then 0.25 unless --margin says otherwise).
 
+--method bottleneck (when the bundle holds it: anonymize.methods) keeps only the expression:
+per face dlib's 68 landmarks, aligned, become a k-number code on the bundle's expression basis
+(relative to the track's least expressive frames; a photograph: to the mean face), and the
+face region is replaced by the bundle's template face - a synthetic face of nobody, rendered
+by the project - warped to that code and pasted back with a feathered mask. Inside the mask
+no source pixel remains, only the code and where the face sits. F_fc is not applied (it was
+trained on the 64-px synthetic renders), and no expression label is written.
+
 Nothing passes through unanonymised by default: a face the detector misses for a while keeps
 its track's box (interpolated inside the track, held for --hold seconds before and after it),
 whatever else the frame holds; a face too small to process gets the fallback replacement; a
@@ -59,6 +67,8 @@ examples:
       detect on every third frame with a lower threshold; frames without a face stay as they are
   ppfer anonymize talk.mov photo.png --out out/ --method mosaic
       no model, no bundle: pixelate every face (also: blur, solid)
+  ppfer anonymize talk.mov --out out/ --method bottleneck
+      the same expression on the template face (a bundle built with bottleneck in anonymize.methods)
   ppfer anonymize talk.mov --out out/ --audio keep
       keep the sound track as it is (a warning: the voice is not anonymised)
   ppfer anonymize cut.mp4 --out out/ --on-error keep-partial
@@ -109,7 +119,7 @@ def _add_model_options(g) -> None:
     g.add_argument(
         "--method",
         metavar="NAME",
-        help="method in the bundle (default: the bundle's first, 'ours'); "
+        help="method in the bundle (default: the bundle's first, 'ours'; 'bottleneck' if packed); "
         "or blur, solid, mosaic to replace faces without a model",
     )
     g.add_argument(
@@ -178,7 +188,8 @@ def _add_mask_options(g) -> None:
         type=float,
         default=0.1,
         metavar="F",
-        help="mask ramps to 0 over the outer F of the region (default: %(default)s)",
+        help="mask ramps to 0 over the outer F of the region (bottleneck: over F x the face's size, "
+        "inside its outline) (default: %(default)s)",
     )
     g.add_argument(
         "--min-face",
