@@ -232,7 +232,7 @@ class Anonymizer:
         method (or the fallback); returns the frames (None = dropped), the sidecar's per-frame records
         and the anonymised crops kept for the expression of each track. A rendering method's
         ``session`` pastes its face into the frame at once (its time counts as the models')."""
-        t0, rendered = time.perf_counter(), 0.0
+        t0, models0 = time.perf_counter(), timings.models
         frames = [f.copy() for f in chunk]
         jobs, records = [], []
         for i, frame in enumerate(frames):
@@ -250,20 +250,15 @@ class Anonymizer:
                 }
                 faces.append(face)
                 if how == self.method_name and session is not None:
-                    t1 = time.perf_counter()
-                    pasted = session.render(frame, chunk[i], start + i, tid, box)
-                    rendered += time.perf_counter() - t1
-                    if pasted is not None:
-                        face["region"] = _r(pasted)
+                    if self._render(session, face, frame, chunk[i], start + i, box, timings):
                         continue
-                    face["applied"] = how = self.options.fallback  # nothing of the face on the frame
+                    how = face["applied"]
                 if how == self.method_name and self.transform is not None:
                     jobs.append((i, tid, region, apply.crop(chunk[i], region, self.size)))
                 else:
                     apply.replace_region(frame, region, how, self.options.feather)
             records.append({"frame": start + i, "faces": faces})
-        timings.paste += time.perf_counter() - t0 - rendered
-        timings.models += rendered
+        timings.paste += time.perf_counter() - t0 - (timings.models - models0)
         kept: dict[int, dict[int, np.ndarray]] = {}
         if jobs:
             t0 = time.perf_counter()
@@ -276,6 +271,21 @@ class Anonymizer:
                     kept.setdefault(tid, {})[start + i] = patch
             timings.paste += time.perf_counter() - t0
         return self._no_face(frames, records), records, kept
+
+    def _render(
+        self, session, face: dict, frame: np.ndarray, source: np.ndarray, index: int, box, timings
+    ) -> bool:
+        """A rendering method's face (track ``face["track"]``, ``box`` on ``source``) pasted into
+        ``frame``, its region recorded; False, with the fallback recorded, when nothing of the face
+        would land on the frame."""
+        t0 = time.perf_counter()
+        pasted = session.render(frame, source, index, face["track"], box)
+        timings.models += time.perf_counter() - t0
+        if pasted is None:
+            face["applied"] = self.options.fallback
+            return False
+        face["region"] = _r(pasted)
+        return True
 
     def _no_face(self, frames: list[np.ndarray], records: list[dict]) -> list:
         out = []
