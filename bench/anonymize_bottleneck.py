@@ -106,15 +106,23 @@ def evaluate(source: list[np.ndarray], output: list[np.ndarray]) -> dict:
         if rs is not None:
             d0 = rec.descriptor(s, rs)
             dist.append(float(np.linalg.norm(rec.descriptor(o, ro if ro is not None else rs) - d0)))
-    ok = np.isfinite(src_lm).all((1, 2)) & np.isfinite(out_lm).all((1, 2))
-    ms = np.array([measures(lm) for lm in src_lm[ok]]).reshape(-1, 3)
-    mo = np.array([measures(lm) for lm in out_lm[ok]]).reshape(-1, 3)
     d = np.asarray(dist)
-    return {
+    res = {
         "frames": len(source),
         "output_face_found_percent": round(100 * float(np.mean([r is not None for r in out_rects])), 1),
         "distance_ge_0.6_percent": round(100 * float((d >= 0.6).mean()), 1) if len(d) else None,
         "distance_median_min_max": [round(float(v), 3) for v in np.percentile(d, [50, 0, 100])] if len(d) else None,
+    }  # fmt: skip
+    return {**res, **expression(src_lm, out_lm)} if len(source) >= 3 else res
+
+
+def expression(src_lm: np.ndarray, out_lm: np.ndarray) -> dict:
+    """(c): Pearson r of each of :data:`MEASURES` between source and output, over the frames where
+    dlib finds both faces, and each measure's range."""
+    ok = np.isfinite(src_lm).all((1, 2)) & np.isfinite(out_lm).all((1, 2))
+    ms = np.array([measures(lm) for lm in src_lm[ok]]).reshape(-1, 3)
+    mo = np.array([measures(lm) for lm in out_lm[ok]]).reshape(-1, 3)
+    return {
         "expression_frames": int(ok.sum()),
         "pearson_r": {m: round(float(np.corrcoef(ms[:, j], mo[:, j])[0, 1]), 3) for j, m in enumerate(MEASURES)},
         "source_range": {m: [round(float(ms[:, j].min()), 3), round(float(ms[:, j].max()), 3)] for j, m in enumerate(MEASURES)},
@@ -147,7 +155,6 @@ def figure(path: Path, source: list[np.ndarray], output: list[np.ndarray]) -> No
     for j, name in enumerate(SHOWN):
         draw.text((j * w + 4, 4), f"source: {name}", fill=(0, 0, 0))
         draw.text((j * w + 4, h + 24), "ppfer anonymize --method bottleneck", fill=(0, 0, 0))
-    img = img.resize((img.width * 2, img.height * 2), Image.Resampling.LANCZOS)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, optimize=True)
 
