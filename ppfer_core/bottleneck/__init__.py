@@ -9,6 +9,8 @@ a piecewise-affine warp of the fixed template frame to ``template neutral + basi
 (:mod:`~ppfer_core.bottleneck.render`). The output is a function of the code alone, so no attacker
 learns more identity from it than from the code; :mod:`~ppfer_core.bottleneck.attacks` measures that
 on the codes (and on the raw landmarks for comparison). Settings: :mod:`~ppfer_core.bottleneck.settings`.
+Real faces (``ppfer anonymize --method bottleneck``): :mod:`~ppfer_core.bottleneck.realface` (dlib's
+landmarks from a face box, codes against a track's reference, the 256-px template pasted into frames).
 """
 
 from ppfer_core.bottleneck.attacks import AttackScore, AttackSettings, clip_features, code_attacks
