@@ -191,3 +191,20 @@ def test_list_methods_shows_basis_and_template(bundle, capsys):
     ):
         assert part in out
     assert "F_fc not applied" in out
+
+
+def test_the_plan_accepts_bottleneck_in_anonymize_methods():
+    """config anonymize.methods may name the bottleneck beside the design's methods; a misspelt name
+    is still refused, with the bottleneck among the known ones."""
+    import yaml
+
+    from ppfer_core.design import BOTTLENECK_METHOD, build_plan
+
+    root = Path(__file__).resolve().parents[1]
+    design = yaml.safe_load((root / "config" / "design.yaml").read_text())
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    config["anonymize"] = {**config["anonymize"], "methods": ["ours", BOTTLENECK_METHOD]}
+    assert build_plan(design, config).anonymizer == ("ours", BOTTLENECK_METHOD)
+    config["anonymize"]["methods"] = ["ours", "botleneck"]
+    with pytest.raises(ValueError, match=r"unknown method 'botleneck' \(known: .*bottleneck"):
+        build_plan(design, config)
