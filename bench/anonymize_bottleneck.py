@@ -18,9 +18,13 @@ Measured with dlib on the decoded source and output frames:
     between source and output over the video, per measure.
 
 Without ``--bundle`` the method is packed from ``--basis`` (rule fit_basis writes
-``results/models/bottleneck/basis.npz``) into a temporary bundle with the config's settings.
+``results/models/bottleneck/basis.npz``) into a temporary bundle with the config's settings; with
+``--train-landmarks`` the basis is first fitted as rule fit_basis fits it (the config's ``bottleneck``
+settings, the template's canonical shape) from the given train landmarks [N, T, 68, 2], e.g. the
+generator's ``results/data/cremad/train_landmarks.npy``.
 
     python bench/anonymize_bottleneck.py --basis results/models/bottleneck/basis.npz
+    python bench/anonymize_bottleneck.py --train-landmarks results/data/cremad/train_landmarks.npy
     python bench/anonymize_bottleneck.py --basis B.npz --figure docs/anonymize_bottleneck.png --json out.json
 """
 
@@ -55,9 +59,20 @@ def make_bundle(args, tmp: Path) -> str:
 
     config = yaml.safe_load(Path(args.config).read_text())
     template = TemplateSettings(actor=int(config["bottleneck"]["template_actor"]), seed=int(config["seed"]))
+    basis = fit(args.train_landmarks, config, tmp / "basis.npz") if args.train_landmarks else args.basis
     path = tmp / "bottleneck.pt"
-    write_bundle(path, settings_from_config(config), {"bottleneck": BottleneckParts(args.basis, template)})
+    write_bundle(path, settings_from_config(config), {"bottleneck": BottleneckParts(basis, template)})
     return str(path)
+
+
+def fit(train_landmarks: str, config: dict, out: Path) -> str:
+    """The basis rule fit_basis would fit from these train landmarks, written to ``out``."""
+    from ppfer_core.bottleneck import BottleneckSettings, fit_basis, synthetic_template
+
+    s = BottleneckSettings.from_config(config["bottleneck"])
+    template = synthetic_template(s.template_actor, int(config["ingest"]["size"][0]), int(config["seed"]))
+    fit_basis(np.load(train_landmarks), template.canonical, s.basis).save(str(out))
+    return str(out)
 
 
 def measures(lm: np.ndarray) -> np.ndarray:
@@ -163,6 +178,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", help="a bundle with a 'bottleneck' method (default: pack one from --basis)")
     ap.add_argument("--basis", default=str(ROOT / "results/models/bottleneck/basis.npz"))
+    ap.add_argument("--train-landmarks", help="fit the basis from these train landmarks instead of --basis")
     ap.add_argument("--config", default=str(ROOT / "config.yaml"), help="settings of the packed bundle")
     ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--figure", help="write the source / output faces at four moments here")
@@ -184,7 +200,7 @@ def main() -> None:
         video, photo = run(bundle, [tmp / "astronaut.mp4", tmp / "astronaut.png"], tmp / "out")
         source, output = decode(tmp / "astronaut.mp4"), decode(video)
         res = {
-            "bundle": bundle if args.bundle else f"packed from {args.basis}",
+            "bundle": args.bundle or f"packed from {args.train_landmarks or args.basis}",
             "video": evaluate(source, output),
         }
         res["photo"] = evaluate([data.astronaut()], [np.asarray(Image.open(photo).convert("RGB"))])
