@@ -3,7 +3,8 @@ identity that belongs to nobody) wearing the source face's expression code (issu
 
 The bundle holds the method's parts (:func:`pack_bottleneck`): the expression basis fitted by rule
 ``fit_basis`` (``results/models/bottleneck/basis.npz``; its arrays, its settings, the file's path and
-SHA-256) and the template (its settings, the rendered image and the landmarks dlib finds on it).
+SHA-256) and the template (its settings, the rendered image and its landmarks,
+:func:`~ppfer_core.bottleneck.realface.real_face_template`).
 Per input a :class:`FaceSession`:
 
 1. pass 1 (tracking): dlib's 68 points of every detected face (:meth:`FaceSession.observe`);

@@ -46,7 +46,8 @@ LEVELS = 3
 @dataclass(frozen=True)
 class TemplateSettings:
     """The real-face template: synthetic identity ``actor`` (outside the corpus) rendered by the
-    project's renderer at ``size`` px with ``seed``, its landmarks found by dlib (``upsample``)."""
+    project's renderer at ``size`` px with ``seed``; dlib's HOG detector, upsampling ``upsample``
+    times, must find a face in it (:func:`real_face_template`)."""
 
     actor: int = 9004
     size: int = 256
@@ -68,14 +69,14 @@ def real_face_template(settings: TemplateSettings) -> Template:
     project's renderer (not a photograph of anyone), with the renderer's own landmarks (they lie on
     the drawn brows, eyes, lips and jaw, so the warp moves what is drawn) and its mouth's inside
     painted (:data:`MOUTH_GAP`). ValueError when dlib's HOG detector finds no face in it."""
+    import cv2
+
     from ppfer_core.baselines import DlibLandmarks, synthetic_donor
 
     s = settings
     image, lm = synthetic_donor(s.actor, s.size, s.seed)
     if DlibLandmarks(s.upsample).detect(image) is None:
         raise ValueError(f"dlib finds no face in the template of synthetic actor {s.actor} at {s.size} px")
-    import cv2
-
     lm = np.asarray(lm, dtype=np.float64).copy()
     gap = MOUTH_GAP * s.size / 256
     lm[INNER_UPPER, 1] = np.minimum(lm[INNER_UPPER, 1], lm[INNER_LOWER, 1]) - gap / 2
