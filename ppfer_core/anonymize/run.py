@@ -192,7 +192,11 @@ class Anonymizer:
     ) -> tuple[list[dict], dict[int, dict[int, np.ndarray]]]:
         """Decode again (checked against pass 1), anonymise and encode; the sidecar's per-frame records
         and the anonymised crops F_u reads."""
-        samples = sidecar.expression_samples(tracks, self.method.settings.frames) if self.transform else {}
+        samples = (
+            sidecar.expression_samples(tracks, self.method.settings.frames)
+            if self.transform is not None
+            else {}
+        )
         per_frame: list[dict] = []
         crops: dict[int, dict[int, np.ndarray]] = {}
         bar = _bar(reader.path, tracks.n_frames, progress)
