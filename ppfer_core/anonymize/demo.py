@@ -80,7 +80,7 @@ def astronaut_expressions(n: int = 40) -> tuple[list[np.ndarray], np.ndarray]:
     ``PiecewiseAffineTransform`` over the landmarks and a fixed ring around the face). Returns the
     frames and the expression [n, 3] (smile, mouth, brows) of each. Needs dlib (the faces extra)."""
     from skimage import data
-    from skimage.transform import PiecewiseAffineTransform, warp
+    from skimage.transform import warp
 
     from ppfer_core.baselines import DlibLandmarks
 
@@ -98,13 +98,22 @@ def astronaut_expressions(n: int = 40) -> tuple[list[np.ndarray], np.ndarray]:
     frames = []
     for smile, mouth, brows in expr:
         target = expression_landmarks(lm, smile, mouth, brows) - (x0, y0)
-        tf = PiecewiseAffineTransform.from_estimate(
-            np.concatenate([target, ring]), np.concatenate([lm - (x0, y0), ring])
-        )
+        tf = _piecewise_affine(np.concatenate([target, ring]), np.concatenate([lm - (x0, y0), ring]))
         frame = photo.copy()
         frame[y0:y1, x0:x1] = np.rint(warp(crop, tf, preserve_range=True)).astype(np.uint8)
         frames.append(frame)
     return frames, expr
+
+
+def _piecewise_affine(dst: np.ndarray, src: np.ndarray):
+    """scikit-image's piecewise-affine map from ``dst`` to ``src`` points (``from_estimate`` since 0.26)."""
+    from skimage.transform import PiecewiseAffineTransform
+
+    if hasattr(PiecewiseAffineTransform, "from_estimate"):
+        return PiecewiseAffineTransform.from_estimate(dst, src)
+    tf = PiecewiseAffineTransform()  # scikit-image < 0.26 (pyproject allows >= 0.22)
+    tf.estimate(dst, src)
+    return tf
 
 
 def write_video(
