@@ -7,7 +7,8 @@ One function per metrics file, each building its record from the library's attac
   leakage scoring, called by the rule ``leakage`` (representations that are not attacked) and here;
 - :func:`adaptive_record`: the adaptive attacker (``metrics/adaptive/{rep}.json``);
 - :func:`frames_record`: V_pl by voting, V_pl on the recovery's output and the scratch CNN
-  (``metrics/attacks/frames/{rep}.json``).
+  (``metrics/attacks/frames/{rep}.json``);
+- :func:`clip_record`: the video attacker (``metrics/attacks/clips/{rep}.json``).
 
 A record depends only on its own inputs and settings, not on which records the job wrote before it:
 each trained attacker starts from the job's seed (:func:`ppfer_core.training.seed_everything`), as it
@@ -27,7 +28,9 @@ import pandas as pd
 from ppfer_core.arrays import identity_labels, load_clips
 from ppfer_core.attacks import (
     Convergence,
+    build_clip_attacker,
     build_small_cnn,
+    clip_attack,
     frame_attack,
     frame_logits,
     score_frames,
@@ -151,3 +154,43 @@ def frames_record(
     s = out["scratch"]
     job.log(f"{data.rep}: scratch attacker {s['status']} after {s['epochs']} epochs ({s['stopped']})")
     return out
+
+
+@dataclass(frozen=True)
+class ClipSettings:
+    """The video attacker's settings (``threat.attacks.clip``): R3D-family ``arch``, ``width``, the
+    ``pool`` x ``pool`` pixel averaging before it, its ``train`` entry (the epoch cap) and plateau
+    (``threat.attacks.convergence``)."""
+
+    arch: str
+    width: int
+    pool: int
+    train: Mapping[str, Any]
+    convergence: Mapping[str, Any]
+
+
+def clip_record(
+    job: Job,
+    data: AttackData,
+    settings: ClipSettings,
+    state: Path,
+) -> dict[str, Any]:
+    """The video attacker's record (:func:`ppfer_core.attacks.clip_attack`): a clip classifier trained
+    on the train clips, started from the job's seed, scored per test clip."""
+    seed_everything(job.seed)
+    model = build_clip_attacker(settings.arch, len(data.actors), settings.width, settings.pool)
+    m = clip_attack(
+        model,
+        data.train,
+        data.y_train,
+        data.test,
+        data.y_test,
+        TrainSettings.from_config(settings.train),
+        Convergence.from_config(settings.convergence),
+        job.run(f"clip_{data.rep}", state),
+    )
+    job.log(
+        f"{data.rep}: clip attacker PLR {m['plr']:.2f}% ({m['correct']}/{m['n']}), train accuracy "
+        f"{m['train_acc']:.4f}, {m['status']} after {m['epochs']} epochs ({m['stopped']})"
+    )
+    return {"rep": data.rep, "arch": settings.arch, **m}

@@ -221,7 +221,7 @@ class Plan:
     @property
     def attacked_reps(self) -> list[str]:
         """The one set of representations the attack suite runs on (one ``attack_suite`` job each, which
-        also writes their leakage file, and ``attack_clips``): every Table 1 representation (Table 3's among them, every blur sigma), every
+        also writes their leakage file and the video attacker's): every Table 1 representation (Table 3's among them, every blur sigma), every
         Table 4 task's, the enhanced frames of Table 1's methods before F_fc (:attr:`reinjection`: G,
         G-robust) and the robust sweep's. A table rule's suite inputs (:meth:`suite_inputs`) come from it."""
         return list(

@@ -95,7 +95,7 @@ ATTACKERS = (
     Attacker("scratch", "attack_suite", "frames", FRAMES, "plr_scratch", "plr_scratch_vote", "scratch", True),
     # a video identity classifier (one prediction per clip)
     Attacker(
-        "clip", "attack_clips", "clip", "results/metrics/attacks/clips/{rep}.json", "plr_clip", train_acc=True
+        "clip", "attack_suite", "clip", "results/metrics/attacks/clips/{rep}.json", "plr_clip", train_acc=True
     ),
     # V_pl on the recovery attack's output (Table 3's threat model)
     Attacker(

@@ -2,7 +2,7 @@
 # train frames from the method's train outputs; its recovery of the test outputs is the
 # representation recovered-{rep}, scored by SSIM / PSNR here and by the generic leakage rule (PLR).
 # Beyond the paper: the adaptive attacker, an identity classifier trained on a method's outputs, and
-# the rest of the attack suite (attack_frames, attack_clips; ppfer_core.attacks): plr_worst per rep.
+# the rest of the attack suite (attack_suite; ppfer_core.attacks): plr_worst per rep.
 # Every blur sigma of the sweep is attacked; Table 3's blur rows are picked at table time (as Table 1's).
 THREAT = config["threat"]
 ATTACKS = THREAT["attacks"]  # the attack suite (issue 14)
@@ -47,14 +47,15 @@ rule recover:
 
 
 # The attack suite (issue 14, ppfer_core.attacks): every attacker trains on the rep's train split only
-# and is scored on its test split (one random frame per clip and voting). attack_suite (issue 30): one
-# process per attacked rep (PLAN.attacked_reps: Table 1's and the robust sweep's) reads its clips once
-# and writes one metrics file per record (ppfer_core.attack_jobs): V_pl's PLR (the leakage file, which
-# rule leakage writes for every other rep), the adaptive attacker (fine-tuned V_pl, threat.adaptive),
-# V_pl by voting and a 4-layer CNN from scratch (attacks/frames). attack_suite_recovered: the same for
+# and is scored on its test split (one random frame per clip and voting; the video attacker per clip).
+# attack_suite (issue 30): one process per attacked rep (PLAN.attacked_reps: Table 1's and the robust
+# sweep's) reads its clips once and writes one metrics file per record (ppfer_core.attack_jobs): V_pl's
+# PLR (the leakage file, which rule leakage writes for every other rep), the adaptive attacker
+# (fine-tuned V_pl, threat.adaptive), V_pl by voting and a 4-layer CNN from scratch (attacks/frames)
+# and the video attacker (attacks/clips, threat.attacks.clip). attack_suite_recovered: the same for
 # the reps the recovery attack ran on (PLAN.recovered_reps), plus V_pl on recovered-{rep} (its leakage
 # file and the frames file's `recovered`). Editing one attacker's settings (params by attacker) reruns
-# these jobs, so all their records. attack_clips: the video attacker, a job of its own.
+# these jobs, so all their records.
 RECOVERED_REPS = PLAN.recovered_reps
 SUITE_INPUT = dict(
     validator=VALIDATOR_MODEL,  # the independent validator: the PLR column (leakage file)
@@ -68,6 +69,7 @@ SUITE_OUTPUT = dict(
     leakage=f"{RES}/metrics/leakage/{{rep}}.json",
     adaptive=f"{RES}/metrics/adaptive/{{rep}}.json",
     frames=f"{RES}/metrics/attacks/frames/{{rep}}.json",
+    clips=f"{RES}/metrics/attacks/clips/{{rep}}.json",
 )
 
 
@@ -105,6 +107,7 @@ rule attack_suite:
         frames=dict(
             scratch=dict(ATTACKS["scratch"]), convergence=dict(ATTACKS["convergence"])
         ),
+        clip=dict(ATTACKS["clip"], convergence=dict(ATTACKS["convergence"])),
     script:
         "../workflow_scripts/attack_suite.py"
 
@@ -122,30 +125,6 @@ use rule attack_suite as attack_suite_recovered with:
         "benchmarks/attack_suite_recovered/{rep}.tsv"
     wildcard_constraints:
         rep=rep_pattern(RECOVERED_REPS),
-
-
-rule attack_clips:
-    input:
-        train=lambda w: rep_clips(w.rep, "train"),
-        test=lambda w: rep_clips(w.rep, "test"),
-        index=INDEX,
-    output:
-        metrics=f"{RES}/metrics/attacks/clips/{{rep}}.json",
-    log:
-        "logs/threat/attack_clips/{rep}.log",
-    benchmark:
-        "benchmarks/attack_clips/{rep}.tsv"
-    conda:
-        "../envs/ppfer.yaml"
-    threads: gpu_threads
-    resources:
-        **GPU,
-    params:
-        seed=config["seed"],
-        clip=dict(ATTACKS["clip"]),
-        convergence=dict(ATTACKS["convergence"]),
-    script:
-        "../workflow_scripts/attack_clips.py"
 
 
 rule table3:

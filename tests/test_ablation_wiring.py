@@ -87,6 +87,8 @@ def test_the_reinjection_table_attacks_g_and_g_robust_before_f_fc(plan):
     for rep in ("G", "ours", "G-robust", "ours-robust"):
         assert f"results/metrics/attacks/frames/{rep}.json" in inputs, rep
     assert plan["results/metrics/adaptive/G-robust.json"][0] == "attack_suite"
+    # issue 30: the video attacker runs in the same job (no attack_clips job per representation)
+    assert plan["results/metrics/attacks/clips/G-robust.json"][0] == "attack_suite"
 
 
 def test_the_independent_validator_is_trained_from_no_checkpoint_and_scores_beside_vpl(plan):

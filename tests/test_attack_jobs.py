@@ -9,7 +9,14 @@ import torch
 from test_attacks import QUIET, identity_clips
 from test_threat import one_thread  # noqa: F401  (autouse: tiny models, one thread)
 
-from ppfer_core.attack_jobs import AdaptiveSettings, AttackData, adaptive_record, frames_record
+from ppfer_core.attack_jobs import (
+    AdaptiveSettings,
+    AttackData,
+    ClipSettings,
+    adaptive_record,
+    clip_record,
+    frames_record,
+)
 from ppfer_core.evaluation import LeakageScorers, leakage_record, load_scorer, privacy_leakage
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job
@@ -83,6 +90,23 @@ def test_a_record_does_not_depend_on_the_records_the_job_wrote_before(rep):
     assert without_seconds(after) == without_seconds(alone)
     assert after["scratch"]["epochs"] >= 1 and set(after) == {"rep", "validator", "scratch"}
     assert adaptive["init"] == "validator" and adaptive["rep"] == "x" and adaptive["n"] == 6
+
+
+def test_the_video_attackers_record_is_the_same_in_the_suite_job_as_alone(rep):
+    """Issue 30: the video attacker runs in the attack_suite job after the frame attackers; it starts
+    from the job's seed, so its record is the one its own job (attack_clips, before) wrote."""
+    data = AttackData.load("x", rep / "train.npy", rep / "test.npy", rep / "index.parquet")
+    job = Job(QUIET, CPU, 3, 0, None)
+    settings = ClipSettings("r3d_small", 4, 1, TRAIN, CONVERGENCE)
+    seed_everything(job.seed)
+    alone = clip_record(job, data, settings, rep / "alone.state")
+    frames_record(
+        job, data, MODEL, rep / "vpl.pt", None, {"width": 4, "train": TRAIN}, CONVERGENCE, rep / "f", 0
+    )
+    after = clip_record(job, data, settings, rep / "after.state")
+    assert without_seconds(after) == without_seconds(alone)
+    assert after["rep"] == "x" and after["arch"] == "r3d_small" and after["n"] == 6
+    assert after["status"] in ("converged", "budget") and len(after["hits"]) == 6
 
 
 def test_leakage_record_is_the_validators_plr_of_the_clips_it_is_given(rep):

@@ -146,15 +146,15 @@ def test_the_slurm_profile_gives_exactly_the_gpu_rules_a_gpu():
     assert set(profile["set-resources"]) == GPU_RULES and set(threads) <= set(profile["set-threads"])
     for rule, entry in profile["set-resources"].items():
         assert entry.items() >= resources[rule].items(), rule  # a rule may add its own (gpu_model, runtime)
-    assert len(GPU_RULES) >= 20 and {"train_identity", "attack_clips", "openset_apply_closed"} <= GPU_RULES
+    assert len(GPU_RULES) >= 20 and {"train_identity", "attack_suite", "openset_apply_closed"} <= GPU_RULES
 
 
 def test_the_profile_sync_adds_a_new_gpu_rule_and_drops_a_former_one():
     text = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
-    rules = sorted(GPU_RULES - {"attack_clips"} | {"my_training"})
+    rules = sorted(GPU_RULES - {"recover"} | {"my_training"})
     synced = planning.sync_slurm_profile(text, rules)
     profile = yaml.safe_load(synced)
-    assert profile["set-threads"]["my_training"] == 8 and "attack_clips" not in profile["set-resources"]
+    assert profile["set-threads"]["my_training"] == 8 and "recover" not in profile["set-resources"]
     assert profile["set-resources"]["my_training"] == {
         "slurm_partition": "gpu",
         "gpu": 1,
@@ -203,7 +203,7 @@ def test_suite_columns_and_rule_inputs_come_from_the_registry():
         "plr_recovered_vote",
     )
     assert {a.rule for a in ATTACKERS} <= set(planning.rule_stages(ROOT / "Snakefile"))
-    assert {a.rule for a in ATTACKERS} == {"attack_suite", "attack_clips"}  # issue 30: one suite job per rep
+    assert {a.rule for a in ATTACKERS} == {"attack_suite"}  # issue 30: one suite job per rep, every attacker
 
 
 def test_rep_pattern_matches_exactly_the_names_it_is_given():

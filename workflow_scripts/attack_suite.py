@@ -1,11 +1,19 @@
 """Rules attack_suite and attack_suite_recovered (the attack suite, beyond the paper): every
-frame-level scoring of one attacked representation in one process, its clips read once, one metrics
-file per record (ppfer_core.attack_jobs): the PLR by the independent validator and V_pl (metrics/leakage; also of recovered-{rep} where
-the recovery attack ran), the adaptive attacker (metrics/adaptive), and V_pl by voting, V_pl on the
-recovery's output and the scratch CNN (metrics/attacks/frames)."""
+scoring of one attacked representation in one process, its clips read once, one metrics file per
+record (ppfer_core.attack_jobs): the PLR by the independent validator and V_pl (metrics/leakage; also
+of recovered-{rep} where the recovery attack ran), the adaptive attacker (metrics/adaptive), V_pl by
+voting, V_pl on the recovery's output and the scratch CNN (metrics/attacks/frames), and the video
+attacker (metrics/attacks/clips)."""
 
 from ppfer_core.arrays import load_clips
-from ppfer_core.attack_jobs import AdaptiveSettings, AttackData, adaptive_record, frames_record
+from ppfer_core.attack_jobs import (
+    AdaptiveSettings,
+    AttackData,
+    ClipSettings,
+    adaptive_record,
+    clip_record,
+    frames_record,
+)
 from ppfer_core.evaluation import LeakageScorers, leakage_record
 from ppfer_core.runtime import Job, write_json
 
@@ -48,3 +56,6 @@ with job.resumable(out.frames) as state:
         leakage["seed"],
     )
 write_json(out.frames, frames)
+with job.resumable(out.clips) as state:
+    clips = clip_record(job, data, ClipSettings(**p.clip), state)
+write_json(out.clips, clips)
