@@ -34,8 +34,7 @@ from ppfer_core.registry import create_model, register_model
 from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit
 
 _AMP_FLOOR = 0.25  # as basis.encode: a clip's code RMS is divided by at least this share of the population's
-_CHANNELS = {"frame": 3, "motion": 6, "difference": 3, "flow": 8}
-_FLOW_RADIUS, _FLOW_WARPS = 4, 3  # skimage's iterative Lucas-Kanade: window radius (px), warps
+_CHANNELS = {"motion": 6, "difference": 3}
 
 
 def _block(a: int, b: int) -> list[nn.Module]:
@@ -46,9 +45,7 @@ def _block(a: int, b: int) -> list[nn.Module]:
 class CodeEstimator(nn.Module):
     """Four conv blocks (widths w, 2w, 3w, 4w; each pools 2x) and two linear layers giving ``2k``
     outputs: the within-clip code, then the expressiveness code, both in basis units. ``inputs``:
-    ``frame`` (3 channels), ``motion`` (frame and frame - clip mean + 0.5) or ``difference`` (the
-    latter only) or ``flow`` (``motion`` and the optical flow from the clip's mean frame to the frame,
-    :func:`clip_flows`). ``scale`` [2k] (a buffer, saved with the weights) converts the network's unit-variance
+    ``motion`` (frame and frame - clip mean + 0.5, 6 channels) or ``difference`` (the latter only). ``scale`` [2k] (a buffer, saved with the weights) converts the network's unit-variance
     outputs to codes."""
 
     def __init__(self, size: int, k: int, width: int = 16, inputs: str = "motion"):
@@ -80,34 +77,13 @@ def code_cnn(size: int, k: int, width: int = 16, inputs: str = "motion") -> Code
     return CodeEstimator(size, k, width, inputs)
 
 
-def clip_flows(clips: np.ndarray) -> np.ndarray:
-    """Optical flow [N, T, 2, H, W] (float32, px: row, column) from each clip's mean grey frame to each
-    of its grey frames (:func:`skimage.registration.optical_flow_ilk`)."""
-    from skimage.registration import optical_flow_ilk
-
-    grey = np.asarray(clips, dtype=np.float32).mean(-1) / 255.0
-    out = np.empty((*grey.shape[:2], 2, *grey.shape[2:]), dtype=np.float32)
-    for i, clip in enumerate(grey):
-        mean = clip.mean(0)
-        for t, frame in enumerate(clip):
-            out[i, t] = optical_flow_ilk(mean, frame, radius=_FLOW_RADIUS, num_warp=_FLOW_WARPS)
-    return out
-
-
-def network_inputs(
-    frames: np.ndarray, means: np.ndarray, inputs: str, flows: np.ndarray | None = None
-) -> torch.Tensor:
-    """uint8 frames [B, H, W, 3], their clips' float mean frames [B, H, W, 3] (and, for ``flow``, their
-    flows [B, 2, H, W]) -> [B, C, H, W]."""
+def network_inputs(frames: np.ndarray, means: np.ndarray, inputs: str) -> torch.Tensor:
+    """uint8 frames [B, H, W, 3] and their clips' float mean frames [B, H, W, 3] -> [B, C, H, W] in [0, 1]."""
     x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-    if inputs == "frame":
-        return x
     m = torch.from_numpy(np.ascontiguousarray(means, dtype=np.float32)).permute(0, 3, 1, 2) / 255.0
     diff = x - m + 0.5
     if inputs == "difference":
         return diff
-    if inputs == "flow":
-        return torch.cat([x, diff, torch.from_numpy(np.ascontiguousarray(flows, dtype=np.float32))], 1)
     return torch.cat([x, diff], 1)
 
 
@@ -130,7 +106,6 @@ class _CodeFrames(Dataset):
             raise ValueError("code estimator: no train frame with complete landmarks")
         self.clips, self.inputs = clips, inputs
         self.means = clips.mean(1, dtype=np.float32)
-        self.flows = clip_flows(clips) if inputs == "flow" else None
         self.targets = (targets / scale).astype(np.float32)
 
     def __len__(self) -> int:
@@ -138,8 +113,7 @@ class _CodeFrames(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         c, t = self.clip[i], self.frame[i]
-        flow = None if self.flows is None else self.flows[c, t][None]
-        x = network_inputs(self.clips[c, t][None], self.means[c][None], self.inputs, flow)[0]
+        x = network_inputs(self.clips[c, t][None], self.means[c][None], self.inputs)[0]
         return x, torch.from_numpy(self.targets[c, t])
 
 
@@ -193,8 +167,7 @@ def predict_codes(net: CodeEstimator, clips: np.ndarray, batch: int = 256) -> np
         part = np.asarray(clips[c : c + per])
         flat = part.reshape(-1, *part.shape[2:])
         means = np.repeat(part.mean(1, dtype=np.float32), t, 0)
-        flows = clip_flows(part).reshape(-1, 2, *part.shape[2:4]) if net.inputs == "flow" else None
-        x = network_inputs(flat, means, net.inputs, flows)
+        x = network_inputs(flat, means, net.inputs)
         out[c * t : c * t + len(flat)] = (net(x) * net.scale).numpy()
     return out.reshape(n, t, 2 * net.k)
 

@@ -47,9 +47,9 @@ class RegressorSettings:
     upsample: int = 1  # bilinear input upsampling factor before the CNN
 
 
-INPUTS = ("frame", "motion", "difference", "flow")
-"""Inputs of the code estimator: the frame; the frame and the frame minus its clip's mean frame;
-that difference alone; ``motion`` and the optical flow from the clip's mean frame to the frame."""
+INPUTS = ("motion", "difference")
+"""Inputs of the code estimator: the frame and the frame minus its clip's mean frame; that difference
+alone."""
 
 
 @dataclass(frozen=True)
