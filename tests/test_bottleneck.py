@@ -271,7 +271,7 @@ def test_code_estimator_learns(corpus, template, one_thread):
     net, result = train_code_estimator(clips, lms, basis, s, _run())
     err, scale = _within_error(net, clips, lms, basis)
     assert err < 0.6 * scale, (err, scale)
-    assert result.history[-1]["code_within_mse"] < 0.5 * result.history[0]["code_within_mse"]
+    assert result.history[-1]["within_mse"] < 0.5 * result.history[0]["within_mse"]
     codes = relative_codes(predict_codes(net, clips), basis)
     assert code_point_errors(codes, lms, basis)[0] < 0.8 * code_point_errors(0 * codes, lms, basis)[0]
 
