@@ -19,6 +19,10 @@ from ppfer_core.runtime import Job
 
 job = Job.from_snakemake(snakemake)
 settings = BottleneckSettings.from_config(job.params.bottleneck)
+if settings.basis.reference != "relative":
+    raise ValueError(
+        f"bottleneck.reference {settings.basis.reference!r}: the code estimator gives relative codes only"
+    )
 basis = ExpressionBasis.load(snakemake.input.basis)
 train = load_clips(snakemake.input.train)
 truth = np.load(job.params.train_landmarks)
