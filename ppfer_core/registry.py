@@ -11,6 +11,8 @@ A family is what a network is for; its builders share one signature:
 - ``video``: clip classifiers (F_u, the clip attacker), ``num_classes``, ``weights``, ``width``.
 - ``landmarks``: 68-point landmark regressors of the expression-code bottleneck (issue 27), ``size``
   (frame side), ``width``, ``motion``.
+- ``expression_code``: the bottleneck's code estimators (pixels -> k-dim expression code), ``size``,
+  ``k``, ``width``, ``inputs``.
 
 This module imports neither torch nor timm: a family's builders are registered when its module
 (:data:`FAMILY_MODULES`) is imported, which :func:`create_model` and :func:`list_models` do on demand.
@@ -30,6 +32,7 @@ FAMILY_MODULES: dict[str, str] = {
     "image": "ppfer_core.nets",
     "video": "ppfer_core.nets",
     "landmarks": "ppfer_core.bottleneck.landmarks",
+    "expression_code": "ppfer_core.bottleneck.estimator",
 }
 """Model families and the module whose import registers their builders."""
 

@@ -1,47 +1,22 @@
 # Issue 27, "Ours (bottleneck)": privacy by construction. DRAFT, not included in the Snakefile: the
-# lead wires it into the plan. Landmarks from pixels (a CNN trained on the train split's generator
-# landmarks) -> a k-dim expression code on a label-free basis of within-clip deviations of the train
-# split -> a template face that belongs to nobody, warped to the code: reps/bottleneck-render. F_fc
-# on top (rule train_compensator, COMPENSATED["bottleneck"] = ("bottleneck-render", ...)) gives
-# reps/bottleneck. No rule that produces a representation reads a test clip's true landmarks.
+# lead wires it into the plan. A k-dim expression basis fitted label-free on within-clip deviations
+# of the train split's true landmarks -> a CNN trained on the train split's frames to estimate each
+# frame's code from pixels, applied to every split -> a template face that belongs to nobody, warped
+# to the code: reps/bottleneck-render. F_fc on top (rule train_compensator,
+# COMPENSATED["bottleneck"] = ("bottleneck-render", ...)) gives reps/bottleneck. No rule that
+# produces a representation reads a test clip's true landmarks or any label.
 
 BOTTLENECK = f"{RES}/bottleneck"
-
-
-rule train_landmarks:
-    input:
-        train=clips("cremad", "train"),
-        test=clips("cremad", "test"),
-        index=INDEX,  # ingest ran: it writes {split}_landmarks.npy beside the clips (not declared)
-    output:
-        model=f"{RES}/models/bottleneck/landmarks.pt",
-        train=f"{BOTTLENECK}/landmarks/train.npy",
-        test=f"{BOTTLENECK}/landmarks/test.npy",
-    log:
-        "logs/bottleneck/train_landmarks.log",
-    benchmark:
-        "benchmarks/bottleneck/train_landmarks.tsv"
-    conda:
-        "../envs/ppfer.yaml"
-    threads: 1
-    params:
-        seed=config["seed"],
-        bottleneck=config["bottleneck"],
-        # the generator's landmarks of the TRAIN split only (the regressor's targets)
-        train_landmarks=f"{RES}/data/cremad/train_landmarks.npy",
-    script:
-        "../workflow_scripts/train_landmarks.py"
+# the generator's landmarks of the TRAIN split (written by ingest beside the clips, not a declared
+# output): the basis' data and the estimator's targets
+TRAIN_LANDMARKS = f"{RES}/data/cremad/train_landmarks.npy"
 
 
 rule fit_basis:
     input:
-        train=rules.train_landmarks.output.train,
-        test=rules.train_landmarks.output.test,
-        index=INDEX,  # the train actors, only to check that the template identity is not one of them
+        train=clips("cremad", "train"),  # ingest ran (it writes TRAIN_LANDMARKS beside the clips)
     output:
         basis=f"{RES}/models/bottleneck/basis.npz",
-        train=f"{BOTTLENECK}/codes/train.npy",
-        test=f"{BOTTLENECK}/codes/test.npy",
         metrics=f"{RES}/metrics/bottleneck/basis.json",
     log:
         "logs/bottleneck/fit_basis.log",
@@ -54,15 +29,43 @@ rule fit_basis:
         seed=config["seed"],
         bottleneck=config["bottleneck"],
         size=config["ingest"]["size"],
+        train_landmarks=TRAIN_LANDMARKS,
     script:
         "../workflow_scripts/fit_basis.py"
+
+
+rule estimate_codes:
+    input:
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        basis=rules.fit_basis.output.basis,
+    output:
+        model=f"{RES}/models/bottleneck/estimator.pt",
+        estimates_train=f"{BOTTLENECK}/estimates/train.npy",
+        estimates_test=f"{BOTTLENECK}/estimates/test.npy",
+        train=f"{BOTTLENECK}/codes/train.npy",
+        test=f"{BOTTLENECK}/codes/test.npy",
+    log:
+        "logs/bottleneck/estimate_codes.log",
+    benchmark:
+        "benchmarks/bottleneck/estimate_codes.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        seed=config["seed"],
+        bottleneck=config["bottleneck"],
+        train_landmarks=TRAIN_LANDMARKS,
+    script:
+        "../workflow_scripts/estimate_codes.py"
 
 
 rule render_bottleneck:
     input:
         basis=rules.fit_basis.output.basis,
-        train=rules.fit_basis.output.train,
-        test=rules.fit_basis.output.test,
+        train=rules.estimate_codes.output.train,
+        test=rules.estimate_codes.output.test,
+        index=INDEX,  # the corpus' actors, only to check that the template is not one of them
     output:
         train=f"{RES}/reps/bottleneck-render/train.npy",
         test=f"{RES}/reps/bottleneck-render/test.npy",
@@ -84,10 +87,11 @@ rule render_bottleneck:
 
 rule code_attacks:
     input:
-        codes_train=rules.fit_basis.output.train,
-        codes_test=rules.fit_basis.output.test,
-        landmarks_train=rules.train_landmarks.output.train,
-        landmarks_test=rules.train_landmarks.output.test,
+        codes_train=rules.estimate_codes.output.train,
+        codes_test=rules.estimate_codes.output.test,
+        estimates_train=rules.estimate_codes.output.estimates_train,
+        estimates_test=rules.estimate_codes.output.estimates_test,
+        basis=rules.fit_basis.output.basis,
         index=INDEX,
     output:
         metrics=f"{RES}/metrics/bottleneck/code_attacks.json",
@@ -100,7 +104,8 @@ rule code_attacks:
     threads: 1
     params:
         seed=config["seed"],
-        # evaluation only (the regressor's test error): this rule produces no representation
-        true_test_landmarks=f"{RES}/data/cremad/test_landmarks.npy",
+        # evaluation only (the codes' error, the raw-landmark reference attackers): this rule
+        # produces no representation
+        true_landmarks=[f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS],
     script:
         "../workflow_scripts/code_attacks.py"

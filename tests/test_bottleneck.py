@@ -1,6 +1,10 @@
 """Issue 27's library: the expression-code bottleneck (ppfer_core.bottleneck)."""
 
 import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,19 +15,26 @@ from ppfer_core.bottleneck import (
     AttackSettings,
     BasisSettings,
     BottleneckSettings,
+    CodeEstimator,
+    EstimatorSettings,
     LandmarkRegressor,
     RegressorSettings,
     code_attacks,
+    code_point_errors,
+    code_targets,
     encode,
     fit_basis,
     fit_basis_federated,
     neutral_reference,
     normalise,
     point_errors,
+    predict_codes,
     predict_landmarks,
     procrustes,
+    relative_codes,
     render_codes,
     synthetic_template,
+    train_code_estimator,
     train_regressor,
 )
 from ppfer_core.synthetic import render_clip
@@ -212,9 +223,137 @@ def test_code_attackers_at_chance_without_identity_and_high_with_it(one_thread):
 
 
 def test_settings_from_config_names_bad_keys():
-    s = BottleneckSettings.from_config({"k": 6, "reference": "absolute", "regressor": {"epochs": 2}})
-    assert s.basis.k == 6 and s.regressor.epochs == 2
+    s = BottleneckSettings.from_config({"k": 6, "reference": "absolute", "estimator": {"epochs": 2}})
+    assert s.basis.k == 6 and s.estimator.epochs == 2
     with pytest.raises(ValueError, match="bogus"):
         BottleneckSettings.from_config({"bogus": 1})
+    with pytest.raises(ValueError, match="estimator: unknown keys"):
+        BottleneckSettings.from_config({"estimator": {"motion": True}})
+    with pytest.raises(ValueError, match="inputs"):
+        EstimatorSettings(inputs="landmarks")
     with pytest.raises(ValueError, match="reference"):
         BasisSettings(reference="median")
+
+
+# ---------------------------------------------------------------- the code estimator (pixels -> code)
+
+
+def test_relative_codes_of_the_true_targets_are_the_codes_of_the_landmarks(corpus, template):
+    """In code space, the within-clip codes minus their mean over the least expressive frames (picked
+    by the expressiveness code) are exactly :func:`encode`'s relative codes of the shapes; a wrong
+    neutral pick (the most expressive frames) is not."""
+    lms = corpus[1]
+    for s in (BasisSettings(k=5), BasisSettings(k=3, neutral_fraction=0.5, amplitude_norm=True)):
+        basis = fit_basis(lms, template.canonical, s)
+        targets = code_targets(lms, basis)
+        assert targets.shape == (len(lms), 8, 2 * s.k)
+        np.testing.assert_allclose(relative_codes(targets, basis), encode(lms, basis), atol=1e-5)
+        e = targets[..., s.k :]
+        flipped = np.concatenate([targets[..., : s.k], e / (e**2).sum(-1, keepdims=True)], -1)
+        assert np.abs(relative_codes(flipped, basis) - encode(lms, basis)).max() > 1e-3
+    with pytest.raises(ValueError, match="relative"):
+        relative_codes(targets, fit_basis(lms, template.canonical, BasisSettings(k=3, reference="absolute")))
+
+
+def _within_error(net, clips, lms, basis):
+    """RMS of the estimated minus the true within-clip codes, and of the true ones."""
+    k = basis.settings.k
+    est, true = predict_codes(net, clips)[..., :k], code_targets(lms, basis)[..., :k]
+    return float(np.sqrt(((est - true) ** 2).mean())), float(np.sqrt((true**2).mean()))
+
+
+def test_code_estimator_learns(corpus, template, one_thread):
+    """On the corpus' 18 clips the trained estimator's within-clip codes are far closer to the true
+    ones than the zero code (their clip mean), and its relative codes' shapes closer to the truth's."""
+    clips, lms = corpus
+    basis = fit_basis(lms, template.canonical, BasisSettings(k=3))
+    s = EstimatorSettings(width=4, epochs=40, batch_size=16, lr=0.01, shift=0, inputs="motion")
+    net, result = train_code_estimator(clips, lms, basis, s, _run())
+    err, scale = _within_error(net, clips, lms, basis)
+    assert err < 0.6 * scale, (err, scale)
+    assert result.history[-1]["within_mse"] < 0.5 * result.history[0]["within_mse"]
+    codes = relative_codes(predict_codes(net, clips), basis)
+    assert code_point_errors(codes, lms, basis)[0] < 0.8 * code_point_errors(0 * codes, lms, basis)[0]
+
+
+def test_code_estimator_resumes_after_interruption(corpus, template, tmp_path, one_thread):
+    """Killed during epoch 2, the rerun resumes from the state of epoch 1 and ends with the weights
+    (and output scale) of an uninterrupted training; the registry builds the architecture."""
+    from ppfer_core.bottleneck import load_estimator, save_estimator
+    from ppfer_core.registry import create_model, list_models
+
+    assert list_models("expression_code") == ["code_cnn"]
+    assert isinstance(create_model("expression_code", "code_cnn", size=32, k=3, width=4), CodeEstimator)
+    clips, lms = corpus
+    basis = fit_basis(lms, template.canonical, BasisSettings(k=3))
+    s = EstimatorSettings(width=4, epochs=3, batch_size=16, lr=0.01, shift=1, inputs="difference")
+    whole, _ = train_code_estimator(clips, lms, basis, s, _run())
+
+    def killed(line):
+        if "epoch=2" in line:
+            raise KeyboardInterrupt
+
+    state = tmp_path / "code.state"
+    with pytest.raises(KeyboardInterrupt):
+        train_code_estimator(clips, lms, basis, s, _run(state, killed))
+    assert state.exists()
+    resumed, result = train_code_estimator(clips, lms, basis, s, _run(state))
+    assert result.resumed_from == 1 and len(result.history) == 3
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    save_estimator(resumed, str(tmp_path / "estimator.pt"))
+    loaded = load_estimator(str(tmp_path / "estimator.pt"))
+    np.testing.assert_array_equal(predict_codes(loaded, clips), predict_codes(resumed, clips))
+
+
+ROOT = Path(__file__).resolve().parents[1]
+_RULE_READS = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, ResourceSettings, StorageSettings
+
+snakefile, root, rules = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+with SnakemakeApi() as api:
+    wf = api.workflow(
+        resource_settings=ResourceSettings(), storage_settings=StorageSettings(),
+        config_settings=ConfigSettings(configfiles=[root / "config.yaml"]),
+        snakefile=snakefile, workdir=snakefile.parent,
+    )._workflow
+    reads = {r: [*map(str, wf.get_rule(r).input), *map(str, wf.get_rule(r).params)] for r in rules}
+print("READS" + json.dumps(reads))
+"""
+
+
+def _flat(values):
+    for v in values:
+        yield from _flat(v) if isinstance(v, list | tuple) else [v]
+
+
+def rule_reads(tmp_path: Path, rules: list[str]) -> dict[str, list[str]]:
+    """The input files and parameters (as strings) of ``rules`` in the parsed workflow, with
+    rules/bottleneck.smk included (by the Snakefile, or here while it is not)."""
+    snakefile = tmp_path / "Snakefile"
+    lines = [f'include: "{ROOT / "Snakefile"}"']
+    if "bottleneck.smk" not in (ROOT / "Snakefile").read_text():
+        lines.append(f'include: "{ROOT / "rules" / "bottleneck.smk"}"')
+    snakefile.write_text("\n".join(lines) + "\n")
+    cmd = [sys.executable, "-c", _RULE_READS, str(snakefile), str(ROOT), *rules]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    out = [line for line in res.stdout.splitlines() if line.startswith("READS")]
+    assert res.returncode == 0 and out, res.stderr[-2000:]
+    return json.loads(out[-1][len("READS") :])
+
+
+def test_basis_and_estimator_rules_read_no_test_landmarks_and_no_labels(tmp_path):
+    """The rules that make the codes (and so the representation) read the train split's true
+    landmarks and pixels only: no test landmarks, no corpus landmark file of every split, no index
+    (identity and emotion labels). Only code_attacks (evaluation) reads the test landmarks."""
+    reads = rule_reads(tmp_path, ["fit_basis", "estimate_codes", "render_bottleneck", "code_attacks"])
+    for rule in ("fit_basis", "estimate_codes"):
+        strings = [str(v) for v in _flat(reads[rule])]
+        assert "results/data/cremad/train_landmarks.npy" in strings, (rule, strings)
+        for bad in ("test_landmarks", "index.parquet", "landmarks.npz", "labels"):
+            assert not any(bad in v for v in strings), (rule, bad, strings)
+    assert not any("landmarks" in str(v) for v in _flat(reads["render_bottleneck"]))
+    assert any("test_landmarks" in str(v) for v in _flat(reads["code_attacks"]))

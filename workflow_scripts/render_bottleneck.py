@@ -2,6 +2,7 @@
 piecewise-affine warp of its neutral frame): the representation, a function of the code alone."""
 
 import numpy as np
+import pandas as pd
 from skimage.io import imsave
 
 from ppfer_core.bottleneck import BottleneckSettings, ExpressionBasis, render_codes, synthetic_template
@@ -12,6 +13,10 @@ job = Job.from_snakemake(snakemake)
 p = job.params
 settings = BottleneckSettings.from_config(p.bottleneck)
 basis = ExpressionBasis.load(snakemake.input.basis)
+if str(settings.template_actor) in set(pd.read_parquet(snakemake.input.index)["actor"].astype(str)):
+    raise ValueError(
+        f"bottleneck.template_actor {settings.template_actor} is in the corpus: pick an id outside it"
+    )
 template = synthetic_template(settings.template_actor, int(p.size[0]), job.seed)
 if not np.allclose(template.canonical, basis.canonical):
     raise ValueError(f"{snakemake.input.basis} was fitted on another template than bottleneck.template_actor")

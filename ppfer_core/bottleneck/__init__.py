@@ -1,8 +1,9 @@
 """Privacy by construction (issue 27): an expression-code bottleneck re-rendered onto a face that
 belongs to nobody.
 
-Pipeline: landmarks from pixels (:mod:`~ppfer_core.bottleneck.landmarks`: a CNN regressor on the
-embedded corpus, dlib on real faces) -> similarity-Procrustes alignment to the template's canonical
+Pipeline: on the embedded corpus the code straight from pixels (:mod:`~ppfer_core.bottleneck.estimator`:
+a CNN trained on the train split against the codes of its true landmarks); on real faces landmarks
+(:mod:`~ppfer_core.bottleneck.landmarks`: dlib; a landmark CNN regressor for comparison) -> similarity-Procrustes alignment to the template's canonical
 shape (:mod:`~ppfer_core.bottleneck.shapes`) -> a k-dimensional expression code on a basis learned
 label-free from within-clip deviations of the train split (:mod:`~ppfer_core.bottleneck.basis`) ->
 a piecewise-affine warp of the fixed template frame to ``template neutral + basis x code``
@@ -23,6 +24,16 @@ from ppfer_core.bottleneck.basis import (
     fit_basis_federated,
     neutral_reference,
 )
+from ppfer_core.bottleneck.estimator import (
+    CodeEstimator,
+    code_point_errors,
+    code_targets,
+    load_estimator,
+    predict_codes,
+    relative_codes,
+    save_estimator,
+    train_code_estimator,
+)
 from ppfer_core.bottleneck.landmarks import (
     LandmarkRegressor,
     dlib_landmarks,
@@ -39,15 +50,25 @@ from ppfer_core.bottleneck.render import (
     synthetic_template,
     warp_template,
 )
-from ppfer_core.bottleneck.settings import REFERENCES, BasisSettings, BottleneckSettings, RegressorSettings
+from ppfer_core.bottleneck.settings import (
+    INPUTS,
+    REFERENCES,
+    BasisSettings,
+    BottleneckSettings,
+    EstimatorSettings,
+    RegressorSettings,
+)
 from ppfer_core.bottleneck.shapes import Similarity, normalise, point_errors, procrustes
 
 __all__ = [
+    "INPUTS",
     "REFERENCES",
     "AttackScore",
     "AttackSettings",
     "BasisSettings",
     "BottleneckSettings",
+    "CodeEstimator",
+    "EstimatorSettings",
     "ExpressionBasis",
     "LandmarkRegressor",
     "RegressorSettings",
@@ -57,21 +78,28 @@ __all__ = [
     "align",
     "clip_features",
     "code_attacks",
+    "code_point_errors",
+    "code_targets",
     "coded_shape",
     "dlib_landmarks",
     "encode",
     "face_template",
     "fit_basis",
     "fit_basis_federated",
+    "load_estimator",
     "load_regressor",
     "neutral_reference",
     "normalise",
     "point_errors",
+    "predict_codes",
     "predict_landmarks",
     "procrustes",
+    "relative_codes",
     "render_codes",
+    "save_estimator",
     "save_regressor",
     "synthetic_template",
+    "train_code_estimator",
     "train_regressor",
     "warp_template",
 ]

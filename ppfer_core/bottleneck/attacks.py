@@ -8,6 +8,7 @@ deviation, minimum and maximum of every code dimension; the GRU (torch) reads th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,9 +98,9 @@ def code_attacks(
     with identity labels (ints), scored on the validation slice and on ``test_seqs``."""
     xtr, xte = _clean(train_seqs), _clean(test_seqs)
     ytr, yte = np.asarray(train_ids, dtype=np.int64), np.asarray(test_ids, dtype=np.int64)
-    fit_i, val_i = train_test_split(
-        np.arange(len(xtr)), test_size=s.val_fraction, random_state=s.seed, stratify=ytr
-    )
+    # at least one validation clip per identity (a tiny corpus); sklearn's own rounding otherwise
+    n_val = max(math.ceil(s.val_fraction * len(xtr)), len(np.unique(ytr)))
+    fit_i, val_i = train_test_split(np.arange(len(xtr)), test_size=n_val, random_state=s.seed, stratify=ytr)
     n_classes = int(max(ytr.max(), yte.max())) + 1
     flat_models = {
         "logreg": LogisticRegression(max_iter=3000, C=1.0),

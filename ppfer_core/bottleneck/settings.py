@@ -34,7 +34,8 @@ class BasisSettings:
 
 @dataclass(frozen=True)
 class RegressorSettings:
-    """Training of the landmark regressor (config ``bottleneck.regressor``)."""
+    """Training of the landmark regressor (library and bench only: the DAG estimates the code
+    directly, :class:`EstimatorSettings`)."""
 
     width: int = 32
     epochs: int = 12
@@ -46,28 +47,58 @@ class RegressorSettings:
     upsample: int = 1  # bilinear input upsampling factor before the CNN
 
 
+INPUTS = ("motion", "difference")
+"""Inputs of the code estimator: the frame and the frame minus its clip's mean frame; that difference
+alone."""
+
+
+@dataclass(frozen=True)
+class EstimatorSettings:
+    """Training of the code estimator (config ``bottleneck.estimator``): CNN ``width``, ``inputs``
+    (one of :data:`INPUTS`), Adam with a cosine-decayed ``lr``, ``shift`` px of random translation,
+    and ``neutral_weight``, the loss weight of the expressiveness code (neutral-frame selection)
+    relative to the within-clip code."""
+
+    width: int = 16
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 0.002
+    shift: int = 2
+    inputs: str = "motion"
+    neutral_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.inputs not in INPUTS:
+            raise ValueError(f"bottleneck.estimator.inputs must be one of {INPUTS}, got {self.inputs!r}")
+        if self.width < 1 or self.epochs < 1 or self.batch_size < 2:
+            raise ValueError(
+                f"bottleneck.estimator: width, epochs >= 1 and batch_size >= 2, got {self.width}, "
+                f"{self.epochs}, {self.batch_size}"
+            )
+
+
 @dataclass(frozen=True)
 class BottleneckSettings:
     """The whole ``bottleneck:`` config block."""
 
     basis: BasisSettings
-    regressor: RegressorSettings
+    estimator: EstimatorSettings
     template_actor: int = 9004  # synthetic identity of the template face (outside the corpus)
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> BottleneckSettings:
         """From the ``bottleneck:`` mapping; unknown keys raise ValueError naming them."""
         basis_keys = {f.name for f in fields(BasisSettings)}
-        known = basis_keys | {"regressor", "template_actor"}
+        known = basis_keys | {"estimator", "template_actor"}
         unknown = set(cfg) - known
         if unknown:
             raise ValueError(f"bottleneck: unknown keys {sorted(unknown)} (known: {sorted(known)})")
-        reg = dict(cfg.get("regressor") or {})
-        reg_keys = {f.name for f in fields(RegressorSettings)}
-        if set(reg) - reg_keys:
-            raise ValueError(f"bottleneck.regressor: unknown keys {sorted(set(reg) - reg_keys)}")
+        est = dict(cfg.get("estimator") or {})
+        est_keys = {f.name for f in fields(EstimatorSettings)}
+        if set(est) - est_keys:
+            raise ValueError(f"bottleneck.estimator: unknown keys {sorted(set(est) - est_keys)}")
         return cls(
             basis=BasisSettings(**{k: cfg[k] for k in basis_keys if k in cfg}),
-            regressor=RegressorSettings(**reg),
+            estimator=EstimatorSettings(**est),
             template_actor=int(cfg.get("template_actor", 9004)),
         )

@@ -1,0 +1,47 @@
+"""Rule estimate_codes (issue 27): the code estimator, trained on the train split's frames against
+the codes of its true landmarks (the basis of rule fit_basis), then applied to every split: the
+per-frame estimates (within-clip and expressiveness codes) and the relative codes. No test landmark
+and no label is read."""
+
+import numpy as np
+
+from ppfer_core.arrays import load_clips
+from ppfer_core.bottleneck import (
+    BottleneckSettings,
+    ExpressionBasis,
+    predict_codes,
+    relative_codes,
+    save_estimator,
+    train_code_estimator,
+)
+from ppfer_core.npyfiles import npy_output
+from ppfer_core.runtime import Job
+
+job = Job.from_snakemake(snakemake)
+settings = BottleneckSettings.from_config(job.params.bottleneck)
+if settings.basis.reference != "relative":
+    raise ValueError(
+        f"bottleneck.reference {settings.basis.reference!r}: the code estimator gives relative codes only"
+    )
+basis = ExpressionBasis.load(snakemake.input.basis)
+train = load_clips(snakemake.input.train)
+truth = np.load(job.params.train_landmarks)
+if truth.shape[:2] != train.shape[:2]:
+    raise ValueError(
+        f"{job.params.train_landmarks}: shape {truth.shape} does not match the clips {train.shape}"
+    )
+with job.resumable(snakemake.output.model) as state:
+    run = job.run("code_estimator", state)
+    net, _ = train_code_estimator(np.asarray(train), truth, basis, settings.estimator, run)
+    save_estimator(net, snakemake.output.model)
+for split in ("train", "test"):
+    clips = load_clips(getattr(snakemake.input, split))
+    estimates = predict_codes(net, clips)
+    codes = relative_codes(estimates, basis)
+    for path, arr in (
+        (getattr(snakemake.output, f"estimates_{split}"), estimates),
+        (getattr(snakemake.output, split), codes),
+    ):
+        with npy_output(path, arr.shape, np.float32) as out:
+            out[:] = arr
+    job.log(f"codes of {split}: {clips.shape[0]} clips -> {getattr(snakemake.output, split)}")
