@@ -205,7 +205,7 @@ def attacker_record(
 ) -> Mapping | None:
     """An attacker's metrics record of one representation (None for an optional attacker without one,
     or for an attacker that ``needs`` what the representation has not: no file of its kind)."""
-    file = metrics[attacker.kind].get(rep)
+    file = metrics.get(attacker.kind, {}).get(rep)
     if file is None:
         if attacker.needs is not None:
             return None
