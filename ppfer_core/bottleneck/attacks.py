@@ -97,8 +97,10 @@ def code_attacks(
     with identity labels (ints), scored on the validation slice and on ``test_seqs``."""
     xtr, xte = _clean(train_seqs), _clean(test_seqs)
     ytr, yte = np.asarray(train_ids, dtype=np.int64), np.asarray(test_ids, dtype=np.int64)
+    # a stratified slice needs one clip per identity at least (the tiny corpus: 20 clips, 4 identities)
+    val_size = max(int(np.ceil(s.val_fraction * len(xtr))), len(np.unique(ytr)))
     fit_i, val_i = train_test_split(
-        np.arange(len(xtr)), test_size=s.val_fraction, random_state=s.seed, stratify=ytr
+        np.arange(len(xtr)), test_size=val_size, random_state=s.seed, stratify=ytr
     )
     n_classes = int(max(ytr.max(), yte.max())) + 1
     flat_models = {
