@@ -186,7 +186,7 @@ def test_tiny_run_yields_threat_table_and_report(tiny_run):
         "table3",
         "attack_clips",
         "train_robust",
-        "render_bottleneck",
+        "bottleneck",  # rules/bottleneck.smk's benchmarks/bottleneck/{rule}.tsv (as openset_closed's)
         "attack_codes",
     } <= set(runtime["rule"])
     # every representation a table reads is attacked: its leakage file comes from its attack_suite job
