@@ -21,6 +21,7 @@ include: "rules/data.smk"
 include: "rules/wavelet.smk"
 include: "rules/privacy.smk"
 include: "rules/robust.smk"
+include: "rules/bottleneck.smk"
 include: "rules/compensation.smk"
 include: "rules/baselines.smk"
 include: "rules/evaluation.smk"
@@ -42,6 +43,17 @@ check_not_trained_against_validator(
 # The independent validator (the PLR column) reads no checkpoint of the workflow (V_pl, C_lpr / C_hpr, ...).
 check_validator_inputs(
     {r.name: (list(r.input), list(r.output)) for r in workflow.rules}, "train_validator"
+)
+# The test clips' true landmarks (issue 27) may score an estimator (rule code_attacks), never feed a
+# representation: a rule that reads them (an input or a param) writes metrics only. One known
+# exception: the Image Swapping baseline pastes its donor by the corpus's own landmarks when they
+# exist (baselines.swap.landmarks: auto / ingest; dlib detects them instead).
+check_metrics_only_readers(
+    {r.name: ([*r.input, *r.params], list(r.output)) for r in workflow.rules},
+    f"{RES}/data/cremad/test_landmarks.npy",
+    exempt={
+        "swap": "baselines.swap.landmarks: auto / ingest reads the corpus's landmarks"
+    },
 )
 
 

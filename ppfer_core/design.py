@@ -126,16 +126,37 @@ class Compensation:
 
 
 @dataclass(frozen=True)
+class Coding:
+    """Where a representation made from a low-dimensional code only (issue 27's bottleneck) has that
+    code: ``codes``, results/{codes}/{split}.npy (per clip a [T, k] sequence), and the representation's
+    input it computes the code from (``inputs``, results/{inputs}/{split}.npy: the estimated landmarks).
+    The output is a function of the code, so the attackers on the code are attackers of the
+    representation (counted in plr_worst); the attacker on the inputs is reported beside it.
+    ``metrics``: results/{metrics}, the coding's own figures (e.g. the estimator's test error), a final
+    output of the run."""
+
+    codes: str
+    inputs: str
+    metrics: str
+
+    def files(self, split: str) -> dict[str, str]:
+        """The code and input arrays of a split: ``codes`` and ``inputs`` -> path."""
+        return {"codes": f"{RES}/{self.codes}/{split}.npy", "inputs": f"{RES}/{self.inputs}/{split}.npy"}
+
+
+@dataclass(frozen=True)
 class Representation:
     """One representation: the rule that writes results/reps/{name}/{split}.npy, and what it is made of
     (``compensate``; ``enhancers``: its privacy enhancers' checkpoints, band -> path; ``applies``: the
-    method whose trained models it applies to another split)."""
+    method whose trained models it applies to another split; ``coding``: the code it is a function of,
+    :class:`Coding`, which a compensated representation takes from its input)."""
 
     name: str
     producer: str
     compensate: Compensation | None = None
     enhancers: Mapping[str, str] = field(default_factory=dict)
     applies: str | None = None
+    coding: Coding | None = None
 
 
 @dataclass(frozen=True)
@@ -205,12 +226,13 @@ class Plan:
 
     @property
     def reinjection(self) -> list[Reinjection]:
-        """Table 1's methods (:attr:`methods`: F_fc on enhanced frames) with the frames F_fc reads:
-        Ours (G -> ours), Ours (robust) (G-robust -> ours-robust)."""
+        """Table 1's feature-compensated rows (:attr:`compensated`: F_fc on other frames) with the frames
+        F_fc reads: Ours (G -> ours), Ours (robust) (G-robust -> ours-robust), Ours (bottleneck)
+        (bottleneck-render -> bottleneck)."""
         return [
             Reinjection(name, self.representations[rep].compensate.input, rep)
             for name, rep in self.table1
-            if rep in self.methods
+            if rep in self.compensated
         ]
 
     @property
@@ -244,6 +266,20 @@ class Plan:
     def robust_sweep_reps(self) -> list[str]:
         """The compensated robust variants of robust.sweep (none when the sweep is off)."""
         return [compensated_name(g) for g in self.robust_points] if self.robust_sweep else []
+
+    @property
+    def coded(self) -> dict[str, Coding]:
+        """Representations that are a function of a code (:class:`Coding`): name -> its coding."""
+        return {rep: r.coding for rep, r in self.representations.items() if r.coding is not None}
+
+    def attacker_reps(self, attacker: Attacker, reps: Sequence[str]) -> list[str]:
+        """The representations of ``reps`` that have records of ``attacker``: all of them, or for an
+        attacker that ``needs`` a code, the coded ones (:attr:`coded`)."""
+        if attacker.needs is None:
+            return list(reps)
+        if attacker.needs != "coding":
+            raise ValueError(f"attacker {attacker.name!r} needs {attacker.needs!r}: the plan knows 'coding'")
+        return [rep for rep in reps if rep in self.coded]
 
     @property
     def compensated(self) -> dict[str, tuple[str, str]]:
@@ -306,16 +342,18 @@ class Plan:
                 f"the attack suite does not run on {', '.join(map(repr, outside))}: the plan's attacked "
                 f"representations (ppfer_core.design.Plan.attacked_reps) are {', '.join(attacked)}"
             )
+        kinds = {a.kind: a for a in self.attackers}
         return {
             **{
-                kind: [pattern.format(rep=rep) for rep in reps]
+                kind: [pattern.format(rep=rep) for rep in self.attacker_reps(kinds[kind], reps)]
                 for kind, pattern in suite_files(self.attackers).items()
             },
             SUITE_INDEX: f"{RES}/data/cremad/index.parquet",
         }
 
     def final_outputs(self) -> list[str]:
-        """The run's targets (rule all): every table, the report, the indices, the bands, the bundle."""
+        """The run's targets (rule all): every table, the report, the indices, the bands, the bundle, the
+        codings' own metrics."""
         return [
             *(f"{RES}/tables/table{k}.csv" for k in (1, 2, 4, 3, 5)),
             f"{RES}/report/runtime.csv",
@@ -328,6 +366,7 @@ class Plan:
             f"{RES}/tables/paired_tests.csv",
             REINJECTION,
             BUNDLE,
+            *dict.fromkeys(f"{RES}/{c.metrics}" for c in self.coded.values()),
         ]
 
     def report_inputs(self) -> list[str]:
@@ -340,13 +379,30 @@ class Plan:
 
 def _representation(name: str, spec: Mapping[str, Any]) -> Representation:
     comp = spec.get("compensate")
+    coding = spec.get("coding")
     return Representation(
         name,
         spec["producer"],
         Compensation(comp["input"], comp["loss"], comp.get("target")) if comp else None,
         {band: f"{RES}/models/{path}" for band, path in spec.get("enhancers", {}).items()},
         spec.get("applies"),
+        Coding(coding["codes"], coding["inputs"], coding["metrics"]) if coding else None,
     )
+
+
+def inherit_codings(reps: Mapping[str, Representation]) -> dict[str, Representation]:
+    """``reps`` with every compensated representation of a coded input coded by its input's code
+    (F_fc reads only its input, so its output is a function of the same code), along chains."""
+    out = dict(reps)
+    changed = True
+    while changed:
+        changed = False
+        for name, r in out.items():
+            source = out.get(r.compensate.input) if r.compensate else None
+            if r.coding is None and source is not None and source.coding is not None:
+                out[name] = replace(r, coding=source.coding)
+                changed = True
+    return out
 
 
 def representations(
@@ -362,7 +418,7 @@ def representations(
         reps[compensated_name(g)] = Representation(
             compensated_name(g), "train_compensator", Compensation(g, "ce")
         )
-    return reps
+    return inherit_codings(reps)
 
 
 def design_rows(rows: Sequence[Mapping[str, Any]], sweep: Mapping[str, float]) -> tuple[Row, ...]:

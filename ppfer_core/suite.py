@@ -20,8 +20,9 @@ if TYPE_CHECKING:  # numpy is imported by the table rules only, not when the wor
 class Leak:
     """One attacker scoring's leakage on one representation: column name, correct test clips, test
     clips, per-clip ``hits`` (test index row order), the validation slice's counts (``val_n`` 0: none),
-    the attacker's training ``status`` (None for an attacker not trained here) and whether it may be
-    chosen as the worst attacker (:attr:`Attacker.selectable`)."""
+    the attacker's training ``status`` (None for an attacker not trained here), whether it may be
+    chosen as the worst attacker (:attr:`Attacker.selectable`) and whether it attacks the
+    representation at all (:attr:`Attacker.counted`)."""
 
     column: str
     correct: int
@@ -31,6 +32,7 @@ class Leak:
     val_n: int = 0
     status: str | None = None
     selectable: bool = False
+    counted: bool = True
 
     @property
     def rate(self) -> float:
@@ -50,7 +52,12 @@ class Attacker:
     some representations have its record (those the recovery attack ran on); ``selectable``: it may be
     chosen as ``plr_worst``'s attacker on the validation slice (V_pl is not: it was trained on the
     originals of those clips, so its validation figure is optimistic; nor is V_pl on the recovered
-    frames, which has no validation figure)."""
+    frames, which has no validation figure). ``needs``: the attacker reads something only some
+    representations have (``coding``: the code a representation is a function of,
+    :class:`ppfer_core.design.Coding`); only those have its file (the plan lists which,
+    :meth:`ppfer_core.design.Plan.attacker_reps`). ``counted``: False for an attacker of the
+    representation's *input* (the raw landmarks a code is computed from), reported in its column
+    beside the suite but neither chosen as ``plr_worst`` nor counted in ``plr_max_test``."""
 
     name: str
     rule: str
@@ -62,6 +69,12 @@ class Attacker:
     train_acc: bool = False
     optional: bool = False
     selectable: bool = True
+    needs: str | None = None
+    counted: bool = True
+
+    def __post_init__(self) -> None:
+        if self.selectable and not self.counted:
+            raise ValueError(f"attacker {self.name!r}: an attacker that is not counted cannot be selectable")
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -69,6 +82,7 @@ class Attacker:
 
 
 FRAMES = "results/metrics/attacks/frames/{rep}.json"  # one of the attack_suite job's files: three attackers
+CODES = "results/metrics/attacks/codes/{rep}.json"  # the attack_codes job's file (coded representations only)
 ATTACKERS = (
     # V_pl, the paper's validator, scored on one random frame per clip and by voting
     Attacker(
@@ -108,6 +122,33 @@ ATTACKERS = (
         record="recovered",
         optional=True,
         selectable=False,
+    ),
+    # issue 27: a representation that is a function of a code (the bottleneck) leaks no more identity
+    # than its code, so the attackers on the code sequences are its attackers too (one per clip)
+    *(
+        Attacker(
+            f"code_{m}",
+            "attack_codes",
+            "codes",
+            CODES,
+            f"plr_code_{m}",
+            record=m,
+            train_acc=True,
+            needs="coding",
+        )
+        for m in ("logreg", "mlp", "gru")
+    ),
+    # beside them, not counted: the same attackers on the landmarks the code is computed from (the input)
+    Attacker(
+        "landmarks",
+        "attack_codes",
+        "codes",
+        CODES,
+        "plr_landmarks",
+        record="landmarks",
+        selectable=False,
+        needs="coding",
+        counted=False,
     ),
 )
 """The attack suite, in suite order (on a validation tie the worst attacker is the first). A new
@@ -162,8 +203,13 @@ def suite_columns(attackers: tuple[Attacker, ...] = ATTACKERS) -> tuple[str, ...
 def attacker_record(
     attacker: Attacker, metrics: Mapping[str, Mapping[str, Mapping]], rep: str
 ) -> Mapping | None:
-    """An attacker's metrics record of one representation (None for an optional attacker without one)."""
-    file = metrics[attacker.kind][rep]
+    """An attacker's metrics record of one representation (None for an optional attacker without one,
+    or for an attacker that ``needs`` what the representation has not: no file of its kind)."""
+    file = metrics.get(attacker.kind, {}).get(rep)
+    if file is None:
+        if attacker.needs is not None:
+            return None
+        raise KeyError(f"no {attacker.metrics.format(rep=rep)} among the suite's {attacker.kind!r} files")
     record = file if attacker.record is None else file.get(attacker.record)
     if record is None and not attacker.optional:
         raise KeyError(f"{attacker.metrics.format(rep=rep)} has no record {attacker.record!r}")
@@ -184,6 +230,7 @@ def _leak(a: Attacker, m: Mapping, column: str, vote: bool, rep: str) -> Leak:
         0 if val_correct is None else int(m.get("val_n") or 0),
         m.get("status"),
         a.selectable,
+        a.counted,
     )
 
 
@@ -228,12 +275,12 @@ def worst_case(
     suite order), reported with its *test* rate, its actor-clustered interval (``actors``: the test
     clips' actors in test index row order), its column (``worst_attacker``) and training status
     (``worst_status``: converged | budget). ``plr_max_test``: the highest test rate of all (chosen on
-    test, so optimistic for the attacker; shown for comparison only)."""
+    test, so optimistic for the attacker; shown for comparison only; of the counted attackers)."""
     from ppfer_core.stats import ActorInterval
 
     worst = _chosen(rep, leaks)
     ci = (interval or ActorInterval()).of(worst.hits, actors)
-    top = max(leaks, key=lambda leak: leak.rate)
+    top = max((leak for leak in leaks if leak.counted), key=lambda leak: leak.rate)
     return {
         **{leak.column: round(leak.rate, 3) for leak in leaks},
         "plr_worst": round(worst.rate, 3),
@@ -281,8 +328,8 @@ def suite_table(
     for rep in reps:
         row = worst_case(rep, suite_leaks(metrics, rep, attackers), actors, interval)
         for a in attackers:
-            if a.train_acc:
-                m = attacker_record(a, metrics, rep)
+            m = attacker_record(a, metrics, rep) if a.train_acc else None
+            if m is not None:
                 row[f"train_acc_{a.name}"] = round(100.0 * m["train_acc"], 3)
                 row[f"status_{a.name}"] = m["status"]
         out[rep] = row

@@ -9,6 +9,7 @@ import yaml
 from snakemake.utils import validate
 
 from planning import (
+    check_metrics_only_readers,
     check_not_trained_against_validator,
     check_producers,
     gpu_rule_policy,
@@ -53,6 +54,16 @@ def open_closed_bands(split):
 def training(stage):
     """A stage's training settings, passed through params so that editing them reruns the stage."""
     return dict(config["train"][stage])
+
+
+def code_inputs(wildcards):
+    """A coded representation's (design.yaml `coding`) code and input arrays by split (rule
+    attack_codes): codes_train, inputs_train, codes_test, inputs_test."""
+    return {
+        f"{name}_{split}": path
+        for split in SPLITS
+        for name, path in PLAN.coded[wildcards.rep].files(split).items()
+    }
 
 
 def rep_clips(rep, split):

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +140,45 @@ def check_not_trained_against_validator(
         raise ValueError(
             f"rules {', '.join(bad)} produce a representation from {validator}, the validator V_pl that scores "
             "their PLR: give them their own controller (e.g. one fine-tuned from V_pl, as train_controller)"
+        )
+
+
+METRICS_DIR = "results/metrics/"
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in ``value`` (nested mappings, lists and tuples; callables and numbers skipped)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+
+
+def readers_beyond_metrics(rules: Mapping[str, tuple[Sequence, Sequence]], path: str) -> list[str]:
+    """Rules that read ``path`` (``rules``: rule name -> (inputs and params, outputs); a string anywhere
+    in them, nested mappings and lists included) and write anything outside results/metrics/ (a
+    representation, a model, codes: something a representation could be made from)."""
+    return sorted(
+        name
+        for name, (reads, outputs) in rules.items()
+        if path in _strings(list(reads)) and any(not str(o).startswith(METRICS_DIR) for o in outputs)
+    )
+
+
+def check_metrics_only_readers(
+    rules: Mapping[str, tuple[Sequence, Sequence]], path: str, exempt: Mapping[str, str] | None = None
+) -> None:
+    """Raise naming every rule that reads ``path`` and writes more than metrics
+    (:func:`readers_beyond_metrics`), but those ``exempt`` names (rule -> why): e.g. the test clips'
+    true landmarks, which may score an estimator but never reach a representation (issue 27)."""
+    if bad := [r for r in readers_beyond_metrics(rules, path) if r not in (exempt or {})]:
+        raise ValueError(
+            f"rules {', '.join(bad)} read {path} and write more than metrics ({METRICS_DIR}): the test "
+            "clips' ground truth may score a method, never feed one"
         )
 
 

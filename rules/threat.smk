@@ -127,6 +127,32 @@ use rule attack_suite as attack_suite_recovered with:
         rep=rep_pattern(RECOVERED_REPS),
 
 
+# Issue 27: a representation that is a function of a code (design.yaml `coding`: the bottleneck's renders
+# and F_fc on them) is attacked on that code too (its attackers count in plr_worst) and on the input
+# the code is computed from (plr_landmarks, beside). One job per coded representation (PLAN.coded).
+rule attack_codes:
+    input:
+        unpack(code_inputs),
+        index=INDEX,
+    output:
+        metrics=f"{RES}/metrics/attacks/codes/{{rep}}.json",
+    log:
+        "logs/threat/attack_codes/{rep}.log",
+    benchmark:
+        "benchmarks/attack_codes/{rep}.tsv"
+    wildcard_constraints:
+        rep=rep_pattern(list(PLAN.coded)),
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        seed=config["seed"],
+        codes=dict(ATTACKS["codes"]),
+        convergence=dict(ATTACKS["convergence"]),
+    script:
+        "../workflow_scripts/attack_codes.py"
+
+
 rule table3:
     input:
         # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)

@@ -88,11 +88,12 @@ def test_the_default_plan_names_every_table_row():
     assert {"ours-robust", "G-robust"} <= set(plan.representations)
     assert plan.methods[:1] == ["ours"] and set(plan.anonymizer) == {"ours", "ours-robust", "open-ours"}
     assert plan.method_parts("open-ours")["enhancer_low"] == "results/models/openset/enhancer_low.pt"
-    assert plan.final_outputs()[-4:] == [
+    assert plan.final_outputs()[-5:] == [
         "results/tables/table6.csv",
         "results/tables/paired_tests.csv",
         "results/tables/reinjection.csv",  # plr_worst before and after F_fc (issue 26)
         "results/models/anonymizer.pt",
+        "results/metrics/bottleneck/code_attacks.json",  # the bottleneck's coding's own figures (issue 27)
     ]
 
 
@@ -189,8 +190,12 @@ def test_suite_columns_and_rule_inputs_come_from_the_registry():
         "frames": ["results/metrics/attacks/frames/ours.json"],
         "adaptive": ["results/metrics/adaptive/ours.json"],
         "clip": ["results/metrics/attacks/clips/ours.json"],
+        "codes": [],  # issue 27: only a coded representation has code attackers
         "suite_index": "results/data/cremad/index.parquet",  # the test actors of the intervals
     }
+    assert plan.suite_inputs(["ours", "bottleneck"])["codes"] == [
+        "results/metrics/attacks/codes/bottleneck.json"
+    ]
     assert suite_columns()[:9] == (
         "plr",
         "plr_vote",
@@ -203,7 +208,8 @@ def test_suite_columns_and_rule_inputs_come_from_the_registry():
         "plr_recovered_vote",
     )
     assert {a.rule for a in ATTACKERS} <= set(planning.rule_stages(ROOT / "Snakefile"))
-    assert {a.rule for a in ATTACKERS} == {"attack_suite"}  # issue 30: one suite job per rep, every attacker
+    # issue 30: one suite job per rep, every pixel attacker; issue 27: the code attackers of a coded rep
+    assert {a.rule for a in ATTACKERS} == {"attack_suite", "attack_codes"}
 
 
 def test_rep_pattern_matches_exactly_the_names_it_is_given():
@@ -290,6 +296,7 @@ def test_the_attacked_set_holds_table4_and_the_frames_before_f_fc():
     assert [(r.approach, r.before, r.after) for r in plan.reinjection] == [
         ("Ours", "G", "ours"),
         ("Ours (robust)", "G-robust", "ours-robust"),
+        ("Ours (bottleneck)", "bottleneck-render", "bottleneck"),  # issue 27: F_fc on the renders
     ]
     attacked = plan.attacked_reps
     assert len(attacked) == len(set(attacked))
@@ -331,3 +338,127 @@ def test_a_rule_derived_by_use_rule_inherits_its_bases_gpu_declaration_and_stage
     (tmp_path / "rules" / "x.smk").write_text(derived + base)
     with pytest.raises(ValueError, match="use rule a as b: a is defined after it"):
         planning.gpu_rules(tmp_path / "Snakefile")
+
+
+# --------------------------------------------------------------------------- the bottleneck (issue 27)
+
+
+def test_the_bottleneck_is_a_row_of_tables_1_3_and_4_and_of_the_frame_grid():
+    plan = build_plan(DESIGN, CONFIG)
+    assert ("Ours (bottleneck)", "bottleneck") in plan.table1 and "Ours (bottleneck)" in plan.table3
+    assert "bottleneck" in plan.threat_reps and "bottleneck" in plan.recovered_reps  # the U-Net recovery
+    assert {"bottleneck", "bottleneck-render"} <= set(plan.ablation_reps) <= set(plan.attacked_reps)
+    assert {"bottleneck", "bottleneck-render"} <= set(plan.frame_reps)
+    assert plan.representations["bottleneck-render"].producer == "render_bottleneck"
+    assert plan.compensated["bottleneck"] == ("bottleneck-render", "ce")  # F_fc against C_fc on the renders
+    assert "bottleneck" not in plan.methods  # no anonymiser bundle part (no enhancers)
+    assert "Ours (bottleneck)" in plan.paired_tests["with"]
+
+
+def test_the_renders_and_f_fc_on_them_are_coded_by_the_bottleneck_codes():
+    """A compensated representation takes its input's coding (F_fc reads only its input); others have none."""
+    plan = build_plan(DESIGN, CONFIG)
+    assert set(plan.coded) == {"bottleneck-render", "bottleneck"}
+    coding = plan.coded["bottleneck"]
+    assert coding == plan.coded["bottleneck-render"]
+    assert coding.files("test") == {
+        "codes": "results/bottleneck/codes/test.npy",
+        "inputs": "results/bottleneck/estimates/test.npy",
+    }
+    chained = {
+        **DESIGN,
+        "representations": {
+            **DESIGN["representations"],
+            "bottleneck-fc2": {
+                "producer": "train_compensator",
+                "compensate": {"input": "bottleneck", "loss": "ce"},
+            },
+        },
+    }
+    assert build_plan(chained, CONFIG).coded["bottleneck-fc2"] == coding
+
+
+def _leak(correct: int, val_correct: int, n: int = 10, val_n: int = 10, vote: bool = False) -> dict:
+    hits = [1] * correct + [0] * (n - correct)
+    leak = {"correct": correct, "n": n, "hits": hits, "val_correct": val_correct, "val_n": val_n}
+    leak |= {"train_acc": 1.0, "status": "converged"}
+    return leak | (
+        {"correct_vote": correct, "hits_vote": hits, "val_correct_vote": val_correct} if vote else {}
+    )
+
+
+def test_code_attackers_count_in_plr_worst_chosen_on_validation_and_the_landmarks_stand_beside():
+    """plr_worst is chosen on validation over pixel and code attackers; the raw-landmark attacker (the
+    input's) is reported in plr_landmarks, never chosen, never plr_max_test; an uncoded rep has no codes
+    file (Plan.suite_inputs lists one for every coded rep)."""
+    pixel = {
+        "frames": {r: {"validator": _leak(1, 1, vote=True), "scratch": _leak(5, 4, vote=True)} for r in "ab"},
+        "adaptive": {r: _leak(4, 3, vote=True) for r in "ab"},
+        "clip": {r: _leak(3, 2) for r in "ab"},
+    }
+    codes = {"logreg": _leak(2, 2), "mlp": _leak(6, 5), "gru": _leak(9, 4), "landmarks": _leak(10, 10)}
+    suite = suite_table(["a", "b"], {**pixel, "codes": {"b": codes}}, list("abcdefghij"))
+    a, b = suite["a"], suite["b"]
+    assert b["worst_attacker"] == "plr_code_mlp" and b["plr_worst"] == 60.0  # best on validation, test rate
+    assert b["plr_max_test"] == 90.0 and b["max_test_attacker"] == "plr_code_gru"  # not the landmarks' 100
+    assert (
+        b["plr_landmarks"] == 100.0
+        and b["status_code_gru"] == "converged"
+        and b["train_acc_code_mlp"] == 100.0
+    )
+    assert a["worst_attacker"] == "plr_scratch" and a["plr_worst"] == 50.0
+    assert not {"plr_code_mlp", "plr_landmarks", "status_code_mlp"} & set(a)
+    with pytest.raises(KeyError, match="attacks/frames/b.json"):  # a file every rep has, missing: named
+        suite_table(["b"], {**pixel, "frames": {}}, list("abcdefghij"))
+
+
+def test_a_landmark_attacker_cannot_be_selectable_without_being_counted():
+    from ppfer_core.suite import Attacker
+
+    with pytest.raises(ValueError, match="not counted cannot be selectable"):
+        Attacker("x", "r", "k", "m/{rep}.json", "plr_x", counted=False)
+
+
+def test_the_test_landmarks_check_names_a_rule_that_feeds_them_to_a_representation():
+    truth = "results/data/cremad/test_landmarks.npy"
+    rules = {
+        "code_attacks": (
+            [truth, "results/bottleneck/codes/test.npy"],
+            ["results/metrics/bottleneck/code_attacks.json"],
+        ),
+        "train_landmarks": (
+            ["results/data/cremad/train.npy", {"targets": [truth]}],
+            ["results/models/lm.pt"],
+        ),
+        "render": (["results/models/lm.pt"], ["results/reps/bottleneck-render/test.npy"]),
+        "swap": ([truth], ["results/reps/swap/test.npy"]),
+    }
+    assert planning.readers_beyond_metrics(rules, truth) == ["swap", "train_landmarks"]  # params nested too
+    with pytest.raises(ValueError, match=r"rules train_landmarks read .*test_landmarks\.npy"):
+        planning.check_metrics_only_readers(rules, truth, exempt={"swap": "known"})
+    planning.check_metrics_only_readers({k: rules[k] for k in ("code_attacks", "render")}, truth)
+
+
+@pytest.mark.parametrize("field", ["input", "params"])
+def test_a_rule_that_makes_a_representation_from_the_test_landmarks_stops_the_parse(tmp_path, field):
+    """The workflow's own check (Snakefile): a rule added upstream of a representation that reads the
+    test clips' true landmarks fails `snakemake -n`, naming it."""
+    text = (ROOT / "Snakefile").read_text()
+    for rel in ("rules/", "config.yaml", "schemas/config.schema.yaml", "report/workflow.rst"):
+        text = text.replace(f'"{rel}', f'"{ROOT}/{rel}')
+    value = (
+        'x="results/data/cremad/test_landmarks.npy"'
+        if field == "params"
+        else '"results/data/cremad/test_landmarks.npy"'
+    )
+    peek = f'rule peek:\n    {field}:\n        {value},\n    output:\n        "results/bottleneck/peek.npy",\n    shell:\n        "touch {{output}}"\n\n\n'
+    marker = "# Every representation of the plan names the rule"
+    snakefile = tmp_path / "Snakefile"
+    snakefile.write_text(text.replace(marker, peek + marker))
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(snakefile), "-d", str(tmp_path), "--cores", "1"]
+    cmd += ["--configfile", str(ROOT / "config.yaml"), str(ROOT / "config/tiny.yaml")]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert (
+        run.returncode != 0
+        and "rules peek read results/data/cremad/test_landmarks.npy" in run.stderr + run.stdout
+    )

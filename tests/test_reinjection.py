@@ -45,7 +45,7 @@ def _write_suite(tmp_path: Path, reps: dict[str, dict[str, dict]]) -> dict[str, 
             "adaptive": by["adaptive"],
             "clip": by["clip"],
         }
-        for kind in files:
+        for kind in content:  # no coded rep here: no codes file (issue 27)
             path = tmp_path / kind / f"{rep}.json"
             path.parent.mkdir(exist_ok=True)
             path.write_text(json.dumps(content[kind]))

@@ -72,9 +72,10 @@ def test_tiny_run_yields_tables(tiny_run):
     t1 = pd.read_csv(tiny_run / "results/tables/table1.csv")
     # PLR: the independent validator's (issue 26); V_pl's reading beside it
     assert list(t1.columns[:5]) == ["approach", "plr", "plr_vpl", "acc", "chance"]
-    assert t1["approach"].iloc[0] == "No Privacy Preservation" and list(t1["approach"].iloc[-2:]) == [
+    assert t1["approach"].iloc[0] == "No Privacy Preservation" and list(t1["approach"].iloc[-3:]) == [
         "Ours",
         "Ours (robust)",
+        "Ours (bottleneck)",
     ]
     assert t1[["plr", "plr_vpl", "acc", "validator_acc"]].notna().all().all()
     assert t1[["plr", "plr_vpl"]].apply(lambda c: c.between(0, 100)).all().all()
@@ -158,6 +159,7 @@ def test_tiny_run_yields_threat_table_and_report(tiny_run):
         "Image Swapping",
         "Ours",
         "Ours (robust)",
+        "Ours (bottleneck)",
     ]
     assert (
         (t3["ssim"] > -1) & (t3["ssim"] <= 1) & (t3["psnr"] > 0) & (t3["plr"] >= 0) & (t3["plr"] <= 100)
@@ -183,6 +185,8 @@ def test_tiny_run_yields_threat_table_and_report(tiny_run):
         "tables",
         "table3",
         "train_robust",
+        "bottleneck",  # rules/bottleneck.smk's benchmarks/bottleneck/{rule}.tsv (as openset_closed's)
+        "attack_codes",
     } <= set(runtime["rule"])
     assert "attack_clips" not in set(runtime["rule"])  # issue 30: the video attacker runs in attack_suite
     # every representation a table reads is attacked: its leakage file comes from its attack_suite job
@@ -198,13 +202,14 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
 
     always = ["plr_vote", "plr_adaptive", "plr_adaptive_vote", "plr_scratch", "plr_scratch_vote", "plr_clip"]
     trained = {c: a.name for a in ATTACKERS if a.selectable for c in a.columns}
+    codes = [c for a in ATTACKERS if a.needs and a.counted for c in a.columns]  # issue 27: coded rows only
     for name in ("table1.csv", "table3.csv"):
         t = pd.read_csv(tiny_run / "results/tables" / name, keep_default_na=False, na_values=[""])
         assert "Ours (robust)" in set(t["approach"]), name
         assert (t.loc[t["approach"] == "Ours (robust)", "representation"] == "ours-robust").all()
         assert t[always].notna().all().all(), name
         leaks = t[
-            always + ["plr_vpl", "plr_recovered", "plr_recovered_vote"]
+            always + codes + ["plr_vpl", "plr_recovered", "plr_recovered_vote"]
         ]  # Table 1's plr_vpl: V_pl on the rep, Table 3's: V_pl on the recovery (plr: the independent validator)
         assert (leaks.max(axis=1) - t["plr_max_test"]).abs().max() < 1e-6, name
         assert t["worst_attacker"].isin(list(trained)).all(), name  # never V_pl, never on the recovery
@@ -234,7 +239,7 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
             t = pd.read_csv(tiny_run / f"results/tables/table{n}.csv")
             assert (t["acc_chance"] - chance).abs().max() < 1e-3, n
     paired = pd.read_csv(tiny_run / "results/tables/paired_tests.csv")
-    assert set(paired["b"]) == {"Ours (robust)", "Gaussian Blur 1", "Gaussian Blur 2"}
+    assert set(paired["b"]) == {"Ours (robust)", "Ours (bottleneck)", "Gaussian Blur 1", "Gaussian Blur 2"}
     assert (
         set(paired["measure"]) == {"acc", "plr", "plr_vpl", "plr_worst"}
         and paired["p_value"].between(0, 1).all()
@@ -272,17 +277,62 @@ def test_tiny_run_attacks_table4_and_the_frames_before_f_fc(tiny_run):
     for col in ("plr", "plr_worst", "plr_worst_lo", "plr_worst_hi", "worst_attacker", "worst_status"):
         assert full[col] == t1.loc["ours", col], col  # Table 1's code, Table 1's figures
     reinjection = pd.read_csv(tables / "reinjection.csv").set_index("approach")
-    assert list(reinjection.index) == ["Ours", "Ours (robust)"]
-    assert list(reinjection["before"]) == ["G", "G-robust"] and list(reinjection["after"]) == [
-        "ours",
-        "ours-robust",
-    ]
+    assert list(reinjection.index) == ["Ours", "Ours (robust)", "Ours (bottleneck)"]
+    assert list(reinjection["before"]) == ["G", "G-robust", "bottleneck-render"]
+    assert list(reinjection["after"]) == ["ours", "ours-robust", "bottleneck"]
     t4g = t4.set_index("representation").loc["G"]
     assert reinjection.loc["Ours", "plr_worst_before"] == t4g["plr_worst"]
     assert reinjection.loc["Ours", "plr_worst_after"] == t1.loc["ours", "plr_worst"]
     assert reinjection.loc["Ours (robust)", "plr_worst_after"] == t1.loc["ours-robust", "plr_worst"]
     assert reinjection["p_value"].between(0, 1).all()
     assert reinjection["reading"].isin(["re-injects", "removes", "no difference"]).all()
+
+
+def test_tiny_run_reports_the_bottleneck_with_its_code_attackers(tiny_run):
+    """Issue 27: "Ours (bottleneck)" in Tables 1 and 3, the renders without F_fc in Table 4; its
+    plr_worst is chosen on validation over the pixel and the code attackers (plr_code_*), the raw
+    landmarks' attacker stands beside (plr_landmarks, never chosen); uncoded rows have no code columns."""
+    from ppfer_core.suite import ATTACKERS, read_suite, worst_on_validation
+
+    tables = tiny_run / "results/tables"
+    codes = [c for a in ATTACKERS if a.needs and a.counted for c in a.columns]
+    assert codes == ["plr_code_logreg", "plr_code_mlp", "plr_code_gru"]
+    t1 = pd.read_csv(tables / "table1.csv", keep_default_na=False, na_values=[""]).set_index("approach")
+    t4 = pd.read_csv(tables / "table4.csv", keep_default_na=False, na_values=[""]).set_index("representation")
+    t3 = pd.read_csv(tables / "table3.csv", keep_default_na=False, na_values=[""]).set_index("approach")
+    row = t1.loc["Ours (bottleneck)"]
+    assert (
+        row["representation"] == "bottleneck"
+        and t3.loc["Ours (bottleneck)", "representation"] == "bottleneck"
+    )
+    for t, rep in (
+        (t1.set_index("representation"), "bottleneck"),
+        (t4, "bottleneck-render"),
+        (t4, "bottleneck"),
+    ):
+        assert t.loc[rep, [*codes, "plr_landmarks"]].notna().all(), rep
+        assert (
+            t.loc[rep, [f"status_code_{m}" for m in ("logreg", "mlp", "gru")]]
+            .isin(["converged", "budget"])
+            .all()
+        )
+        assert t.loc[rep, "worst_attacker"] != "plr_landmarks"
+    assert t1.drop(index="Ours (bottleneck)")[[*codes, "plr_landmarks"]].isna().all().all()
+    assert (
+        t4.loc["bottleneck-render", "task"] == "bottleneck without F_fc"
+        and not t4.loc["bottleneck-render", "compensator"]
+    )
+    # plr_worst's attacker is the one best on the validation slice among pixel and code attackers
+    files = {a.kind: sorted(str(f) for f in tiny_run.glob(a.metrics.format(rep="*"))) for a in ATTACKERS}
+    suite = read_suite(files)
+    assert worst_on_validation("bottleneck", suite)[0] == row["worst_attacker"]
+    record = json.loads((tiny_run / "results/metrics/attacks/codes/bottleneck.json").read_text())
+    n = len(json.loads((tiny_run / "results/metrics/utility/bottleneck.json").read_text())["hits"])
+    for name in ("logreg", "mlp", "gru", "landmarks"):
+        assert len(record[name]["hits"]) == record[name]["n"] == n and record[name]["val_n"] > 0, name
+    assert record["landmarks"]["attacker"] in ("logreg", "mlp", "gru")
+    assert abs(row["plr_landmarks"] - 100.0 * record["landmarks"]["correct"] / n) < 1e-3
+    assert (tiny_run / "results/metrics/bottleneck/code_attacks.json").exists()  # the coding's own figures
 
 
 def test_tiny_run_yields_open_set_table(tiny_run):
