@@ -1,5 +1,4 @@
-# Issue 27, "Ours (bottleneck)": privacy by construction. DRAFT, not included in the Snakefile: the
-# lead wires it into the plan. A k-dim expression basis fitted label-free on within-clip deviations
+# Issue 27, "Ours (bottleneck)": privacy by construction (design.yaml: bottleneck-render, bottleneck). A k-dim expression basis fitted label-free on within-clip deviations
 # of the train split's true landmarks -> a CNN trained on the train split's frames to estimate each
 # frame's code from pixels, applied to every split -> a template face that belongs to nobody, warped
 # to the code: reps/bottleneck-render. F_fc on top (rule train_compensator,
@@ -7,14 +6,35 @@
 # produces a representation reads a test clip's true landmarks or any label.
 
 BOTTLENECK = f"{RES}/bottleneck"
-# the generator's landmarks of the TRAIN split (written by ingest beside the clips, not a declared
-# output): the basis' data and the estimator's targets
-TRAIN_LANDMARKS = f"{RES}/data/cremad/train_landmarks.npy"
+# the generator's landmarks of the TRAIN split (written by ingest beside the clips when the corpus
+# has them, not a declared output)
+INGEST_TRAIN_LANDMARKS = f"{RES}/data/cremad/train_landmarks.npy"
+
+
+# The train split's 68 landmarks, the basis' data and the estimator's targets: ingest's (the embedded
+# corpus' generator) or dlib's (a real corpus), bottleneck.landmarks: auto | ingest | dlib.
+rule bottleneck_landmarks:
+    input:
+        train=clips("cremad", "train"),  # ingest ran (it writes INGEST_TRAIN_LANDMARKS beside the clips)
+    output:
+        train=f"{BOTTLENECK}/landmarks/train.npy",
+    log:
+        "logs/bottleneck/bottleneck_landmarks.log",
+    benchmark:
+        "benchmarks/bottleneck/bottleneck_landmarks.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        source=config["bottleneck"]["landmarks"],
+        ingest=INGEST_TRAIN_LANDMARKS,
+    script:
+        "../workflow_scripts/bottleneck_landmarks.py"
 
 
 rule fit_basis:
     input:
-        train=clips("cremad", "train"),  # ingest ran (it writes TRAIN_LANDMARKS beside the clips)
+        landmarks=rules.bottleneck_landmarks.output.train,
     output:
         basis=f"{RES}/models/bottleneck/basis.npz",
         metrics=f"{RES}/metrics/bottleneck/basis.json",
@@ -29,7 +49,6 @@ rule fit_basis:
         seed=config["seed"],
         bottleneck=config["bottleneck"],
         size=config["ingest"]["size"],
-        train_landmarks=TRAIN_LANDMARKS,
     script:
         "../workflow_scripts/fit_basis.py"
 
@@ -39,6 +58,7 @@ rule estimate_codes:
         train=clips("cremad", "train"),
         test=clips("cremad", "test"),
         basis=rules.fit_basis.output.basis,
+        landmarks=rules.bottleneck_landmarks.output.train,
     output:
         model=f"{RES}/models/bottleneck/estimator.pt",
         estimates_train=f"{BOTTLENECK}/estimates/train.npy",
@@ -55,7 +75,6 @@ rule estimate_codes:
     params:
         seed=config["seed"],
         bottleneck=config["bottleneck"],
-        train_landmarks=TRAIN_LANDMARKS,
     script:
         "../workflow_scripts/estimate_codes.py"
 

@@ -349,11 +349,19 @@ def test_basis_and_estimator_rules_read_no_test_landmarks_and_no_labels(tmp_path
     """The rules that make the codes (and so the representation) read the train split's true
     landmarks and pixels only: no test landmarks, no corpus landmark file of every split, no index
     (identity and emotion labels). Only code_attacks (evaluation) reads the test landmarks."""
-    reads = rule_reads(tmp_path, ["fit_basis", "estimate_codes", "render_bottleneck", "code_attacks"])
-    for rule in ("fit_basis", "estimate_codes"):
+    rules = ["bottleneck_landmarks", "fit_basis", "estimate_codes", "render_bottleneck", "code_attacks"]
+    reads = rule_reads(tmp_path, rules)
+    train_marks = {"bottleneck_landmarks": "results/data/cremad/train_landmarks.npy"}
+    for rule in ("bottleneck_landmarks", "fit_basis", "estimate_codes"):
         strings = [str(v) for v in _flat(reads[rule])]
-        assert "results/data/cremad/train_landmarks.npy" in strings, (rule, strings)
-        for bad in ("test_landmarks", "index.parquet", "landmarks.npz", "labels"):
-            assert not any(bad in v for v in strings), (rule, bad, strings)
-    assert not any("landmarks" in str(v) for v in _flat(reads["render_bottleneck"]))
+        assert train_marks.get(rule, "results/bottleneck/landmarks/train.npy") in strings, (rule, strings)
+        for bad in ("test_landmarks", "index.parquet", "landmarks.npz", "labels", "test.npy"):
+            assert not any(bad in v for v in strings) or rule == "estimate_codes" and bad == "test.npy", (
+                rule,
+                bad,
+                strings,
+            )
+    assert not any(
+        "landmarks/" in str(v) or "landmarks.np" in str(v) for v in _flat(reads["render_bottleneck"])
+    )
     assert any("test_landmarks" in str(v) for v in _flat(reads["code_attacks"]))

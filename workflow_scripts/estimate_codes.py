@@ -25,10 +25,10 @@ if settings.basis.reference != "relative":
     )
 basis = ExpressionBasis.load(snakemake.input.basis)
 train = load_clips(snakemake.input.train)
-truth = np.load(job.params.train_landmarks)
+truth = np.load(snakemake.input.landmarks)
 if truth.shape[:2] != train.shape[:2]:
     raise ValueError(
-        f"{job.params.train_landmarks}: shape {truth.shape} does not match the clips {train.shape}"
+        f"{snakemake.input.landmarks}: shape {truth.shape} does not match the clips {train.shape}"
     )
 with job.resumable(snakemake.output.model) as state:
     run = job.run("code_estimator", state)

@@ -11,7 +11,7 @@ job = Job.from_snakemake(snakemake)
 p = job.params
 settings = BottleneckSettings.from_config(p.bottleneck)
 template = synthetic_template(settings.template_actor, int(p.size[0]), job.seed)
-basis = fit_basis(np.load(p.train_landmarks), template.canonical, settings.basis)
+basis = fit_basis(np.load(snakemake.input.landmarks), template.canonical, settings.basis)
 basis.save(snakemake.output.basis)
 explained = basis.eigenvalues / max(float(basis.eigenvalues.sum()), 1e-12)
 job.log(
