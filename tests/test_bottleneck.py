@@ -227,6 +227,9 @@ def test_settings_from_config_names_bad_keys():
     assert s.basis.k == 6 and s.estimator.epochs == 2
     with pytest.raises(ValueError, match="bogus"):
         BottleneckSettings.from_config({"bogus": 1})
+    assert BottleneckSettings.from_config({"landmarks": "dlib"}).landmarks == "dlib"
+    with pytest.raises(ValueError, match="bottleneck.landmarks must be one of"):
+        BottleneckSettings.from_config({"landmarks": "generator"})
     with pytest.raises(ValueError, match="estimator: unknown keys"):
         BottleneckSettings.from_config({"estimator": {"motion": True}})
     with pytest.raises(ValueError, match="inputs"):

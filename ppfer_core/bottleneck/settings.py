@@ -77,6 +77,10 @@ class EstimatorSettings:
             )
 
 
+LANDMARK_SOURCES = ("auto", "ingest", "dlib")
+"""Where rule bottleneck_landmarks takes the train split's landmarks from (``bottleneck.landmarks``)."""
+
+
 @dataclass(frozen=True)
 class BottleneckSettings:
     """The whole ``bottleneck:`` config block."""
@@ -84,12 +88,19 @@ class BottleneckSettings:
     basis: BasisSettings
     estimator: EstimatorSettings
     template_actor: int = 9004  # synthetic identity of the template face (outside the corpus)
+    landmarks: str = "auto"  # the train split's landmarks: ingest's, dlib's, or ingest's when present
+
+    def __post_init__(self) -> None:
+        if self.landmarks not in LANDMARK_SOURCES:
+            raise ValueError(
+                f"bottleneck.landmarks must be one of {LANDMARK_SOURCES}, got {self.landmarks!r}"
+            )
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> BottleneckSettings:
         """From the ``bottleneck:`` mapping; unknown keys raise ValueError naming them."""
         basis_keys = {f.name for f in fields(BasisSettings)}
-        known = basis_keys | {"estimator", "template_actor"}
+        known = basis_keys | {"estimator", "template_actor", "landmarks"}
         unknown = set(cfg) - known
         if unknown:
             raise ValueError(f"bottleneck: unknown keys {sorted(unknown)} (known: {sorted(known)})")
@@ -101,4 +112,5 @@ class BottleneckSettings:
             basis=BasisSettings(**{k: cfg[k] for k in basis_keys if k in cfg}),
             estimator=EstimatorSettings(**est),
             template_actor=int(cfg.get("template_actor", 9004)),
+            landmarks=str(cfg.get("landmarks", "auto")),
         )
