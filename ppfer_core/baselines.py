@@ -2,7 +2,7 @@
 
 - Gaussian blur (distortion): :func:`gaussian_blur`; a sweep of sigmas, of which
   :func:`match_blur` picks "Gaussian Blur 1" (PLR nearest ours from above) and "Gaussian Blur 2"
-  (ACC nearest ours from below).
+  (ACC nearest ours from below, on F_u's validation slice of train: :func:`blur_match_acc`).
 - Optical flow (de-identification by modality change): :func:`flow_clip` renders TV-L1 flow
   between consecutive grey frames as images (u, v, magnitude) on a fixed scale.
 - Image swapping: :func:`swap_frame` warps a donor face (an identity not in the corpus) onto a
@@ -97,6 +97,23 @@ def blur_match_plr(
     raise ValueError(f"baselines.blur.match must be one of {', '.join(BLUR_MATCH)}, got {match_on!r}")
 
 
+BLUR_ACC_LABEL = "F_u's validation slice of train"
+"""How Table 1's ``setting`` of Gaussian Blur 2 names what it was matched on (:func:`blur_match_acc`)."""
+
+
+def blur_match_acc(reps: Sequence[str], utility: Mapping[str, Mapping]) -> dict[str, float]:
+    """Per representation (Ours and the blur sweep), the ACC figure Gaussian Blur 2 is matched on: F_u's
+    accuracy on its validation slice of train (``val_acc`` of ``metrics/utility/{rep}.json``, the same
+    train clips for every representation; no test clip)."""
+    missing = [r for r in reps if utility[r].get("val_acc") is None]
+    if missing:
+        raise ValueError(
+            f"metrics/utility/{{{','.join(missing)}}}.json have no val_acc (F_u's validation slice, "
+            "utility.val_fraction): Gaussian Blur 2 is matched on it; rerun rule utility"
+        )
+    return {r: float(utility[r]["val_acc"]) for r in reps}
+
+
 def match_blur(sweep: pd.DataFrame, ours_plr: float, ours_acc: float) -> pd.DataFrame:
     """The paper's matching rule on a sweep (columns ``sigma, plr, acc``, optionally ``rep``).
 
@@ -136,12 +153,13 @@ def match_blur(sweep: pd.DataFrame, ours_plr: float, ours_acc: float) -> pd.Data
 
 def _sweep_table(
     figure: Mapping[str, float],
+    acc_figure: Mapping[str, float],
     leakage: Mapping[str, Mapping],
-    utility: Mapping[str, Mapping],
     blur_sigmas: Mapping[str, float],
     extra: bool,
 ) -> pd.DataFrame:
-    """The blur sweep by sigma: rep, sigma, the PLR figure matched on, ACC, (plr_vpl,) chosen_as ("")."""
+    """The blur sweep by sigma as matched: rep, sigma, the PLR and ACC figures matched on, (plr_vpl,)
+    chosen_as ("")."""
     sweep = (
         pd.DataFrame(
             [
@@ -149,7 +167,7 @@ def _sweep_table(
                     "rep": r,
                     "sigma": float(s),
                     "plr": figure[r],
-                    "acc": utility[r]["acc"],
+                    "acc": acc_figure[r],
                     **_sweep_extra(leakage[r], extra),
                 }
                 for r, s in blur_sigmas.items()
@@ -160,6 +178,33 @@ def _sweep_table(
     )
     sweep["chosen_as"] = ""
     return sweep
+
+
+def _reported_sweep(
+    sweep: pd.DataFrame, leakage: Mapping[str, Mapping], utility: Mapping[str, Mapping], matched_plr: bool
+) -> pd.DataFrame:
+    """The sweep as ``blur_sweep.csv`` reports it: the table's test figures in ``plr`` and ``acc``, the
+    figures matched on beside them (``val_acc``: F_u's validation slice; ``match_plr`` when Blur 1's
+    figure is not the PLR column)."""
+    out = sweep.copy()
+    out.insert(list(out.columns).index("acc") + 1, "val_acc", out["acc"])
+    out["acc"] = [utility[r]["acc"] for r in out["rep"]]
+    if matched_plr:  # the table's PLR column, whatever Blur 1 was matched on
+        out["match_plr"] = out["plr"]
+        out["plr"] = [leakage[r]["plr"] for r in out["rep"]]
+    return out
+
+
+def _setting(approach: str, m: pd.Series, label: str, log: Callable[[str], None] | None) -> str:
+    """Table 1's ``setting`` of a matched blur row (``m``: its :func:`match_blur` row): the sigma, a
+    fallback note (logged) and what the row was matched on (``label``)."""
+    setting = f"sigma={m['sigma']:g}" + (" (nearest: none qualifies)" if m["fallback"] else "")
+    if m["fallback"] and log is not None:
+        log(
+            f"WARNING {approach}: no blur sigma meets '{m['criterion']}'; took the nearest, sigma={m['sigma']:g} "
+            f"(matched PLR {m['plr']:.3f}, ACC {m['acc']:.3f}): widen baselines.blur.sigmas"
+        )
+    return setting + (f"; {m['criterion'].split()[0].upper()} matched on {label}" if label else "")
 
 
 def resolve_table1_rows(
@@ -177,38 +222,32 @@ def resolve_table1_rows(
 
     ``match_plr``: the PLR figure per representation (Ours and the sweep) Blur 1 is matched on
     (:func:`blur_match_plr`); None: each leakage record's ``plr``; ``match_label`` (e.g.
-    :data:`BLUR_MATCH_LABELS`) is appended to Blur 1's setting. Returns the resolved rows, a
+    :data:`BLUR_MATCH_LABELS`) is appended to Blur 1's setting. Blur 2 is matched on F_u's validation
+    ACC (:func:`blur_match_acc`; no test figure), which its setting names. Returns the resolved rows, a
     ``setting`` per approach (e.g. ``sigma=2``; ``(nearest: none qualifies)`` appended on a fallback)
-    and the sweep table (rep, sigma, plr, acc, (plr_vpl, match_plr,) chosen_as).
+    and the sweep table (rep, sigma, plr, acc, val_acc, (plr_vpl,) chosen_as, (match_plr)).
     """
     figure = match_plr if match_plr is not None else {r: lk["plr"] for r, lk in leakage.items()}
-    sweep = _sweep_table(figure, leakage, utility, blur_sigmas, match_plr is not None)
-    placeholders = {MATCH_PLR: "Gaussian Blur 1", MATCH_ACC: "Gaussian Blur 2"}
-    if not any(rep in placeholders for _, rep in rows):
-        return list(rows), {}, sweep
-    matched = match_blur(sweep, figure[ours], utility[ours]["acc"]).set_index("approach")
+    acc_figure = blur_match_acc([ours, *blur_sigmas], utility)
+    sweep = _sweep_table(figure, acc_figure, leakage, blur_sigmas, match_plr is not None)
+    placeholders = {
+        MATCH_PLR: ("Gaussian Blur 1", match_label),
+        MATCH_ACC: ("Gaussian Blur 2", BLUR_ACC_LABEL),
+    }
     resolved, settings = [], {}
-    for approach, rep in rows:
-        if rep in placeholders:
-            placeholder, m = rep, matched.loc[placeholders[rep]]
-            rep = m["rep"]
-            settings[approach] = f"sigma={m['sigma']:g}" + (
-                " (nearest: none qualifies)" if m["fallback"] else ""
-            )
-            if match_label and placeholder == MATCH_PLR:
-                settings[approach] += f"; PLR matched on {match_label}"
-            if m["fallback"] and log is not None:
-                log(
-                    f"WARNING {approach}: no blur sigma meets '{m['criterion']}'; took the nearest, sigma={m['sigma']:g} "
-                    f"(PLR {m['plr']:.3f}, ACC {m['acc']:.3f}): widen baselines.blur.sigmas"
-                )
-            i = sweep.index[sweep["rep"] == rep][0]
-            sweep.loc[i, "chosen_as"] = "; ".join(filter(None, [sweep.loc[i, "chosen_as"], approach]))
-        resolved.append((approach, rep))
-    if match_plr is not None:  # the table's PLR column, whatever Blur 1 was matched on
-        sweep["match_plr"] = sweep["plr"]
-        sweep["plr"] = [leakage[r]["plr"] for r in sweep["rep"]]
-    return resolved, settings, sweep
+    if any(rep in placeholders for _, rep in rows):
+        matched = match_blur(sweep, figure[ours], acc_figure[ours]).set_index("approach")
+        for approach, rep in rows:
+            if rep in placeholders:
+                name, label = placeholders[rep]
+                m = matched.loc[name]
+                rep, settings[approach] = m["rep"], _setting(approach, m, label, log)
+                i = sweep.index[sweep["rep"] == rep][0]
+                sweep.loc[i, "chosen_as"] = "; ".join(filter(None, [sweep.loc[i, "chosen_as"], approach]))
+            resolved.append((approach, rep))
+    else:
+        resolved = list(rows)
+    return resolved, settings, _reported_sweep(sweep, leakage, utility, match_plr is not None)
 
 
 def _sweep_extra(lk: Mapping, matched: bool) -> dict[str, float]:
