@@ -15,7 +15,8 @@ Attackers train with random horizontal flips and shifts, in full passes over the
 they converge (:class:`Convergence`: the epoch's train accuracy reaches a target, or the accuracy on a
 validation slice held out from the *train* split has not improved for 10 passes, with the learning rate
 reduced on its plateau); the best-validation weights are scored. The epoch cap is only a safety net: a
-run that hits it has ``status: budget`` in its record (:class:`AttackerRun`). Each record keeps the
+run that hits it has ``status: budget`` in its record (:class:`AttackerRun`), one whose training loss
+turns non-finite stops there with ``status: diverged`` (its best-validation weights before it are scored). Each record keeps the
 validation counts (``val_correct`` / ``val_n``) that choose the worst attacker per representation
 without looking at test (:func:`ppfer_core.stats.select_on_validation`) and per-clip ``hits`` for
 actor-clustered intervals and paired tests.
@@ -42,7 +43,16 @@ from ppfer_core.arrays import (
 from ppfer_core.classifiers import cross_entropy_loss
 from ppfer_core.evaluation import leakage_frames
 from ppfer_core.nets import SMALL_CNN, Normalized
-from ppfer_core.plateau import CONVERGED, BestOnValidation, Evaluate, FromConfig, Plateau, Target, status
+from ppfer_core.plateau import (
+    CONVERGED,
+    DIVERGED,
+    BestOnValidation,
+    Evaluate,
+    FromConfig,
+    Plateau,
+    Target,
+    status,
+)
 from ppfer_core.registry import create_model
 from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit
 
@@ -247,7 +257,7 @@ def train_target(conv: Convergence) -> Target:
 
 @dataclass
 class AttackerRun:
-    """A trained attacker's record (issue 26): ``status`` converged / budget, epochs (full passes) run,
+    """A trained attacker's record (issue 26): ``status`` converged / budget / diverged, epochs (full passes) run,
     why it stopped, the best-validation epoch (whose weights are scored) with its train accuracy and
     validation figures (``val_acc`` over frames or clips; ``val_correct`` / ``val_n`` clips, scored as
     on test; ``val_correct_vote`` for frame attackers), the last epoch's train accuracy, the history and
@@ -331,7 +341,9 @@ def fit_attacker(
     )
     monitor.restore_best()
     record = AttackerRun.of(result, monitor)
-    if not record.converged:
+    if record.status == DIVERGED:
+        run.log(f"[{run.desc}] WARNING: {record.stopped}: status diverged")
+    elif not record.converged:
         run.log(
             f"[{run.desc}] WARNING: stopped at the epoch cap ({record.epochs}) before converging "
             f"(train accuracy {record.last_train_acc:.4f}): status budget"
