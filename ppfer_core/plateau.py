@@ -185,7 +185,7 @@ class BestOnValidation:
         self.scheduler.load_state_dict(state["scheduler"])
 
     def record(self, stopped: str, epochs: int) -> dict[str, Any]:
-        """What a metric JSON keeps of the training: ``status`` (converged / budget), epochs run, why it
+        """What a metric JSON keeps of the training: ``status`` (converged / budget / diverged), epochs run, why it
         stopped, the best validation figures (``best_{key}`` and the rest, prefixed ``best_``) and their epoch."""
         out: dict[str, Any] = {"status": status(stopped), "epochs": int(epochs), "stopped": stopped}
         out["best_epoch"] = self.best_epoch if self.best is not None else None
