@@ -12,7 +12,6 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from ppfer_core.baselines import (
-    BLUR_ACC_LABEL,
     MATCH_ACC,
     MATCH_PLR,
     blur_rep,
@@ -20,15 +19,14 @@ from ppfer_core.baselines import (
     flow_clip,
     gaussian_blur,
     hull_mask,
-    match_blur,
     render_flow,
-    resolve_table1_rows,
     swap_clip,
     swap_frame,
     synthetic_donor,
     tvl1_flow,
     warp_points,
 )
+from ppfer_core.blur_match import BLUR_ACC_LABEL, match_blur, resolve_table1_rows
 from ppfer_core.synthetic import render_clip
 from ppfer_core.tradeoff import PrivacyEncoder, anonymiser_loss, augment, nt_xent, privacy_loss, utility_loss
 from ppfer_core.training import Player, make_loader, optimizer, train

@@ -135,7 +135,8 @@ def test_blur_sweep_rejects_pixel_sigmas_naming_the_key():
 
 
 def test_blur_matching_fallback_is_logged():
-    from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, resolve_table1_rows
+    from ppfer_core.baselines import MATCH_ACC, MATCH_PLR
+    from ppfer_core.blur_match import resolve_table1_rows
 
     leakage = {"blur-s1": {"plr": 90.0}, "blur-s2": {"plr": 60.0}, "ours": {"plr": 95.0}}
     utility = {r: {"acc": a, "val_acc": a} for r, a in (("blur-s1", 60.0), ("blur-s2", 50.0), ("ours", 70.0))}

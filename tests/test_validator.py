@@ -14,7 +14,8 @@ import torch
 from torch import nn
 from workflow_facts import merged
 
-from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_match_plr, resolve_table1_rows
+from ppfer_core.baselines import MATCH_ACC, MATCH_PLR
+from ppfer_core.blur_match import blur_match_plr, resolve_table1_rows
 from ppfer_core.evaluation import LeakageScorers, score_leakage
 from ppfer_core.registry import create_model
 from ppfer_core.suite import worst_on_validation

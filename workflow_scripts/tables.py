@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.baselines import BLUR_MATCH_LABELS, blur_match_plr, resolve_table1_rows
+from ppfer_core.blur_match import BLUR_MATCH_LABELS, blur_match_plr, resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
 from ppfer_core.suite import append_suite_columns, read_suite, worst_hits, worst_on_validation
 from ppfer_core.tables import (
