@@ -54,7 +54,7 @@ TABLE4_NOTE = (
     "keeps (`transform`: the wavelet split; `enhancers`; `controller`: the identity controllers; "
     "`compensator` and `compensator_controller`: F_fc and C_fc), the representation it produces, and its "
     "PLR and ACC (%) as in Table 1, and the attack suite's columns as in Table 1 (`plr_worst`: the attacker "
-    "chosen on the validation slice of train, scored on test; `worst_status`: converged or budget); "
+    "chosen on the validation slice of train, scored on test; `worst_status`: converged, budget or diverged); "
     "`mse_target`: task 4's MSE target (the original frames; MSE to G is the identity map, not an "
     "experiment). `full` is the whole method (Ours)."
 )

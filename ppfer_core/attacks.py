@@ -15,7 +15,8 @@ Attackers train with random horizontal flips and shifts, in full passes over the
 they converge (:class:`Convergence`: the epoch's train accuracy reaches a target, or the accuracy on a
 validation slice held out from the *train* split has not improved for 10 passes, with the learning rate
 reduced on its plateau); the best-validation weights are scored. The epoch cap is only a safety net: a
-run that hits it has ``status: budget`` in its record (:class:`AttackerRun`). Each record keeps the
+run that hits it has ``status: budget`` in its record (:class:`AttackerRun`), one whose training loss
+turns non-finite stops there with ``status: diverged`` (its best-validation weights before it are scored). Each record keeps the
 validation counts (``val_correct`` / ``val_n``) that choose the worst attacker per representation
 without looking at test (:func:`ppfer_core.stats.select_on_validation`) and per-clip ``hits`` for
 actor-clustered intervals and paired tests.
@@ -24,7 +25,7 @@ actor-clustered intervals and paired tests.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -42,7 +43,16 @@ from ppfer_core.arrays import (
 from ppfer_core.classifiers import cross_entropy_loss
 from ppfer_core.evaluation import leakage_frames
 from ppfer_core.nets import SMALL_CNN, Normalized
-from ppfer_core.plateau import CONVERGED, BestOnValidation, Evaluate, FromConfig, Plateau, Target, status
+from ppfer_core.plateau import (
+    CONVERGED,
+    DIVERGED,
+    BestOnValidation,
+    Evaluate,
+    FromConfig,
+    Plateau,
+    Target,
+    status,
+)
 from ppfer_core.registry import create_model
 from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit
 
@@ -247,7 +257,7 @@ def train_target(conv: Convergence) -> Target:
 
 @dataclass
 class AttackerRun:
-    """A trained attacker's record (issue 26): ``status`` converged / budget, epochs (full passes) run,
+    """A trained attacker's record (issue 26): ``status`` converged / budget / diverged, epochs (full passes) run,
     why it stopped, the best-validation epoch (whose weights are scored) with its train accuracy and
     validation figures (``val_acc`` over frames or clips; ``val_correct`` / ``val_n`` clips, scored as
     on test; ``val_correct_vote`` for frame attackers), the last epoch's train accuracy, the history and
@@ -331,7 +341,9 @@ def fit_attacker(
     )
     monitor.restore_best()
     record = AttackerRun.of(result, monitor)
-    if not record.converged:
+    if record.status == DIVERGED:
+        run.log(f"[{run.desc}] WARNING: {record.stopped}: status diverged")
+    elif not record.converged:
         run.log(
             f"[{run.desc}] WARNING: stopped at the epoch cap ({record.epochs}) before converging "
             f"(train accuracy {record.last_train_acc:.4f}): status budget"
@@ -368,6 +380,14 @@ def frame_attack(
     return {**scores, **record.summary(), **split.sizes()}
 
 
+CLIP_ATTACKER_DTYPE = torch.float32
+"""What the clip attacker trains in on CPU. Under CPU bf16 autocast (``cpu_dtype: auto`` on a bf16 CPU) the
+R3D clip attacker's loss turned NaN within 1-5 passes on 14 of the default run's 18 representations
+(a417459; issue 26): every later pass at chance, the cell scored with 1-4-pass weights. In float32 the
+same training (blur-s2, seed 0) rose to 81 % validation accuracy in 4 passes, where bf16 was NaN in
+pass 2, at the same CPU time per pass (2.8 s against 2.9 s)."""
+
+
 def clip_attack(
     model: nn.Module,
     train_clips: np.ndarray,
@@ -380,7 +400,10 @@ def clip_attack(
 ) -> dict[str, Any]:
     """A clip-level identity attacker (a video classifier on whole, flipped and shifted clips),
     trained on the train clips minus a validation slice, its best-validation weights scored per test
-    clip (``hits``: 1 per clip re-identified), with its record (:class:`AttackerRun`)."""
+    clip (``hits``: 1 per clip re-identified), with its record (:class:`AttackerRun`).
+
+    It trains in float32 whatever ``run.cpu_dtype`` says (:data:`CLIP_ATTACKER_DTYPE`)."""
+    run = replace(run, cpu_dtype=CLIP_ATTACKER_DTYPE)
     split = TrainSplit.of(train_clips, train_ids, conv, run.seed)
 
     def evaluate() -> dict[str, float | int] | None:

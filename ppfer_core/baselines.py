@@ -1,8 +1,8 @@
 """The paper's baselines (§4.3) as representations, and the rule that picks the two blur rows.
 
 - Gaussian blur (distortion): :func:`gaussian_blur`; a sweep of sigmas, of which
-  :func:`match_blur` picks "Gaussian Blur 1" (PLR nearest ours from above) and "Gaussian Blur 2"
-  (ACC nearest ours from below).
+  :mod:`ppfer_core.blur_match` picks "Gaussian Blur 1" (PLR nearest ours from above) and "Gaussian
+  Blur 2" (ACC nearest ours from below, on F_u's validation slice of train).
 - Optical flow (de-identification by modality change): :func:`flow_clip` renders TV-L1 flow
   between consecutive grey frames as images (u, v, magnitude) on a fixed scale.
 - Image swapping: :func:`swap_frame` warps a donor face (an identity not in the corpus) onto a
@@ -19,11 +19,10 @@ Points are (x, y) pixels with integer coordinates at pixel centres (see :mod:`pp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import numpy as np
-import pandas as pd
 
 N_LANDMARKS = 68
 MATCH_PLR = "blur@plr"
@@ -60,160 +59,6 @@ def map_clips(fn, clips: np.ndarray, out: np.ndarray, chunk: int = 32) -> np.nda
     for sl in batches(len(clips), chunk):
         out[sl] = fn(np.asarray(clips[sl]))
     return out
-
-
-# --------------------------------------------------------------------------------------------- blur matching
-
-
-BLUR_MATCH_LABELS = {
-    "plr_worst": "plr_worst's attacker on the validation slice of train",
-    "vpl": "V_pl's test PLR",
-    "validator": "the independent validator's test PLR",
-}
-"""How Table 1's ``setting`` of Gaussian Blur 1 names what it was matched on."""
-
-BLUR_MATCH = tuple(BLUR_MATCH_LABELS)
-"""What Gaussian Blur 1 is matched to Ours on (``baselines.blur.match``): ``plr_worst``, the rate of the
-attacker ``plr_worst`` chooses, on the validation slice of train that chose it (no test clip; the
-default, issue 26); ``vpl``, V_pl's test PLR (the paper's matching); ``validator``, the independent
-validator's test PLR (the table's PLR column)."""
-
-
-def blur_match_plr(
-    match_on: str,
-    reps: Sequence[str],
-    leakage: Mapping[str, Mapping],
-    worst_on_validation: Callable[[str], tuple[str, float]],
-) -> dict[str, float]:
-    """Per representation (Ours and the blur sweep), the PLR figure Gaussian Blur 1 is matched on
-    (:data:`BLUR_MATCH`); ``worst_on_validation(rep)``: ``plr_worst``'s attacker and validation rate
-    (:func:`ppfer_core.suite.worst_on_validation`)."""
-    if match_on == "plr_worst":
-        return {r: worst_on_validation(r)[1] for r in reps}
-    if match_on == "vpl":
-        return {r: leakage[r]["vpl"]["plr"] for r in reps}
-    if match_on == "validator":
-        return {r: leakage[r]["plr"] for r in reps}
-    raise ValueError(f"baselines.blur.match must be one of {', '.join(BLUR_MATCH)}, got {match_on!r}")
-
-
-def match_blur(sweep: pd.DataFrame, ours_plr: float, ours_acc: float) -> pd.DataFrame:
-    """The paper's matching rule on a sweep (columns ``sigma, plr, acc``, optionally ``rep``).
-
-    "Gaussian Blur 1": the smallest PLR that is >= ours' PLR; "Gaussian Blur 2": the largest ACC
-    that is <= ours' ACC. Ties go to the other metric's better value (higher ACC, lower PLR), then
-    the smaller sigma. When no sigma qualifies, the sigma nearest ours on that metric is taken and
-    ``fallback`` is True. Returns one row per approach: approach, criterion, sigma, plr, acc,
-    (rep,) fallback.
-    """
-    if sweep.empty:
-        raise ValueError("the blur sweep is empty")
-    df = sweep.reset_index(drop=True)
-    out = []
-    for approach, metric, ours, qualifies, key, other in (
-        ("Gaussian Blur 1", "plr", ours_plr, df["plr"] >= ours_plr, df["plr"], -df["acc"]),
-        ("Gaussian Blur 2", "acc", ours_acc, df["acc"] <= ours_acc, -df["acc"], df["plr"]),
-    ):
-        order = pd.DataFrame(
-            {"q": ~qualifies, "d": (df[metric] - ours).abs(), "k": key, "o": other, "s": df["sigma"]}
-        )
-        if qualifies.any():
-            best = order[~order["q"]].sort_values(["k", "o", "s"], kind="stable").index[0]
-        else:
-            best = order.sort_values(["d", "o", "s"], kind="stable").index[0]
-        row = df.loc[best].to_dict()
-        side = ">=" if metric == "plr" else "<="
-        out.append(
-            {
-                "approach": approach,
-                "criterion": f"{metric} {side} ours ({ours:.3f})",
-                **{k: row[k] for k in ("sigma", "plr", "acc", "rep") if k in row},
-                "fallback": not bool(qualifies.any()),
-            }
-        )
-    return pd.DataFrame(out)
-
-
-def _sweep_table(
-    figure: Mapping[str, float],
-    leakage: Mapping[str, Mapping],
-    utility: Mapping[str, Mapping],
-    blur_sigmas: Mapping[str, float],
-    extra: bool,
-) -> pd.DataFrame:
-    """The blur sweep by sigma: rep, sigma, the PLR figure matched on, ACC, (plr_vpl,) chosen_as ("")."""
-    sweep = (
-        pd.DataFrame(
-            [
-                {
-                    "rep": r,
-                    "sigma": float(s),
-                    "plr": figure[r],
-                    "acc": utility[r]["acc"],
-                    **_sweep_extra(leakage[r], extra),
-                }
-                for r, s in blur_sigmas.items()
-            ]
-        )
-        .sort_values("sigma", kind="stable")
-        .reset_index(drop=True)
-    )
-    sweep["chosen_as"] = ""
-    return sweep
-
-
-def resolve_table1_rows(
-    rows: Sequence[tuple[str, str]],
-    leakage: Mapping[str, Mapping],
-    utility: Mapping[str, Mapping],
-    blur_sigmas: Mapping[str, float],
-    ours: str = "ours",
-    log: Callable[[str], None] | None = None,
-    match_plr: Mapping[str, float] | None = None,
-    match_label: str = "",
-) -> tuple[list[tuple[str, str]], dict[str, str], pd.DataFrame]:
-    """Replace the :data:`MATCH_PLR` / :data:`MATCH_ACC` placeholders of Table 1's rows by the blur
-    representation :func:`match_blur` picks from the sweep ``blur_sigmas`` (rep -> sigma).
-
-    ``match_plr``: the PLR figure per representation (Ours and the sweep) Blur 1 is matched on
-    (:func:`blur_match_plr`); None: each leakage record's ``plr``; ``match_label`` (e.g.
-    :data:`BLUR_MATCH_LABELS`) is appended to Blur 1's setting. Returns the resolved rows, a
-    ``setting`` per approach (e.g. ``sigma=2``; ``(nearest: none qualifies)`` appended on a fallback)
-    and the sweep table (rep, sigma, plr, acc, (plr_vpl, match_plr,) chosen_as).
-    """
-    figure = match_plr if match_plr is not None else {r: lk["plr"] for r, lk in leakage.items()}
-    sweep = _sweep_table(figure, leakage, utility, blur_sigmas, match_plr is not None)
-    placeholders = {MATCH_PLR: "Gaussian Blur 1", MATCH_ACC: "Gaussian Blur 2"}
-    if not any(rep in placeholders for _, rep in rows):
-        return list(rows), {}, sweep
-    matched = match_blur(sweep, figure[ours], utility[ours]["acc"]).set_index("approach")
-    resolved, settings = [], {}
-    for approach, rep in rows:
-        if rep in placeholders:
-            placeholder, m = rep, matched.loc[placeholders[rep]]
-            rep = m["rep"]
-            settings[approach] = f"sigma={m['sigma']:g}" + (
-                " (nearest: none qualifies)" if m["fallback"] else ""
-            )
-            if match_label and placeholder == MATCH_PLR:
-                settings[approach] += f"; PLR matched on {match_label}"
-            if m["fallback"] and log is not None:
-                log(
-                    f"WARNING {approach}: no blur sigma meets '{m['criterion']}'; took the nearest, sigma={m['sigma']:g} "
-                    f"(PLR {m['plr']:.3f}, ACC {m['acc']:.3f}): widen baselines.blur.sigmas"
-                )
-            i = sweep.index[sweep["rep"] == rep][0]
-            sweep.loc[i, "chosen_as"] = "; ".join(filter(None, [sweep.loc[i, "chosen_as"], approach]))
-        resolved.append((approach, rep))
-    if match_plr is not None:  # the table's PLR column, whatever Blur 1 was matched on
-        sweep["match_plr"] = sweep["plr"]
-        sweep["plr"] = [leakage[r]["plr"] for r in sweep["rep"]]
-    return resolved, settings, sweep
-
-
-def _sweep_extra(lk: Mapping, matched: bool) -> dict[str, float]:
-    """The blur sweep's V_pl column (``plr_vpl``) when its records have it."""
-    return {"plr_vpl": lk["vpl"]["plr"]} if matched and "vpl" in lk else {}
 
 
 # --------------------------------------------------------------------------------------------- optical flow

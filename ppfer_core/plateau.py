@@ -5,13 +5,15 @@
 *train* split, adds the figures to the epoch's history row, keeps a copy of the best-validation
 weights, steps a reduce-on-plateau learning-rate scheduler on the same figure, and stops once the
 figure has not improved for :attr:`Plateau.patience` epochs (or a target the caller gives is reached).
-Such a stop is ``converged``; a training that runs out of epochs is ``budget``
-(:func:`status`). Its state (best figure, epoch and weights, the scheduler's counters) is part of the
+Such a stop is ``converged``; a training that runs out of epochs is ``budget``; one whose training loss
+turns non-finite (NaN / inf: the weights are lost, every later epoch at chance) stops at once and is
+``diverged`` (:func:`status`), never ``converged``, whatever its validation curve did. Its state (best figure, epoch and weights, the scheduler's counters) is part of the
 training's resumable state, so a resumed training stops and scores exactly as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -36,6 +38,7 @@ class FromConfig:
 
 CONVERGED = "converged"
 BUDGET = "budget"
+DIVERGED = "diverged"
 
 Evaluate = Callable[[], Mapping[str, float] | None]
 Target = Callable[[Mapping[str, float], bool], str | None]
@@ -64,8 +67,21 @@ class Plateau:
 
 
 def status(stopped: str) -> str:
-    """``converged`` for a training its stop rule ended as converged, else ``budget`` (the epoch cap)."""
-    return CONVERGED if stopped.startswith(CONVERGED) else BUDGET
+    """``converged`` for a training its stop rule ended as converged, ``diverged`` for one it ended on a
+    non-finite training loss, else ``budget`` (the epoch cap)."""
+    for s in (CONVERGED, DIVERGED):
+        if stopped.startswith(s):
+            return s
+    return BUDGET
+
+
+def non_finite_loss(row: Mapping[str, Any]) -> str | None:
+    """Why an epoch's training diverged: the first loss (a ``*_loss`` figure of its history row) that is
+    NaN or infinite, else None."""
+    for k, v in row.items():
+        if k.endswith("loss") and isinstance(v, float) and not math.isfinite(v):
+            return f"{DIVERGED}: training {k} is {v} at epoch {int(row['epoch'])}"
+    return None
 
 
 class BestOnValidation:
@@ -117,6 +133,10 @@ class BestOnValidation:
 
     def __call__(self, row: dict[str, float]) -> str | None:
         row["lr"] = float(self.optimizer.param_groups[0]["lr"])
+        diverged = non_finite_loss(row)
+        if diverged:  # the weights are NaN: no figure of this epoch can be kept or counted
+            kept = f"epoch {self.best_epoch}'s" if self.best is not None else "no"
+            return f"{diverged}; {kept} best-validation weights kept"
         figures = self.evaluate()
         improved = False
         if figures is not None:
@@ -165,7 +185,7 @@ class BestOnValidation:
         self.scheduler.load_state_dict(state["scheduler"])
 
     def record(self, stopped: str, epochs: int) -> dict[str, Any]:
-        """What a metric JSON keeps of the training: ``status`` (converged / budget), epochs run, why it
+        """What a metric JSON keeps of the training: ``status`` (converged / budget / diverged), epochs run, why it
         stopped, the best validation figures (``best_{key}`` and the rest, prefixed ``best_``) and their epoch."""
         out: dict[str, Any] = {"status": status(stopped), "epochs": int(epochs), "stopped": stopped}
         out["best_epoch"] = self.best_epoch if self.best is not None else None

@@ -145,7 +145,7 @@ def mcnemar(
 @dataclass(frozen=True)
 class AttackerRecord:
     """One attacker's (or scoring's) figures on one representation: clips re-identified on the
-    validation slice of train and on test, and its training status (converged / budget)."""
+    validation slice of train and on test, and its training status (converged / budget / diverged)."""
 
     rep: str
     attacker: str

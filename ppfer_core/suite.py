@@ -274,8 +274,8 @@ def worst_case(
     the validation slice of train (:func:`ppfer_core.stats.select_on_validation`; ties to the first in
     suite order), reported with its *test* rate, its actor-clustered interval (``actors``: the test
     clips' actors in test index row order), its column (``worst_attacker``) and training status
-    (``worst_status``: converged | budget). ``plr_max_test``: the highest test rate of all (chosen on
-    test, so optimistic for the attacker; shown for comparison only; of the counted attackers)."""
+    (``worst_status``: converged | budget | diverged). ``plr_max_test``: the highest test rate of all
+    (chosen on test, so optimistic for the attacker; shown for comparison only; of the counted attackers)."""
     from ppfer_core.stats import ActorInterval
 
     worst = _chosen(rep, leaks)

@@ -183,9 +183,7 @@ def fit_recovery(
         "train_dtype": result.dtype,
     }
     if record["status"] != CONVERGED:
-        run.log(
-            f"[{run.desc}] WARNING: stopped at the epoch cap ({record['epochs']}) before the L1 plateau: status budget"
-        )
+        run.log(f"[{run.desc}] WARNING: {record['stopped']} before the L1 plateau: status {record['status']}")
     return RecoveryRun(result, record)
 
 

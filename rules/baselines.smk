@@ -1,6 +1,6 @@
 # Paper §4.3 baselines, each a producer of a representation reps/{rep}/{split}.npy; PLR and ACC come
 # from the generic leakage / utility rules (rules/evaluation.smk), the blur rows of Table 1 from the
-# sweep by ppfer_core.baselines.match_blur (in the tables rule).
+# sweep by ppfer_core.blur_match (in the tables rule).
 BASELINES = config["baselines"]
 
 

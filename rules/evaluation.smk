@@ -80,6 +80,7 @@ rule utility:
         seed=config["seed"],
         model=config["models"]["utility"],
         train=training("utility"),
+        val_fraction=config["utility"]["val_fraction"],  # F_u's validation slice (val_acc)
     script:
         "../workflow_scripts/utility.py"
 

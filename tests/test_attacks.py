@@ -216,6 +216,24 @@ def test_clip_attacker_reports_a_clip_level_rate_and_its_training():
     assert m["stopped"] == "completed" and 0 <= m["train_acc"] <= 1
 
 
+def test_clip_attacker_trains_in_float32_under_cpu_bf16():
+    """R3D under CPU bf16 autocast went NaN within 1-5 passes on most of the default run's
+    representations: the clip attacker trains in float32 whatever cpu_dtype says."""
+    y = np.repeat(np.arange(3), 4)
+    torch.manual_seed(0)
+    m = clip_attack(
+        build_video_classifier("r3d_small", 3, None, width=4),
+        identity_clips(y, 0, t=4),
+        y,
+        identity_clips(np.arange(3), 1, t=4),
+        np.arange(3),
+        {"epochs": 1, "batch_size": 4, "lr": 0.01, "optimizer": "adam"},
+        Convergence(val_fraction=0.0),
+        Run(CPU, 0, log=QUIET, cpu_dtype=torch.bfloat16),
+    )
+    assert m["train_dtype"] == "float32"
+
+
 # --------------------------------------------------------------------------------------------- robust sweep
 
 

@@ -19,15 +19,14 @@ from ppfer_core.baselines import (
     flow_clip,
     gaussian_blur,
     hull_mask,
-    match_blur,
     render_flow,
-    resolve_table1_rows,
     swap_clip,
     swap_frame,
     synthetic_donor,
     tvl1_flow,
     warp_points,
 )
+from ppfer_core.blur_match import BLUR_ACC_LABEL, match_blur, resolve_table1_rows
 from ppfer_core.synthetic import render_clip
 from ppfer_core.tradeoff import PrivacyEncoder, anonymiser_loss, augment, nt_xent, privacy_loss, utility_loss
 from ppfer_core.training import Player, make_loader, optimizer, train
@@ -216,19 +215,66 @@ def test_blur_matching_falls_back_to_the_nearest_and_flags_it():
     assert m.loc["Gaussian Blur 2", "sigma"] == 4.0 and m.loc["Gaussian Blur 2", "fallback"]
 
 
+def _utility(accs, ours_acc, val=None):
+    """Utility records of the sweep and Ours: test ``acc``; ``val_acc`` (F_u's validation slice) = test
+    ACC unless ``val`` (rep -> figure) says otherwise."""
+    recs = {r: {"acc": a} for r, a in zip(SWEEP["rep"], accs)} | {"ours": {"acc": ours_acc}}
+    return {r: {**u, "val_acc": (val or {}).get(r, u["acc"])} for r, u in recs.items()}
+
+
 def test_table1_placeholders_resolve_to_the_matched_sigmas():
     leakage = {r: {"plr": p} for r, p in zip(SWEEP["rep"], SWEEP["plr"])} | {"ours": {"plr": 10.0}}
-    utility = {r: {"acc": a} for r, a in zip(SWEEP["rep"], SWEEP["acc"])} | {"ours": {"acc": 75.0}}
+    utility = _utility(SWEEP["acc"], 75.0)
     rows = [("Gaussian Blur 1", MATCH_PLR), ("Gaussian Blur 2", MATCH_ACC), ("Ours", "ours")]
     resolved, settings, sweep = resolve_table1_rows(
         rows, leakage, utility, dict(zip(SWEEP["rep"], SWEEP["sigma"]))
     )
     assert resolved == [("Gaussian Blur 1", "blur-s2"), ("Gaussian Blur 2", "blur-s1"), ("Ours", "ours")]
-    assert settings == {"Gaussian Blur 1": "sigma=2", "Gaussian Blur 2": "sigma=1"}
+    assert settings == {
+        "Gaussian Blur 1": "sigma=2",
+        "Gaussian Blur 2": f"sigma=1; ACC matched on {BLUR_ACC_LABEL}",
+    }
     assert list(sweep["chosen_as"]) == ["", "Gaussian Blur 2", "Gaussian Blur 1", ""]
-    utility["ours"]["acc"] = 10.0
+    utility["ours"]["val_acc"] = 10.0
     _, settings, _ = resolve_table1_rows(rows, leakage, utility, dict(zip(SWEEP["rep"], SWEEP["sigma"])))
-    assert settings["Gaussian Blur 2"] == "sigma=4 (nearest: none qualifies)"
+    assert settings["Gaussian Blur 2"].startswith("sigma=4 (nearest: none qualifies)")
+
+
+ROWS = [("Gaussian Blur 1", MATCH_PLR), ("Gaussian Blur 2", MATCH_ACC), ("Ours", "ours")]
+LEAKAGE = {r: {"plr": p} for r, p in zip(SWEEP["rep"], SWEEP["plr"])} | {"ours": {"plr": 10.0}}
+SIGMAS = dict(zip(SWEEP["rep"], SWEEP["sigma"]))
+VAL = {"blur-s0.5": 66.0, "blur-s1": 61.0, "blur-s2": 52.0, "blur-s4": 31.0, "ours": 60.0}
+"""F_u's validation figures: Ours 60, so blur-s2 (52) is the largest ACC below Ours'; on test (Ours 75)
+it would be blur-s1 (70)."""
+
+
+def test_blur_2_is_matched_on_the_validation_acc_not_on_test():
+    utility = _utility(SWEEP["acc"], 75.0, VAL)
+    resolved, settings, sweep = resolve_table1_rows(ROWS, LEAKAGE, utility, SIGMAS)
+    assert resolved[1] == ("Gaussian Blur 2", "blur-s2")
+    assert settings["Gaussian Blur 2"] == f"sigma=2; ACC matched on {BLUR_ACC_LABEL}"
+    # the sweep reports the test ACC (the table's column) with the validation figure matched on beside it
+    assert list(sweep["acc"]) == list(SWEEP["acc"]) and list(sweep["val_acc"]) == [66.0, 61.0, 52.0, 31.0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_blur_2_reads_no_test_figure(seed):
+    """Permuting the test ACC column (Ours' included) over the sweep leaves Blur 2's pick unchanged."""
+    rng = np.random.default_rng(seed)
+    accs = rng.permutation([*SWEEP["acc"], 75.0])
+    utility = _utility(accs[:-1], float(accs[-1]), VAL)
+    resolved, settings, _ = resolve_table1_rows(ROWS, LEAKAGE, utility, SIGMAS)
+    assert resolved[1] == ("Gaussian Blur 2", "blur-s2") and settings["Gaussian Blur 2"].startswith(
+        "sigma=2;"
+    )
+
+
+def test_blur_2_without_a_validation_figure_names_the_files():
+    utility = _utility(SWEEP["acc"], 75.0)
+    del utility["ours"]["val_acc"]
+    utility["blur-s1"]["val_acc"] = None
+    with pytest.raises(ValueError, match=r"metrics/utility/\{ours,blur-s1\}\.json have no val_acc"):
+        resolve_table1_rows(ROWS, LEAKAGE, utility, SIGMAS)
 
 
 # --------------------------------------------------------------------------------------------- trade-off

@@ -82,6 +82,30 @@ def test_a_run_that_hits_the_cap_is_budget_not_converged():
     assert status(result.stopped) == "budget"
 
 
+def test_a_non_finite_training_loss_is_diverged_not_converged():
+    """As the default run's clip attackers (NaN loss under bf16, then every pass at chance): the training
+    stops in the epoch its loss turns NaN, is ``diverged`` (with patience 1 the flat curve after it used
+    to read ``converged``), and the best-validation weights before it are the ones kept."""
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    data = TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,)))
+    loader = torch.utils.data.DataLoader(data, batch_size=8, shuffle=True, generator=torch.Generator())
+    scripted = Scripted([0.5, 0.8, 0.05, 0.05, 0.05])
+    monitor = BestOnValidation(model, opt, scripted, "val_acc", "max", Plateau(patience=1, lr_patience=1))
+
+    def loss(batch):  # finite for two passes, NaN from the third on
+        ce = nn.functional.cross_entropy(model(batch[0]), batch[1])
+        return (ce * float("nan") if scripted.calls >= 2 else ce), {}
+
+    result = train([Player("ce", [model], opt, loss)], loader, 10, CPU, 0, None, {"toy": 1}, monitor, QUIET)
+    monitor.restore_best()
+    assert len(result.history) == 3 and status(result.stopped) == "diverged"
+    assert result.stopped.startswith("diverged: training ce_loss is nan at epoch 3")
+    assert monitor.record(result.stopped, 3)["status"] == "diverged" and monitor.best_epoch == 2
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values())
+
+
 def test_the_plateau_state_resumes_to_the_same_end(tmp_path):
     values = [0.2, 0.5, 0.9, 0.6, 0.7, 0.9, 0.8, 0.85, 0.7]
     whole, wmon, wres, _ = toy_training(values, 20, Plateau(patience=5, lr_patience=2))

@@ -135,10 +135,11 @@ def test_blur_sweep_rejects_pixel_sigmas_naming_the_key():
 
 
 def test_blur_matching_fallback_is_logged():
-    from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, resolve_table1_rows
+    from ppfer_core.baselines import MATCH_ACC, MATCH_PLR
+    from ppfer_core.blur_match import resolve_table1_rows
 
     leakage = {"blur-s1": {"plr": 90.0}, "blur-s2": {"plr": 60.0}, "ours": {"plr": 95.0}}
-    utility = {"blur-s1": {"acc": 60.0}, "blur-s2": {"acc": 50.0}, "ours": {"acc": 70.0}}
+    utility = {r: {"acc": a, "val_acc": a} for r, a in (("blur-s1", 60.0), ("blur-s2", 50.0), ("ours", 70.0))}
     lines: list[str] = []
     rows = [("Gaussian Blur 1", MATCH_PLR), ("Gaussian Blur 2", MATCH_ACC), ("Ours", "ours")]
     resolve_table1_rows(rows, leakage, utility, {"blur-s1": 1.0, "blur-s2": 2.0}, log=lines.append)

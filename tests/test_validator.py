@@ -14,7 +14,8 @@ import torch
 from torch import nn
 from workflow_facts import merged
 
-from ppfer_core.baselines import MATCH_ACC, MATCH_PLR, blur_match_plr, resolve_table1_rows
+from ppfer_core.baselines import MATCH_ACC, MATCH_PLR
+from ppfer_core.blur_match import blur_match_plr, resolve_table1_rows
 from ppfer_core.evaluation import LeakageScorers, score_leakage
 from ppfer_core.registry import create_model
 from ppfer_core.suite import worst_on_validation
@@ -191,7 +192,7 @@ def test_blur_1_is_matched_on_the_validation_figure_not_on_test():
         r: _leak(t, t) for r, t in zip(SIGMAS, (90.0, 40.0, 12.0))
     }  # test PLRs
     val = {"ours": 55.0, "blur-s1": 95.0, "blur-s2": 60.0, "blur-s4": 20.0}
-    utility = {r: {"acc": a} for r, a in zip([*SIGMAS, "ours"], (80.0, 60.0, 40.0, 70.0))}
+    utility = {r: {"acc": a, "val_acc": a} for r, a in zip([*SIGMAS, "ours"], (80.0, 60.0, 40.0, 70.0))}
     rows = [("Gaussian Blur 1", MATCH_PLR), ("Gaussian Blur 2", MATCH_ACC), ("Ours", "ours")]
     figure = blur_match_plr("plr_worst", ["ours", *SIGMAS], leakage, lambda r: ("plr_scratch", val[r]))
     assert figure == val

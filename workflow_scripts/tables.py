@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.baselines import BLUR_MATCH_LABELS, blur_match_plr, resolve_table1_rows
+from ppfer_core.blur_match import BLUR_MATCH_LABELS, blur_match_plr, resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
 from ppfer_core.suite import append_suite_columns, read_suite, worst_hits, worst_on_validation
 from ppfer_core.tables import (
@@ -26,7 +26,8 @@ utility = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
 index = pd.read_parquet(snakemake.input.suite_index)  # with the suite's metric files
 actors = test_actors(index)  # the clusters of the intervals, in the hits' order
 suite = read_suite(dict(snakemake.input.items()))  # the attack suite's metric files by kind
-# Gaussian Blur 1 matched to Ours on baselines.blur.match (default: plr_worst on the validation slice, no test clip)
+# Gaussian Blur 1 matched to Ours on baselines.blur.match (default: plr_worst on the validation slice, no test clip);
+# Gaussian Blur 2 on F_u's validation ACC (resolve_table1_rows: val_acc of metrics/utility, no test clip)
 match_plr = blur_match_plr(
     params.blur_match, ["ours", *params.blur_sweep], leakage, lambda r: worst_on_validation(r, suite)
 )
@@ -40,7 +41,10 @@ rows, settings, sweep = resolve_table1_rows(
     match_label=BLUR_MATCH_LABELS[params.blur_match],
 )
 sweep.to_csv(snakemake.output.blur_sweep, index=False)
-log(f"Gaussian Blur 1 matched to Ours on {params.blur_match} ({match_plr['ours']:.3f} for Ours)")
+log(
+    f"Gaussian Blur 1 matched to Ours on {params.blur_match} ({match_plr['ours']:.3f} for Ours); Gaussian Blur 2 "
+    f"on F_u's validation ACC ({utility['ours']['val_acc']:.3f} for Ours): {settings}"
+)
 t1 = table1(rows, leakage, utility, settings)
 after_chance = list(t1.columns).index("chance") + 1
 t1.insert(after_chance, "acc_chance", acc_chance(index))
