@@ -82,6 +82,20 @@ def copy_arrays(run: Path, rep: str, scratch: Path) -> Path:
     return out
 
 
+SUMMARY_KEYS = (
+    "status",
+    "epochs",
+    "stopped",
+    "train_acc",
+    "best_epoch",
+    "val_acc",
+    "best_val_l1",
+    "plr",
+    "train_dtype",
+)
+"""The record keys ``rerun`` prints."""
+
+
 def rerun(args: argparse.Namespace) -> None:
     """Retrain one family on copied arrays (see the module) and print its record's summary."""
     import pandas as pd
@@ -138,18 +152,7 @@ def rerun(args: argparse.Namespace) -> None:
         rec = frame_attack(
             net, train, ytr, test, yte, {**train_cfg, "epochs": args.cap}, conv, run, cfg["leakage"]["seed"]
         )
-    keys = (
-        "status",
-        "epochs",
-        "stopped",
-        "train_acc",
-        "best_epoch",
-        "val_acc",
-        "best_val_l1",
-        "plr",
-        "train_dtype",
-    )
-    print(json.dumps({**{k: rec[k] for k in keys if k in rec}, "cpu_s": time.process_time() - cpu}))
+    print(json.dumps({**{k: rec[k] for k in SUMMARY_KEYS if k in rec}, "cpu_s": time.process_time() - cpu}))
 
 
 def main() -> None:

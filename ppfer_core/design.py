@@ -15,6 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ppfer_core.families import (  # noqa: F401 (re-exported: the plan's config-made representations)
+    ROBUST_DEFAULT,
+    SWEEP_FACTORS,
+    RobustPoint,
+    blur_sweep,
+    compensated_name,
+    robust_variants,
+)
 from ppfer_core.suite import ATTACKERS, SUITE_INDEX, Attacker, suite_files
 
 RES = "results"
@@ -24,86 +32,12 @@ PARTS = ("enhancer_low", "enhancer_high", "compensator", "utility")  # an anonym
 
 Row = tuple[str, str]  # (approach, representation)
 ROBUST_SWEEP_OUTPUTS = (f"{RES}/tables/robust_sweep.csv", f"{RES}/report/robust_sweep.png")
-ROBUST_DEFAULT = "G-robust"  # "Ours (robust)" at robust.* as configured: the Table 1 row, the sweep's centre
 BUNDLE = f"{RES}/models/anonymizer.pt"  # the anonymiser's model bundle (rules/anonymize.smk)
 # anonymize.methods may also name the real-face expression-code bottleneck: no checkpoints, the basis
 # of rule fit_basis (rules/bottleneck.smk) and a template face (ppfer_core.anonymize.bottleneck)
 BOTTLENECK_METHOD = "bottleneck"
 BOTTLENECK_BASIS = f"{RES}/models/bottleneck/basis.npz"
 REINJECTION = f"{RES}/tables/reinjection.csv"  # plr_worst before and after F_fc (rule reinjection)
-
-
-# ------------------------------------------------------------------------------ config-made representations
-
-
-def blur_sweep(fractions: Sequence[float], size: Sequence[int]) -> dict[str, float]:
-    """The blur sweep at a frame size: representation name -> sigma in px, each sigma a fraction
-    of the frame's shorter side (so the sweep scales with the frame: 0.0625 is 4 px at 64 px and
-    7 px at 112 px), rounded to 0.01 px. Two fractions that round to one sigma are an error.
-    Names as ppfer_core.baselines.blur_rep: ``blur-s2``, ``blur-s0.5``."""
-    side = min(int(v) for v in size)
-    sweep: dict[str, float] = {}
-    for f in fractions:
-        if not 0 < f < 1:
-            raise ValueError(f"baselines.blur.sigmas: {f} is not a fraction of the frame side in (0, 1)")
-        px = round(float(f) * side, 2)
-        if f"blur-s{px:g}" in sweep:
-            raise ValueError(
-                f"baselines.blur.sigmas: {f} gives {px:g} px at {side} px, as another sigma does"
-            )
-        sweep[f"blur-s{px:g}"] = px
-    return sweep
-
-
-@dataclass(frozen=True)
-class RobustPoint:
-    """One "Ours (robust)" training: its L1 anchor weight, adversary steps per enhancer step and number
-    of scratch members of the ensemble (robust.l1_weight, robust.adversaries.steps / .scratch)."""
-
-    l1_weight: float
-    steps: int
-    scratch: int
-
-    def settings(self, robust: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``robust`` block (without ``train`` and ``sweep``, the rule's own) with this point's values."""
-        own = {k: v for k, v in robust.items() if k not in ("train", "sweep")}
-        adversaries = {**own.get("adversaries", {}), "steps": self.steps, "scratch": self.scratch}
-        return {**own, "l1_weight": self.l1_weight, "adversaries": adversaries}
-
-
-SWEEP_FACTORS = (
-    ("l1_weights", "l1_weight", "l1w"),
-    ("steps", "steps", "steps"),
-    ("scratch", "scratch", "scratch"),
-)
-"""robust.sweep's lists: (sweep key, :class:`RobustPoint` field, name tag of its variants)."""
-
-
-def robust_variants(robust: Mapping[str, Any]) -> dict[str, RobustPoint]:
-    """The robust representations G-robust* the config asks for -> their :class:`RobustPoint`:
-    ``G-robust`` (robust.l1_weight, adversaries.steps and .scratch: the Table 1 row) and, with
-    robust.sweep.enabled, one factor at a time around it: ``G-robust-l1w{w}`` per L1 weight,
-    ``G-robust-steps{k}`` per adversary step count, ``G-robust-scratch{m}`` per ensemble size
-    (a sweep value equal to the default is the default point, ``G-robust``)."""
-    adversaries = robust["adversaries"]
-    default = RobustPoint(float(robust["l1_weight"]), int(adversaries["steps"]), int(adversaries["scratch"]))
-    points = {ROBUST_DEFAULT: default}
-    sweep = robust["sweep"]
-    if not sweep["enabled"]:
-        return points
-    for key, attr, tag in SWEEP_FACTORS:
-        cast = float if attr == "l1_weight" else int
-        for value in sweep.get(key, []):
-            if cast(value) != getattr(default, attr):
-                points[f"G-robust-{tag}{cast(value):g}"] = replace(default, **{attr: cast(value)})
-    return points
-
-
-def compensated_name(grep: str) -> str:
-    """The feature-compensated representation of a robust G: G-robust... -> ours-robust..."""
-    if not grep.startswith("G-robust"):
-        raise ValueError(f"not a robust G representation: {grep!r}")
-    return f"ours{grep[1:]}"
 
 
 def rep_pattern(reps: Sequence[str]) -> str:

@@ -1,0 +1,82 @@
+"""The representations that come from config.yaml rather than from the design sheet (part of the
+plan, :mod:`ppfer_core.design`): the blur sweep (``blur-s{px}``) and the robust variants
+(``G-robust*``, compensated to ``ours-robust*``). Standard library only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+ROBUST_DEFAULT = "G-robust"  # "Ours (robust)" at robust.* as configured: the Table 1 row, the sweep's centre
+
+
+def blur_sweep(fractions: Sequence[float], size: Sequence[int]) -> dict[str, float]:
+    """The blur sweep at a frame size: representation name -> sigma in px, each sigma a fraction
+    of the frame's shorter side (so the sweep scales with the frame: 0.0625 is 4 px at 64 px and
+    7 px at 112 px), rounded to 0.01 px. Two fractions that round to one sigma are an error.
+    Names as ppfer_core.baselines.blur_rep: ``blur-s2``, ``blur-s0.5``."""
+    side = min(int(v) for v in size)
+    sweep: dict[str, float] = {}
+    for f in fractions:
+        if not 0 < f < 1:
+            raise ValueError(f"baselines.blur.sigmas: {f} is not a fraction of the frame side in (0, 1)")
+        px = round(float(f) * side, 2)
+        if f"blur-s{px:g}" in sweep:
+            raise ValueError(
+                f"baselines.blur.sigmas: {f} gives {px:g} px at {side} px, as another sigma does"
+            )
+        sweep[f"blur-s{px:g}"] = px
+    return sweep
+
+
+@dataclass(frozen=True)
+class RobustPoint:
+    """One "Ours (robust)" training: its L1 anchor weight, adversary steps per enhancer step and number
+    of scratch members of the ensemble (robust.l1_weight, robust.adversaries.steps / .scratch)."""
+
+    l1_weight: float
+    steps: int
+    scratch: int
+
+    def settings(self, robust: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``robust`` block (without ``train`` and ``sweep``, the rule's own) with this point's values."""
+        own = {k: v for k, v in robust.items() if k not in ("train", "sweep")}
+        adversaries = {**own.get("adversaries", {}), "steps": self.steps, "scratch": self.scratch}
+        return {**own, "l1_weight": self.l1_weight, "adversaries": adversaries}
+
+
+SWEEP_FACTORS = (
+    ("l1_weights", "l1_weight", "l1w"),
+    ("steps", "steps", "steps"),
+    ("scratch", "scratch", "scratch"),
+)
+"""robust.sweep's lists: (sweep key, :class:`RobustPoint` field, name tag of its variants)."""
+
+
+def robust_variants(robust: Mapping[str, Any]) -> dict[str, RobustPoint]:
+    """The robust representations G-robust* the config asks for -> their :class:`RobustPoint`:
+    ``G-robust`` (robust.l1_weight, adversaries.steps and .scratch: the Table 1 row) and, with
+    robust.sweep.enabled, one factor at a time around it: ``G-robust-l1w{w}`` per L1 weight,
+    ``G-robust-steps{k}`` per adversary step count, ``G-robust-scratch{m}`` per ensemble size
+    (a sweep value equal to the default is the default point, ``G-robust``)."""
+    adversaries = robust["adversaries"]
+    default = RobustPoint(float(robust["l1_weight"]), int(adversaries["steps"]), int(adversaries["scratch"]))
+    points = {ROBUST_DEFAULT: default}
+    sweep = robust["sweep"]
+    if not sweep["enabled"]:
+        return points
+    for key, attr, tag in SWEEP_FACTORS:
+        cast = float if attr == "l1_weight" else int
+        for value in sweep.get(key, []):
+            if cast(value) != getattr(default, attr):
+                points[f"G-robust-{tag}{cast(value):g}"] = replace(default, **{attr: cast(value)})
+    return points
+
+
+def compensated_name(grep: str) -> str:
+    """The feature-compensated representation of a robust G: G-robust... -> ours-robust..."""
+    if not grep.startswith("G-robust"):
+        raise ValueError(f"not a robust G representation: {grep!r}")
+    return f"ours{grep[1:]}"
