@@ -282,7 +282,11 @@ def run_section(t: Timing) -> list[str]:
     return out + markdown_table(["rule", "jobs", "s", "cpu_time"], per_rule) + ["", f"*{RUNTIME_NOTE}*", ""]
 
 
-def render(tables: dict[str, pd.DataFrame], timing: Timing, run: Path, timing_path: Path) -> str:
+def render(
+    tables: dict[str, pd.DataFrame], timing: Timing, run: Path, timing_path: Path, note: Path | None = None
+) -> str:
+    """The page; ``note``: a markdown file of the run's provenance (e.g. a run resumed on later code),
+    printed under its own heading before the tables."""
     titles = {**TABLES, **OPTIONAL_TABLES}
     lines = [
         f"# Results of the {timing.config} run",
@@ -292,13 +296,16 @@ def render(tables: dict[str, pd.DataFrame], timing: Timing, run: Path, timing_pa
         "Generated from a finished run's files by one command (every number below is read from them):",
         "",
         "```bash",
-        f"python bench/results_page.py --run {run} --timing {timing_path} --out docs/results.md",
+        f"python bench/results_page.py --run {run} --timing {timing_path} --out docs/results.md"
+        + (f" --note {note}" if note else ""),
         "```",
         "",
         "The run itself: `python bench/dag_time.py --workdir DIR --clean --json FILE` (see `bench/README.md`). "
         "Rates are percent; `(lo–hi)` is the 95 % interval: a bootstrap over the test clips' actors for PLR and ACC (Tables 1–4, 6), Wilson over the clips for Table 5's retrieval rates.",
         "",
     ]
+    if note is not None:
+        lines += ["## How this run was made", "", note.read_text().strip(), ""]
     lines += run_section(timing)
     for name, df in tables.items():
         lines += table_section(name, titles[name], df)
@@ -327,6 +334,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--timing", type=Path, required=True, help="JSON of bench/dag_time.py --json")
     ap.add_argument("--out", type=Path, required=True, help="the page to write (docs/results.md)")
     ap.add_argument("--commit", default=None, help="commit the run was made from (git rev-parse HEAD)")
+    ap.add_argument(
+        "--note", type=Path, default=None, help="markdown: how the run was made (resumed, mixed code)"
+    )
     return ap.parse_args(argv)
 
 
@@ -334,7 +344,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     tables = read_tables(args.run)
     timing = read_timing(args.run, args.timing, args.commit)
-    write_atomic(args.out, render(tables, timing, args.run, args.timing))
+    if args.note is not None and not args.note.is_file():
+        raise SystemExit(f"--note {args.note}: no such file")
+    write_atomic(args.out, render(tables, timing, args.run, args.timing, args.note))
     print(f"wrote {args.out}")
 
 

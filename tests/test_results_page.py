@@ -101,7 +101,7 @@ def write_run(run: Path, tables: dict[str, pd.DataFrame], timing: dict) -> Path:
     return path
 
 
-def page(tmp_path: Path, tables=None, timing=None, commit: str | None = "0123abc") -> str:
+def page(tmp_path: Path, tables=None, timing=None, commit: str | None = "0123abc", extra=()) -> str:
     run = tmp_path / "run"
     path = write_run(run, tables or fixture_tables(), timing or timing_json())
     out = tmp_path / "docs" / "results.md"
@@ -114,6 +114,7 @@ def page(tmp_path: Path, tables=None, timing=None, commit: str | None = "0123abc
             "--out",
             str(out),
             *(["--commit", commit] if commit else []),
+            *extra,
         ]
     )
     return out.read_text()
@@ -249,3 +250,13 @@ def test_the_reinjection_table_is_shown_with_its_intervals_and_caption(tmp_path)
     assert "| Ours | G | ours | 12.3 (8.1–17.2) | plr_adaptive | 56.8 (50.1–63.4) | plr_scratch |" in text
     assert "McNemar's test over the same test clips" in text  # its caption, report/reinjection.rst
     assert "| plr_scratch | 0.000 | re-injects |" in text  # p-values to 0.001, not to 0.1
+
+
+def test_a_provenance_note_is_printed_before_the_tables_and_a_missing_one_is_refused(tmp_path):
+    note = tmp_path / "note.md"
+    note.write_text("Resumed at `feedbeef`: the clip attacker's records predate the float32 fix.\n")
+    text = page(tmp_path, extra=["--note", str(note)])
+    head, _, rest = text.partition("## How this run was made")
+    assert rest and "Resumed at `feedbeef`" in rest.split("## ", 1)[0] and "Table 1" not in head
+    with pytest.raises(SystemExit, match="no such file"):
+        page(tmp_path / "b", extra=["--note", str(tmp_path / "absent.md")])
