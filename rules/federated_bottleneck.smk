@@ -15,9 +15,9 @@ FED_BN_SITES = [
 rule federated_bottleneck_sites:
     input:
         train=clips("cremad", "train"),
-        landmarks=rules.bottleneck_landmarks.output.train,
+        landmarks=f"{RES}/bottleneck/landmarks/train.npy",  # rule bottleneck_landmarks
         index=INDEX,
-        partition=rules.federated_partition.output.partition,
+        partition=f"{RES}/federated/partition.parquet",  # rule federated_partition
     output:
         sites=temp(FED_BN_SITES),
     log:
@@ -28,7 +28,7 @@ rule federated_bottleneck_sites:
         "../envs/ppfer.yaml"
     threads: 1
     params:
-        root=f"{FED_BN}/sites",
+        root=lambda w, output: output.sites[0].rsplit("/", 2)[0],  # FED_BN/sites
     script:
         "../workflow_scripts/federated_bottleneck_sites.py"
 
@@ -56,7 +56,7 @@ rule federated_code_estimator:
         bottleneck=config["bottleneck"],
         federated=config["federated"],
         size=config["ingest"]["size"],
-        work=FED_BN,
+        work=lambda w, output: output.rounds.rsplit("/", 1)[0],  # its resumable state: FED_BN/state.pt
     script:
         "../workflow_scripts/federated_code_estimator.py"
 

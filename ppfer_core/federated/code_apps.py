@@ -2,8 +2,8 @@
 statistics, then the code estimator by FedAvg / FedProx, on Flower's simulation engine.
 
 The ServerApp (:func:`run_code_rounds`) sends ``query`` messages for the statistics (action
-``shape-stats``: round 1, then round 2 with the server's ``mu`` and ``b0``; action
-``target-moments`` with the summed basis) and ``train`` messages for the estimator's rounds; it sees
+``shape_stats``: round 1, then round 2 with the server's ``mu`` and ``b0``; action
+``target_moments`` with the summed basis) and ``train`` messages for the estimator's rounds; it sees
 sums, counts and weights, never a clip or a landmark. After every training round the global weights
 and the per-round metrics go to ``state.pt`` (atomically, :func:`~ppfer_core.federated.server_app.save_state`),
 so a rerun continues after the last completed round (the statistics rounds are recomputed: they are
@@ -92,7 +92,7 @@ def make_code_client_app(s: CodeFedSettings, sites_dir: str) -> ClientApp:
     def reply(msg: Message, arrays: dict[str, np.ndarray]) -> Message:
         return Message(content=RecordDict({"stats": _record(arrays)}), reply_to=msg)
 
-    @app.query("shape-stats")
+    @app.query("shape_stats")
     def shape_stats(msg: Message, context: Context) -> Message:
         site = load_code_site(site_folder(context, sites_dir))
         a = _arrays(msg.content["arrays"])
@@ -100,7 +100,7 @@ def make_code_client_app(s: CodeFedSettings, sites_dir: str) -> ClientApp:
         stats = site_shape_stats(site.landmarks, a["canonical"], first, s.bottleneck.basis)
         return Message(content=RecordDict({"stats": stats_record(stats)}), reply_to=msg)
 
-    @app.query("target-moments")
+    @app.query("target_moments")
     def moments(msg: Message, context: Context) -> Message:
         site = load_code_site(site_folder(context, sites_dir))
         return reply(msg, target_moments(site.landmarks, basis_from_record(msg.content["basis"], s)))
@@ -146,7 +146,7 @@ def federated_basis(grid: Grid, s: CodeFedSettings, canonical: np.ndarray) -> Ex
     def summed(content: dict[str, np.ndarray], what: str) -> ShapeStats:
         stats = [
             stats_from_record(r)
-            for r in query_sites(grid, s, "shape-stats", RecordDict({"arrays": _record(content)}), what)
+            for r in query_sites(grid, s, "shape_stats", RecordDict({"arrays": _record(content)}), what)
         ]
         return sum(stats[1:], stats[0])
 
@@ -169,7 +169,7 @@ def run_code_rounds(
     t0 = time.time()
     basis = federated_basis(grid, s, canonical)
     moments = query_sites(
-        grid, s, "target-moments", RecordDict({"basis": basis_record(basis)}), "target moments"
+        grid, s, "target_moments", RecordDict({"basis": basis_record(basis)}), "target moments"
     )
     scale = scale_from_moments([_arrays(r) for r in moments])
     log(
