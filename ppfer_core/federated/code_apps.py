@@ -89,8 +89,10 @@ def make_code_client_app(s: CodeFedSettings, sites_dir: str) -> ClientApp:
     ``data-path``, :func:`~ppfer_core.federated.client_app.site_folder`)."""
     app = ClientApp()
 
-    def reply(msg: Message, arrays: dict[str, np.ndarray]) -> Message:
-        return Message(content=RecordDict({"stats": _record(arrays)}), reply_to=msg)
+    def reply(msg: Message, site: int, stats: ArrayRecord) -> Message:
+        return Message(
+            content=RecordDict({"stats": stats, "site": MetricRecord({"site": site})}), reply_to=msg
+        )
 
     @app.query("shape_stats")
     def shape_stats(msg: Message, context: Context) -> Message:
@@ -98,12 +100,13 @@ def make_code_client_app(s: CodeFedSettings, sites_dir: str) -> ClientApp:
         a = _arrays(msg.content["arrays"])
         first = (a["mu"], a["b0"]) if "mu" in a else None
         stats = site_shape_stats(site.landmarks, a["canonical"], first, s.bottleneck.basis)
-        return Message(content=RecordDict({"stats": stats_record(stats)}), reply_to=msg)
+        return reply(msg, site.site, stats_record(stats))
 
     @app.query("target_moments")
     def moments(msg: Message, context: Context) -> Message:
         site = load_code_site(site_folder(context, sites_dir))
-        return reply(msg, target_moments(site.landmarks, basis_from_record(msg.content["basis"], s)))
+        moments = target_moments(site.landmarks, basis_from_record(msg.content["basis"], s))
+        return reply(msg, site.site, _record(moments))
 
     @app.train()
     def train(msg: Message, context: Context) -> Message:
@@ -134,10 +137,12 @@ def make_code_client_app(s: CodeFedSettings, sites_dir: str) -> ClientApp:
 
 
 def query_sites(grid: Grid, s: CodeFedSettings, action: str, content: RecordDict, what: str) -> list:
-    """Send ``content`` to every site as ``query.{action}``; their replies' ``stats`` records."""
+    """Send ``content`` to every site as ``query.{action}``; their replies' ``stats`` records in site
+    order (so that the server's sums do not depend on the order the replies arrive in)."""
     nodes, _ = sample_nodes(grid, s.sites, s.sites)
     sent = [Message(content=content, dst_node_id=n, message_type=f"query.{action}") for n in nodes]
-    return [m.content["stats"] for m in replies(grid.send_and_receive(sent), what, s.sites)]
+    got = replies(grid.send_and_receive(sent), what, s.sites)
+    return [m.content["stats"] for m in sorted(got, key=lambda m: int(m.content["site"]["site"]))]
 
 
 def federated_basis(grid: Grid, s: CodeFedSettings, canonical: np.ndarray) -> ExpressionBasis:
