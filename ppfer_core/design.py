@@ -94,6 +94,27 @@ class Representation:
 
 
 @dataclass(frozen=True)
+class Table6Row:
+    """A row of Table 6: F_u trained by FedAvg on ``rep`` against the centralised F_u on ``central``
+    (Table 1's rows: the same representation; a federated pipeline's: the centralised one it stands for)."""
+
+    approach: str
+    rep: str
+    central: str
+
+
+def table6_rows(entries: Sequence[Any], table1: Sequence[Row]) -> tuple[Table6Row, ...]:
+    """The sheet's ``table6``: a representation stands for its Table 1 rows, a mapping for a row of its own."""
+    out: list[Table6Row] = []
+    for e in entries:
+        if isinstance(e, str):
+            out += [Table6Row(name, rep, rep) for name, rep in table1 if rep == e]
+        else:
+            out.append(Table6Row(e["approach"], e["representation"], e["central"]))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class FrameRow:
     """A fixed row of the report's frame grid: its label and representation."""
 
@@ -127,7 +148,7 @@ class Plan:
     table5_method: str
     table5_reference: str
     paired_tests: Mapping[str, Any]
-    table6: tuple[Row, ...]
+    table6: tuple[Table6Row, ...]
     frame_grid: tuple[FrameRow, ...]
     robust_points: Mapping[str, RobustPoint]
     robust_sweep: bool
@@ -417,7 +438,7 @@ def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
     sweep = blur_sweep(config["baselines"]["blur"]["sigmas"], config["ingest"]["size"])
     robust_points = robust_variants(config["robust"])
     table1 = design_rows(design["table1"], sweep)
-    table6_reps = list(design["table6"])
+    table6_reps = [e for e in design["table6"] if isinstance(e, str)]
     plan = Plan(
         representations=representations(design, robust_points),
         blur_sweep=sweep,
@@ -433,7 +454,7 @@ def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
             "reference": design["paired_tests"]["reference"],
             "with": list(design["paired_tests"]["with"]),
         },
-        table6=tuple((name, rep) for name, rep in table1 if rep in table6_reps),
+        table6=table6_rows(design["table6"], table1),
         frame_grid=tuple(FrameRow(r["label"], r["representation"]) for r in design["frame_grid"]),
         robust_points=robust_points,
         robust_sweep=bool(config["robust"]["sweep"]["enabled"]),
@@ -441,8 +462,10 @@ def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
         anonymizer=tuple(config["anonymize"]["methods"]),
     )
     check_plan(plan)
-    # Table 6 names representations; each must be a Table 1 row's (checked on the sheet's list)
+    # Table 6 names Table 1 representations, or rows of its own of known representations
     check_names("table6", "Table 1 representation", table6_reps, [r for _, r in table1])
+    own = [e[k] for e in design["table6"] if not isinstance(e, str) for k in ("representation", "central")]
+    check_names("table6", "representation", own, list(plan.representations))
     if unknown := [m for m in plan.anonymizer if m not in [*plan.methods, BOTTLENECK_METHOD]]:
         raise ValueError(
             f"config key anonymize.methods: unknown method {', '.join(map(repr, unknown))} "

@@ -2,7 +2,8 @@
 # the sites by FedAvg (FedProx optional) on Flower's simulation engine, each site seeing only its own
 # clips; Table 6 compares it with the centralised F_u of Table 1.
 FED_STRATEGIES = config["federated"]["strategies"]
-# Table 6 rows: Table 1's rows of the representations config/design.yaml names.
+# Table 6 rows (config/design.yaml): Table 1's rows of the representations it names, and rows of
+# their own (a federated pipeline's representation against a centralised one: rules/federated_bottleneck.smk)
 TABLE6 = list(PLAN.table6)
 
 
@@ -61,12 +62,13 @@ rule federated_utility:
 rule table6:
     input:
         utility=expand(
-            f"{RES}/metrics/utility/{{rep}}.json", rep=[r for _, r in TABLE6]
+            f"{RES}/metrics/utility/{{rep}}.json",
+            rep=list(dict.fromkeys(r.central for r in TABLE6)),
         ),
         federated=expand(
             f"{RES}/metrics/federated/{{strategy}}/{{rep}}.json",
             strategy=FED_STRATEGIES,
-            rep=[r for _, r in TABLE6],
+            rep=[r.rep for r in TABLE6],
         ),
         index=INDEX,
     output:

@@ -17,6 +17,7 @@ from flwr.supercore.task_identity import TaskIdentity  # noqa: E402
 from ppfer_core import EMOTIONS  # noqa: E402
 from ppfer_core.arrays import ClipDataset, emotion_labels  # noqa: E402
 from ppfer_core.classifiers import predict_labels  # noqa: E402
+from ppfer_core.design import Table6Row  # noqa: E402
 from ppfer_core.federated import server_app  # noqa: E402
 from ppfer_core.federated.client_app import make_client_app  # noqa: E402
 from ppfer_core.federated.partition import (  # noqa: E402
@@ -290,9 +291,12 @@ def test_table6_actor_intervals_paired_test_and_spread():
         rep: {"rep": rep, "hits": h, "acc": 100.0 * sum(h) / 20, "n": 20} for rep, h in central_hits.items()
     }
     fed = {"fedavg": {rep: _fed_metrics(h) for rep, h in fed_hits.items()}}
-    rows = [("No Privacy Preservation", "original"), ("Ours", "ours")]
+    rows = [Table6Row("No Privacy Preservation", "original", "original"), Table6Row("Ours", "ours", "ours")]
     t = table6(rows, central, fed, actors)
-    assert list(t["approach"]) == ["No Privacy Preservation", "Ours"]
+    assert list(t["approach"]) == ["No Privacy Preservation", "Ours"] and list(t["central_rep"]) == [
+        "original",
+        "ours",
+    ]
     assert t["acc_central"].tolist() == [50.0, 60.0]
     assert t["acc_fedavg"].tolist() == [25.0, 60.0] and t["gap_fedavg"].tolist() == [-25.0, 0.0]
     for i, rep in enumerate(("original", "ours")):  # the actor-clustered interval of Tables 1-5
@@ -310,6 +314,20 @@ def test_table6_actor_intervals_paired_test_and_spread():
     fed["fedavg"]["ours"]["hits"] = [1] * 19  # not the same test clips
     with pytest.raises(ValueError, match="20 actors for 19 clips"):
         table6(rows, central, fed, actors)
+
+
+def test_a_table6_row_of_its_own_compares_with_its_central_representation():
+    actors = [str(1001 + i // 5) for i in range(20)]
+    central = {"render": {"rep": "render", "hits": [1] * 10 + [0] * 10}}
+    fed = {"fedavg": {"fed-render": _fed_metrics([1] * 15 + [0] * 5)}}
+    t = table6([Table6Row("Ours (bottleneck, without F_fc)", "fed-render", "render")], central, fed, actors)
+    assert (t["rep"][0], t["central_rep"][0], t["acc_central"][0], t["acc_fedavg"][0]) == (
+        "fed-render",
+        "render",
+        50.0,
+        75.0,
+    )
+    assert (t["only_central_fedavg"][0], t["only_fedavg"][0], t["gap_fedavg"][0]) == (0, 5, 25.0)
 
 
 def test_fedprox_hooks_add_the_proximal_gradient():

@@ -88,13 +88,32 @@ def test_the_default_plan_names_every_table_row():
     assert {"ours-robust", "G-robust"} <= set(plan.representations)
     assert plan.methods[:1] == ["ours"] and set(plan.anonymizer) == {"ours", "ours-robust", "open-ours"}
     assert plan.method_parts("open-ours")["enhancer_low"] == "results/models/openset/enhancer_low.pt"
-    assert plan.final_outputs()[-5:] == [
+    assert plan.final_outputs()[-6:] == [
         "results/tables/table6.csv",
         "results/tables/paired_tests.csv",
         "results/tables/reinjection.csv",  # plr_worst before and after F_fc (issue 26)
         "results/models/anonymizer.pt",
         "results/metrics/bottleneck/code_attacks.json",  # the bottleneck's coding's own figures (issue 27)
+        "results/metrics/federated/bottleneck/estimator.json",  # its federated coding's (Table 6)
     ]
+
+
+def test_table6_has_table1_rows_and_a_federated_pipeline_row_of_its_own():
+    plan = build_plan(DESIGN, CONFIG)
+    assert [(r.approach, r.rep, r.central) for r in plan.table6] == [
+        ("No Privacy Preservation", "original", "original"),
+        ("Ours", "ours", "ours"),
+        ("Ours (robust)", "ours-robust", "ours-robust"),
+        # issue 27: every stage federated, F_fc left out; against the central renders without F_fc
+        ("Ours (bottleneck, without F_fc)", "fed-bottleneck-render", "bottleneck-render"),
+    ]
+    assert plan.representations["fed-bottleneck-render"].producer == "render_fed_bottleneck"
+    bad = [
+        *DESIGN["table6"][:3],
+        {"approach": "x", "representation": "fed-bottleneck-render", "central": "bottleneck-rendr"},
+    ]
+    with pytest.raises(ValueError, match=r"table6: unknown representation 'bottleneck-rendr'"):
+        build_plan(_with(table6=bad), CONFIG)
 
 
 def test_a_misspelt_table3_approach_fails_naming_it_and_the_valid_ones():
@@ -358,7 +377,11 @@ def test_the_bottleneck_is_a_row_of_tables_1_3_and_4_and_of_the_frame_grid():
 def test_the_renders_and_f_fc_on_them_are_coded_by_the_bottleneck_codes():
     """A compensated representation takes its input's coding (F_fc reads only its input); others have none."""
     plan = build_plan(DESIGN, CONFIG)
-    assert set(plan.coded) == {"bottleneck-render", "bottleneck"}
+    assert set(plan.coded) == {"bottleneck-render", "bottleneck", "fed-bottleneck-render"}
+    assert (
+        plan.coded["fed-bottleneck-render"].files("test")["codes"]
+        == "results/federated/bottleneck/codes/test.npy"
+    )
     coding = plan.coded["bottleneck"]
     assert coding == plan.coded["bottleneck-render"]
     assert coding.files("test") == {

@@ -91,10 +91,20 @@ def test_tiny_run_yields_tables(tiny_run):
 
 def test_tiny_run_yields_federated_table6(tiny_run):
     t6 = pd.read_csv(tiny_run / "results/tables/table6.csv")
-    assert list(t6["rep"]) == ["original", "ours", "ours-robust"]
-    assert list(t6["approach"]) == ["No Privacy Preservation", "Ours", "Ours (robust)"]
+    assert list(t6["rep"]) == ["original", "ours", "ours-robust", "fed-bottleneck-render"]
+    assert list(t6["approach"]) == [
+        "No Privacy Preservation",
+        "Ours",
+        "Ours (robust)",
+        "Ours (bottleneck, without F_fc)",  # issue 27: every stage federated, no F_fc
+    ]
+    assert list(t6["central_rep"]) == ["original", "ours", "ours-robust", "bottleneck-render"]
     t1 = pd.read_csv(tiny_run / "results/tables/table1.csv").set_index("approach")
-    assert all(abs(c - t1.loc[a, "acc"]) < 1e-3 for a, c in zip(t6["approach"], t6["acc_central"]))
+    assert all(abs(c - t1.loc[a, "acc"]) < 1e-3 for a, c in zip(t6["approach"][:3], t6["acc_central"][:3]))
+    render = json.loads((tiny_run / "results/metrics/utility/bottleneck-render.json").read_text())
+    assert abs(t6["acc_central"].iloc[3] - render["acc"]) < 1e-3  # F_u on the central renders (Table 4's)
+    est = json.loads((tiny_run / "results/metrics/federated/bottleneck/estimator.json").read_text())
+    assert est["sites"] == 2 and est["rounds"] == 1 and len(est["eigenvalues"]) == 4
     for col in ("acc_central", "acc_fedavg"):  # 95 % interval, clustered by actor
         assert ((t6[f"{col}_lo"] <= t6[col] + 1e-3) & (t6[col] <= t6[f"{col}_hi"] + 1e-3)).all(), col
     # the final global model tested on the whole test split in index order: per-clip hits as F_u's

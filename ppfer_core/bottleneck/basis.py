@@ -147,11 +147,18 @@ def round2_stats(x: np.ndarray, mu: np.ndarray, b0: np.ndarray, s: BasisSettings
     return ShapeStats(int(ok.sum()), np.zeros(DIM), d.T @ d)
 
 
-def _finish(canonical: np.ndarray, r1: ShapeStats, r2: ShapeStats, s: BasisSettings) -> ExpressionBasis:
+def first_round(r1: ShapeStats, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean face ``mu`` [136] and first-round basis ``b0`` [136, k] of round-1 statistics (what
+    round 2 needs at every site to pick its clips' neutral frames)."""
+    return r1.total / max(r1.n, 1), _top(r1.moment, r1.n, k)[0]
+
+
+def basis_from_stats(
+    canonical: np.ndarray, r1: ShapeStats, r2: ShapeStats, s: BasisSettings
+) -> ExpressionBasis:
     """The basis from the two rounds' (pooled or summed) statistics."""
     basis, eig = _top(r2.moment, r2.n, s.k)
-    mu = r1.total / max(r1.n, 1)
-    b0, _ = _top(r1.moment, r1.n, s.k)
+    mu, b0 = first_round(r1, s.k)
     # population RMS of a relative code: the root of the retained eigenvalues' sum
     return ExpressionBasis(canonical, mu, b0, basis, eig, float(np.sqrt(max(eig.sum(), 0.0))), s)
 
@@ -161,8 +168,8 @@ def fit_basis(train_landmarks: np.ndarray, canonical: np.ndarray, settings: Basi
     to ``canonical`` [68, 2] (centred, unit RMS). Label-free: no identity, no emotion, no test clip."""
     x = align(train_landmarks, canonical)
     r1 = round1_stats(x)
-    mu, b0 = r1.total / max(r1.n, 1), _top(r1.moment, r1.n, settings.k)[0]
-    return _finish(canonical, r1, round2_stats(x, mu, b0, settings), settings)
+    mu, b0 = first_round(r1, settings.k)
+    return basis_from_stats(canonical, r1, round2_stats(x, mu, b0, settings), settings)
 
 
 def fit_basis_federated(
@@ -172,9 +179,9 @@ def fit_basis_federated(
     :class:`ShapeStats` (two rounds); only sums leave a site. Equal to :func:`fit_basis` on the pool."""
     xs = [align(lm, canonical) for lm in site_landmarks]
     r1 = sum((round1_stats(x) for x in xs[1:]), round1_stats(xs[0]))
-    mu, b0 = r1.total / max(r1.n, 1), _top(r1.moment, r1.n, settings.k)[0]
+    mu, b0 = first_round(r1, settings.k)
     r2s = [round2_stats(x, mu, b0, settings) for x in xs]
-    return _finish(canonical, r1, sum(r2s[1:], r2s[0]), settings)
+    return basis_from_stats(canonical, r1, sum(r2s[1:], r2s[0]), settings)
 
 
 def encode(landmarks: np.ndarray, basis: ExpressionBasis) -> np.ndarray:

@@ -117,31 +117,45 @@ class _CodeFrames(Dataset):
         return x, torch.from_numpy(self.targets[c, t])
 
 
-def train_code_estimator(
-    frames: np.ndarray, landmarks: np.ndarray, basis: ExpressionBasis, s: EstimatorSettings, run: Run
-) -> tuple[CodeEstimator, TrainResult]:
-    """Train on clips [N, T, H, W, 3] against the codes of their landmarks [N, T, 68, 2] (frames with
-    NaN left out) on the resumable :func:`~ppfer_core.training.fit` loop (``run.state_path``): Adam,
-    mean squared error on per-dimension standardised targets (the expressiveness half weighted
-    ``s.neutral_weight``), cosine-decayed learning rate per epoch, random shifts of the whole input."""
+def target_scale(targets: np.ndarray) -> np.ndarray:
+    """Per-dimension standard deviation [2k] of code targets [N, T, 2k] over the complete frames (plus
+    1e-8): what the network's unit-variance outputs are multiplied by."""
+    return np.nanstd(targets.reshape(-1, targets.shape[-1]), axis=0) + 1e-8
+
+
+def code_frames(
+    frames: np.ndarray, landmarks: np.ndarray, basis: ExpressionBasis, inputs: str, scale: np.ndarray
+) -> _CodeFrames:
+    """The training frames of clips [N, T, H, W, 3] with the codes of their landmarks [N, T, 68, 2]
+    (:func:`code_targets`) divided by ``scale``; frames with NaN landmarks left out."""
     if frames.shape[2] != frames.shape[3] or frames.shape[2] % 16:
         raise ValueError(
             f"code estimator: square frames with a side divisible by 16, got {frames.shape[2:4]}"
         )
     if frames.shape[:2] != landmarks.shape[:2]:
         raise ValueError(f"code estimator: landmarks {landmarks.shape} do not match clips {frames.shape}")
-    targets = code_targets(landmarks, basis)
-    scale = np.nanstd(targets.reshape(-1, targets.shape[-1]), axis=0) + 1e-8
-    data = _CodeFrames(frames, targets, s.inputs, scale)
-    torch.manual_seed(run.seed)
-    k = basis.settings.k
-    net = create_model(
-        "expression_code", "code_cnn", size=frames.shape[2], k=k, width=s.width, inputs=s.inputs
-    )
-    net.scale.copy_(torch.from_numpy(scale.astype(np.float32)))
-    ts = TrainSettings(s.epochs, s.batch_size, s.lr, "adam")
+    return _CodeFrames(frames, code_targets(landmarks, basis), inputs, scale)
+
+
+def new_estimator(size: int, k: int, s: EstimatorSettings, scale: np.ndarray, seed: int) -> CodeEstimator:
+    """A freshly initialised estimator (torch seeded with ``seed`` first) with its output ``scale``."""
+    torch.manual_seed(seed)
+    net = create_model("expression_code", "code_cnn", size=size, k=k, width=s.width, inputs=s.inputs)
+    net.scale.copy_(torch.from_numpy(np.asarray(scale, dtype=np.float32)))
+    return net
+
+
+def fit_estimator(
+    net: CodeEstimator, data: _CodeFrames, s: EstimatorSettings, run: Run, epochs: int, lr: float, fp: dict
+) -> TrainResult:
+    """Train ``net`` on ``data`` for ``epochs`` on the resumable :func:`~ppfer_core.training.fit` loop
+    (``run.state_path``, ``fp`` its fingerprint): Adam at ``lr`` cosine-decayed per epoch, mean squared
+    error on the standardised targets (the expressiveness half weighted ``s.neutral_weight``), random
+    shifts of the whole input."""
+    k = net.k
+    ts = TrainSettings(epochs, s.batch_size, lr, "adam")
     opt = ts.make_optimizer(net.parameters())
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=s.epochs)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     weight = torch.cat([torch.ones(k), torch.full((k,), s.neutral_weight)])
 
     def loss(batch):
@@ -150,8 +164,23 @@ def train_code_estimator(
         within, total = err[:, :k].mean(), (err * weight.to(x.device)).mean()
         return total, {"within_mse": float(within.detach())}
 
-    fp = {"estimator": vars(s), "k": k, "n": len(data), "shape": list(frames.shape), "scale": scale.tolist()}
-    result = fit([Player("code", [net], opt, loss, sched)], data, ts, run, fp)
+    return fit([Player("code", [net], opt, loss, sched)], data, ts, run, fp)
+
+
+def train_code_estimator(
+    frames: np.ndarray, landmarks: np.ndarray, basis: ExpressionBasis, s: EstimatorSettings, run: Run
+) -> tuple[CodeEstimator, TrainResult]:
+    """Train on clips [N, T, H, W, 3] against the codes of their landmarks [N, T, 68, 2] (frames with
+    NaN left out) for ``s.epochs`` (:func:`fit_estimator`), the targets standardised by their own
+    spread (:func:`target_scale`)."""
+    scale = target_scale(code_targets(landmarks, basis))
+    data = code_frames(frames, landmarks, basis, s.inputs, scale)
+    net = new_estimator(frames.shape[2], basis.settings.k, s, scale, run.seed)
+    fp = {
+        "estimator": vars(s), "k": basis.settings.k, "n": len(data), "shape": list(frames.shape),
+        "scale": scale.tolist(),
+    }  # fmt: skip
+    result = fit_estimator(net, data, s, run, s.epochs, s.lr, fp)
     return net.eval(), result
 
 

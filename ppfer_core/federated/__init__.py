@@ -7,6 +7,8 @@
 - :mod:`ppfer_core.federated.server_app` Flower ServerApp: FedAvg / FedProx rounds, resumable
 - :mod:`ppfer_core.federated.simulation` the rule's run on Flower's simulation engine
 - :mod:`ppfer_core.federated.table6`     Table 6: federated vs centralised ACC
+- :mod:`ppfer_core.federated.code_task`  the bottleneck's basis statistics and code estimator at a site (issue 27)
+- :mod:`ppfer_core.federated.code_apps`  their Flower apps: summed statistics, FedAvg of the estimator, simulation
 
 The Flower App for ``flwr run`` is ``flower-app/`` at the repository root.
 """

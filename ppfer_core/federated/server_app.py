@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -50,21 +51,24 @@ class FedOutputs:
         return cls(d / "model.pt", d / "metrics.json", d / "rounds.csv", d / "state.pt")
 
 
-def make_strategy(s: FedSettings) -> FedAvg:
-    """FedAvg or FedProx over all sites (every site trains and tests in every round)."""
+def make_strategy(s: Any) -> FedAvg:
+    """FedAvg or FedProx over all sites (every site trains and tests in every round); ``s``: settings
+    with ``sites``, ``strategy`` and ``proximal_mu`` (:class:`FedSettings`, :class:`~ppfer_core.federated.code_task.CodeFedSettings`)."""
     nodes = dict(min_train_nodes=s.sites, min_evaluate_nodes=s.sites, min_available_nodes=s.sites)
     if s.strategy == "fedprox":
         return FedProx(proximal_mu=s.proximal_mu, **nodes)
     return FedAvg(**nodes)
 
 
-def _replies(replies: Iterable[Message], what: str, sites: int) -> list[Message]:
+def replies(received: Iterable[Message], what: str, sites: int) -> list[Message]:
     """Every site's reply; a site's error or a missing site stops the run, naming the node."""
-    replies = list(replies)
-    errors = [f"node {m.metadata.src_node_id}: {m.error.reason}" for m in replies if m.has_error()]
-    if errors or len(replies) < sites:
-        raise RuntimeError(f"{what}: {len(replies) - len(errors)} of {sites} sites replied; errors: {errors}")
-    return replies
+    received = list(received)
+    errors = [f"node {m.metadata.src_node_id}: {m.error.reason}" for m in received if m.has_error()]
+    if errors or len(received) < sites:
+        raise RuntimeError(
+            f"{what}: {len(received) - len(errors)} of {sites} sites replied; errors: {errors}"
+        )
+    return received
 
 
 def test_row(contents: list) -> dict:
@@ -82,7 +86,9 @@ def test_row(contents: list) -> dict:
     return row
 
 
-def _resume(s: FedSettings, out: FedOutputs, initial: ArrayRecord, log) -> tuple[ArrayRecord, list[dict]]:
+def resume_state(s: Any, out: FedOutputs, initial: ArrayRecord, log) -> tuple[ArrayRecord, list[dict]]:
+    """The global weights and per-round history of ``out.state`` when it was written under the settings
+    ``s`` (a dataclass, fingerprinted), else ``initial`` and no history."""
     fp = fingerprint(asdict(s))
     if out.state.exists():
         state = torch.load(out.state, map_location="cpu", weights_only=True)
@@ -93,7 +99,8 @@ def _resume(s: FedSettings, out: FedOutputs, initial: ArrayRecord, log) -> tuple
     return initial, []
 
 
-def _save_state(s: FedSettings, out: FedOutputs, arrays: ArrayRecord, history: list[dict]) -> None:
+def save_state(s: Any, out: FedOutputs, arrays: ArrayRecord, history: list[dict]) -> None:
+    """Write the global weights and history after a round to ``out.state`` (atomically)."""
     out.state.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.state.with_suffix(".tmp")
     torch.save(
@@ -116,22 +123,22 @@ def run_rounds(
     (the final model tested on ``global_test`` when given: :func:`finish`)."""
     seed_everything(s.seed)
     model = build_model(s, weights_file)
-    arrays, history = _resume(s, out, ArrayRecord(model.state_dict()), log)
+    arrays, history = resume_state(s, out, ArrayRecord(model.state_dict()), log)
     strategy = make_strategy(s)
     for rnd in range(len(history) + 1, s.rounds + 1):
         t0 = time.time()
         sent = strategy.configure_train(rnd, arrays, ConfigRecord(), grid)
-        train = _replies(grid.send_and_receive(sent), f"round {rnd} training", s.sites)
+        train = replies(grid.send_and_receive(sent), f"round {rnd} training", s.sites)
         arrays, train_metrics = strategy.aggregate_train(rnd, train)
         sent = strategy.configure_evaluate(rnd, arrays, ConfigRecord(), grid)
-        test = _replies(grid.send_and_receive(sent), f"round {rnd} testing", s.sites)
+        test = replies(grid.send_and_receive(sent), f"round {rnd} testing", s.sites)
         row = {
             "round": rnd,
             "train_loss": float(train_metrics["train-loss"]),
             **test_row([m.content for m in test]),
         }
         history.append({**row, "seconds": time.time() - t0})
-        _save_state(s, out, arrays, history)
+        save_state(s, out, arrays, history)
         log(
             f"round {rnd}/{s.rounds}: train loss {row['train_loss']:.4f}, test ACC {row['acc']:.2f}% ({time.time() - t0:.1f} s)"
         )

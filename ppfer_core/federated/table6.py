@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ppfer_core.design import Table6Row
 from ppfer_core.stats import ActorInterval
 from ppfer_core.tables import Scored, paired_test, rate_interval
 
@@ -56,31 +57,34 @@ def _federated_facts(first: dict[str, Any]) -> dict[str, Any]:
 
 
 def table6(
-    rows: list[tuple[str, str]],
+    rows: Sequence[Table6Row],
     central: dict[str, dict[str, Any]],
     federated: dict[str, dict[str, dict[str, Any]]],
     actors: Sequence[str],
     interval: ActorInterval | None = None,
 ) -> pd.DataFrame:
-    """One row per (approach, representation): centralised ACC (Table 1's), federated ACC per strategy
-    (``federated[strategy][rep]``), each with its 95 % interval clustered by the test clips' ``actors``
+    """One row per :class:`~ppfer_core.design.Table6Row`: centralised ACC of F_u on its ``central``
+    representation (Table 1's rows: their own; ``central_rep``), federated ACC per strategy on its
+    ``rep`` (``federated[strategy][rep]``), each with its 95 % interval clustered by the test clips' ``actors``
     (in the order of the metric files' per-clip ``hits``, :class:`ppfer_core.stats.ActorInterval`), the
     federated ACC's gap to centralised and McNemar's test of the two over the same clips
     (:func:`paired_columns`), rounds, local epochs, sites, bytes sent per round (model size x sites x 2:
     the global model down, the update up), and the spread of the final global model's test ACC over
     the sites."""
     out = []
-    for name, rep in rows:
+    for r in rows:
+        name, rep = r.approach, r.rep
         row: dict[str, Any] = {
             "approach": name,
             "rep": rep,
-            **_acc_columns("central", central[rep], actors, interval),
+            "central_rep": r.central,
+            **_acc_columns("central", central[r.central], actors, interval),
         }
         for strategy, by_rep in federated.items():
             m = by_rep[rep]
             row.update(_acc_columns(strategy, m, actors, interval))
             row[f"gap_{strategy}"] = row[f"acc_{strategy}"] - row["acc_central"]
-            row.update(paired_columns(name, strategy, central[rep], m))
+            row.update(paired_columns(name, strategy, central[r.central], m))
         row.update(_federated_facts(federated[next(iter(federated))][rep]))
         out.append(row)
     return pd.DataFrame(out)
