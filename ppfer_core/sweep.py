@@ -139,7 +139,9 @@ def plot_robust_sweep(
     ax.set_xlim(-2, 102)
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
-    ax.set_title("Ours (robust): privacy / utility by L1 anchor, adversary steps, ensemble, aggregate", fontsize=9)
+    ax.set_title(
+        "Ours (robust): privacy / utility by L1 anchor, adversary steps, ensemble, aggregate", fontsize=9
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
