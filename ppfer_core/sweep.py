@@ -1,6 +1,7 @@
 """ "Ours (robust)"'s privacy / utility frontier (issues 14, 29): ``robust.sweep`` trains "Ours (robust)"
 once per point, one factor at a time around the robust.* defaults (the L1 anchor, the adversary steps per
-enhancer step, the ensemble size); each point is its ACC against its worst-case PLR over the attack suite."""
+enhancer step, the ensemble size, the members' aggregate); each point is its ACC against its worst-case
+PLR over the attack suite, drawn beside other methods' points (:func:`reference_points`)."""
 
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ def robust_sweep_table(
     actors: Sequence[str],
 ) -> pd.DataFrame:
     """One row per robust variant (representation -> its point {l1_weight, steps, scratch, aggregate}),
-    ordered by aggregate, adversary steps, ensemble and L1 weight: the point's columns, ACC, V_pl's PLR, ``plr_worst`` (chosen
-    on validation) with its interval clustered by the test clips' ``actors``, its attacker and status,
+    ordered by aggregate, adversary steps, ensemble and L1 weight: the point's columns, ACC, V_pl's
+    PLR, ``plr_worst`` (chosen on validation) with its interval clustered by the test clips' ``actors``, its attacker and status,
     and every attacker's column."""
     reps = list(points)
     columns = suite_table(reps, suite, actors)
