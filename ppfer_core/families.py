@@ -33,45 +33,59 @@ def blur_sweep(fractions: Sequence[float], size: Sequence[int]) -> dict[str, flo
 
 @dataclass(frozen=True)
 class RobustPoint:
-    """One "Ours (robust)" training: its L1 anchor weight, adversary steps per enhancer step and number
-    of scratch members of the ensemble (robust.l1_weight, robust.adversaries.steps / .scratch)."""
+    """One "Ours (robust)" training: its L1 anchor weight, adversary steps per enhancer step, number of
+    scratch members of the ensemble and how the members' losses are aggregated (robust.l1_weight,
+    robust.adversaries.steps / .scratch / .aggregate)."""
 
     l1_weight: float
     steps: int
     scratch: int
+    aggregate: str
 
     def settings(self, robust: Mapping[str, Any]) -> dict[str, Any]:
         """The ``robust`` block (without ``train`` and ``sweep``, the rule's own) with this point's values."""
         own = {k: v for k, v in robust.items() if k not in ("train", "sweep")}
-        adversaries = {**own.get("adversaries", {}), "steps": self.steps, "scratch": self.scratch}
+        adversaries = {
+            **own.get("adversaries", {}),
+            "steps": self.steps,
+            "scratch": self.scratch,
+            "aggregate": self.aggregate,
+        }
         return {**own, "l1_weight": self.l1_weight, "adversaries": adversaries}
 
 
 SWEEP_FACTORS = (
-    ("l1_weights", "l1_weight", "l1w"),
-    ("steps", "steps", "steps"),
-    ("scratch", "scratch", "scratch"),
+    ("l1_weights", "l1_weight", "l1w", float),
+    ("steps", "steps", "steps", int),
+    ("scratch", "scratch", "scratch", int),
+    ("aggregates", "aggregate", "agg", str),
 )
-"""robust.sweep's lists: (sweep key, :class:`RobustPoint` field, name tag of its variants)."""
+"""robust.sweep's lists: (sweep key, :class:`RobustPoint` field, name tag of its variants, type)."""
 
 
 def robust_variants(robust: Mapping[str, Any]) -> dict[str, RobustPoint]:
     """The robust representations G-robust* the config asks for -> their :class:`RobustPoint`:
-    ``G-robust`` (robust.l1_weight, adversaries.steps and .scratch: the Table 1 row) and, with
-    robust.sweep.enabled, one factor at a time around it: ``G-robust-l1w{w}`` per L1 weight,
-    ``G-robust-steps{k}`` per adversary step count, ``G-robust-scratch{m}`` per ensemble size
-    (a sweep value equal to the default is the default point, ``G-robust``)."""
+    ``G-robust`` (robust.l1_weight, adversaries.steps, .scratch and .aggregate: the Table 1 row) and,
+    with robust.sweep.enabled, one factor at a time around it: ``G-robust-l1w{w}`` per L1 weight,
+    ``G-robust-steps{k}`` per adversary step count, ``G-robust-scratch{m}`` per ensemble size,
+    ``G-robust-agg{a}`` per aggregate (a sweep value equal to the default is the default point,
+    ``G-robust``)."""
     adversaries = robust["adversaries"]
-    default = RobustPoint(float(robust["l1_weight"]), int(adversaries["steps"]), int(adversaries["scratch"]))
+    default = RobustPoint(
+        float(robust["l1_weight"]),
+        int(adversaries["steps"]),
+        int(adversaries["scratch"]),
+        str(adversaries["aggregate"]),
+    )
     points = {ROBUST_DEFAULT: default}
     sweep = robust["sweep"]
     if not sweep["enabled"]:
         return points
-    for key, attr, tag in SWEEP_FACTORS:
-        cast = float if attr == "l1_weight" else int
+    for key, attr, tag, cast in SWEEP_FACTORS:
         for value in sweep.get(key, []):
             if cast(value) != getattr(default, attr):
-                points[f"G-robust-{tag}{cast(value):g}"] = replace(default, **{attr: cast(value)})
+                name = f"{cast(value):g}" if cast is not str else cast(value)
+                points[f"G-robust-{tag}{name}"] = replace(default, **{attr: cast(value)})
     return points
 
 

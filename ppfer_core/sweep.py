@@ -1,11 +1,13 @@
 """ "Ours (robust)"'s privacy / utility frontier (issues 14, 29): ``robust.sweep`` trains "Ours (robust)"
 once per point, one factor at a time around the robust.* defaults (the L1 anchor, the adversary steps per
-enhancer step, the ensemble size); each point is its ACC against its worst-case PLR over the attack suite."""
+enhancer step, the ensemble size, the members' aggregate); each point is its ACC against its worst-case
+PLR over the attack suite, drawn beside other methods' points (:func:`reference_points`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -16,10 +18,17 @@ POINT_COLUMNS = (
     ("l1_weight", "l1_weight", float),
     ("steps", "adversary_steps", int),
     ("scratch", "ensemble", int),
+    ("aggregate", "aggregate", str),
 )
-"""A sweep point's keys -> (table column, type): the L1 anchor, adversary steps, scratch members."""
+"""A sweep point's keys -> (table column, type): the L1 anchor, adversary steps, scratch members,
+the members' aggregate."""
 DEFAULT = compensated_name(ROBUST_DEFAULT)  # the sweep's centre, ours-robust: robust.* as configured
-LABELS = {"l1_weight": "L1 {:g}", "adversary_steps": "{:d} adv. steps", "ensemble": "{:d} scratch"}
+LABELS = {
+    "l1_weight": "L1 {:g}",
+    "adversary_steps": "{:d} adv. steps",
+    "ensemble": "{:d} scratch",
+    "aggregate": "{}",
+}
 
 
 def robust_sweep_table(
@@ -28,9 +37,9 @@ def robust_sweep_table(
     suite: Mapping[str, Mapping],
     actors: Sequence[str],
 ) -> pd.DataFrame:
-    """One row per robust variant (representation -> its point {l1_weight, steps, scratch}), ordered by
-    adversary steps, ensemble and L1 weight: the point's columns, ACC, V_pl's PLR, ``plr_worst`` (chosen
-    on validation) with its interval clustered by the test clips' ``actors``, its attacker and status,
+    """One row per robust variant (representation -> its point {l1_weight, steps, scratch, aggregate}),
+    ordered by aggregate, adversary steps, ensemble and L1 weight: the point's columns, ACC, V_pl's
+    PLR, ``plr_worst`` (chosen on validation) with its interval clustered by the test clips' ``actors``, its attacker and status,
     and every attacker's column."""
     reps = list(points)
     columns = suite_table(reps, suite, actors)
@@ -43,8 +52,43 @@ def robust_sweep_table(
         }
         for rep in reps
     ]
-    order = ["adversary_steps", "ensemble", "l1_weight"]
+    order = ["aggregate", "adversary_steps", "ensemble", "l1_weight"]
     return pd.DataFrame(rows).sort_values(order, kind="stable").reset_index(drop=True)
+
+
+REFERENCE_COLUMNS = ("label", "acc", "plr_worst", "plr_worst_lo", "plr_worst_hi")
+"""A reference point beside the robust frontier: its label, ACC and plr_worst with its interval."""
+
+
+def reference_points(
+    reps: Mapping[str, str],
+    utility: Mapping[str, Mapping],
+    suite: Mapping[str, Mapping],
+    actors: Sequence[str],
+    other_sweep: str | Path | None = None,
+) -> pd.DataFrame:
+    """Other methods' points to draw beside the robust frontier (:data:`REFERENCE_COLUMNS`): each of
+    ``reps`` (representation -> label, e.g. Ours (bottleneck)) from its utility and suite metrics as the
+    sweep's own rows, then the rows of another method's sweep table ``other_sweep`` when that file exists
+    (columns ``acc`` and ``plr_worst``; ``plr_worst_lo`` / ``_hi`` and ``representation`` when present)."""
+    columns = suite_table(list(reps), suite, actors)
+    rows = [
+        {"label": label, "acc": round(utility[rep]["acc"], 3), **columns[rep]} for rep, label in reps.items()
+    ]
+    frames = [pd.DataFrame(rows)] if rows else []
+    if other_sweep is not None and Path(other_sweep).exists():
+        other = pd.read_csv(other_sweep)
+        if missing := {"acc", "plr_worst"} - set(other.columns):
+            raise ValueError(f"{other_sweep}: no column(s) {sorted(missing)} to draw beside the robust sweep")
+        for side in ("plr_worst_lo", "plr_worst_hi"):
+            other[side] = other[side] if side in other.columns else other["plr_worst"]
+        name = other["representation"] if "representation" in other.columns else other.index.astype(str)
+        other["label"] = [f"{Path(other_sweep).stem}: {n}" for n in name]
+        frames.append(other)
+    if not frames:
+        return pd.DataFrame(columns=list(REFERENCE_COLUMNS))
+    table = pd.concat(frames, ignore_index=True)
+    return table[list(REFERENCE_COLUMNS)].reset_index(drop=True)
 
 
 def point_labels(table: pd.DataFrame, default: str = DEFAULT) -> list[str]:
@@ -60,10 +104,15 @@ def point_labels(table: pd.DataFrame, default: str = DEFAULT) -> list[str]:
 
 
 def plot_robust_sweep(
-    table: pd.DataFrame, path: str | Path, chance: float | None = None, default: str = DEFAULT
+    table: pd.DataFrame,
+    path: str | Path,
+    chance: float | None = None,
+    default: str = DEFAULT,
+    references: pd.DataFrame | None = None,
 ) -> None:
     """ACC against ``plr_worst`` (actor-clustered interval as a horizontal bar) per sweep point, labelled by what it
-    varies from ``default`` (:func:`point_labels`), with V_pl's PLR hollow."""
+    varies from ``default`` (:func:`point_labels`), with V_pl's PLR hollow, and ``references``
+    (:func:`reference_points`: other methods at the same axes) beside it."""
     from ppfer_core.report import _pyplot
 
     plt = _pyplot()
@@ -81,6 +130,8 @@ def plot_robust_sweep(
     ax.scatter(table["plr"], table["acc"], facecolors="none", edgecolors="C0", label="PLR of V_pl (paper)")
     for label, x, y in zip(point_labels(table, default), table["plr_worst"], table["acc"], strict=True):
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    if references is not None and len(references):
+        _draw_references(ax, references)
     if chance is not None:
         ax.axvline(chance, color="grey", ls="--", lw=1, label=f"identity chance ({chance:.1f}%)")
         ax.axvline(2 * chance, color="grey", ls=":", lw=1, label="2 x chance")
@@ -89,8 +140,28 @@ def plot_robust_sweep(
     ax.set_xlim(-2, 102)
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
-    ax.set_title("Ours (robust): privacy / utility by L1 anchor, adversary steps, ensemble", fontsize=10)
+    ax.set_title(
+        "Ours (robust): privacy / utility by L1 anchor, adversary steps, ensemble, aggregate", fontsize=9
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _draw_references(ax: Any, references: pd.DataFrame) -> None:
+    err = [
+        references["plr_worst"] - references["plr_worst_lo"],
+        references["plr_worst_hi"] - references["plr_worst"],
+    ]
+    ax.errorbar(
+        references["plr_worst"],
+        references["acc"],
+        xerr=err,
+        fmt="s",
+        color="C2",
+        capsize=3,
+        label="other methods (suite)",
+    )
+    for label, x, y in zip(references["label"], references["plr_worst"], references["acc"], strict=True):
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, -9), fontsize=7, color="C2")

@@ -10,8 +10,15 @@ from dataclasses import asdict
 from ppfer_core.design import ROBUST_SWEEP_OUTPUTS, compensated_name
 
 ROBUST = config["robust"]
-# G-robust* -> its RobustPoint (l1_weight, steps, scratch)
+# G-robust* -> its RobustPoint (l1_weight, steps, scratch, aggregate)
 ROBUST_POINTS = PLAN.robust_points
+# drawn beside the robust frontier: Ours (bottleneck)'s Table 1 row when the plan has it, and
+# another engineer's bottleneck sweep table when that file exists (never required)
+ROBUST_SWEEP_REFERENCE = {
+    rep: name
+    for name, rep in PLAN.table1
+    if rep == "bottleneck" and ROBUST_SWEEP_REPS and rep in PLAN.attacked_reps
+}
 
 
 rule train_robust:
@@ -66,8 +73,11 @@ rule train_robust:
 rule robust_sweep:
     input:
         # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
-        **PLAN.suite_inputs(ROBUST_SWEEP_REPS),
-        utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=ROBUST_SWEEP_REPS),
+        **PLAN.suite_inputs([*ROBUST_SWEEP_REPS, *ROBUST_SWEEP_REFERENCE]),
+        utility=expand(
+            f"{RES}/metrics/utility/{{rep}}.json",
+            rep=[*ROBUST_SWEEP_REPS, *ROBUST_SWEEP_REFERENCE],
+        ),
     output:
         table=ROBUST_SWEEP_OUTPUTS[0],
         figure=report(
@@ -82,7 +92,9 @@ rule robust_sweep:
     conda:
         "../envs/ppfer.yaml"
     params:
-        # ours-robust* -> {l1_weight, steps, scratch} of its training
+        # ours-robust* -> {l1_weight, steps, scratch, aggregate} of its training
         points={compensated_name(g): asdict(pt) for g, pt in ROBUST_POINTS.items()},
+        reference=ROBUST_SWEEP_REFERENCE,
+        other_sweep=f"{RES}/tables/bottleneck_sweep.csv",
     script:
         "../workflow_scripts/robust_sweep.py"

@@ -237,6 +237,30 @@ def test_clip_attacker_trains_in_float32_under_cpu_bf16():
 # --------------------------------------------------------------------------------------------- robust sweep
 
 
+def _suite_record(c: int) -> dict:
+    """An attacker's metric record: ``c`` of 10 test clips (and of 10 validation clips) right."""
+    hits = _hits(c)
+    return {"correct": c, "correct_vote": c, "n": 10, "train_acc": 1.0, "hits": hits, "hits_vote": hits} | {
+        "val_correct": c,
+        "val_correct_vote": c,
+        "val_n": 10,
+        "status": "converged",
+    }
+
+
+def _robust_suite(points) -> tuple[dict, dict]:
+    """Suite records of robust points (the i-th point's scratch CNN right on 2 + i of 10) and their ACC."""
+    suite = {
+        "frames": {
+            r: {"validator": _suite_record(1), "scratch": _suite_record(2 + i), "recovered": _suite_record(1)}
+            for i, r in enumerate(points)
+        },
+        "adaptive": {r: _suite_record(1) for r in points},
+        "clip": {r: _suite_record(1) for r in points},
+    }
+    return suite, {r: {"acc": 50.0 + i} for i, r in enumerate(points)}
+
+
 def test_robust_sweep_table_and_figure(tmp_path):
     from workflow_facts import planning
 
@@ -245,9 +269,15 @@ def test_robust_sweep_table_and_figure(tmp_path):
 
     robust = {
         "l1_weight": 1.0,
-        "adversaries": {"steps": 5, "scratch": 2, "width": 16},
+        "adversaries": {"steps": 5, "scratch": 2, "width": 16, "aggregate": "softmax"},
         "train": {},
-        "sweep": {"enabled": True, "l1_weights": [3, 0.3, 1.0], "steps": [1, 5], "scratch": [4]},
+        "sweep": {
+            "enabled": True,
+            "l1_weights": [3, 0.3, 1.0],
+            "steps": [1, 5],
+            "scratch": [4],
+            "aggregates": ["max", "softmax"],
+        },
     }
     variants = robust_variants(robust)
     assert list(variants) == [
@@ -256,55 +286,67 @@ def test_robust_sweep_table_and_figure(tmp_path):
         "G-robust-l1w0.3",
         "G-robust-steps1",
         "G-robust-scratch4",
+        "G-robust-aggmax",
     ]
     assert (variants["G-robust-steps1"].l1_weight, variants["G-robust-steps1"].steps) == (1.0, 1)
-    # the rule's settings: robust.* (no train, sweep) with the point's L1 weight, steps and ensemble
+    # the rule's settings: robust.* (no train, sweep) with the point's L1 weight, steps, ensemble, aggregate
     settings = variants["G-robust-scratch4"].settings(robust)
-    assert settings["adversaries"] == {"steps": 5, "scratch": 4, "width": 16} and "sweep" not in settings
+    assert settings["adversaries"] == {"steps": 5, "scratch": 4, "width": 16, "aggregate": "softmax"}
+    assert "sweep" not in settings
+    assert variants["G-robust-aggmax"].settings(robust)["adversaries"]["aggregate"] == "max"
     assert list(robust_variants({**robust, "sweep": {**robust["sweep"], "enabled": False}})) == ["G-robust"]
     points = {compensated_name(g): vars(pt) for g, pt in variants.items()}
     assert list(points)[:3] == ["ours-robust", "ours-robust-l1w3", "ours-robust-l1w0.3"]
 
-    def leak(c):
-        hits = _hits(c)
-        return {
-            "correct": c,
-            "correct_vote": c,
-            "n": 10,
-            "train_acc": 1.0,
-            "hits": hits,
-            "hits_vote": hits,
-        } | {
-            "val_correct": c,
-            "val_correct_vote": c,
-            "val_n": 10,
-            "status": "converged",
-        }
-
-    suite = {
-        "frames": {
-            r: {"validator": leak(1), "scratch": leak(2 + i), "recovered": leak(1)}
-            for i, r in enumerate(points)
-        },
-        "adaptive": {r: leak(1) for r in points},
-        "clip": {r: leak(1) for r in points},
-    }
-    utility = {r: {"acc": 50.0 + i} for i, r in enumerate(points)}
+    suite, utility = _robust_suite(points)
     t = robust_sweep_table(points, utility, suite, ACTORS10)
     assert list(t["representation"]) == [
+        "ours-robust-aggmax",
         "ours-robust-steps1",
         "ours-robust-l1w0.3",
         "ours-robust",
         "ours-robust-l1w3",
         "ours-robust-scratch4",
     ]
-    assert list(t["adversary_steps"]) == [1, 5, 5, 5, 5] and list(t["ensemble"]) == [2, 2, 2, 2, 4]
-    assert list(t["plr_worst"]) == [50.0, 40.0, 20.0, 30.0, 60.0]
+    assert list(t["adversary_steps"]) == [5, 1, 5, 5, 5, 5] and list(t["ensemble"]) == [2, 2, 2, 2, 2, 4]
+    assert list(t["aggregate"]) == ["max", *["softmax"] * 5]
+    assert list(t["plr_worst"]) == [70.0, 50.0, 40.0, 20.0, 30.0, 60.0]
     assert {"acc", "plr", "plr_worst_lo", "plr_worst_hi", "worst_attacker", "train_acc_clip"} <= set(
         t.columns
     )
-    assert point_labels(t) == ["1 adv. steps", "L1 0.3", "L1 1, 5 adv. steps, 2 scratch", "L1 3", "4 scratch"]
+    assert point_labels(t) == [
+        "max",
+        "1 adv. steps",
+        "L1 0.3",
+        "L1 1, 5 adv. steps, 2 scratch, softmax",
+        "L1 3",
+        "4 scratch",
+    ]
     plot_robust_sweep(t, tmp_path / "sweep.png", chance=10.0)
     assert (tmp_path / "sweep.png").stat().st_size > 0
     with pytest.raises(ValueError, match="robust G"):
         compensated_name("G")
+
+
+def test_robust_sweep_figure_draws_other_methods_beside_it(tmp_path):
+    from ppfer_core.sweep import plot_robust_sweep, reference_points, robust_sweep_table
+
+    point = {"l1_weight": 1.0, "steps": 5, "scratch": 2, "aggregate": "softmax"}
+    suite, utility = _robust_suite({"ours-robust": point})
+    # a Table 1 row by its suite (here the robust point's own files) and another method's sweep table
+    other = tmp_path / "bottleneck_sweep.csv"
+    ref = reference_points({"ours-robust": "Ours (x)"}, utility, suite, ACTORS10, other)
+    assert list(ref["label"]) == ["Ours (x)"] and list(ref["plr_worst"]) == [20.0]  # no file: its row only
+    pd.DataFrame({"representation": ["b1", "b2"], "acc": [90.0, 80.0], "plr_worst": [30.0, 15.0]}).to_csv(
+        other
+    )
+    ref = reference_points({"ours-robust": "Ours (x)"}, utility, suite, ACTORS10, other)
+    assert list(ref["label"]) == ["Ours (x)", "bottleneck_sweep: b1", "bottleneck_sweep: b2"]
+    assert list(ref["plr_worst_lo"])[1:] == [30.0, 15.0]  # no interval columns: the point itself
+    assert reference_points({}, utility, suite, ACTORS10).empty
+    pd.DataFrame({"acc": [90.0]}).to_csv(other)
+    with pytest.raises(ValueError, match=r"bottleneck_sweep.csv: no column\(s\) \['plr_worst'\]"):
+        reference_points({}, utility, suite, ACTORS10, other)
+    t = robust_sweep_table({"ours-robust": point}, utility, suite, ACTORS10)
+    plot_robust_sweep(t, tmp_path / "sweep.png", chance=10.0, references=ref)
+    assert (tmp_path / "sweep.png").stat().st_size > 0

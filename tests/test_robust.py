@@ -23,6 +23,7 @@ from ppfer_core.robust import (
     holdout_clips,
     privacy_value,
 )
+from ppfer_core.robust.adversaries import aggregate
 from ppfer_core.training import Run
 
 CPU = torch.device("cpu")
@@ -183,6 +184,80 @@ def test_restarts_are_round_robin_over_the_scratch_members_on_schedule():
     assert not any(isinstance(m, nn.BatchNorm2d) for i in (0, 1, 2, 4) for m in ens.members[i].modules())
 
 
+def _bias_towards(model: nn.Module, cls: int, logit: float) -> None:
+    """Add ``logit`` to class ``cls``'s bias of ``model``'s last linear layer (how sure the member is)."""
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    with torch.no_grad():
+        last.bias[cls] += logit
+
+
+def _enhancer_side_grad(how: str, nudge_weak: bool) -> torch.Tensor:
+    """The gradient of the enhancer's loss on the frames, against two scratch members and a validator
+    member: the validator sure of the true identity (the strongest), scratch member 0 above chance
+    (weaker), and, with ``nudge_weak``, scratch member 0's first convolution changed."""
+    adv = AdversarySettings(scratch=2, width=4, clip=False, replay=0, aggregate=how)
+    ens = Ensemble(N_IDS, adv, (T, SIZE, SIZE), 0, validator())
+    _bias_towards(ens.members[2], 0, 8.0)
+    _bias_towards(ens.members[0], 0, 2.0)
+    if nudge_weak:
+        conv = next(m for m in ens.members[0].modules() if isinstance(m, nn.Conv2d))
+        with torch.no_grad():
+            conv.weight.add_(0.5 * torch.randn(conv.weight.shape, generator=torch.Generator().manual_seed(3)))
+    frames = torch.rand(2, T, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(2)).requires_grad_()
+    y = torch.zeros(2, dtype=torch.long)
+    values = torch.stack([privacy_value(lg, t, "complement") for lg, t in ens.logits(frames, y)])
+    assert int(values.argmax()) == 2 and values[0] > values[1]  # the validator leads, member 0 is second
+    ens.privacy_loss(frames, y, "complement")[0].backward()
+    return frames.grad
+
+
+def test_under_the_default_aggregate_a_weaker_member_reaches_the_enhancers_gradient():
+    assert AdversarySettings().aggregate == "softmax"
+    for how in ("softmax", "mean"):
+        assert not torch.allclose(_enhancer_side_grad(how, False), _enhancer_side_grad(how, True))
+    # max: only the most confident member counts, so the ensemble size is inert when one member leads
+    assert torch.equal(_enhancer_side_grad("max", False), _enhancer_side_grad("max", True))
+
+
+def test_the_softmax_aggregate_lies_between_max_and_mean_and_tends_to_each():
+    v = torch.tensor([2.0, 0.5, 0.1], requires_grad=True)
+    assert aggregate(v, "mean") < aggregate(v, "softmax", 1.0) < aggregate(v, "max")
+    assert aggregate(v, "softmax", 1e-3).item() == pytest.approx(2.0)
+    assert aggregate(v, "softmax", 1e3).item() == pytest.approx(v.mean().item(), rel=1e-3)
+    aggregate(v, "softmax", 1.0).backward()  # the gradient of the smooth max: the softmax weights
+    assert torch.allclose(v.grad, torch.softmax(v.detach(), 0)) and bool((v.grad > 0).all())
+    with pytest.raises(ValueError, match="aggregate"):
+        aggregate(v, "median")
+
+
+_KNOB_RUNS: dict[str, dict[str, torch.Tensor]] = {}
+
+
+def _enhancer_after_one_round(**adv) -> dict[str, torch.Tensor]:
+    key = repr(sorted(adv.items()))
+    if key not in _KNOB_RUNS:
+        u = joint()
+        s = settings(adversaries=AdversarySettings(**{**ADV.__dict__, **adv}))
+        fit_robust(u, band_clips(), {**TRAIN, "epochs": 1}, s, Run(CPU, 0, None, QUIET, "t"), validator())
+        _KNOB_RUNS[key] = _state(u)
+    return _KNOB_RUNS[key]
+
+
+@pytest.mark.parametrize(
+    "knob",
+    [
+        {"steps": 1},  # adversary steps per enhancer step
+        {"scratch": 1},  # ensemble size
+        {"restart_every": 0},  # restarts
+        {"replay_clips": 0},  # replay
+        {"aggregate": "max"},
+    ],
+    ids=lambda k: next(iter(k)),
+)
+def test_every_adversary_knob_of_the_sweep_changes_the_trained_enhancers(knob):
+    assert _moved(_enhancer_after_one_round(), _enhancer_after_one_round(**knob))
+
+
 def test_adversaries_move_warm_up_once_restart_on_schedule_and_replay(tmp_path):
     clips = band_clips()
     v = validator()
@@ -305,5 +380,9 @@ def test_bad_settings_are_named():
         RobustSettings.from_config({"stop": {"holdout": 0}})
     with pytest.raises(ValueError, match="robust.objective"):
         RobustSettings.from_config({"objective": "entropy", "train": {}, "sweep": {}})
+    with pytest.raises(ValueError, match="robust.adversaries.temperature"):
+        AdversarySettings.from_config({"temperature": 0})
+    with pytest.raises(ValueError, match="robust.adversaries.aggregate"):
+        AdversarySettings.from_config({"aggregate": "median"})
     with pytest.raises(ValueError, match="needs the frame controller"):
         Ensemble(N_IDS, AdversarySettings(width=4), (T, SIZE, SIZE), 0, None)

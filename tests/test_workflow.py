@@ -44,6 +44,7 @@ def test_default_dag_plans(tmp_path):
         ("ingest:\n  frames: eight\n", "frames"),  # mistyped
         ("enhancer:\n  objective: maximise\n  l1_weight: 0\n  identity_budget: null\n", "objective"),
         ("robust:\n  adversaries: {aggregate: sometimes}\n", "aggregate"),  # issue 29
+        ("robust:\n  adversaries: {temperature: 0}\n", "temperature"),
         ("threat:\n  attacks:\n    convergence: {target_train_acc: 2}\n", "target_train_acc"),
         ("cpu_dtype: float16\n", "cpu_dtype"),  # issue 30: auto | float32 | bfloat16
     ],

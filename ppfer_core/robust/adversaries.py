@@ -69,6 +69,24 @@ def privacy_value(logits: torch.Tensor, y: torch.Tensor, objective: str) -> torc
     raise ValueError(f"robust.objective {objective!r} not in ('complement', 'capped_ce')")
 
 
+def aggregate(values: torch.Tensor, how: str, temperature: float = 1.0) -> torch.Tensor:
+    """The enhancer's loss from the members' losses ``values`` ``[M]`` (each :func:`privacy_value`).
+
+    ``max``: the most confident member's (Wu et al., TPAMI 2020); no other member reaches the gradient.
+    ``mean``: every member at weight 1 / M. ``softmax``: sum_i w_i v_i with w = softmax(v / temperature),
+    the weights held constant, so the gradient is that of the smooth maximum temperature *
+    logsumexp(v / temperature): every member reaches it, the more confident ones more (max as the
+    temperature goes to 0, mean as it grows), and members near chance take little weight instead of
+    diluting the push as under ``mean``."""
+    if how == "max":
+        return values.max()
+    if how == "mean":
+        return values.mean()
+    if how == "softmax":
+        return (torch.softmax(values.detach() / temperature, 0) * values).sum()
+    raise ValueError(f"robust.adversaries.aggregate {how!r} not in ('softmax', 'mean', 'max')")
+
+
 class Ensemble(nn.Module):
     """The identity adversaries and their replay buffer of past outputs (uint8 clips ``[R, T, 3, H, W]``)."""
 
@@ -127,12 +145,12 @@ class Ensemble(nn.Module):
     def privacy_loss(
         self, frames: torch.Tensor, y: torch.Tensor, objective: str
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """The enhancer's objective against the ensemble (``aggregate`` max: the most confident member,
-        as Wu et al.; mean: all), members on batch statistics; accuracy of the best and of the mean member."""
+        """The enhancer's objective against the ensemble (:func:`aggregate` of the members' losses), members
+        on batch statistics; accuracy of the best and of the mean member."""
         with no_param_grads(self):
             pairs = self.logits(frames, y)
         values = torch.stack([privacy_value(lg, t, objective) for lg, t in pairs])
-        value = values.max() if self.settings.aggregate == "max" else values.mean()
+        value = aggregate(values, self.settings.aggregate, self.settings.temperature)
         accs = [(lg.argmax(1) == t).float().mean().item() for lg, t in pairs]
         return value, {"adversary_acc": max(accs), "adversary_acc_mean": sum(accs) / len(accs)}
 

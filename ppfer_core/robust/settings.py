@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 OBJECTIVES = ("complement", "capped_ce")
-AGGREGATES = ("max", "mean")
+AGGREGATES = ("softmax", "mean", "max")
 
 
 def _checked(cls: type, cfg: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -25,7 +25,10 @@ class AdversarySettings:
     scratch, with ``validator`` a member fine-tuned from the frame controller (V_pl's fine-tune) and with
     ``clip`` a ``small_cnn`` voting over each clip. Every member first trains ``warmup_steps`` on the
     initial outputs; every ``restart_every`` enhancer steps one scratch member (round robin) is
-    re-initialised and catches up ``restart_steps`` on the replay buffer (Wu et al., TPAMI 2020)."""
+    re-initialised and catches up ``restart_steps`` on the replay buffer (Wu et al., TPAMI 2020).
+    ``aggregate``: how the members' losses make the enhancer's (:func:`ppfer_core.robust.adversaries.aggregate`):
+    ``softmax`` (members weighted by the softmax of their losses at ``temperature`` nats: a smooth max in
+    which every member reaches the gradient), ``mean`` or ``max`` (the most confident member only)."""
 
     steps: int = 5
     scratch: int = 2
@@ -40,7 +43,8 @@ class AdversarySettings:
     restart_every: int = 12
     restart_steps: int = 5
     warmup_steps: int = 10
-    aggregate: str = "max"
+    aggregate: str = "softmax"
+    temperature: float = 1.0
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> AdversarySettings:
@@ -57,6 +61,8 @@ class AdversarySettings:
             )
         if s.aggregate not in AGGREGATES:
             raise ValueError(f"robust.adversaries.aggregate {s.aggregate!r} not in {AGGREGATES}")
+        if not s.temperature > 0:
+            raise ValueError(f"robust.adversaries.temperature must be > 0, got {s.temperature}")
         return s
 
 
