@@ -12,12 +12,6 @@ BOTTLENECK = f"{RES}/{{scope}}bottleneck"
 SCOPE = f"({OPEN})?"
 
 
-def scope_clips(split):
-    """The ingested clips of a split of the scope's split family (an input function of {scope})."""
-    return lambda w: rep_clips(f"{w.scope}original", split)
-
-
-
 # The train split's 68 landmarks, the basis' data and the estimator's targets: ingest's (the embedded
 # corpus' generator) or dlib's (a real corpus), bottleneck.landmarks: auto | ingest | dlib.
 rule bottleneck_landmarks:
