@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ppfer_core import wavelet
-from ppfer_core.arrays import band_to_image, frames_to_tensor
+from ppfer_core.arrays import band_to_image, frames_to_tensor, npy_output
 from ppfer_core.enhancer import enhance_frames
 from ppfer_core.tradeoff import augment, nt_xent
 
@@ -146,6 +147,27 @@ def copy_rows(
     for dst, (src_split, src_row) in enumerate(zip(rows["source_split"], rows["source_row"], strict=True)):
         out[dst] = sources[src_split][int(src_row)]
     return out
+
+
+def copy_train_landmarks(
+    closed: dict[str, str | Path], identities: pd.DataFrame, out_path: str | Path
+) -> tuple[int, ...] | None:
+    """The generator's landmarks of the open-*train* clips (rows in the open train array's order),
+    copied from the closed splits' landmark files ``closed`` (split -> path, written by ingest beside
+    the clips when the corpus has them) to ``out_path``, beside the open clips, for the label-free
+    bottleneck of the open set (rules/bottleneck.smk, scope "open-"). The open-test clips' landmarks are
+    never written. Without the closed files (a real corpus) nothing is written and a stale ``out_path``
+    is removed; returns the written shape or None."""
+    out_path = Path(out_path)
+    if not all(Path(path).exists() for path in closed.values()):
+        out_path.unlink(missing_ok=True)
+        return None
+    marks = {name: np.load(path, mmap_mode="r") for name, path in closed.items()}
+    n = int((identities["split"] == "train").sum())
+    shape = (n, *marks["train"].shape[1:])
+    with npy_output(out_path, shape, np.float32) as out:
+        copy_rows(marks, identities, "train", out)
+    return shape
 
 
 class VideoPairDataset(Dataset):

@@ -4,30 +4,34 @@
 # to the code: reps/bottleneck-render. F_fc on top (rule train_compensator,
 # COMPENSATED["bottleneck"] = ("bottleneck-render", ...)) gives reps/bottleneck. No rule that
 # produces a representation reads a test clip's true landmarks or any label.
+# Every stage serves two scopes (wildcard {scope}): "" the closed set, "open-" the open set of Table 5
+# (rules/openset.smk): basis and estimator learned on the open-TRAIN clips only (their landmarks copied
+# by openset_split), applied to open-test; F_fc on top gives open-bottleneck, as open-ours.
 
-BOTTLENECK = f"{RES}/bottleneck"
-# the generator's landmarks of the TRAIN split (written by ingest beside the clips when the corpus
-# has them, not a declared output)
-INGEST_TRAIN_LANDMARKS = f"{RES}/data/cremad/train_landmarks.npy"
+BOTTLENECK = f"{RES}/{{scope}}bottleneck"
+SCOPE = f"({OPEN})?"
 
 
 # The train split's 68 landmarks, the basis' data and the estimator's targets: ingest's (the embedded
 # corpus' generator) or dlib's (a real corpus), bottleneck.landmarks: auto | ingest | dlib.
 rule bottleneck_landmarks:
     input:
-        train=clips("cremad", "train"),  # ingest ran (it writes INGEST_TRAIN_LANDMARKS beside the clips)
+        # ingest / openset_split ran (they write the landmarks beside the clips)
+        train=scope_clips("train"),
     output:
         train=f"{BOTTLENECK}/landmarks/train.npy",
     log:
-        "logs/bottleneck/bottleneck_landmarks.log",
+        "logs/bottleneck/{scope}bottleneck_landmarks.log",
     benchmark:
-        "benchmarks/bottleneck/bottleneck_landmarks.tsv"
+        "benchmarks/bottleneck/{scope}bottleneck_landmarks.tsv"
+    wildcard_constraints:
+        scope=SCOPE,
     conda:
         "../envs/ppfer.yaml"
     threads: 1
     params:
         source=config["bottleneck"]["landmarks"],
-        ingest=INGEST_TRAIN_LANDMARKS,
+        ingest=lambda w: ingest_train_landmarks(w.scope),
     script:
         "../workflow_scripts/bottleneck_landmarks.py"
 
@@ -36,12 +40,14 @@ rule fit_basis:
     input:
         landmarks=rules.bottleneck_landmarks.output.train,
     output:
-        basis=f"{RES}/models/bottleneck/basis.npz",
-        metrics=f"{RES}/metrics/bottleneck/basis.json",
+        basis=f"{RES}/models/{{scope}}bottleneck/basis.npz",
+        metrics=f"{RES}/metrics/{{scope}}bottleneck/basis.json",
     log:
-        "logs/bottleneck/fit_basis.log",
+        "logs/bottleneck/{scope}fit_basis.log",
     benchmark:
-        "benchmarks/bottleneck/fit_basis.tsv"
+        "benchmarks/bottleneck/{scope}fit_basis.tsv"
+    wildcard_constraints:
+        scope=SCOPE,
     conda:
         "../envs/ppfer.yaml"
     threads: 1
@@ -55,20 +61,22 @@ rule fit_basis:
 
 rule estimate_codes:
     input:
-        train=clips("cremad", "train"),
-        test=clips("cremad", "test"),
+        train=scope_clips("train"),
+        test=scope_clips("test"),
         basis=rules.fit_basis.output.basis,
         landmarks=rules.bottleneck_landmarks.output.train,
     output:
-        model=f"{RES}/models/bottleneck/estimator.pt",
+        model=f"{RES}/models/{{scope}}bottleneck/estimator.pt",
         estimates_train=f"{BOTTLENECK}/estimates/train.npy",
         estimates_test=f"{BOTTLENECK}/estimates/test.npy",
         train=f"{BOTTLENECK}/codes/train.npy",
         test=f"{BOTTLENECK}/codes/test.npy",
     log:
-        "logs/bottleneck/estimate_codes.log",
+        "logs/bottleneck/{scope}estimate_codes.log",
     benchmark:
-        "benchmarks/bottleneck/estimate_codes.tsv"
+        "benchmarks/bottleneck/{scope}estimate_codes.tsv"
+    wildcard_constraints:
+        scope=SCOPE,
     conda:
         "../envs/ppfer.yaml"
     threads: 1
@@ -84,15 +92,18 @@ rule render_bottleneck:
         basis=rules.fit_basis.output.basis,
         train=rules.estimate_codes.output.train,
         test=rules.estimate_codes.output.test,
-        index=INDEX,  # the corpus' actors, only to check that the template is not one of them
+        # the corpus' actor ids (both scopes), only to check that the template is none of them
+        index=INDEX,
     output:
-        train=f"{RES}/reps/bottleneck-render/train.npy",
-        test=f"{RES}/reps/bottleneck-render/test.npy",
-        template=f"{RES}/reps/bottleneck-render/template.png",
+        train=f"{RES}/reps/{{scope}}bottleneck-render/train.npy",
+        test=f"{RES}/reps/{{scope}}bottleneck-render/test.npy",
+        template=f"{RES}/reps/{{scope}}bottleneck-render/template.png",
     log:
-        "logs/bottleneck/render_bottleneck.log",
+        "logs/bottleneck/{scope}render_bottleneck.log",
     benchmark:
-        "benchmarks/bottleneck/render_bottleneck.tsv"
+        "benchmarks/bottleneck/{scope}render_bottleneck.tsv"
+    wildcard_constraints:
+        scope=SCOPE,
     conda:
         "../envs/ppfer.yaml"
     threads: 1
@@ -104,13 +115,14 @@ rule render_bottleneck:
         "../workflow_scripts/render_bottleneck.py"
 
 
+# the closed set's only (its actors' labels); the open set's protocol has no code attacker
 rule code_attacks:
     input:
-        codes_train=rules.estimate_codes.output.train,
-        codes_test=rules.estimate_codes.output.test,
-        estimates_train=rules.estimate_codes.output.estimates_train,
-        estimates_test=rules.estimate_codes.output.estimates_test,
-        basis=rules.fit_basis.output.basis,
+        codes_train=f"{RES}/bottleneck/codes/train.npy",
+        codes_test=f"{RES}/bottleneck/codes/test.npy",
+        estimates_train=f"{RES}/bottleneck/estimates/train.npy",
+        estimates_test=f"{RES}/bottleneck/estimates/test.npy",
+        basis=f"{RES}/models/bottleneck/basis.npz",
         index=INDEX,
     output:
         metrics=f"{RES}/metrics/bottleneck/code_attacks.json",

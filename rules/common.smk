@@ -80,6 +80,21 @@ def rep_clips(rep, split):
 OPEN_INDEX = f"{RES}/data/cremad-open/index.parquet"
 
 
+def scope_clips(split):
+    """The ingested clips of a split of a {scope} wildcard's split family (rules/bottleneck.smk: scope ""
+    the closed set, "open-" the open set), as an input function."""
+    return lambda w: rep_clips(f"{w.scope}original", split)
+
+
+def ingest_train_landmarks(scope):
+    """The generator's landmarks of a split family's TRAIN clips (scope "" the closed set, "open-" the
+    open set), written beside the clips when the corpus has them, not a declared output: by ingest, and
+    by openset_split for the open-train clips only (rules/bottleneck.smk reads them)."""
+    return (
+        f"{RES}/data/{'cremad-open' if scope == OPEN else 'cremad'}/train_landmarks.npy"
+    )
+
+
 def rep_index(rep):
     """Index of the split family a representation belongs to: the open split's label-free one for "open-*"."""
     return OPEN_INDEX if rep.startswith(OPEN) else INDEX

@@ -32,6 +32,12 @@ rule openset_split:
     params:
         test_actors=OPENSET["test_actors"],
         seed=config["seed"],
+        # the corpus' generator landmarks (beside the ingested clips when it has them), copied for the
+        # open-TRAIN clips only, beside them: the open-set bottleneck's basis and targets (issue 27)
+        landmarks={
+            split: f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS
+        },
+        train_landmarks=ingest_train_landmarks(OPEN),
     script:
         "../workflow_scripts/openset_split.py"
 

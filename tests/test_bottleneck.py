@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -314,16 +315,23 @@ _RULE_READS = """
 import json, sys
 from pathlib import Path
 from snakemake.api import SnakemakeApi
+from snakemake.iocontainers import Wildcards
 from snakemake.settings.types import ConfigSettings, ResourceSettings, StorageSettings
 
-snakefile, root, rules = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+snakefile, root, scope, rules = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4:]
 with SnakemakeApi() as api:
     wf = api.workflow(
         resource_settings=ResourceSettings(), storage_settings=StorageSettings(),
         config_settings=ConfigSettings(configfiles=[root / "config.yaml"]),
         snakefile=snakefile, workdir=snakefile.parent,
     )._workflow
-    reads = {r: [*map(str, wf.get_rule(r).input), *map(str, wf.get_rule(r).params)] for r in rules}
+    reads = {}
+    for name in rules:
+        rule = wf.get_rule(name)
+        wc = Wildcards(fromdict={"scope": scope} if "scope" in rule.wildcard_names else {})
+        inputs, outputs = rule.expand_input(wc)[0], rule.expand_output(wc)[0]
+        params = rule.expand_params(wc, inputs, outputs, None)[0]
+        reads[name] = [*map(str, inputs), *map(str, params)]
 print("READS" + json.dumps(reads))
 """
 
@@ -333,15 +341,16 @@ def _flat(values):
         yield from _flat(v) if isinstance(v, list | tuple) else [v]
 
 
-def rule_reads(tmp_path: Path, rules: list[str]) -> dict[str, list[str]]:
-    """The input files and parameters (as strings) of ``rules`` in the parsed workflow, with
+def rule_reads(tmp_path: Path, rules: list[str], scope: str = "") -> dict[str, list[str]]:
+    """The input files and parameters (as strings) of ``rules`` in the parsed workflow, their input
+    functions and wildcards resolved for ``scope`` ("" the closed set, "open-" the open set), with
     rules/bottleneck.smk included (by the Snakefile, or here while it is not)."""
     snakefile = tmp_path / "Snakefile"
     lines = [f'include: "{ROOT / "Snakefile"}"']
     if "bottleneck.smk" not in (ROOT / "Snakefile").read_text():
         lines.append(f'include: "{ROOT / "rules" / "bottleneck.smk"}"')
     snakefile.write_text("\n".join(lines) + "\n")
-    cmd = [sys.executable, "-c", _RULE_READS, str(snakefile), str(ROOT), *rules]
+    cmd = [sys.executable, "-c", _RULE_READS, str(snakefile), str(ROOT), scope, *rules]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     out = [line for line in res.stdout.splitlines() if line.startswith("READS")]
     assert res.returncode == 0 and out, res.stderr[-2000:]
@@ -368,3 +377,75 @@ def test_basis_and_estimator_rules_read_no_test_landmarks_and_no_labels(tmp_path
         "landmarks/" in str(v) or "landmarks.np" in str(v) for v in _flat(reads["render_bottleneck"])
     )
     assert any("test_landmarks" in str(v) for v in _flat(reads["code_attacks"]))
+
+
+def test_open_scope_basis_and_estimator_read_only_the_open_train_clips(tmp_path):
+    """Table 5's "Ours (bottleneck)" (scope "open-"): the landmarks, the basis and the estimator are
+    learned on the open-TRAIN clips and their landmarks only (copied by openset_split, open-train rows
+    only); the estimator is applied to open-test; no index, identity table, closed-set clip or landmark
+    file, no test landmarks."""
+    rules = ["bottleneck_landmarks", "fit_basis", "estimate_codes", "render_bottleneck"]
+    reads = rule_reads(tmp_path, rules, scope="open-")
+    strings = {rule: [str(v) for v in _flat(reads[rule])] for rule in rules}
+    assert strings["bottleneck_landmarks"] == [
+        "results/data/cremad-open/train.npy",
+        "auto",
+        "results/data/cremad-open/train_landmarks.npy",
+    ]
+    assert strings["fit_basis"][0] == "results/open-bottleneck/landmarks/train.npy"
+    assert set(strings["estimate_codes"]) >= {
+        "results/data/cremad-open/train.npy",
+        "results/data/cremad-open/test.npy",  # applied to, never trained on
+        "results/models/open-bottleneck/basis.npz",
+        "results/open-bottleneck/landmarks/train.npy",
+    }
+    for rule in ("bottleneck_landmarks", "fit_basis", "estimate_codes"):
+        for v in strings[rule]:
+            assert "results/" not in v or v.startswith(
+                ("results/data/cremad-open/", "results/open-bottleneck/", "results/models/open-bottleneck/")
+            ), (rule, v)
+            assert not any(bad in v for bad in ("test_landmarks", "index.parquet", "identities")), (rule, v)
+    # the render reads the open codes and basis; the corpus' index only for its actor ids (the template check)
+    assert [v for v in strings["render_bottleneck"] if v.startswith("results/")] == [
+        "results/models/open-bottleneck/basis.npz",
+        "results/open-bottleneck/codes/train.npy",
+        "results/open-bottleneck/codes/test.npy",
+        "results/data/cremad/index.parquet",
+    ]
+
+
+def test_open_train_landmarks_are_copied_for_the_open_train_rows_only(tmp_path):
+    """openset_split's copy of the generator's landmarks: the open-train clips' rows, in the open train
+    array's order, from both closed splits; none of an unseen actor; nothing (and no stale file) without
+    the corpus' landmarks."""
+    from ppfer_core.openset import copy_train_landmarks, identity_disjoint_split, open_indexes
+
+    cells = [(str(a), e, emo) for a in (1001, 1002, 1003, 1004) for e, emo in enumerate(EMOTIONS)]
+    index = pd.DataFrame(
+        [
+            {"clip_id": f"{a}_{emo}_{split}", "actor": a, "emotion": emo, "label": e, "source": f"{a}_{emo}_{split}.flv", "split": split, "row": r}
+            for split in ("train", "test")
+            for r, (a, e, emo) in enumerate(cells)
+        ]
+    )  # fmt: skip
+    _, identities = open_indexes(index, identity_disjoint_split(index, 1, 0))
+    closed = {}
+    for split in ("train", "test"):
+        rows = index[index["split"] == split]
+        marks = np.zeros((len(rows), 2, 68, 2), np.float32)
+        marks[:, :, 0, 0] = rows["actor"].astype(int).to_numpy()[:, None]
+        marks[:, :, 0, 1] = (rows["row"].to_numpy() + (1000 if split == "test" else 0))[:, None]
+        closed[split] = tmp_path / f"{split}_landmarks.npy"
+        np.save(closed[split], marks)
+    out = tmp_path / "open" / "train_landmarks.npy"
+    out.parent.mkdir()
+    train = identities[identities["split"] == "train"].sort_values("row")
+    assert copy_train_landmarks(closed, identities, out) == (len(train), 2, 68, 2)
+    got = np.load(out)
+    np.testing.assert_array_equal(got[:, 0, 0, 0], train["actor"].astype(int).to_numpy())
+    source = train["source_row"].to_numpy() + np.where(train["source_split"] == "test", 1000, 0)
+    np.testing.assert_array_equal(got[:, 0, 0, 1], source)
+    unseen = set(identities.loc[identities["split"] == "test", "actor"].astype(int))
+    assert unseen and not unseen & set(got[:, 0, 0, 0].astype(int))
+    closed["test"].unlink()
+    assert copy_train_landmarks(closed, identities, out) is None and not out.exists()

@@ -389,6 +389,10 @@ def test_no_rule_of_the_open_set_path_receives_an_identity_column(table5_jobs):
         "openset_prior_audit",
         "openset_apply_closed",
         "open_attack",
+        "bottleneck_landmarks",
+        "fit_basis",
+        "estimate_codes",
+        "render_bottleneck",
     } <= {j["rule"] for j in open_jobs}
     # openset.negatives is chosen on the open-train clips: no test clip reaches the selection, and both
     # trainings that use the choice read it
@@ -406,6 +410,8 @@ def test_no_rule_of_the_open_set_path_receives_an_identity_column(table5_jobs):
     allowed["select_negatives"] = {identities}  # the validation slice of every open-train actor's clips
     allowed["openset_closed_corpus"] = {closed_index, identities}  # closed-set training: open-train actors
     allowed["table5"] = {identities}
+    # the bottleneck's render checks that its template is none of the corpus' actor ids (no clip's label)
+    allowed["render_bottleneck"] = {closed_index}
     for j in open_jobs:
         seen = {closed_index, identities} & set(j["input"])
         assert seen <= allowed.get(j["rule"], set()), (j["rule"], j["output"], seen)

@@ -377,11 +377,18 @@ def test_tiny_run_yields_open_set_table(tiny_run):
         "acc",
     ]
     assert t5["approach"].iloc[0] == "No Privacy Preservation"
-    assert list(t5["approach"].iloc[-3:]) == [
+    assert list(t5["approach"].iloc[-4:]) == [
         "Optical Flow",
         "Ours (closed-set training)",
         "Ours (open-set, label-free)",
+        "Ours (bottleneck)",  # issue 27: basis and estimator learned on the open-train clips only
     ]
+    bottleneck = t5.set_index("approach").loc["Ours (bottleneck)"]
+    assert (
+        bottleneck["representation"] == "open-bottleneck"
+        and bottleneck[["identity_rank1", "acc"]].notna().all()
+    )
+    assert (tiny_run / "results/metrics/open-bottleneck/basis.json").exists()
     assert t5["representation"].str.startswith("open-").all()
     assert (
         (t5["auc"] >= 0) & (t5["auc"] <= 1) & t5["rank1"].between(0, 100) & t5["acc"].between(0, 100)

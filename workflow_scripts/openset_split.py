@@ -1,10 +1,11 @@
 """Rule openset_split: the identity-disjoint split of the ingested CREMA-D-form clips (unseen test
-actors, stratified by emotion, seeded): label-free index, evaluation-only identities, clip arrays."""
+actors, stratified by emotion, seeded): label-free index, evaluation-only identities, clip arrays, and,
+when the corpus has them, the open-TRAIN clips' generator landmarks beside the clips (as ingest does)."""
 
 import pandas as pd
 
 from ppfer_core.arrays import load_clips, npy_output
-from ppfer_core.openset import copy_rows, identity_disjoint_split, open_indexes
+from ppfer_core.openset import copy_rows, copy_train_landmarks, identity_disjoint_split, open_indexes
 from ppfer_core.runtime import job_logger, write_json
 
 log = job_logger(snakemake.log[0])
@@ -21,6 +22,8 @@ for name in ("train", "test"):
     log(
         f"open-set {name}: {n} clips of {identities[identities['split'] == name]['actor'].nunique()} actors, emotions {counts}"
     )
+marks = copy_train_landmarks(dict(p.landmarks), identities, p.train_landmarks)
+log(f"open-train landmarks: {marks} -> {p.train_landmarks}" if marks else "no corpus landmarks")
 labels.to_parquet(snakemake.output.index, index=False)
 identities.to_parquet(snakemake.output.identities, index=False)
 summary = {
