@@ -44,7 +44,7 @@ check_not_trained_against_validator(
 check_validator_inputs(
     {r.name: (list(r.input), list(r.output)) for r in workflow.rules}, "train_validator"
 )
-# The test clips' true landmarks (issue 27) may score an estimator (rule code_attacks), never feed a
+# The test clips' true landmarks (issue 27) may score an estimator (rule attack_codes), never feed a
 # representation: a rule that reads them (an input or a param) writes metrics only. One known
 # exception: the Image Swapping baseline pastes its donor by the corpus's own landmarks when they
 # exist (baselines.swap.landmarks: auto / ingest; dlib detects them instead).

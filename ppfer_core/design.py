@@ -67,15 +67,21 @@ class Coding:
     The output is a function of the code, so the attackers on the code are attackers of the
     representation (counted in plr_worst); the attacker on the inputs is reported beside it.
     ``metrics``: results/{metrics}, the coding's own figures (e.g. the estimator's test error), a final
-    output of the run."""
+    output of the run. ``basis``: results/{basis}, the expression basis the code is on (rule attack_codes
+    scores the code's error on it; None: no such figures)."""
 
     codes: str
     inputs: str
     metrics: str
+    basis: str | None = None
 
     def files(self, split: str) -> dict[str, str]:
         """The code and input arrays of a split: ``codes`` and ``inputs`` -> path."""
         return {"codes": f"{RES}/{self.codes}/{split}.npy", "inputs": f"{RES}/{self.inputs}/{split}.npy"}
+
+    def basis_file(self) -> list[str]:
+        """The basis file as a rule input (a list: empty without one)."""
+        return [f"{RES}/{self.basis}"] if self.basis else []
 
 
 @dataclass(frozen=True)
@@ -320,7 +326,7 @@ def _representation(name: str, spec: Mapping[str, Any]) -> Representation:
         Compensation(comp["input"], comp["loss"], comp.get("target")) if comp else None,
         {band: f"{RES}/models/{path}" for band, path in spec.get("enhancers", {}).items()},
         spec.get("applies"),
-        Coding(coding["codes"], coding["inputs"], coding["metrics"]) if coding else None,
+        Coding(coding["codes"], coding["inputs"], coding["metrics"], coding.get("basis")) if coding else None,
     )
 
 

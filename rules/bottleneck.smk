@@ -103,28 +103,3 @@ rule render_bottleneck:
     script:
         "../workflow_scripts/render_bottleneck.py"
 
-
-rule code_attacks:
-    input:
-        codes_train=rules.estimate_codes.output.train,
-        codes_test=rules.estimate_codes.output.test,
-        estimates_train=rules.estimate_codes.output.estimates_train,
-        estimates_test=rules.estimate_codes.output.estimates_test,
-        basis=rules.fit_basis.output.basis,
-        index=INDEX,
-    output:
-        metrics=f"{RES}/metrics/bottleneck/code_attacks.json",
-    log:
-        "logs/bottleneck/code_attacks.log",
-    benchmark:
-        "benchmarks/bottleneck/code_attacks.tsv"
-    conda:
-        "../envs/ppfer.yaml"
-    threads: 1
-    params:
-        seed=config["seed"],
-        # evaluation only (the codes' error, the raw-landmark reference attackers): this rule
-        # produces no representation
-        true_landmarks=[f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS],
-    script:
-        "../workflow_scripts/code_attacks.py"

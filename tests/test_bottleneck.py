@@ -351,8 +351,8 @@ def rule_reads(tmp_path: Path, rules: list[str]) -> dict[str, list[str]]:
 def test_basis_and_estimator_rules_read_no_test_landmarks_and_no_labels(tmp_path):
     """The rules that make the codes (and so the representation) read the train split's true
     landmarks and pixels only: no test landmarks, no corpus landmark file of every split, no index
-    (identity and emotion labels). Only code_attacks (evaluation) reads the test landmarks."""
-    rules = ["bottleneck_landmarks", "fit_basis", "estimate_codes", "render_bottleneck", "code_attacks"]
+    (identity and emotion labels). Only attack_codes (evaluation, metrics only) reads the test landmarks."""
+    rules = ["bottleneck_landmarks", "fit_basis", "estimate_codes", "render_bottleneck", "attack_codes"]
     reads = rule_reads(tmp_path, rules)
     train_marks = {"bottleneck_landmarks": "results/data/cremad/train_landmarks.npy"}
     for rule in ("bottleneck_landmarks", "fit_basis", "estimate_codes"):
@@ -367,4 +367,4 @@ def test_basis_and_estimator_rules_read_no_test_landmarks_and_no_labels(tmp_path
     assert not any(
         "landmarks/" in str(v) or "landmarks.np" in str(v) for v in _flat(reads["render_bottleneck"])
     )
-    assert any("test_landmarks" in str(v) for v in _flat(reads["code_attacks"]))
+    assert any("test_landmarks" in str(v) for v in _flat(reads["attack_codes"]))

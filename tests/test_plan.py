@@ -93,7 +93,8 @@ def test_the_default_plan_names_every_table_row():
         "results/tables/paired_tests.csv",
         "results/tables/reinjection.csv",  # plr_worst before and after F_fc (issue 26)
         "results/models/anonymizer.pt",
-        "results/metrics/bottleneck/code_attacks.json",  # the bottleneck's coding's own figures (issue 27)
+        # the bottleneck's coding's own figures (issue 27): attack_codes' file of the renders
+        "results/metrics/attacks/codes/bottleneck-render.json",
     ]
 
 
@@ -422,9 +423,9 @@ def test_a_landmark_attacker_cannot_be_selectable_without_being_counted():
 def test_the_test_landmarks_check_names_a_rule_that_feeds_them_to_a_representation():
     truth = "results/data/cremad/test_landmarks.npy"
     rules = {
-        "code_attacks": (
+        "attack_codes": (
             [truth, "results/bottleneck/codes/test.npy"],
-            ["results/metrics/bottleneck/code_attacks.json"],
+            ["results/metrics/attacks/codes/bottleneck-render.json"],
         ),
         "train_landmarks": (
             ["results/data/cremad/train.npy", {"targets": [truth]}],
@@ -436,7 +437,7 @@ def test_the_test_landmarks_check_names_a_rule_that_feeds_them_to_a_representati
     assert planning.readers_beyond_metrics(rules, truth) == ["swap", "train_landmarks"]  # params nested too
     with pytest.raises(ValueError, match=r"rules train_landmarks read .*test_landmarks\.npy"):
         planning.check_metrics_only_readers(rules, truth, exempt={"swap": "known"})
-    planning.check_metrics_only_readers({k: rules[k] for k in ("code_attacks", "render")}, truth)
+    planning.check_metrics_only_readers({k: rules[k] for k in ("attack_codes", "render")}, truth)
 
 
 @pytest.mark.parametrize("field", ["input", "params"])
