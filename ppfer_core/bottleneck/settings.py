@@ -100,7 +100,8 @@ class BottleneckSettings:
     def from_config(cls, cfg: Mapping) -> BottleneckSettings:
         """From the ``bottleneck:`` mapping; unknown keys raise ValueError naming them."""
         basis_keys = {f.name for f in fields(BasisSettings)}
-        known = basis_keys | {"estimator", "template_actor", "landmarks"}
+        # sweep: the plan's (ppfer_core.families.bottleneck_points), not a setting of one bottleneck
+        known = basis_keys | {"estimator", "template_actor", "landmarks", "sweep"}
         unknown = set(cfg) - known
         if unknown:
             raise ValueError(f"bottleneck: unknown keys {sorted(unknown)} (known: {sorted(known)})")
