@@ -114,7 +114,9 @@ def bottleneck_points(bottleneck: Mapping[str, Any]) -> dict[str, BottleneckPoin
     ``bottleneck`` (bottleneck.k, the Table 1 row) and, with bottleneck.sweep.enabled, ``bottleneck-k{K}``
     per other K of bottleneck.sweep.ks (a K equal to bottleneck.k is the default point)."""
     default = int(bottleneck["k"])
-    points = {BOTTLENECK_DEFAULT: BottleneckPoint(default, BOTTLENECK_DEFAULT, f"{BOTTLENECK_DEFAULT}-render", "")}
+    points = {
+        BOTTLENECK_DEFAULT: BottleneckPoint(default, BOTTLENECK_DEFAULT, f"{BOTTLENECK_DEFAULT}-render", "")
+    }
     sweep = bottleneck.get("sweep") or {"enabled": False}
     for k in map(int, sweep.get("ks", []) if sweep["enabled"] else []):
         if k < 1:

@@ -127,7 +127,10 @@ def bottleneck_sweep_table(
     attackers' and ``plr_landmarks`` among them). ``utility``: representation -> F_u's metrics (``acc``)."""
     reps = list(points)
     columns = suite_table(reps, suite, actors)
-    rows = [{"representation": rep, "k": int(points[rep]), "acc": round(utility[rep]["acc"], 3), **columns[rep]} for rep in reps]
+    rows = [
+        {"representation": rep, "k": int(points[rep]), "acc": round(utility[rep]["acc"], 3), **columns[rep]}
+        for rep in reps
+    ]
     table = pd.DataFrame(rows).sort_values("k", kind="stable").reset_index(drop=True)
     return table[[*SWEEP_HEAD, *(c for c in table.columns if c not in SWEEP_HEAD)]]
 
@@ -151,7 +154,13 @@ def plot_bottleneck_sweep(
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     _frontier(ax, table, [f"k={k}" for k in table["k"]], "C2", "Ours (bottleneck), by k")
     if robust is not None:
-        _frontier(ax, robust.sort_values("plr_worst"), point_labels(robust.sort_values("plr_worst")), "C3", "Ours (robust)")
+        _frontier(
+            ax,
+            robust.sort_values("plr_worst"),
+            point_labels(robust.sort_values("plr_worst")),
+            "C3",
+            "Ours (robust)",
+        )
     if chance is not None:
         ax.axvline(chance, color="grey", ls="--", lw=1, label=f"identity chance ({chance:.1f}%)")
         ax.axvline(2 * chance, color="grey", ls=":", lw=1, label="2 x chance")

@@ -102,4 +102,3 @@ rule render_bottleneck:
         size=config["ingest"]["size"],
     script:
         "../workflow_scripts/render_bottleneck.py"
-

@@ -1,19 +1,16 @@
 # "Ours (bottleneck)"'s k-sweep (issue 27; bottleneck.sweep, off by default, config/bottleneck_sweep.yaml):
 # the basis, the code estimator and the renders once per basis size K (rules/bottleneck.smk's rules with
 # the k{K} folders and bottleneck.k = K) -> bottleneck-render-k{K}; F_fc on it (train_compensator) ->
-# bottleneck-k{K}. The plan (ppfer_core.families.bottleneck_points) has the points; each is scored by
+# bottleneck-k{K} (params bottleneck: bottleneck.* with k = the job's {k}). The plan (ppfer_core.families.bottleneck_points) has the points; each is scored by
 # the attack suite and the code attackers (attack_codes) like every attacked representation, and
 # bottleneck_sweep draws ACC against plr_worst per k.
 from ppfer_core.design import BOTTLENECK_SWEEP_OUTPUTS, ROBUST_SWEEP_OUTPUTS
 
-BOTTLENECK_POINTS = PLAN.bottleneck_points  # bottleneck, bottleneck-k{K} -> BottleneckPoint
+BOTTLENECK_POINTS = (
+    PLAN.bottleneck_points
+)  # bottleneck, bottleneck-k{K} -> BottleneckPoint
 BOTTLENECK_SWEEP_REPS = PLAN.bottleneck_sweep_reps
 SWEEP_KS = [pt.k for pt in BOTTLENECK_POINTS.values() if pt.tag]
-
-
-def bottleneck_at(wildcards):
-    """bottleneck.* with k = the job's {k}."""
-    return {**config["bottleneck"], "k": int(wildcards.k)}
 
 
 use rule fit_basis as fit_basis_k with:
@@ -28,7 +25,7 @@ use rule fit_basis as fit_basis_k with:
         k=rep_pattern([str(k) for k in SWEEP_KS]),
     params:
         seed=config["seed"],
-        bottleneck=bottleneck_at,
+        bottleneck=lambda w: {**config["bottleneck"], "k": int(w.k)},
         size=config["ingest"]["size"],
 
 
@@ -52,7 +49,7 @@ use rule estimate_codes as estimate_codes_k with:
         k=rep_pattern([str(k) for k in SWEEP_KS]),
     params:
         seed=config["seed"],
-        bottleneck=bottleneck_at,
+        bottleneck=lambda w: {**config["bottleneck"], "k": int(w.k)},
 
 
 use rule render_bottleneck as render_bottleneck_k with:
@@ -73,7 +70,7 @@ use rule render_bottleneck as render_bottleneck_k with:
         k=rep_pattern([str(k) for k in SWEEP_KS]),
     params:
         seed=config["seed"],
-        bottleneck=bottleneck_at,
+        bottleneck=lambda w: {**config["bottleneck"], "k": int(w.k)},
         size=config["ingest"]["size"],
 
 

@@ -58,7 +58,8 @@ def training(stage):
 
 def code_inputs(wildcards):
     """A coded representation's (design.yaml `coding`) code and input arrays by split (rule
-    attack_codes): codes_train, inputs_train, codes_test, inputs_test, and its basis when it has one."""
+    attack_codes): codes_train, inputs_train, codes_test, inputs_test, and its basis when it has one.
+    """
     coding = PLAN.coded[wildcards.rep]
     arrays = {
         f"{name}_{split}": path

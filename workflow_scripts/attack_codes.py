@@ -29,7 +29,11 @@ index = pd.read_parquet(inp.index)
 (y_train, _), (y_test, _) = identity_labels(index, "train"), identity_labels(index, "test")
 conv = Convergence.from_config(p.convergence)
 settings = CodeAttackSettings.from_config(p.codes)
-arrays = {f"{name}_{split}": np.load(inp[f"{name}_{split}"]) for name in ("codes", "inputs") for split in ("train", "test")}
+arrays = {
+    f"{name}_{split}": np.load(inp[f"{name}_{split}"])
+    for name in ("codes", "inputs")
+    for split in ("train", "test")
+}
 truth = dict(zip(("train", "test"), (np.load(path) for path in p.true_landmarks), strict=True))
 arrays |= {f"raw_{split}": truth[split] for split in ("train", "test")}
 records = {}

@@ -13,7 +13,9 @@ from ppfer_core.sweep import bottleneck_sweep_table, plot_bottleneck_sweep
 log = job_logger(snakemake.log[0])
 inp = snakemake.input
 utility = {Path(f).stem: read_json(f) for f in inp.utility}
-table = bottleneck_sweep_table(snakemake.params.points, utility, read_suite(dict(inp.items())), suite_actors(inp))
+table = bottleneck_sweep_table(
+    snakemake.params.points, utility, read_suite(dict(inp.items())), suite_actors(inp)
+)
 table.to_csv(snakemake.output.table, index=False)
 robust = pd.read_csv(inp.robust) if len(inp.robust) else None
 chance = read_json(inp.frames[0])["validator"]["chance"]
