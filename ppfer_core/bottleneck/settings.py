@@ -34,8 +34,8 @@ class BasisSettings:
 
 @dataclass(frozen=True)
 class RegressorSettings:
-    """Training of the landmark regressor (library and bench only: the DAG estimates the code
-    directly, :class:`EstimatorSettings`)."""
+    """Training of the landmark regressor (config ``baselines.swap.regressor``: Image Swapping's landmarks,
+    rule swap_landmarks; the bottleneck estimates its code directly, :class:`EstimatorSettings`)."""
 
     width: int = 32
     epochs: int = 12
