@@ -94,7 +94,7 @@ rule swap_landmarks:
     input:
         train=clips("cremad", "train"),
         test=clips("cremad", "test"),
-        landmarks=rules.bottleneck_landmarks.output.train,
+        landmarks=f"{RES}/bottleneck/landmarks/train.npy",  # rule bottleneck_landmarks' (include order free)
     output:
         model=f"{RES}/models/swap/landmarks.pt",
         train=SWAP_LANDMARKS[0],

@@ -368,3 +368,16 @@ def test_basis_and_estimator_rules_read_no_test_landmarks_and_no_labels(tmp_path
         "landmarks/" in str(v) or "landmarks.np" in str(v) for v in _flat(reads["render_bottleneck"])
     )
     assert any("test_landmarks" in str(v) for v in _flat(reads["attack_codes"]))
+
+
+def test_image_swapping_reads_landmarks_estimated_from_pixels_never_the_test_truth(tmp_path):
+    """Issue 27: no representation is made from a test clip's true landmarks, Image Swapping's included
+    (it was exempt): swap reads the landmark CNN's estimates of every split (swap_landmarks, trained on
+    the train split's frames and landmarks); only swap_landmark_error (metrics only) reads the test truth."""
+    reads = rule_reads(tmp_path, ["swap", "swap_landmarks", "swap_landmark_error"])
+    swap, regressor = (list(map(str, _flat(reads[r]))) for r in ("swap", "swap_landmarks"))
+    assert "results/swap/landmarks/test.npy" in swap and "results/swap/landmarks/train.npy" in swap
+    assert "results/bottleneck/landmarks/train.npy" in regressor
+    for strings in (swap, regressor):
+        assert not any("_landmarks.npy" in v for v in strings), strings
+    assert "results/data/cremad/test_landmarks.npy" in map(str, _flat(reads["swap_landmark_error"]))
