@@ -439,7 +439,7 @@ def check_plan(plan: Plan) -> None:
 
 def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
     """The plan of a run: the design sheet (validated by schemas/design.schema.yaml) expanded with the
-    config's blur sweep, robust variants and wavelet levels, and checked (:func:`check_plan`).
+    config's blur sweep, robust variants, bottleneck k-sweep and wavelet levels, and checked (:func:`check_plan`).
     ``config["anonymize"]["methods"]`` must name methods (:attr:`Plan.methods`)."""
     sweep = blur_sweep(config["baselines"]["blur"]["sigmas"], config["ingest"]["size"])
     robust_points = robust_variants(config["robust"])
