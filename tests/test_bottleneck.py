@@ -381,3 +381,23 @@ def test_image_swapping_reads_landmarks_estimated_from_pixels_never_the_test_tru
     for strings in (swap, regressor):
         assert not any("_landmarks.npy" in v for v in strings), strings
     assert "results/data/cremad/test_landmarks.npy" in map(str, _flat(reads["swap_landmark_error"]))
+
+
+def test_coding_figures_score_the_codes_against_the_true_landmarks(corpus, template):
+    """attack_codes' evaluation-only figures (the former code_attacks'): the true landmarks' own codes
+    have no error; noise on the codes has, in proportion; the emotion probe reads emotion from the codes."""
+    from ppfer_core.bottleneck.attacks import coding_figures
+
+    _, lms = corpus
+    basis = fit_basis(lms, template.canonical, BasisSettings(k=5, reference="relative"))
+    codes = encode(lms, basis).astype(np.float32)
+    emotions = np.tile(np.arange(len(EMOTIONS)), 3)
+    exact = coding_figures(codes, codes, lms, basis, emotions, emotions)
+    assert exact["landmark_error_px"] < 1e-4 and exact["code_error_share"] < 1e-4
+    assert exact["emotion_probe_test_acc"] == 100.0
+    noisy = codes + np.random.default_rng(0).normal(0, 1, codes.shape).astype(np.float32) * codes.std()
+    worse = coding_figures(codes, noisy, lms, basis, emotions, emotions)
+    assert (
+        0.5 < worse["code_error_share"] < 2.0
+        and worse["landmark_error_px"] > 100 * exact["landmark_error_px"]
+    )
