@@ -83,9 +83,11 @@ class Coding:
         """The code and input arrays of a split: ``codes`` and ``inputs`` -> path."""
         return {"codes": f"{RES}/{self.codes}/{split}.npy", "inputs": f"{RES}/{self.inputs}/{split}.npy"}
 
-    def basis_file(self) -> list[str]:
-        """The basis file as a rule input (a list: empty without one)."""
-        return [f"{RES}/{self.basis}"] if self.basis else []
+    def basis_file(self) -> str:
+        """The basis file (results/{basis}); ValueError for a coding without one."""
+        if not self.basis:
+            raise ValueError(f"coding of {self.codes}: no basis (config/design.yaml coding.basis)")
+        return f"{RES}/{self.basis}"
 
 
 @dataclass(frozen=True)

@@ -485,6 +485,10 @@ def test_the_bottleneck_sweep_is_off_by_default_and_adds_its_points_through_the_
     coding = plan.coded[f"bottleneck-k{k}"]  # inherited from its renders
     assert coding == render.coding and coding.basis == f"models/bottleneck/k{k}/basis.npz"
     assert coding.files("test")["codes"] == f"results/bottleneck/k{k}/codes/test.npy"
+    assert coding.basis_file() == f"results/models/bottleneck/k{k}/basis.npz"  # attack_codes' input
+    assert (
+        build_plan(DESIGN, CONFIG).coded["bottleneck"].basis_file() == "results/models/bottleneck/basis.npz"
+    )
     assert {"results/tables/bottleneck_sweep.csv", "results/report/bottleneck_sweep.png"} <= set(
         plan.final_outputs()
     )
