@@ -120,6 +120,8 @@ rule swap_landmark_error:
         metrics=SWAP_LANDMARK_ERROR,
     log:
         "logs/baselines/swap_landmark_error.log",
+    benchmark:
+        "benchmarks/swap_landmark_error.tsv"
     conda:
         "../envs/ppfer.yaml"
     threads: 1
