@@ -175,11 +175,13 @@ def readers_beyond_metrics(rules: Mapping[str, tuple[Sequence, Sequence]], path:
     )
 
 
-def check_metrics_only_readers(rules: Mapping[str, tuple[Sequence, Sequence]], path: str) -> None:
+def check_metrics_only_readers(
+    rules: Mapping[str, tuple[Sequence, Sequence]], path: str, exempt: Mapping[str, str] | None = None
+) -> None:
     """Raise naming every rule that reads ``path`` and writes more than metrics
-    (:func:`readers_beyond_metrics`): e.g. the test clips' true landmarks, which may score an estimator
-    but never reach a representation (issue 27). No rule is exempt."""
-    if bad := readers_beyond_metrics(rules, path):
+    (:func:`readers_beyond_metrics`), but those ``exempt`` names (rule -> why): e.g. the test clips'
+    true landmarks, which may score an estimator but never reach a representation (issue 27)."""
+    if bad := [r for r in readers_beyond_metrics(rules, path) if r not in (exempt or {})]:
         raise ValueError(
             f"rules {', '.join(bad)} read {path} and write more than metrics ({METRICS_DIR}): the test "
             "clips' ground truth may score a method, never feed one"

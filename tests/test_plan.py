@@ -436,7 +436,9 @@ def test_the_test_landmarks_check_names_a_rule_that_feeds_them_to_a_representati
     }
     assert planning.readers_beyond_metrics(rules, truth) == ["swap", "train_landmarks"]  # params nested too
     with pytest.raises(ValueError, match=r"rules swap, train_landmarks read .*test_landmarks\.npy"):
-        planning.check_metrics_only_readers(rules, truth)  # no exemption (issue 27): swap is named too
+        planning.check_metrics_only_readers(rules, truth)  # swap is exempt no more (issue 27)
+    with pytest.raises(ValueError, match=r"rules train_landmarks read .*test_landmarks\.npy"):
+        planning.check_metrics_only_readers(rules, truth, exempt={"swap": "known"})
     planning.check_metrics_only_readers({k: rules[k] for k in ("attack_codes", "render")}, truth)
 
 
