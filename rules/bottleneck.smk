@@ -107,11 +107,15 @@ rule render_bottleneck:
 # "Ours (bottleneck)"'s k-sweep (bottleneck.sweep, off by default, config/bottleneck_sweep.yaml): the same
 # three rules once per other basis size K (the plan's points, ppfer_core.families.bottleneck_points), with
 # the k{K} folders and params bottleneck.* at k = K -> bottleneck-render-k{K}; F_fc on it
-# (train_compensator) -> bottleneck-k{K}. The table and figure: rules/bottleneck_sweep.smk.
+# (train_compensator) -> bottleneck-k{K}. The table and figure: rules/bottleneck_sweep.smk. Every path
+# is the closed set's, written out (no variable or wildcard of the rules above), and every directive
+# that names one is overridden.
 BOTTLENECK_SWEEP_KS = [str(pt.k) for pt in PLAN.bottleneck_points.values() if pt.tag]
 
 
 use rule fit_basis as fit_basis_k with:
+    input:
+        landmarks=f"{RES}/bottleneck/landmarks/train.npy",  # rule bottleneck_landmarks' (closed set)
     output:
         basis=f"{RES}/models/bottleneck/k{{k}}/basis.npz",
         metrics=f"{RES}/metrics/bottleneck/k{{k}}/basis.json",
@@ -132,13 +136,13 @@ use rule estimate_codes as estimate_codes_k with:
         train=clips("cremad", "train"),
         test=clips("cremad", "test"),
         basis=rules.fit_basis_k.output.basis,
-        landmarks=rules.bottleneck_landmarks.output.train,
+        landmarks=f"{RES}/bottleneck/landmarks/train.npy",
     output:
         model=f"{RES}/models/bottleneck/k{{k}}/estimator.pt",
-        estimates_train=f"{BOTTLENECK}/k{{k}}/estimates/train.npy",
-        estimates_test=f"{BOTTLENECK}/k{{k}}/estimates/test.npy",
-        train=f"{BOTTLENECK}/k{{k}}/codes/train.npy",
-        test=f"{BOTTLENECK}/k{{k}}/codes/test.npy",
+        estimates_train=f"{RES}/bottleneck/k{{k}}/estimates/train.npy",
+        estimates_test=f"{RES}/bottleneck/k{{k}}/estimates/test.npy",
+        train=f"{RES}/bottleneck/k{{k}}/codes/train.npy",
+        test=f"{RES}/bottleneck/k{{k}}/codes/test.npy",
     log:
         "logs/bottleneck/estimate_codes/k{k}.log",
     benchmark:
