@@ -375,6 +375,7 @@ def test_bottleneck_points_and_sweep_table(tmp_path):
             "l1_weight": [1.0],
             "adversary_steps": [5],
             "ensemble": [2],
+            "aggregate": ["max"],  # the robust sweep's point columns (main's: its members' aggregate too)
             "acc": [70.0],
             "plr_worst": [80.0],
             "plr_worst_lo": [70.0],
