@@ -22,6 +22,7 @@ include: "rules/wavelet.smk"
 include: "rules/privacy.smk"
 include: "rules/robust.smk"
 include: "rules/bottleneck.smk"
+include: "rules/bottleneck_sweep.smk"
 include: "rules/compensation.smk"
 include: "rules/baselines.smk"
 include: "rules/evaluation.smk"
@@ -45,16 +46,14 @@ check_not_trained_against_validator(
 check_validator_inputs(
     {r.name: (list(r.input), list(r.output)) for r in workflow.rules}, "train_validator"
 )
-# The test clips' true landmarks (issue 27) may score an estimator (rule code_attacks), never feed a
-# representation: a rule that reads them (an input or a param) writes metrics only. Two known
-# exceptions: the Image Swapping baseline pastes its donor by the corpus's own landmarks when they
-# exist (baselines.swap.landmarks: auto / ingest; dlib detects them instead), and openset_split copies
-# those of the open-TRAIN clips (the open set's bottleneck's training data; unseen actors' never).
+# The test clips' true landmarks (issue 27) may score an estimator (rules attack_codes,
+# swap_landmark_error), never feed a representation: a rule that reads them (an input or a param)
+# writes metrics only. One known exception: openset_split copies those of the open-TRAIN clips (the
+# open set's bottleneck's training data; unseen actors' never).
 check_metrics_only_readers(
     {r.name: ([*r.input, *r.params], list(r.output)) for r in workflow.rules},
     f"{RES}/data/cremad/test_landmarks.npy",
     exempt={
-        "swap": "baselines.swap.landmarks: auto / ingest reads the corpus's landmarks",
         # the open set's training clips include the open-train actors' closed-test clips
         "openset_split": "copies the landmarks of the open-TRAIN clips only (never an open-test clip's)",
     },
@@ -65,3 +64,5 @@ rule all:
     default_target: True
     input:
         PLAN.final_outputs(),
+        # Image Swapping's landmark regressor's test error (baselines.swap.landmarks)
+        [SWAP_LANDMARK_ERROR] if SWAP_REGRESSOR else [],

@@ -16,10 +16,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ppfer_core.families import (  # noqa: F401 (re-exported: the plan's config-made representations)
+    BOTTLENECK_DEFAULT,
     ROBUST_DEFAULT,
     SWEEP_FACTORS,
+    BottleneckPoint,
     RobustPoint,
     blur_sweep,
+    bottleneck_points,
     compensated_name,
     robust_variants,
 )
@@ -32,6 +35,7 @@ PARTS = ("enhancer_low", "enhancer_high", "compensator", "utility")  # an anonym
 
 Row = tuple[str, str]  # (approach, representation)
 ROBUST_SWEEP_OUTPUTS = (f"{RES}/tables/robust_sweep.csv", f"{RES}/report/robust_sweep.png")
+BOTTLENECK_SWEEP_OUTPUTS = (f"{RES}/tables/bottleneck_sweep.csv", f"{RES}/report/bottleneck_sweep.png")
 BUNDLE = f"{RES}/models/anonymizer.pt"  # the anonymiser's model bundle (rules/anonymize.smk)
 # anonymize.methods may also name the real-face expression-code bottleneck: no checkpoints, the basis
 # of rule fit_basis (rules/bottleneck.smk) and a template face (ppfer_core.anonymize.bottleneck)
@@ -67,15 +71,23 @@ class Coding:
     The output is a function of the code, so the attackers on the code are attackers of the
     representation (counted in plr_worst); the attacker on the inputs is reported beside it.
     ``metrics``: results/{metrics}, the coding's own figures (e.g. the estimator's test error), a final
-    output of the run."""
+    output of the run. ``basis``: results/{basis}, the expression basis the code is on (rule attack_codes
+    scores the code's error on it; None: no such figures)."""
 
     codes: str
     inputs: str
     metrics: str
+    basis: str | None = None
 
     def files(self, split: str) -> dict[str, str]:
         """The code and input arrays of a split: ``codes`` and ``inputs`` -> path."""
         return {"codes": f"{RES}/{self.codes}/{split}.npy", "inputs": f"{RES}/{self.inputs}/{split}.npy"}
+
+    def basis_file(self) -> str:
+        """The basis file (results/{basis}); ValueError for a coding without one."""
+        if not self.basis:
+            raise ValueError(f"coding of {self.codes}: no basis (config/design.yaml coding.basis)")
+        return f"{RES}/{self.basis}"
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,8 @@ class Plan:
     levels: tuple[int, ...]
     anonymizer: tuple[str, ...]
     attackers: tuple[Attacker, ...] = ATTACKERS
+    bottleneck_points: Mapping[str, BottleneckPoint] = field(default_factory=dict)
+    bottleneck_sweep: bool = False
 
     # ---------------------------------------------------------------- representations by role
     @property
@@ -208,6 +222,7 @@ class Plan:
                     *self.ablation_reps,
                     *(r.before for r in self.reinjection),
                     *self.robust_sweep_reps,
+                    *self.bottleneck_sweep_reps,
                 ]
             )
         )
@@ -221,6 +236,11 @@ class Plan:
     def robust_sweep_reps(self) -> list[str]:
         """The compensated robust variants of robust.sweep (none when the sweep is off)."""
         return [compensated_name(g) for g in self.robust_points] if self.robust_sweep else []
+
+    @property
+    def bottleneck_sweep_reps(self) -> list[str]:
+        """The k-sweep's points, render + F_fc (bottleneck, bottleneck-k{K}; none when the sweep is off)."""
+        return list(self.bottleneck_points) if self.bottleneck_sweep else []
 
     @property
     def coded(self) -> dict[str, Coding]:
@@ -317,6 +337,7 @@ class Plan:
             *self.band_files("train"),
             *self.band_files("test"),
             *(ROBUST_SWEEP_OUTPUTS if self.robust_sweep else ()),
+            *(BOTTLENECK_SWEEP_OUTPUTS if self.bottleneck_sweep else ()),
             f"{RES}/tables/table6.csv",
             f"{RES}/tables/paired_tests.csv",
             REINJECTION,
@@ -341,7 +362,7 @@ def _representation(name: str, spec: Mapping[str, Any]) -> Representation:
         Compensation(comp["input"], comp["loss"], comp.get("target")) if comp else None,
         {band: f"{RES}/models/{path}" for band, path in spec.get("enhancers", {}).items()},
         spec.get("applies"),
-        Coding(coding["codes"], coding["inputs"], coding["metrics"]) if coding else None,
+        Coding(coding["codes"], coding["inputs"], coding["metrics"], coding.get("basis")) if coding else None,
     )
 
 
@@ -361,11 +382,19 @@ def inherit_codings(reps: Mapping[str, Representation]) -> dict[str, Representat
 
 
 def representations(
-    design: Mapping[str, Any], robust_points: Mapping[str, RobustPoint]
+    design: Mapping[str, Any],
+    robust_points: Mapping[str, RobustPoint],
+    bottleneck: Mapping[str, BottleneckPoint] | None = None,
 ) -> dict[str, Representation]:
     """The design sheet's representations, then the robust variants the config asks for (G-robust*,
-    rule train_robust, and their compensated ours-robust*)."""
+    rule train_robust, and their compensated ours-robust*) and the bottleneck's k-sweep points but the
+    sheet's (bottleneck-render-k{K}, rule render_bottleneck_k, and their compensated bottleneck-k{K})."""
     reps = {name: _representation(name, spec) for name, spec in design["representations"].items()}
+    for pt in (bottleneck or {}).values():
+        if pt.rep != BOTTLENECK_DEFAULT:
+            spec = {"producer": "render_bottleneck_k", "coding": pt.coding}
+            reps[pt.render] = _representation(pt.render, spec)
+            reps[pt.rep] = Representation(pt.rep, "train_compensator", Compensation(pt.render, "ce"))
     for g in robust_points:
         enhancers = {band: f"{RES}/models/robust/{g}/enhancer_{band}.pt" for band in ("low", "high")}
         reps[g] = Representation(g, "train_robust", enhancers=enhancers)
@@ -433,14 +462,15 @@ def check_plan(plan: Plan) -> None:
 
 def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
     """The plan of a run: the design sheet (validated by schemas/design.schema.yaml) expanded with the
-    config's blur sweep, robust variants and wavelet levels, and checked (:func:`check_plan`).
+    config's blur sweep, robust variants, bottleneck k-sweep and wavelet levels, and checked (:func:`check_plan`).
     ``config["anonymize"]["methods"]`` must name methods (:attr:`Plan.methods`)."""
     sweep = blur_sweep(config["baselines"]["blur"]["sigmas"], config["ingest"]["size"])
     robust_points = robust_variants(config["robust"])
+    k_points = bottleneck_points(config["bottleneck"])
     table1 = design_rows(design["table1"], sweep)
     table6_reps = [e for e in design["table6"] if isinstance(e, str)]
     plan = Plan(
-        representations=representations(design, robust_points),
+        representations=representations(design, robust_points, k_points),
         blur_sweep=sweep,
         matched=tuple(design["blur_matched"]),
         table1=table1,
@@ -460,6 +490,8 @@ def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:
         robust_sweep=bool(config["robust"]["sweep"]["enabled"]),
         levels=tuple(range(1, config["wavelet"]["level"] + 1)),
         anonymizer=tuple(config["anonymize"]["methods"]),
+        bottleneck_points=k_points,
+        bottleneck_sweep=bool((config["bottleneck"].get("sweep") or {}).get("enabled", False)),
     )
     check_plan(plan)
     # Table 6 names Table 1 representations, or rows of its own of known representations

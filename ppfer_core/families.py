@@ -1,6 +1,7 @@
 """The representations that come from config.yaml rather than from the design sheet (part of the
-plan, :mod:`ppfer_core.design`): the blur sweep (``blur-s{px}``) and the robust variants
-(``G-robust*``, compensated to ``ours-robust*``). Standard library only.
+plan, :mod:`ppfer_core.design`): the blur sweep (``blur-s{px}``), the robust variants
+(``G-robust*``, compensated to ``ours-robust*``) and the bottleneck's k-sweep (``bottleneck-render-k{K}``,
+compensated to ``bottleneck-k{K}``). Standard library only.
 """
 
 from __future__ import annotations
@@ -94,3 +95,47 @@ def compensated_name(grep: str) -> str:
     if not grep.startswith("G-robust"):
         raise ValueError(f"not a robust G representation: {grep!r}")
     return f"ours{grep[1:]}"
+
+
+BOTTLENECK_DEFAULT = "bottleneck"  # "Ours (bottleneck)" at bottleneck.k: the Table 1 row, a k-sweep point
+
+
+@dataclass(frozen=True)
+class BottleneckPoint:
+    """One "Ours (bottleneck)" at basis size ``k``: its compensated representation ``rep`` (render + F_fc)
+    and its renders ``render``; ``tag``: the folder of its own basis, codes and estimator (``k{K}``; ""
+    for the default point, whose files are the rules of rules/bottleneck.smk's)."""
+
+    k: int
+    rep: str
+    render: str
+    tag: str
+
+    @property
+    def coding(self) -> dict[str, str]:
+        """Its design-sheet ``coding`` (paths under results/); the coding's figures are in the compensated
+        representation's attack_codes file (one job per sweep point)."""
+        return {
+            "codes": f"bottleneck/{self.tag}/codes",
+            "inputs": f"bottleneck/{self.tag}/estimates",
+            "metrics": f"metrics/attacks/codes/{self.rep}.json",
+            "basis": f"models/bottleneck/{self.tag}/basis.npz",
+        }
+
+
+def bottleneck_points(bottleneck: Mapping[str, Any]) -> dict[str, BottleneckPoint]:
+    """The bottleneck representations the config asks for (compensated name -> :class:`BottleneckPoint`):
+    ``bottleneck`` (bottleneck.k, the Table 1 row) and, with bottleneck.sweep.enabled, ``bottleneck-k{K}``
+    per other K of bottleneck.sweep.ks (a K equal to bottleneck.k is the default point)."""
+    default = int(bottleneck["k"])
+    points = {
+        BOTTLENECK_DEFAULT: BottleneckPoint(default, BOTTLENECK_DEFAULT, f"{BOTTLENECK_DEFAULT}-render", "")
+    }
+    sweep = bottleneck.get("sweep") or {"enabled": False}
+    for k in map(int, sweep.get("ks", []) if sweep["enabled"] else []):
+        if k < 1:
+            raise ValueError(f"bottleneck.sweep.ks: {k} is no basis size (>= 1)")
+        if k != default:
+            rep = f"{BOTTLENECK_DEFAULT}-k{k}"
+            points[rep] = BottleneckPoint(k, rep, f"{BOTTLENECK_DEFAULT}-render-k{k}", f"k{k}")
+    return points

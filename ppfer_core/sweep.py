@@ -1,7 +1,8 @@
 """ "Ours (robust)"'s privacy / utility frontier (issues 14, 29): ``robust.sweep`` trains "Ours (robust)"
 once per point, one factor at a time around the robust.* defaults (the L1 anchor, the adversary steps per
 enhancer step, the ensemble size, the members' aggregate); each point is its ACC against its worst-case
-PLR over the attack suite, drawn beside other methods' points (:func:`reference_points`)."""
+PLR over the attack suite, drawn beside other methods' points (:func:`reference_points`).
+"Ours (bottleneck)"'s (issue 27): one point per basis size k (``bottleneck.sweep``), the same axes."""
 
 from __future__ import annotations
 
@@ -143,6 +144,84 @@ def plot_robust_sweep(
     ax.set_title(
         "Ours (robust): privacy / utility by L1 anchor, adversary steps, ensemble, aggregate", fontsize=9
     )
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------- the bottleneck's k-sweep
+SWEEP_HEAD = (
+    "representation",
+    "k",
+    "acc",
+    "plr_worst",
+    "plr_worst_lo",
+    "plr_worst_hi",
+    "worst_attacker",
+    "worst_status",
+    "plr_max_test",
+    "max_test_attacker",
+)
+"""The k-sweep table's first columns: the point, its ACC, ``plr_worst`` (the attacker chosen on the
+validation slice, scored on test) with its actor-clustered interval, attacker and status, and the
+optimistic maximum over test (``plr_max_test``) with its attacker; every attacker's column follows."""
+
+
+def bottleneck_sweep_table(
+    points: Mapping[str, int],
+    utility: Mapping[str, Mapping],
+    suite: Mapping[str, Mapping],
+    actors: Sequence[str],
+) -> pd.DataFrame:
+    """results/tables/bottleneck_sweep.csv: one row per point of the k-sweep (representation -> its basis
+    size k), ordered by k: :data:`SWEEP_HEAD`, then every other column of the attack suite (the code
+    attackers' and ``plr_landmarks`` among them). ``utility``: representation -> F_u's metrics (``acc``)."""
+    reps = list(points)
+    columns = suite_table(reps, suite, actors)
+    rows = [
+        {"representation": rep, "k": int(points[rep]), "acc": round(utility[rep]["acc"], 3), **columns[rep]}
+        for rep in reps
+    ]
+    table = pd.DataFrame(rows).sort_values("k", kind="stable").reset_index(drop=True)
+    return table[[*SWEEP_HEAD, *(c for c in table.columns if c not in SWEEP_HEAD)]]
+
+
+def _frontier(ax: Any, table: pd.DataFrame, labels: Sequence[str], color: str, name: str) -> None:
+    """One method's points: ACC against ``plr_worst`` with its interval, labelled, joined in table order."""
+    err = [table["plr_worst"] - table["plr_worst_lo"], table["plr_worst_hi"] - table["plr_worst"]]
+    ax.errorbar(table["plr_worst"], table["acc"], xerr=err, fmt="o-", color=color, capsize=3, label=name)
+    for label, x, y in zip(labels, table["plr_worst"], table["acc"], strict=True):
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7, color=color)
+
+
+def plot_bottleneck_sweep(
+    table: pd.DataFrame, path: str | Path, chance: float | None = None, robust: pd.DataFrame | None = None
+) -> None:
+    """ACC against the worst-case PLR per k (:func:`bottleneck_sweep_table`), and with ``robust`` (the
+    robust sweep's table, :func:`robust_sweep_table`) "Ours (robust)"'s points on the same axes."""
+    from ppfer_core.report import _pyplot
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    _frontier(ax, table, [f"k={k}" for k in table["k"]], "C2", "Ours (bottleneck), by k")
+    if robust is not None:
+        _frontier(
+            ax,
+            robust.sort_values("plr_worst"),
+            point_labels(robust.sort_values("plr_worst")),
+            "C3",
+            "Ours (robust)",
+        )
+    if chance is not None:
+        ax.axvline(chance, color="grey", ls="--", lw=1, label=f"identity chance ({chance:.1f}%)")
+        ax.axvline(2 * chance, color="grey", ls=":", lw=1, label="2 x chance")
+    ax.set_xlabel("worst-case privacy leakage ratio plr_worst (%)  <- better")
+    ax.set_ylabel("video FER accuracy ACC (%)  better ->")
+    ax.set_xlim(-2, 102)
+    ax.set_ylim(-2, 102)
+    ax.grid(alpha=0.3)
+    ax.set_title("Privacy / utility: the bottleneck's basis size k", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -78,11 +78,67 @@ rule flow:
         "../workflow_scripts/baseline_flow.py"
 
 
+# Image Swapping's landmarks (baselines.swap.landmarks): estimated from pixels by a landmark CNN trained
+# on the train split's frames against their landmarks (rule bottleneck_landmarks': the generator's on the
+# embedded corpus) and applied to every split, or detected by dlib (real corpora). Never a test clip's
+# true landmarks: those only score the regressor (swap_landmark_error, metrics only).
+SWAP = BASELINES["swap"]
+SWAP_REGRESSOR = SWAP["landmarks"] == "regressor" or (
+    SWAP["landmarks"] == "auto" and config["data"]["source"] == "synthetic"
+)
+SWAP_LANDMARKS = [f"{RES}/swap/landmarks/{split}.npy" for split in SPLITS]
+SWAP_LANDMARK_ERROR = f"{RES}/metrics/swap/landmarks.json"
+
+
+rule swap_landmarks:
+    input:
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        landmarks=f"{RES}/bottleneck/landmarks/train.npy",  # rule bottleneck_landmarks' (include order free)
+    output:
+        model=f"{RES}/models/swap/landmarks.pt",
+        train=SWAP_LANDMARKS[0],
+        test=SWAP_LANDMARKS[1],
+    log:
+        "logs/baselines/swap_landmarks.log",
+    benchmark:
+        "benchmarks/swap_landmarks.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        seed=config["seed"],
+        regressor=dict(SWAP["regressor"]),
+    script:
+        "../workflow_scripts/swap_landmarks.py"
+
+
+rule swap_landmark_error:
+    input:
+        test=SWAP_LANDMARKS[1],
+    output:
+        metrics=SWAP_LANDMARK_ERROR,
+    log:
+        "logs/baselines/swap_landmark_error.log",
+    benchmark:
+        "benchmarks/swap_landmark_error.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        # evaluation only: this rule writes metrics only
+        true_landmarks=f"{RES}/data/cremad/test_landmarks.npy",
+    script:
+        "../workflow_scripts/swap_landmark_error.py"
+
+
 rule swap:
     input:
         train=clips("cremad", "train"),
         test=clips("cremad", "test"),
         index=INDEX,
+        # every split's estimated landmarks (SWAP_REGRESSOR; dlib detects them otherwise)
+        landmarks=SWAP_LANDMARKS if SWAP_REGRESSOR else [],
     output:
         train=f"{RES}/reps/swap/train.npy",
         test=f"{RES}/reps/swap/test.npy",
@@ -96,10 +152,7 @@ rule swap:
     threads: 1
     params:
         seed=config["seed"],
-        swap=BASELINES["swap"],
+        swap=SWAP,
         source=config["data"]["source"],  # real: a photograph donor unless donor_image names one
-        # written by ingest beside the clips when the corpus has landmarks (not a declared output:
-        # real corpora have none, and then the landmark detector is used)
-        landmarks=[f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS],
     script:
         "../workflow_scripts/baseline_swap.py"

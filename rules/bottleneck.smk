@@ -115,28 +115,73 @@ rule render_bottleneck:
         "../workflow_scripts/render_bottleneck.py"
 
 
-# the closed set's only (its actors' labels); the open set's protocol has no code attacker
-rule code_attacks:
+# "Ours (bottleneck)"'s k-sweep (bottleneck.sweep, off by default, config/bottleneck_sweep.yaml): the same
+# three rules once per other basis size K (the plan's points, ppfer_core.families.bottleneck_points), with
+# the k{K} folders and params bottleneck.* at k = K -> bottleneck-render-k{K}; F_fc on it
+# (train_compensator) -> bottleneck-k{K}. The table and figure: rules/bottleneck_sweep.smk. Every path
+# is the closed set's, written out (no variable or wildcard of the rules above), and every directive
+# that names one is overridden.
+BOTTLENECK_SWEEP_KS = [str(pt.k) for pt in PLAN.bottleneck_points.values() if pt.tag]
+
+
+use rule fit_basis as fit_basis_k with:
     input:
-        codes_train=f"{RES}/bottleneck/codes/train.npy",
-        codes_test=f"{RES}/bottleneck/codes/test.npy",
-        estimates_train=f"{RES}/bottleneck/estimates/train.npy",
-        estimates_test=f"{RES}/bottleneck/estimates/test.npy",
-        basis=f"{RES}/models/bottleneck/basis.npz",
-        index=INDEX,
+        landmarks=f"{RES}/bottleneck/landmarks/train.npy",  # rule bottleneck_landmarks' (closed set)
     output:
-        metrics=f"{RES}/metrics/bottleneck/code_attacks.json",
+        basis=f"{RES}/models/bottleneck/k{{k}}/basis.npz",
+        metrics=f"{RES}/metrics/bottleneck/k{{k}}/basis.json",
     log:
-        "logs/bottleneck/code_attacks.log",
+        "logs/bottleneck/fit_basis/k{k}.log",
     benchmark:
-        "benchmarks/bottleneck/code_attacks.tsv"
-    conda:
-        "../envs/ppfer.yaml"
-    threads: 1
+        "benchmarks/bottleneck/fit_basis/k{k}.tsv"
+    wildcard_constraints:
+        k=rep_pattern(BOTTLENECK_SWEEP_KS),
     params:
         seed=config["seed"],
-        # evaluation only (the codes' error, the raw-landmark reference attackers): this rule
-        # produces no representation
-        true_landmarks=[f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS],
-    script:
-        "../workflow_scripts/code_attacks.py"
+        bottleneck=lambda w: {**config["bottleneck"], "k": int(w.k)},
+        size=config["ingest"]["size"],
+
+
+use rule estimate_codes as estimate_codes_k with:
+    input:
+        train=clips("cremad", "train"),
+        test=clips("cremad", "test"),
+        basis=rules.fit_basis_k.output.basis,
+        landmarks=f"{RES}/bottleneck/landmarks/train.npy",
+    output:
+        model=f"{RES}/models/bottleneck/k{{k}}/estimator.pt",
+        estimates_train=f"{RES}/bottleneck/k{{k}}/estimates/train.npy",
+        estimates_test=f"{RES}/bottleneck/k{{k}}/estimates/test.npy",
+        train=f"{RES}/bottleneck/k{{k}}/codes/train.npy",
+        test=f"{RES}/bottleneck/k{{k}}/codes/test.npy",
+    log:
+        "logs/bottleneck/estimate_codes/k{k}.log",
+    benchmark:
+        "benchmarks/bottleneck/estimate_codes/k{k}.tsv"
+    wildcard_constraints:
+        k=rep_pattern(BOTTLENECK_SWEEP_KS),
+    params:
+        seed=config["seed"],
+        bottleneck=lambda w: {**config["bottleneck"], "k": int(w.k)},
+
+
+use rule render_bottleneck as render_bottleneck_k with:
+    input:
+        basis=rules.fit_basis_k.output.basis,
+        train=rules.estimate_codes_k.output.train,
+        test=rules.estimate_codes_k.output.test,
+        index=INDEX,
+    output:
+        train=f"{RES}/reps/bottleneck-render-k{{k}}/train.npy",
+        test=f"{RES}/reps/bottleneck-render-k{{k}}/test.npy",
+        template=f"{RES}/reps/bottleneck-render-k{{k}}/template.png",
+    log:
+        "logs/bottleneck/render_bottleneck/k{k}.log",
+    benchmark:
+        "benchmarks/bottleneck/render_bottleneck/k{k}.tsv"
+    wildcard_constraints:
+        k=rep_pattern(BOTTLENECK_SWEEP_KS),
+    params:
+        seed=config["seed"],
+        bottleneck=lambda w: {**config["bottleneck"], "k": int(w.k)},
+        size=config["ingest"]["size"],

@@ -58,12 +58,15 @@ def training(stage):
 
 def code_inputs(wildcards):
     """A coded representation's (design.yaml `coding`) code and input arrays by split (rule
-    attack_codes): codes_train, inputs_train, codes_test, inputs_test."""
-    return {
+    attack_codes): codes_train, inputs_train, codes_test, inputs_test, and its basis when it has one.
+    """
+    coding = PLAN.coded[wildcards.rep]
+    arrays = {
         f"{name}_{split}": path
         for split in SPLITS
-        for name, path in PLAN.coded[wildcards.rep].files(split).items()
+        for name, path in coding.files(split).items()
     }
+    return {**arrays, **({"basis": coding.basis_file()} if coding.basis else {})}
 
 
 def rep_clips(rep, split):

@@ -42,7 +42,13 @@ from typing import Any
 
 # the representations the config makes (blur sweep, robust variants) are the plan's (ppfer_core.design,
 # standard library only); named here too for the rule files and tests that read them from planning
-from ppfer_core.design import RobustPoint, blur_sweep, compensated_name, robust_variants  # noqa: F401
+from ppfer_core.design import (  # noqa: F401
+    RobustPoint,
+    blur_sweep,
+    bottleneck_points,
+    compensated_name,
+    robust_variants,
+)
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,9 @@ use rule attack_suite as attack_suite_recovered with:
 
 # Issue 27: a representation that is a function of a code (design.yaml `coding`: the bottleneck's renders
 # and F_fc on them) is attacked on that code too (its attackers count in plr_worst) and on the input
-# the code is computed from (plr_landmarks, beside). One job per coded representation (PLAN.coded).
+# the code is computed from (plr_landmarks, beside); for reference on the raw true landmarks, and the
+# code's error and an emotion probe (the coding's own figures, evaluation only: the one code-attacker
+# path). One job per coded representation (PLAN.coded).
 rule attack_codes:
     input:
         unpack(code_inputs),
@@ -149,6 +151,8 @@ rule attack_codes:
         seed=config["seed"],
         codes=dict(ATTACKS["codes"]),
         convergence=dict(ATTACKS["convergence"]),
+        # evaluation only (the raw landmarks' attackers, the codes' error): this rule writes metrics only
+        true_landmarks=[f"{RES}/data/cremad/{split}_landmarks.npy" for split in SPLITS],
     script:
         "../workflow_scripts/attack_codes.py"
 

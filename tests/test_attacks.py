@@ -328,6 +328,82 @@ def test_robust_sweep_table_and_figure(tmp_path):
         compensated_name("G")
 
 
+# --------------------------------------------------------------------------------------- bottleneck k-sweep
+
+
+def _leak(c: int, val: int | None = None) -> dict:
+    hits = _hits(c)
+    val = c if val is None else val
+    return {"correct": c, "correct_vote": c, "n": 10, "train_acc": 1.0, "hits": hits, "hits_vote": hits} | {
+        "val_correct": val,
+        "val_correct_vote": val,
+        "val_n": 10,
+        "status": "converged",
+    }
+
+
+def test_bottleneck_points_and_sweep_table(tmp_path):
+    """Issue 27: bottleneck.sweep's points (k itself is the default row, bottleneck), and the sweep table:
+    one row per k in k order, plr_worst over the pixel AND code attackers (chosen on validation), the
+    landmark attacker beside and never chosen; the figure with the robust sweep on the same axes."""
+    from workflow_facts import planning
+
+    from ppfer_core.sweep import SWEEP_HEAD, bottleneck_sweep_table, plot_bottleneck_sweep
+
+    cfg = {"k": 4, "sweep": {"enabled": True, "ks": [16, 4, 1]}}
+    points = planning.bottleneck_points(cfg)
+    assert list(points) == ["bottleneck", "bottleneck-k16", "bottleneck-k1"]
+    assert (points["bottleneck-k16"].render, points["bottleneck-k16"].k) == ("bottleneck-render-k16", 16)
+    assert points["bottleneck-k1"].coding["basis"] == "models/bottleneck/k1/basis.npz"
+    assert list(planning.bottleneck_points({**cfg, "sweep": {"enabled": False, "ks": [1]}})) == ["bottleneck"]
+    with pytest.raises(ValueError, match="bottleneck.sweep.ks: 0"):
+        planning.bottleneck_points({**cfg, "sweep": {"enabled": True, "ks": [0]}})
+    ks = {rep: pt.k for rep, pt in points.items()}
+    pixels = {"validator": _leak(1), "scratch": _leak(2), "recovered": _leak(1)}
+    suite = {
+        "frames": {r: pixels for r in ks},
+        "adaptive": {r: _leak(1) for r in ks},
+        "clip": {r: _leak(1) for r in ks},
+        # the GRU on the codes leaks more with k; at k=1 it is worse than the scratch CNN on validation
+        "codes": {
+            r: {
+                "logreg": _leak(1),
+                "mlp": _leak(1),
+                "gru": _leak(min(k, 9), val=min(k, 9)),
+                "landmarks": {**_leak(10), "attacker": "mlp"},
+            }
+            for r, k in ks.items()
+        },
+    }
+    utility = {r: {"acc": 40.0 + k} for r, k in ks.items()}
+    t = bottleneck_sweep_table(ks, utility, suite, ACTORS10)
+    assert list(t.columns[: len(SWEEP_HEAD)]) == list(SWEEP_HEAD)
+    assert list(t["k"]) == [1, 4, 16] and list(t["representation"]) == [
+        "bottleneck-k1",
+        "bottleneck",
+        "bottleneck-k16",
+    ]
+    assert list(t["acc"]) == [41.0, 44.0, 56.0]
+    assert list(t["worst_attacker"]) == ["plr_scratch", "plr_code_gru", "plr_code_gru"]
+    assert list(t["plr_worst"]) == [20.0, 40.0, 90.0] and (t["plr_worst_lo"] <= t["plr_worst"]).all()
+    assert (t["plr_landmarks"] == 100.0).all() and "plr_landmarks" not in set(t["worst_attacker"])
+    robust = pd.DataFrame(
+        {
+            "representation": ["ours-robust"],
+            "l1_weight": [1.0],
+            "adversary_steps": [5],
+            "ensemble": [2],
+            "aggregate": ["max"],
+            "acc": [70.0],
+            "plr_worst": [80.0],
+            "plr_worst_lo": [70.0],
+            "plr_worst_hi": [90.0],
+        }
+    )
+    plot_bottleneck_sweep(t, tmp_path / "k.png", chance=10.0, robust=robust)
+    assert (tmp_path / "k.png").stat().st_size > 0
+
+
 def test_robust_sweep_figure_draws_other_methods_beside_it(tmp_path):
     from ppfer_core.sweep import plot_robust_sweep, reference_points, robust_sweep_table
 

@@ -360,8 +360,9 @@ def rule_reads(tmp_path: Path, rules: list[str], scope: str = "") -> dict[str, l
 def test_basis_and_estimator_rules_read_no_test_landmarks_and_no_labels(tmp_path):
     """The rules that make the codes (and so the representation) read the train split's true
     landmarks and pixels only: no test landmarks, no corpus landmark file of every split, no index
-    (identity and emotion labels). Only code_attacks (evaluation) reads the test landmarks."""
-    rules = ["bottleneck_landmarks", "fit_basis", "estimate_codes", "render_bottleneck", "code_attacks"]
+    (identity and emotion labels). Only metrics-only rules (attack_codes, swap_landmark_error) read the test
+    landmarks: the Snakefile's check_metrics_only_readers, test_plan's tests of it."""
+    rules = ["bottleneck_landmarks", "fit_basis", "estimate_codes", "render_bottleneck"]
     reads = rule_reads(tmp_path, rules)
     train_marks = {"bottleneck_landmarks": "results/data/cremad/train_landmarks.npy"}
     for rule in ("bottleneck_landmarks", "fit_basis", "estimate_codes"):
@@ -376,7 +377,39 @@ def test_basis_and_estimator_rules_read_no_test_landmarks_and_no_labels(tmp_path
     assert not any(
         "landmarks/" in str(v) or "landmarks.np" in str(v) for v in _flat(reads["render_bottleneck"])
     )
-    assert any("test_landmarks" in str(v) for v in _flat(reads["code_attacks"]))
+
+
+def test_image_swapping_reads_landmarks_estimated_from_pixels_never_the_test_truth(tmp_path):
+    """Issue 27: no representation is made from a test clip's true landmarks, Image Swapping's included
+    (it was exempt): swap reads the landmark CNN's estimates of every split (swap_landmarks, trained on
+    the train split's frames and landmarks); only swap_landmark_error (metrics only) reads the test truth."""
+    reads = rule_reads(tmp_path, ["swap", "swap_landmarks", "swap_landmark_error"])
+    swap, regressor = (list(map(str, _flat(reads[r]))) for r in ("swap", "swap_landmarks"))
+    assert "results/swap/landmarks/test.npy" in swap and "results/swap/landmarks/train.npy" in swap
+    assert "results/bottleneck/landmarks/train.npy" in regressor
+    for strings in (swap, regressor):
+        assert not any("_landmarks.npy" in v for v in strings), strings
+    assert "results/data/cremad/test_landmarks.npy" in map(str, _flat(reads["swap_landmark_error"]))
+
+
+def test_coding_figures_score_the_codes_against_the_true_landmarks(corpus, template):
+    """attack_codes' evaluation-only figures (the former code_attacks'): the true landmarks' own codes
+    have no error; noise on the codes has, in proportion; the emotion probe reads emotion from the codes."""
+    from ppfer_core.bottleneck.attacks import coding_figures
+
+    _, lms = corpus
+    basis = fit_basis(lms, template.canonical, BasisSettings(k=5, reference="relative"))
+    codes = encode(lms, basis).astype(np.float32)
+    emotions = np.tile(np.arange(len(EMOTIONS)), 3)
+    exact = coding_figures(codes, codes, lms, basis, emotions, emotions)
+    assert exact["landmark_error_px"] < 1e-4 and exact["code_error_share"] < 1e-4
+    assert exact["emotion_probe_test_acc"] == 100.0
+    noisy = codes + np.random.default_rng(0).normal(0, 1, codes.shape).astype(np.float32) * codes.std()
+    worse = coding_figures(codes, noisy, lms, basis, emotions, emotions)
+    assert (
+        0.5 < worse["code_error_share"] < 2.0
+        and worse["landmark_error_px"] > 100 * exact["landmark_error_px"]
+    )
 
 
 def test_open_scope_basis_and_estimator_read_only_the_open_train_clips(tmp_path):

@@ -93,7 +93,8 @@ def test_the_default_plan_names_every_table_row():
         "results/tables/paired_tests.csv",
         "results/tables/reinjection.csv",  # plr_worst before and after F_fc (issue 26)
         "results/models/anonymizer.pt",
-        "results/metrics/bottleneck/code_attacks.json",  # the bottleneck's coding's own figures (issue 27)
+        # the bottleneck's coding's own figures (issue 27): attack_codes' file of the renders
+        "results/metrics/attacks/codes/bottleneck-render.json",
         "results/metrics/federated/bottleneck/estimator.json",  # its federated coding's (Table 6)
     ]
 
@@ -445,9 +446,9 @@ def test_a_landmark_attacker_cannot_be_selectable_without_being_counted():
 def test_the_test_landmarks_check_names_a_rule_that_feeds_them_to_a_representation():
     truth = "results/data/cremad/test_landmarks.npy"
     rules = {
-        "code_attacks": (
+        "attack_codes": (
             [truth, "results/bottleneck/codes/test.npy"],
-            ["results/metrics/bottleneck/code_attacks.json"],
+            ["results/metrics/attacks/codes/bottleneck-render.json"],
         ),
         "train_landmarks": (
             ["results/data/cremad/train.npy", {"targets": [truth]}],
@@ -457,9 +458,11 @@ def test_the_test_landmarks_check_names_a_rule_that_feeds_them_to_a_representati
         "swap": ([truth], ["results/reps/swap/test.npy"]),
     }
     assert planning.readers_beyond_metrics(rules, truth) == ["swap", "train_landmarks"]  # params nested too
+    with pytest.raises(ValueError, match=r"rules swap, train_landmarks read .*test_landmarks\.npy"):
+        planning.check_metrics_only_readers(rules, truth)  # swap is exempt no more (issue 27)
     with pytest.raises(ValueError, match=r"rules train_landmarks read .*test_landmarks\.npy"):
         planning.check_metrics_only_readers(rules, truth, exempt={"swap": "known"})
-    planning.check_metrics_only_readers({k: rules[k] for k in ("code_attacks", "render")}, truth)
+    planning.check_metrics_only_readers({k: rules[k] for k in ("attack_codes", "render")}, truth)
 
 
 @pytest.mark.parametrize("field", ["input", "params"])
@@ -485,3 +488,49 @@ def test_a_rule_that_makes_a_representation_from_the_test_landmarks_stops_the_pa
         run.returncode != 0
         and "rules peek read results/data/cremad/test_landmarks.npy" in run.stderr + run.stdout
     )
+
+
+# --------------------------------------------------------------------------- the bottleneck's k-sweep
+
+
+def test_the_bottleneck_sweep_is_off_by_default_and_adds_its_points_through_the_plan():
+    """Issue 27: bottleneck.sweep adds bottleneck-k{K} (render + F_fc, coded by its own k{K} codes and
+    basis) per other K to the attacked representations and the sweep's table and figure to the outputs."""
+    assert build_plan(DESIGN, CONFIG).bottleneck_sweep_reps == []
+    assert not any("bottleneck_sweep" in f for f in build_plan(DESIGN, CONFIG).final_outputs())
+    sweep = yaml.safe_load((ROOT / "config" / "bottleneck_sweep.yaml").read_text())["bottleneck"]["sweep"]
+    plan = build_plan(DESIGN, {**CONFIG, "bottleneck": {**CONFIG["bottleneck"], "sweep": sweep}})
+    others = [k for k in sweep["ks"] if k != CONFIG["bottleneck"]["k"]]
+    assert plan.bottleneck_sweep_reps == ["bottleneck", *(f"bottleneck-k{k}" for k in others)]
+    assert set(plan.bottleneck_sweep_reps) <= set(plan.attacked_reps)
+    k = others[0]
+    render = plan.representations[f"bottleneck-render-k{k}"]
+    assert render.producer == "render_bottleneck_k"
+    assert plan.compensated[f"bottleneck-k{k}"] == (f"bottleneck-render-k{k}", "ce")
+    coding = plan.coded[f"bottleneck-k{k}"]  # inherited from its renders
+    assert coding == render.coding and coding.basis == f"models/bottleneck/k{k}/basis.npz"
+    assert coding.files("test")["codes"] == f"results/bottleneck/k{k}/codes/test.npy"
+    assert coding.basis_file() == f"results/models/bottleneck/k{k}/basis.npz"  # attack_codes' input
+    assert (
+        build_plan(DESIGN, CONFIG).coded["bottleneck"].basis_file() == "results/models/bottleneck/basis.npz"
+    )
+    assert {"results/tables/bottleneck_sweep.csv", "results/report/bottleneck_sweep.png"} <= set(
+        plan.final_outputs()
+    )
+
+
+def test_the_bottleneck_sweep_config_dry_runs_its_jobs_per_k(tmp_path):
+    jobs = _jobs(
+        ROOT / "Snakefile",
+        tmp_path,
+        ["config.yaml", "config/bottleneck_sweep.yaml"],
+        ("results/tables/bottleneck_sweep.csv",),
+    )
+    sweep = yaml.safe_load((ROOT / "config" / "bottleneck_sweep.yaml").read_text())["bottleneck"]["sweep"]
+    others = {str(k) for k in sweep["ks"] if k != CONFIG["bottleneck"]["k"]}
+    for rule in ("fit_basis_k", "estimate_codes_k", "render_bottleneck_k"):
+        ks = {w.split("k=")[1] for r, _, _, wc in jobs if r == rule for w in wc}
+        assert ks == others, rule
+    reps = {w.split("rep=")[1] for r, _, _, wc in jobs if r in ("attack_codes", "utility") for w in wc}
+    assert reps >= {"bottleneck", *(f"bottleneck-k{k}" for k in others)}
+    assert sum(r == "bottleneck_sweep" for r, *_ in jobs) == 1

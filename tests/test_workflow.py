@@ -361,7 +361,12 @@ def test_tiny_run_reports_the_bottleneck_with_its_code_attackers(tiny_run):
         assert len(record[name]["hits"]) == record[name]["n"] == n and record[name]["val_n"] > 0, name
     assert record["landmarks"]["attacker"] in ("logreg", "mlp", "gru")
     assert abs(row["plr_landmarks"] - 100.0 * record["landmarks"]["correct"] / n) < 1e-3
-    assert (tiny_run / "results/metrics/bottleneck/code_attacks.json").exists()  # the coding's own figures
+    # the one code-attacker path: the raw true landmarks' attackers and the coding's own figures beside
+    render = json.loads((tiny_run / "results/metrics/attacks/codes/bottleneck-render.json").read_text())
+    assert render["raw_landmarks"]["attacker"] in ("logreg", "mlp", "gru")
+    assert set(render["raw_landmarks_attackers"]) == {"logreg", "mlp", "gru"}
+    assert {"landmark_error_px", "code_error_share", "emotion_probe_test_acc"} <= set(render["coding"])
+    assert not (tiny_run / "results/metrics/bottleneck/code_attacks.json").exists()
 
 
 def test_tiny_run_yields_open_set_table(tiny_run):

@@ -1,8 +1,8 @@
 """Rule swap: the image-swapping baseline: a donor face not in the corpus warped onto every frame's
-68 landmarks (from ingest, or detected with dlib for corpora without them) and blended in their hull."""
+68 landmarks (estimated from pixels by rule swap_landmarks' CNN, or detected with dlib) and blended in
+their hull. Never a test clip's true landmarks."""
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,16 +31,16 @@ donor, donor_lm, what = choose_donor(
 log(f"donor: {what}")
 imsave(snakemake.output.donor, donor, check_contrast=False)
 
-for split, lm_path in zip(("train", "test"), snakemake.params.landmarks):
+estimated = list(snakemake.input.landmarks)  # train, test (rule swap_landmarks) or none: dlib
+for i_split, split in enumerate(("train", "test")):
     src = np.load(snakemake.input[split], mmap_mode="r")
-    use_file = cfg["landmarks"] == "ingest" or (cfg["landmarks"] == "auto" and Path(lm_path).exists())
-    if use_file:
-        if not Path(lm_path).exists():
-            raise FileNotFoundError(
-                f"{lm_path}: the corpus has no landmarks; set baselines.swap.landmarks to dlib or auto"
+    if estimated:
+        marks = np.load(estimated[i_split], mmap_mode="r")
+        if marks.shape[:2] != src.shape[:2]:
+            raise ValueError(
+                f"{estimated[i_split]}: shape {marks.shape} does not match the clips {src.shape}"
             )
-        marks = np.load(lm_path, mmap_mode="r")
-        log(f"{split}: landmarks from {lm_path}")
+        log(f"{split}: landmarks estimated from pixels, {estimated[i_split]}")
     else:
         marks = None
         log(f"{split}: landmarks detected with dlib")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -118,3 +119,33 @@ def code_attacks(
         pt = net(torch.from_numpy((xte - mu) / sd)).argmax(1).numpy()
     scores.append(AttackScore(prefix + "gru", _acc(pv, ytr[val_i]), _acc(pt, yte)))
     return scores
+
+
+def coding_figures(
+    codes_train: np.ndarray,
+    codes_test: np.ndarray,
+    true_test: np.ndarray,
+    basis: Any,
+    emotions_train: np.ndarray,
+    emotions_test: np.ndarray,
+) -> dict[str, float]:
+    """Evaluation only (rule attack_codes): the test codes' error against the codes of the test clips'
+    true landmarks [N, T, 68, 2] on ``basis`` (an :class:`~ppfer_core.bottleneck.basis.ExpressionBasis`):
+    per point in px and as a share of the inter-ocular distance, and as RMS code error / RMS true code;
+    and an emotion probe (logistic regression on the clips' code summaries, trained on train, % on
+    test): does the code keep the expression?"""
+    from ppfer_core.bottleneck.basis import encode
+    from ppfer_core.bottleneck.estimator import code_point_errors
+
+    px, iod = code_point_errors(codes_test, true_test, basis)
+    true_codes = encode(true_test, basis)
+    share = float(np.sqrt(((codes_test - true_codes) ** 2).sum(-1).mean() / (true_codes**2).sum(-1).mean()))
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+    probe.fit(clip_features(codes_train), emotions_train)
+    emotion = _acc(probe.predict(clip_features(codes_test)), emotions_test)
+    return {
+        "landmark_error_px": px,
+        "landmark_error_iod": iod,
+        "code_error_share": share,
+        "emotion_probe_test_acc": emotion,
+    }

@@ -34,8 +34,8 @@ class BasisSettings:
 
 @dataclass(frozen=True)
 class RegressorSettings:
-    """Training of the landmark regressor (library and bench only: the DAG estimates the code
-    directly, :class:`EstimatorSettings`)."""
+    """Training of the landmark regressor (config ``baselines.swap.regressor``: Image Swapping's landmarks,
+    rule swap_landmarks; the bottleneck estimates its code directly, :class:`EstimatorSettings`)."""
 
     width: int = 32
     epochs: int = 12
@@ -100,7 +100,8 @@ class BottleneckSettings:
     def from_config(cls, cfg: Mapping) -> BottleneckSettings:
         """From the ``bottleneck:`` mapping; unknown keys raise ValueError naming them."""
         basis_keys = {f.name for f in fields(BasisSettings)}
-        known = basis_keys | {"estimator", "template_actor", "landmarks"}
+        # sweep: the plan's (ppfer_core.families.bottleneck_points), not a setting of one bottleneck
+        known = basis_keys | {"estimator", "template_actor", "landmarks", "sweep"}
         unknown = set(cfg) - known
         if unknown:
             raise ValueError(f"bottleneck: unknown keys {sorted(unknown)} (known: {sorted(known)})")

@@ -1,0 +1,27 @@
+"""Rule swap_landmarks: Image Swapping's landmarks from pixels. A landmark CNN (ppfer_core.bottleneck
+.landmarks) trained on the train split's frames against their 68 landmarks (rule bottleneck_landmarks),
+then applied to every split. No test clip's true landmarks and no label is read."""
+
+import numpy as np
+
+from ppfer_core.arrays import load_clips
+from ppfer_core.bottleneck import RegressorSettings, predict_landmarks, save_regressor, train_regressor
+from ppfer_core.npyfiles import npy_output
+from ppfer_core.runtime import Job
+
+job = Job.from_snakemake(snakemake)
+settings = RegressorSettings(**job.params.regressor)
+train = load_clips(snakemake.input.train)
+truth = np.load(snakemake.input.landmarks)
+if truth.shape[:2] != train.shape[:2]:
+    raise ValueError(
+        f"{snakemake.input.landmarks}: shape {truth.shape} does not match the clips {train.shape}"
+    )
+with job.resumable(snakemake.output.model) as state:
+    net, _ = train_regressor(np.asarray(train), truth, settings, job.run("swap_landmarks", state))
+    save_regressor(net, snakemake.output.model)
+for split in ("train", "test"):
+    marks = predict_landmarks(net, load_clips(getattr(snakemake.input, split)))
+    with npy_output(getattr(snakemake.output, split), marks.shape, np.float32) as out:
+        out[:] = marks
+    job.log(f"landmarks of {split}: {marks.shape} -> {getattr(snakemake.output, split)}")
