@@ -308,6 +308,14 @@ def test_code_estimator_resumes_after_interruption(corpus, template, tmp_path, o
     save_estimator(resumed, str(tmp_path / "estimator.pt"))
     loaded = load_estimator(str(tmp_path / "estimator.pt"))
     np.testing.assert_array_equal(predict_codes(loaded, clips), predict_codes(resumed, clips))
+    # what rules estimate_codes / fed_estimate_codes write: the estimates and their relative codes
+    from ppfer_core.bottleneck import write_codes
+
+    np.save(tmp_path / "clips.npy", clips)
+    paths = (tmp_path / "clips.npy", tmp_path / "est.npy", tmp_path / "codes.npy")
+    assert write_codes(loaded, basis, *paths) == len(clips)
+    np.testing.assert_allclose(np.load(paths[1]), predict_codes(loaded, clips), atol=1e-6)
+    np.testing.assert_allclose(np.load(paths[2]), relative_codes(np.load(paths[1]), basis), atol=1e-6)
 
 
 ROOT = Path(__file__).resolve().parents[1]

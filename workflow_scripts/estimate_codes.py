@@ -9,12 +9,10 @@ from ppfer_core.arrays import load_clips
 from ppfer_core.bottleneck import (
     BottleneckSettings,
     ExpressionBasis,
-    predict_codes,
-    relative_codes,
     save_estimator,
     train_code_estimator,
+    write_codes,
 )
-from ppfer_core.npyfiles import npy_output
 from ppfer_core.runtime import Job
 
 job = Job.from_snakemake(snakemake)
@@ -35,13 +33,6 @@ with job.resumable(snakemake.output.model) as state:
     net, _ = train_code_estimator(np.asarray(train), truth, basis, settings.estimator, run)
     save_estimator(net, snakemake.output.model)
 for split in ("train", "test"):
-    clips = load_clips(getattr(snakemake.input, split))
-    estimates = predict_codes(net, clips)
-    codes = relative_codes(estimates, basis)
-    for path, arr in (
-        (getattr(snakemake.output, f"estimates_{split}"), estimates),
-        (getattr(snakemake.output, split), codes),
-    ):
-        with npy_output(path, arr.shape, np.float32) as out:
-            out[:] = arr
-    job.log(f"codes of {split}: {clips.shape[0]} clips -> {getattr(snakemake.output, split)}")
+    out, estimates = getattr(snakemake.output, split), getattr(snakemake.output, f"estimates_{split}")
+    n = write_codes(net, basis, getattr(snakemake.input, split), estimates, out)
+    job.log(f"codes of {split}: {n} clips -> {out}")

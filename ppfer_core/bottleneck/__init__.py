@@ -33,6 +33,7 @@ from ppfer_core.bottleneck.estimator import (
     relative_codes,
     save_estimator,
     train_code_estimator,
+    write_codes,
 )
 from ppfer_core.bottleneck.landmarks import (
     LandmarkRegressor,
@@ -95,6 +96,7 @@ __all__ = [
     "predict_landmarks",
     "procrustes",
     "relative_codes",
+    "write_codes",
     "render_codes",
     "save_estimator",
     "save_regressor",

@@ -222,6 +222,21 @@ def relative_codes(estimates: np.ndarray, basis: ExpressionBasis) -> np.ndarray:
     return np.nan_to_num(codes).astype(np.float32)
 
 
+def write_codes(net: CodeEstimator, basis: ExpressionBasis, clips_path, estimates_path, codes_path) -> int:
+    """Apply the estimator to the clips at ``clips_path``: the per-frame estimates
+    (:func:`predict_codes`) to ``estimates_path`` and their relative codes (:func:`relative_codes`) to
+    ``codes_path``, each written whole or not at all. Returns the number of clips."""
+    from ppfer_core.arrays import load_clips
+    from ppfer_core.npyfiles import npy_output
+
+    clips = load_clips(clips_path)
+    estimates = predict_codes(net, clips)
+    for path, arr in ((estimates_path, estimates), (codes_path, relative_codes(estimates, basis))):
+        with npy_output(path, arr.shape, np.float32) as out:
+            out[:] = arr
+    return int(clips.shape[0])
+
+
 def save_estimator(net: CodeEstimator, path: str) -> None:
     """Weights (with the output scale) and the constructor arguments; never a partial file."""
     blob = {"size": net.size, "k": net.k, "width": net.width, "inputs": net.inputs, "state": net.state_dict()}
