@@ -156,6 +156,17 @@ attacker: an entry here, the rule that writes its metrics (with its config block
 
 
 SUITE_INDEX = "suite_index"
+# the worst case over the attackers: chosen on validation (plr_worst, its interval, attacker and
+# status), and the test maximum beside it for comparison
+WORST_COLUMNS = (
+    "plr_worst",
+    "plr_worst_lo",
+    "plr_worst_hi",
+    "worst_attacker",
+    "worst_status",
+    "plr_max_test",
+    "max_test_attacker",
+)
 """Input name of the index whose test clips' actors cluster the suite's intervals (:func:`suite_actors`)."""
 
 
@@ -188,13 +199,7 @@ def suite_columns(attackers: tuple[Attacker, ...] = ATTACKERS) -> tuple[str, ...
     ``status_{name}`` of every attacker trained here."""
     return (
         *(c for a in attackers for c in a.columns),
-        "plr_worst",
-        "plr_worst_lo",
-        "plr_worst_hi",
-        "worst_attacker",
-        "worst_status",
-        "plr_max_test",
-        "max_test_attacker",
+        *WORST_COLUMNS,
         *(f"train_acc_{a.name}" for a in attackers if a.train_acc),
         *(f"status_{a.name}" for a in attackers if a.train_acc),
     )

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ppfer_core.design import ROBUST_DEFAULT, compensated_name
-from ppfer_core.suite import suite_table
+from ppfer_core.suite import WORST_COLUMNS, suite_table
 
 POINT_COLUMNS = (
     ("l1_weight", "l1_weight", float),
@@ -155,13 +155,7 @@ SWEEP_HEAD = (
     "representation",
     "k",
     "acc",
-    "plr_worst",
-    "plr_worst_lo",
-    "plr_worst_hi",
-    "worst_attacker",
-    "worst_status",
-    "plr_max_test",
-    "max_test_attacker",
+    *WORST_COLUMNS,
 )
 """The k-sweep table's first columns: the point, its ACC, ``plr_worst`` (the attacker chosen on the
 validation slice, scored on test) with its actor-clustered interval, attacker and status, and the
