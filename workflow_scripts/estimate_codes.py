@@ -3,9 +3,6 @@ the codes of its true landmarks (the basis of rule fit_basis), then applied to e
 per-frame estimates (within-clip and expressiveness codes) and the relative codes. No test landmark
 and no label is read."""
 
-import numpy as np
-
-from ppfer_core.arrays import load_clips
 from ppfer_core.bottleneck import (
     BottleneckSettings,
     ExpressionBasis,
@@ -13,6 +10,7 @@ from ppfer_core.bottleneck import (
     train_code_estimator,
     write_codes,
 )
+from ppfer_core.bottleneck.landmarks import train_clips_and_landmarks
 from ppfer_core.runtime import Job
 
 job = Job.from_snakemake(snakemake)
@@ -22,15 +20,10 @@ if settings.basis.reference != "relative":
         f"bottleneck.reference {settings.basis.reference!r}: the code estimator gives relative codes only"
     )
 basis = ExpressionBasis.load(snakemake.input.basis)
-train = load_clips(snakemake.input.train)
-truth = np.load(snakemake.input.landmarks)
-if truth.shape[:2] != train.shape[:2]:
-    raise ValueError(
-        f"{snakemake.input.landmarks}: shape {truth.shape} does not match the clips {train.shape}"
-    )
+train, truth = train_clips_and_landmarks(snakemake.input.train, snakemake.input.landmarks)
 with job.resumable(snakemake.output.model) as state:
     run = job.run("code_estimator", state)
-    net, _ = train_code_estimator(np.asarray(train), truth, basis, settings.estimator, run)
+    net, _ = train_code_estimator(train, truth, basis, settings.estimator, run)
     save_estimator(net, snakemake.output.model)
 for split in ("train", "test"):
     out, estimates = getattr(snakemake.output, split), getattr(snakemake.output, f"estimates_{split}")

@@ -6,19 +6,15 @@ import numpy as np
 
 from ppfer_core.arrays import load_clips
 from ppfer_core.bottleneck import RegressorSettings, predict_landmarks, save_regressor, train_regressor
+from ppfer_core.bottleneck.landmarks import train_clips_and_landmarks
 from ppfer_core.npyfiles import npy_output
 from ppfer_core.runtime import Job
 
 job = Job.from_snakemake(snakemake)
 settings = RegressorSettings(**job.params.regressor)
-train = load_clips(snakemake.input.train)
-truth = np.load(snakemake.input.landmarks)
-if truth.shape[:2] != train.shape[:2]:
-    raise ValueError(
-        f"{snakemake.input.landmarks}: shape {truth.shape} does not match the clips {train.shape}"
-    )
+train, truth = train_clips_and_landmarks(snakemake.input.train, snakemake.input.landmarks)
 with job.resumable(snakemake.output.model) as state:
-    net, _ = train_regressor(np.asarray(train), truth, settings, job.run("swap_landmarks", state))
+    net, _ = train_regressor(train, truth, settings, job.run("swap_landmarks", state))
     save_regressor(net, snakemake.output.model)
 for split in ("train", "test"):
     marks = predict_landmarks(net, load_clips(getattr(snakemake.input, split)))

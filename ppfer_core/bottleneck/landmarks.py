@@ -126,6 +126,17 @@ class _LandmarkFrames(Dataset):
         return x, torch.from_numpy(self.points[c, t] / self.size * 2 - 1)
 
 
+def train_clips_and_landmarks(clips_path, landmarks_path) -> tuple[np.ndarray, np.ndarray]:
+    """A split's clips [N, T, H, W, C] and their landmarks [N, T, 68, 2], loaded for training a
+    landmark or code estimator; ValueError naming the landmark file when the two do not match."""
+    from ppfer_core.arrays import load_clips
+
+    clips, truth = np.asarray(load_clips(clips_path)), np.load(landmarks_path)
+    if truth.shape[:2] != clips.shape[:2]:
+        raise ValueError(f"{landmarks_path}: shape {truth.shape} does not match the clips {clips.shape}")
+    return clips, truth
+
+
 def shift_batch(x: torch.Tensor, y: torch.Tensor, m: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Random translation of each item by up to ``m`` px (edges replicated; torch's global RNG, which
     the training loop seeds per epoch), relative landmarks [B, 68, 2] moved with the frame."""
