@@ -85,8 +85,15 @@ def test_default_drops_the_audio_keep_copies_it_with_a_warning(videos, tmp_path,
 def test_a_cut_video_fails_and_leaves_nothing(videos, tmp_path, capsys):
     import av
 
-    with av.open(str(videos / "cut.mp4")) as c:  # what makes the cut dangerous: it decodes cleanly
-        decoded = sum(1 for _ in c.decode(c.streams.video[0]))
+    # what makes the cut dangerous: it decodes short, often without any error (under frame-threaded
+    # decoding the truncated last packet raises only sometimes, depending on timing)
+    decoded = 0
+    with av.open(str(videos / "cut.mp4")) as c:
+        try:
+            for _ in c.decode(c.streams.video[0]):
+                decoded += 1
+        except av.error.InvalidDataError:
+            pass
     assert 0 < decoded < N
     bundle = ("--bundle", videos / "anonymizer.pt")
     assert _run(videos / "cut.mp4", *bundle, "--method", "blur", "--out", tmp_path / "o") == 1
