@@ -15,16 +15,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ppfer_core.families import (  # noqa: F401 (re-exported: the plan's config-made representations)
+from ppfer_core.families import (  # noqa: F401 (re-exported: the plan's config-made representations)  # noqa: F401 (re-exported)
     BOTTLENECK_DEFAULT,
     ROBUST_DEFAULT,
     SWEEP_FACTORS,
     BottleneckPoint,
     RobustPoint,
+    Table6Row,
     blur_sweep,
     bottleneck_points,
     compensated_name,
     robust_variants,
+    table6_rows,
 )
 from ppfer_core.suite import ATTACKERS, SUITE_INDEX, Attacker, suite_files
 
@@ -103,27 +105,6 @@ class Representation:
     enhancers: Mapping[str, str] = field(default_factory=dict)
     applies: str | None = None
     coding: Coding | None = None
-
-
-@dataclass(frozen=True)
-class Table6Row:
-    """A row of Table 6: F_u trained by FedAvg on ``rep`` against the centralised F_u on ``central``
-    (Table 1's rows: the same representation; a federated pipeline's: the centralised one it stands for)."""
-
-    approach: str
-    rep: str
-    central: str
-
-
-def table6_rows(entries: Sequence[Any], table1: Sequence[Row]) -> tuple[Table6Row, ...]:
-    """The sheet's ``table6``: a representation stands for its Table 1 rows, a mapping for a row of its own."""
-    out: list[Table6Row] = []
-    for e in entries:
-        if isinstance(e, str):
-            out += [Table6Row(name, rep, rep) for name, rep in table1 if rep == e]
-        else:
-            out.append(Table6Row(e["approach"], e["representation"], e["central"]))
-    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -139,3 +139,24 @@ def bottleneck_points(bottleneck: Mapping[str, Any]) -> dict[str, BottleneckPoin
             rep = f"{BOTTLENECK_DEFAULT}-k{k}"
             points[rep] = BottleneckPoint(k, rep, f"{BOTTLENECK_DEFAULT}-render-k{k}", f"k{k}")
     return points
+
+
+@dataclass(frozen=True)
+class Table6Row:
+    """A row of Table 6: F_u trained by FedAvg on ``rep`` against the centralised F_u on ``central``
+    (Table 1's rows: the same representation; a federated pipeline's: the centralised one it stands for)."""
+
+    approach: str
+    rep: str
+    central: str
+
+
+def table6_rows(entries: Sequence[Any], table1: Sequence[tuple[str, str]]) -> tuple[Table6Row, ...]:
+    """The sheet's ``table6``: a representation stands for its Table 1 rows, a mapping for a row of its own."""
+    out: list[Table6Row] = []
+    for e in entries:
+        if isinstance(e, str):
+            out += [Table6Row(name, rep, rep) for name, rep in table1 if rep == e]
+        else:
+            out.append(Table6Row(e["approach"], e["representation"], e["central"]))
+    return tuple(out)
