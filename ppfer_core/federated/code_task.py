@@ -30,7 +30,7 @@ import numpy as np
 from ppfer_core.bottleneck.basis import ExpressionBasis, ShapeStats, align, round1_stats, round2_stats
 from ppfer_core.bottleneck.estimator import CodeEstimator, code_frames, code_targets, fit_estimator
 from ppfer_core.bottleneck.settings import BottleneckSettings
-from ppfer_core.federated.task import LR_DECAYS, STRATEGIES, proximal_hooks, round_seed
+from ppfer_core.federated.task import LR_DECAYS, STRATEGIES, proximal, round_seed
 
 CODE_KEYS = ("rounds", "local_epochs")
 """The keys of ``federated.code_estimator``."""
@@ -189,13 +189,9 @@ def local_train_codes(
     est = s.bottleneck.estimator
     data = code_frames(site.train, site.landmarks, basis, est.inputs, net.scale.numpy().astype(np.float64))
     mu = s.proximal_mu if s.strategy == "fedprox" else 0.0
-    handles = proximal_hooks(net, mu) if mu > 0 else []
-    try:
+    with proximal(net, mu):
         run = run_for(round_seed(s, server_round, site.site))
         result = fit_estimator(net, data, est, run, s.local_epochs, s.round_lr(server_round), {})
-    finally:
-        for h in handles:
-            h.remove()
     last = result.history[-1]
     return {
         "train-loss": float(last["code_loss"]),

@@ -6,7 +6,8 @@ gradient term mu * (w - w_global) on each parameter."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -143,6 +144,18 @@ def proximal_hooks(model: torch.nn.Module, mu: float) -> list[Any]:
     return handles
 
 
+@contextmanager
+def proximal(model: torch.nn.Module, mu: float) -> Iterator[None]:
+    """FedProx's proximal term on ``model``'s gradients inside the block (:func:`proximal_hooks`; none
+    when ``mu`` is 0), removed on leaving it."""
+    handles = proximal_hooks(model, mu) if mu > 0 else []
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def local_train(
     model: torch.nn.Module,
     data: SiteData,
@@ -154,8 +167,7 @@ def local_train(
 ) -> dict[str, float]:
     """Train ``model`` (holding the global weights) on the site's train clips for the local epochs."""
     dataset = ClipDataset(data.train, data.train_labels, augment=s.augment)
-    handles = proximal_hooks(model, mu) if mu > 0 else []
-    try:
+    with proximal(model, mu):
         run = Run(
             device,
             round_seed(s, server_round, data.site),
@@ -165,9 +177,6 @@ def local_train(
             cpu_dtype=resolve_cpu_dtype(s.cpu_dtype),
         )
         result = fit_classifier(model, dataset, s.local_settings(server_round), run)
-    finally:
-        for h in handles:
-            h.remove()
     last = result.history[-1]
     return {
         "train-loss": float(last["ce_loss"]),
