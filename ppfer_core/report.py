@@ -30,9 +30,10 @@ def _pyplot():
 
 def pattern_regex(pattern: str) -> re.Pattern:
     """Regex of a Snakemake file pattern: every ``{wildcard}`` (with or without a constraint) matches
-    one or more characters, the rest literally."""
+    any run of characters, the empty one included (a constraint may allow it: the bottleneck rules'
+    ``{scope}`` is "" for the closed set), the rest literally."""
     parts = re.split(r"\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}", pattern)
-    return re.compile(".+?".join(re.escape(p) for p in parts) + r"\Z")
+    return re.compile(".*?".join(re.escape(p) for p in parts) + r"\Z")
 
 
 def rule_of(path: str | Path, root: str | Path = "benchmarks") -> str:

@@ -196,6 +196,11 @@ def test_runtime_summary_from_benchmark_files(tmp_path, monkeypatch):
 def test_benchmark_pattern_regex_and_rule_from_the_path():
     assert pattern_regex(r"benchmarks/leakage/{rep}.tsv").match("benchmarks/leakage/recovered-blur-s1.tsv")
     assert not pattern_regex("benchmarks/tables.tsv").match("benchmarks/tables.tsv.bak")
+    # an empty wildcard value (the closed set's {scope} of the bottleneck rules)
+    scoped = pattern_regex("benchmarks/bottleneck/{scope}fit_basis.tsv")
+    assert scoped.match("benchmarks/bottleneck/fit_basis.tsv")
+    assert scoped.match("benchmarks/bottleneck/open-fit_basis.tsv")
+    assert not scoped.match("benchmarks/bottleneck/open-estimate_codes.tsv")
     # benchmarks/{rule}/{wildcards...}.tsv, or benchmarks/{rule}.tsv without wildcards
     assert rule_of("benchmarks/utility/ours.tsv") == "utility"
     assert rule_of("benchmarks/federated_utility/fedavg/ours.tsv") == "federated_utility"
