@@ -66,30 +66,19 @@ def reference_points(
     utility: Mapping[str, Mapping],
     suite: Mapping[str, Mapping],
     actors: Sequence[str],
-    other_sweep: str | Path | None = None,
 ) -> pd.DataFrame:
     """Other methods' points to draw beside the robust frontier (:data:`REFERENCE_COLUMNS`): each of
     ``reps`` (representation -> label, e.g. Ours (bottleneck)) from its utility and suite metrics as the
-    sweep's own rows, then the rows of another method's sweep table ``other_sweep`` when that file exists
-    (columns ``acc`` and ``plr_worst``; ``plr_worst_lo`` / ``_hi`` and ``representation`` when present)."""
+    sweep's own rows. The bottleneck's k-sweep is not read here: when a run has both sweeps, rule
+    bottleneck_sweep takes robust_sweep.csv as a declared input and draws both frontiers on its figure
+    (reading it here too would be a dependency cycle, or an undeclared one)."""
     columns = suite_table(list(reps), suite, actors)
     rows = [
         {"label": label, "acc": round(utility[rep]["acc"], 3), **columns[rep]} for rep, label in reps.items()
     ]
-    frames = [pd.DataFrame(rows)] if rows else []
-    if other_sweep is not None and Path(other_sweep).exists():
-        other = pd.read_csv(other_sweep)
-        if missing := {"acc", "plr_worst"} - set(other.columns):
-            raise ValueError(f"{other_sweep}: no column(s) {sorted(missing)} to draw beside the robust sweep")
-        for side in ("plr_worst_lo", "plr_worst_hi"):
-            other[side] = other[side] if side in other.columns else other["plr_worst"]
-        name = other["representation"] if "representation" in other.columns else other.index.astype(str)
-        other["label"] = [f"{Path(other_sweep).stem}: {n}" for n in name]
-        frames.append(other)
-    if not frames:
+    if not rows:
         return pd.DataFrame(columns=list(REFERENCE_COLUMNS))
-    table = pd.concat(frames, ignore_index=True)
-    return table[list(REFERENCE_COLUMNS)].reset_index(drop=True)
+    return pd.DataFrame(rows)[list(REFERENCE_COLUMNS)].reset_index(drop=True)
 
 
 def point_labels(table: pd.DataFrame, default: str = DEFAULT) -> list[str]:

@@ -95,6 +95,5 @@ rule robust_sweep:
         # ours-robust* -> {l1_weight, steps, scratch, aggregate} of its training
         points={compensated_name(g): asdict(pt) for g, pt in ROBUST_POINTS.items()},
         reference=ROBUST_SWEEP_REFERENCE,
-        other_sweep=f"{RES}/tables/bottleneck_sweep.csv",
     script:
         "../workflow_scripts/robust_sweep.py"

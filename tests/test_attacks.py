@@ -409,20 +409,11 @@ def test_robust_sweep_figure_draws_other_methods_beside_it(tmp_path):
 
     point = {"l1_weight": 1.0, "steps": 5, "scratch": 2, "aggregate": "softmax"}
     suite, utility = _robust_suite({"ours-robust": point})
-    # a Table 1 row by its suite (here the robust point's own files) and another method's sweep table
-    other = tmp_path / "bottleneck_sweep.csv"
-    ref = reference_points({"ours-robust": "Ours (x)"}, utility, suite, ACTORS10, other)
-    assert list(ref["label"]) == ["Ours (x)"] and list(ref["plr_worst"]) == [20.0]  # no file: its row only
-    pd.DataFrame({"representation": ["b1", "b2"], "acc": [90.0, 80.0], "plr_worst": [30.0, 15.0]}).to_csv(
-        other
-    )
-    ref = reference_points({"ours-robust": "Ours (x)"}, utility, suite, ACTORS10, other)
-    assert list(ref["label"]) == ["Ours (x)", "bottleneck_sweep: b1", "bottleneck_sweep: b2"]
-    assert list(ref["plr_worst_lo"])[1:] == [30.0, 15.0]  # no interval columns: the point itself
+    # a Table 1 row by its suite (here the robust point's own files); nothing else is read
+    ref = reference_points({"ours-robust": "Ours (x)"}, utility, suite, ACTORS10)
+    assert list(ref["label"]) == ["Ours (x)"] and list(ref["plr_worst"]) == [20.0]
+    assert list(ref.columns) == ["label", "acc", "plr_worst", "plr_worst_lo", "plr_worst_hi"]
     assert reference_points({}, utility, suite, ACTORS10).empty
-    pd.DataFrame({"acc": [90.0]}).to_csv(other)
-    with pytest.raises(ValueError, match=r"bottleneck_sweep.csv: no column\(s\) \['plr_worst'\]"):
-        reference_points({}, utility, suite, ACTORS10, other)
     t = robust_sweep_table({"ours-robust": point}, utility, suite, ACTORS10)
     plot_robust_sweep(t, tmp_path / "sweep.png", chance=10.0, references=ref)
     assert (tmp_path / "sweep.png").stat().st_size > 0

@@ -1,7 +1,7 @@
 """Rule robust_sweep (issues 14, 29): "Ours (robust)" at every point of robust.sweep (the L1 anchor, the
 adversary steps per enhancer step, the ensemble size, the members' aggregate; one factor at a time), its
 ACC against its worst-case PLR over the attack suite: results/tables/robust_sweep.csv and its figure, with
-Ours (bottleneck) and, when the file exists, the bottleneck sweep's rows beside it."""
+Ours (bottleneck) beside it (both sweeps' frontiers on one figure: rule bottleneck_sweep's)."""
 
 from pathlib import Path
 
@@ -15,9 +15,7 @@ points = snakemake.params.points  # representation -> {l1_weight, steps, scratch
 utility = {Path(f).stem: read_json(f) for f in inp.utility}
 suite, actors = read_suite(dict(inp.items())), suite_actors(inp)
 table = robust_sweep_table(points, utility, suite, actors)
-references = reference_points(
-    snakemake.params.reference, utility, suite, actors, snakemake.params.other_sweep
-)
+references = reference_points(snakemake.params.reference, utility, suite, actors)
 table.to_csv(snakemake.output.table, index=False)
 chance = read_json(inp.frames[0])["validator"]["chance"]
 plot_robust_sweep(table, snakemake.output.figure, chance, references=references)
