@@ -43,6 +43,16 @@ BUNDLE = f"{RES}/models/anonymizer.pt"  # the anonymiser's model bundle (rules/a
 # of rule fit_basis (rules/bottleneck.smk) and a template face (ppfer_core.anonymize.bottleneck)
 BOTTLENECK_METHOD = "bottleneck"
 BOTTLENECK_BASIS = f"{RES}/models/bottleneck/basis.npz"
+
+
+def anonymizer_basis(config: Mapping[str, Any]) -> str:
+    """The basis ``ppfer anonymize --method bottleneck`` packs: Table 1's (rule fit_basis, at
+    bottleneck.k) when anonymize.bottleneck_k is null or equal to it, else rule fit_basis_k's at
+    anonymize.bottleneck_k (the same train landmarks and settings, another basis size)."""
+    k = config["anonymize"].get("bottleneck_k")
+    if k is None or int(k) == int(config["bottleneck"]["k"]):
+        return BOTTLENECK_BASIS
+    return f"{RES}/models/bottleneck/k{int(k)}/basis.npz"
 REINJECTION = f"{RES}/tables/reinjection.csv"  # plr_worst before and after F_fc (rule reinjection)
 
 

@@ -5,13 +5,17 @@ from planning import input_videos, the_video
 # Methods a bundle can hold: every method of the design (a compensated representation of enhanced
 # frames, e.g. ours, ours-robust, open-ours), by its representation's name, with the checkpoint of each
 # part (PLAN.method_parts, ppfer_core.bundle.PARTS), and the real-face expression-code bottleneck
-# (BOTTLENECK_METHOD: the basis of rule fit_basis, rules/bottleneck.smk, and the template settings);
-# config anonymize.methods picks (checked by the plan).
-from ppfer_core.design import BOTTLENECK_BASIS, BOTTLENECK_METHOD, BUNDLE
+# (BOTTLENECK_METHOD: a basis of rule fit_basis or fit_basis_k, rules/bottleneck.smk, at
+# anonymize.bottleneck_k, and the template settings); config anonymize.methods picks (checked by the plan).
+from ppfer_core.design import BOTTLENECK_METHOD, BUNDLE, anonymizer_basis
 
 ANONYMIZE = config["anonymize"]
 ANONYMIZER_METHODS = {
-    m: {"basis": BOTTLENECK_BASIS} if m == BOTTLENECK_METHOD else PLAN.method_parts(m)
+    m: (
+        {"basis": anonymizer_basis(config)}
+        if m == BOTTLENECK_METHOD
+        else PLAN.method_parts(m)
+    )
     for m in PLAN.anonymizer
 }
 # what the job packs: the parts, and for the bottleneck its template face
@@ -71,7 +75,9 @@ rule anonymize_video:
     threads: all_cores
     params:
         options={
-            k: v for k, v in ANONYMIZE.items() if k not in ("methods", "input_dir")
+            k: v
+            for k, v in ANONYMIZE.items()
+            if k not in ("methods", "input_dir", "bottleneck_k")
         },
         device=config["device"],
     script:

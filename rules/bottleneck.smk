@@ -122,6 +122,11 @@ rule render_bottleneck:
 # is the closed set's, written out (no variable or wildcard of the rules above), and every directive
 # that names one is overridden.
 BOTTLENECK_SWEEP_KS = [str(pt.k) for pt in PLAN.bottleneck_points.values() if pt.tag]
+# fit_basis_k also fits the basis ppfer anonymize --method bottleneck packs when anonymize.bottleneck_k
+# is not bottleneck.k (rules/anonymize.smk; ppfer_core.design.anonymizer_basis)
+ANONYMIZER_KS = [
+    str(config["anonymize"].get("bottleneck_k") or config["bottleneck"]["k"])
+]
 
 
 use rule fit_basis as fit_basis_k with:
@@ -135,7 +140,7 @@ use rule fit_basis as fit_basis_k with:
     benchmark:
         "benchmarks/bottleneck/fit_basis/k{k}.tsv"
     wildcard_constraints:
-        k=rep_pattern(BOTTLENECK_SWEEP_KS),
+        k=rep_pattern(BOTTLENECK_SWEEP_KS + ANONYMIZER_KS),
     params:
         seed=config["seed"],
         bottleneck=lambda w: {**config["bottleneck"], "k": int(w.k)},

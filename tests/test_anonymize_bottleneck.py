@@ -208,3 +208,38 @@ def test_the_plan_accepts_bottleneck_in_anonymize_methods():
     config["anonymize"]["methods"] = ["ours", "botleneck"]
     with pytest.raises(ValueError, match=r"unknown method 'botleneck' \(known: .*bottleneck"):
         build_plan(design, config)
+
+
+def test_the_bundle_packs_the_basis_at_anonymize_bottleneck_k(tmp_path):
+    """anonymize.bottleneck_k picks the bundle's basis: Table 1's (rule fit_basis) at bottleneck.k or
+    null, else rule fit_basis_k's at that k, which the workflow then builds for the bundle."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from ppfer_core.design import BOTTLENECK_BASIS, RES, anonymizer_basis
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    k = config["bottleneck"]["k"]
+    for anon_k, basis in (
+        (None, BOTTLENECK_BASIS),
+        (k, BOTTLENECK_BASIS),
+        (k + 4, f"{RES}/models/bottleneck/k{k + 4}/basis.npz"),
+    ):
+        assert (
+            anonymizer_basis({**config, "anonymize": {**config["anonymize"], "bottleneck_k": anon_k}})
+            == basis
+        )
+    override = tmp_path / "anon.yaml"
+    override.write_text(
+        yaml.safe_dump({"anonymize": {"methods": ["ours", "bottleneck"], "bottleneck_k": k + 4}})
+    )
+    dry = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-s", str(root / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(root / "config.yaml"), str(override), "--resources", "gpu=1", "--", "results/models/anonymizer.pt"],
+        capture_output=True, text=True, cwd=root,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert f"results/models/bottleneck/k{k + 4}/basis.npz" in dry.stdout and "fit_basis_k" in dry.stdout
