@@ -2,7 +2,8 @@
 
 Every number on the page is read from files at generation time, never typed in:
 
-- ``DIR/results/tables/table{1..6}.csv`` (and ``blur_sweep.csv``, ``reinjection.csv`` when present): Tables 1-6 as markdown,
+- ``DIR/results/tables/table{1..6}.csv`` (and ``blur_sweep.csv``, ``reinjection.csv``,
+  ``bottleneck_sweep.csv``, ``robust_sweep.csv`` when present): Tables 1-6 as markdown,
   each rate with its 95 % interval (``X_lo`` / ``X_hi`` columns) written beside it, the p-values of
   the paired tests (``p_value``, Table 6's ``p_vs_central_*``) to 0.001;
 - ``DIR/results/report/runtime.csv`` (jobs and CPU seconds per rule, when present);
@@ -47,6 +48,8 @@ TABLES = {
 OPTIONAL_TABLES = {
     "blur_sweep": "Gaussian blur sweep (the rows Table 1's blur approaches are picked from)",
     "reinjection": "Does F_fc re-inject identity? plr_worst before and after the feature compensator",
+    "bottleneck_sweep": "Ours (bottleneck) over k, the basis size (config/bottleneck_sweep.yaml)",
+    "robust_sweep": "Ours (robust) over its adversaries' strength and the L1 anchor (config/robust_sweep.yaml)",
 }
 
 TABLE4_NOTE = (
