@@ -79,7 +79,10 @@ rule estimate_codes:
         scope=SCOPE,
     conda:
         "../envs/ppfer.yaml"
-    threads: 1
+    # it trains the code estimator (a CNN): a GPU rule, as every training
+    threads: gpu_threads
+    resources:
+        **GPU,
     params:
         seed=config["seed"],
         bottleneck=config["bottleneck"],
