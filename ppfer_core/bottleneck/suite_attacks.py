@@ -51,7 +51,7 @@ class CodeAttackSettings:
 
     logreg_max_iter: int = 3000
     mlp_hidden: int = 128
-    mlp_max_iter: int = 1000
+    mlp_max_iter: int = 10000
     mlp_alpha: float = 1e-3
     gru_hidden: int = 64
     gru_train: Mapping[str, Any] = field(default_factory=dict)
