@@ -53,6 +53,8 @@ def anonymizer_basis(config: Mapping[str, Any]) -> str:
     if k is None or int(k) == int(config["bottleneck"]["k"]):
         return BOTTLENECK_BASIS
     return f"{RES}/models/bottleneck/k{int(k)}/basis.npz"
+
+
 REINJECTION = f"{RES}/tables/reinjection.csv"  # plr_worst before and after F_fc (rule reinjection)
 
 
