@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ppfer_core.families import (  # noqa: F401 (re-exported: the plan's config-made representations)  # noqa: F401 (re-exported)
+from ppfer_core.families import (  # noqa: F401 (re-exported: the plan's config-made representations)
     BOTTLENECK_DEFAULT,
     ROBUST_DEFAULT,
     SWEEP_FACTORS,
@@ -39,20 +39,20 @@ Row = tuple[str, str]  # (approach, representation)
 ROBUST_SWEEP_OUTPUTS = (f"{RES}/tables/robust_sweep.csv", f"{RES}/report/robust_sweep.png")
 BOTTLENECK_SWEEP_OUTPUTS = (f"{RES}/tables/bottleneck_sweep.csv", f"{RES}/report/bottleneck_sweep.png")
 BUNDLE = f"{RES}/models/anonymizer.pt"  # the anonymiser's model bundle (rules/anonymize.smk)
-# anonymize.methods may also name the real-face expression-code bottleneck: no checkpoints, the basis
-# of rule fit_basis (rules/bottleneck.smk) and a template face (ppfer_core.anonymize.bottleneck)
+# anonymize.methods may also name the real-face bottleneck: a basis and a template face, no checkpoints
 BOTTLENECK_METHOD = "bottleneck"
 BOTTLENECK_BASIS = f"{RES}/models/bottleneck/basis.npz"
 
 
+def anonymizer_k(config: Mapping[str, Any]) -> int:
+    """The basis size ``ppfer anonymize --method bottleneck`` packs: anonymize.bottleneck_k, else bottleneck.k."""
+    return int(config["anonymize"].get("bottleneck_k") or config["bottleneck"]["k"])
+
+
 def anonymizer_basis(config: Mapping[str, Any]) -> str:
-    """The basis ``ppfer anonymize --method bottleneck`` packs: Table 1's (rule fit_basis, at
-    bottleneck.k) when anonymize.bottleneck_k is null or equal to it, else rule fit_basis_k's at
-    anonymize.bottleneck_k (the same train landmarks and settings, another basis size)."""
-    k = config["anonymize"].get("bottleneck_k")
-    if k is None or int(k) == int(config["bottleneck"]["k"]):
-        return BOTTLENECK_BASIS
-    return f"{RES}/models/bottleneck/k{int(k)}/basis.npz"
+    """Its basis: Table 1's (rule fit_basis) at bottleneck.k, else rule fit_basis_k's at that size."""
+    k, table1_k = anonymizer_k(config), int(config["bottleneck"]["k"])
+    return BOTTLENECK_BASIS if k == table1_k else f"{RES}/models/bottleneck/k{k}/basis.npz"
 
 
 REINJECTION = f"{RES}/tables/reinjection.csv"  # plr_worst before and after F_fc (rule reinjection)

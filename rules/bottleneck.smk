@@ -124,12 +124,12 @@ rule render_bottleneck:
 # (train_compensator) -> bottleneck-k{K}. The table and figure: rules/bottleneck_sweep.smk. Every path
 # is the closed set's, written out (no variable or wildcard of the rules above), and every directive
 # that names one is overridden.
+from ppfer_core.design import anonymizer_k
+
 BOTTLENECK_SWEEP_KS = [str(pt.k) for pt in PLAN.bottleneck_points.values() if pt.tag]
 # fit_basis_k also fits the basis ppfer anonymize --method bottleneck packs when anonymize.bottleneck_k
 # is not bottleneck.k (rules/anonymize.smk; ppfer_core.design.anonymizer_basis)
-ANONYMIZER_KS = [
-    str(config["anonymize"].get("bottleneck_k") or config["bottleneck"]["k"])
-]
+ANONYMIZER_KS = [str(anonymizer_k(config))]
 
 
 use rule fit_basis as fit_basis_k with:
