@@ -72,8 +72,8 @@ CONSTANT_COLUMNS = re.compile(
     r"chance|identity_chance|n_test|rounds|local_epochs|sites|identity_classifier_acc|validator_acc|.*controller.*_acc"
 )
 COUNTS = re.compile(
-    r"k|n_test|rounds|local_epochs|sites|task|jobs|epochs|only_.*"
-)  # k: basis size; only_*: discordant clips
+    r"k|n_test|rounds|local_epochs|sites|task|jobs|epochs|adversary_steps|ensemble|only_.*"
+)  # k: basis size; adversary_steps, ensemble: the robust sweep's; only_*: discordant clips
 # Columns left out of the page (counts behind the rates; the CSV keeps them).
 HIDDEN = re.compile(r".*_correct|model_bytes")
 THREE_DECIMALS = re.compile(r"(auc|ssim)(_.*)?|p_value|p_vs_.*")  # McNemar p-values

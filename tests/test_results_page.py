@@ -260,3 +260,10 @@ def test_a_provenance_note_is_printed_before_the_tables_and_a_missing_one_is_ref
     assert rest and "Resumed at `feedbeef`" in rest.split("## ", 1)[0] and "Table 1" not in head
     with pytest.raises(SystemExit, match="no such file"):
         page(tmp_path / "b", extra=["--note", str(tmp_path / "absent.md")])
+
+
+@pytest.mark.parametrize("column", ["k", "adversary_steps", "ensemble", "rounds"])
+def test_sweep_counts_read_as_integers_and_rates_keep_their_decimal(column):
+    assert results_page.number(4.0, column) == "4"
+    assert results_page.number(4.0, "acc") == "4.0"
+    assert results_page.number(0.3, "l1_weight") == "0.3"
