@@ -7,6 +7,7 @@
 # Every stage serves two scopes (wildcard {scope}): "" the closed set, "open-" the open set of Table 5
 # (rules/openset.smk): basis and estimator learned on the open-TRAIN clips only (their landmarks copied
 # by openset_split), applied to open-test; F_fc on top gives open-bottleneck, as open-ours.
+from ppfer_core.design import anonymizer_k
 
 BOTTLENECK = f"{RES}/{{scope}}bottleneck"
 SCOPE = f"({OPEN})?"
@@ -124,8 +125,6 @@ rule render_bottleneck:
 # (train_compensator) -> bottleneck-k{K}. The table and figure: rules/bottleneck_sweep.smk. Every path
 # is the closed set's, written out (no variable or wildcard of the rules above), and every directive
 # that names one is overridden.
-from ppfer_core.design import anonymizer_k
-
 BOTTLENECK_SWEEP_KS = [str(pt.k) for pt in PLAN.bottleneck_points.values() if pt.tag]
 # fit_basis_k also fits the basis ppfer anonymize --method bottleneck packs when anonymize.bottleneck_k
 # is not bottleneck.k (rules/anonymize.smk; ppfer_core.design.anonymizer_basis)
