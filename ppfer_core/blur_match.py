@@ -46,6 +46,18 @@ def blur_match_plr(
     raise ValueError(f"baselines.blur.match must be one of {', '.join(BLUR_MATCH)}, got {match_on!r}")
 
 
+BLUR_REFERENCE = "ours"
+"""The representation the blur rows are matched to (Ours)."""
+
+
+def blur_match_reps(blur_sweep: Sequence[str]) -> list[str]:
+    """The representations the blur matching reads, Ours and the blur sweep: their validation figures
+    (Blur 1's PLR figure, and F_u's ``val_acc`` for Blur 2: a sibling F_u trained on the train clips
+    outside ``utility.val_fraction``'s slice). Rule ``utility`` trains that sibling for these only
+    (issue 30: nothing else reads it)."""
+    return list(dict.fromkeys([BLUR_REFERENCE, *blur_sweep]))
+
+
 BLUR_ACC_LABEL = "F_u's validation slice of train"
 """How Table 1's ``setting`` of Gaussian Blur 2 names what it was matched on (:func:`blur_match_acc`)."""
 
@@ -161,7 +173,7 @@ def resolve_table1_rows(
     leakage: Mapping[str, Mapping],
     utility: Mapping[str, Mapping],
     blur_sigmas: Mapping[str, float],
-    ours: str = "ours",
+    ours: str = BLUR_REFERENCE,
     log: Callable[[str], None] | None = None,
     match_plr: Mapping[str, float] | None = None,
     match_label: str = "",

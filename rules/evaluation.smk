@@ -3,7 +3,10 @@
 # beside it), F_u -> ACC.
 from dataclasses import asdict
 
+from ppfer_core.blur_match import blur_match_reps
 from ppfer_core.design import REINJECTION
+
+UTILITY_VAL_REPS = blur_match_reps(PLAN.blur_sweep)
 
 
 # The independent validator (issue 26): another architecture family than V_pl / the controllers /
@@ -80,7 +83,10 @@ rule utility:
         seed=config["seed"],
         model=config["models"]["utility"],
         train=training("utility"),
-        val_fraction=config["utility"]["val_fraction"],  # F_u's validation slice (val_acc)
+        # F_u's validation slice (val_acc): only where the blur matching reads it (None: no sibling)
+        val_fraction=lambda w: (
+            config["utility"]["val_fraction"] if w.rep in UTILITY_VAL_REPS else None
+        ),
     script:
         "../workflow_scripts/utility.py"
 

@@ -160,16 +160,19 @@ def test_tiny_run_compensators_record_their_validation_stop(tiny_run):
 
 
 def test_tiny_run_matches_blur_2_on_the_validation_acc(tiny_run):
-    """Issue 26: every F_u of the main corpus records its accuracy on the same validation slice of train
-    (val_rows), and Gaussian Blur 2 is matched on that figure (blur_sweep's val_acc), not on test."""
-    records = {
-        f.stem: json.loads(f.read_text())
-        for f in (tiny_run / "results/metrics/utility").glob("*.json")
-        if not f.stem.startswith("open-")
+    """Issue 26: the F_u of Ours and of every blur sigma records its accuracy on the same validation slice
+    of train (val_rows), and Gaussian Blur 2 is matched on that figure (blur_sweep's val_acc), not on
+    test. Issue 30: no other F_u trains the sibling that figure comes from."""
+    utility = {
+        f.stem: json.loads(f.read_text()) for f in (tiny_run / "results/metrics/utility").glob("*.json")
     }
+    sweep = pd.read_csv(tiny_run / "results/tables/blur_sweep.csv", keep_default_na=False)
+    matched = {"ours", *sweep["rep"]}
+    assert {r for r, m in utility.items() if "val_acc" in m} == matched
+    assert "original" in utility and "open-ours" in utility  # F_u's of other reps: no sibling
+    records = {r: utility[r] for r in matched}
     slices = {tuple(m["val_rows"]) for m in records.values()}
     assert len(slices) == 1 and all(m["val_n"] == len(m["val_rows"]) > 0 for m in records.values())
-    sweep = pd.read_csv(tiny_run / "results/tables/blur_sweep.csv", keep_default_na=False)
     for _, row in sweep.iterrows():
         assert abs(row["val_acc"] - records[row["rep"]]["val_acc"]) < 1e-9, row["rep"]
         assert abs(row["acc"] - records[row["rep"]]["acc"]) < 1e-9, row["rep"]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.blur_match import BLUR_MATCH_LABELS, blur_match_plr, resolve_table1_rows
+from ppfer_core.blur_match import BLUR_MATCH_LABELS, blur_match_plr, blur_match_reps, resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
 from ppfer_core.suite import append_suite_columns, read_suite, worst_hits, worst_on_validation
 from ppfer_core.tables import (
@@ -29,7 +29,7 @@ suite = read_suite(dict(snakemake.input.items()))  # the attack suite's metric f
 # Gaussian Blur 1 matched to Ours on baselines.blur.match (default: plr_worst on the validation slice, no test clip);
 # Gaussian Blur 2 on F_u's validation ACC (resolve_table1_rows: val_acc of metrics/utility, no test clip)
 match_plr = blur_match_plr(
-    params.blur_match, ["ours", *params.blur_sweep], leakage, lambda r: worst_on_validation(r, suite)
+    params.blur_match, blur_match_reps(params.blur_sweep), leakage, lambda r: worst_on_validation(r, suite)
 )
 rows, settings, sweep = resolve_table1_rows(
     params.table1,

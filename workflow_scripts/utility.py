@@ -2,7 +2,8 @@
 tested on its test split: ACC, per-class accuracy and per-clip ``hits`` (1 per test clip whose
 expression is right, in the test index rows' order: actor-clustered intervals, paired tests); and
 F_u's validation figure ``val_acc`` (issue 26: a sibling trained on the train clips outside the
-validation slice ``utility.val_fraction``, scored on the slice), which Gaussian Blur 2 is matched on."""
+validation slice ``utility.val_fraction``, scored on the slice), which Gaussian Blur 2 is matched on:
+only for the representations the matching reads (params.val_fraction None elsewhere: no sibling)."""
 
 import pandas as pd
 
@@ -17,9 +18,10 @@ from ppfer_core.utility import UtilitySlice, validation_record
 job = Job.from_snakemake(snakemake)
 p, rep = snakemake.params, snakemake.wildcards.rep
 index = pd.read_parquet(snakemake.input.index)
-val_slice = UtilitySlice(p.val_fraction, job.seed)
+val_slice = None if p.val_fraction is None else UtilitySlice(p.val_fraction, job.seed)
 labels, clips = emotion_labels(index, "train"), load_clips(snakemake.input.train)
-val_slice.rows(labels)  # a slice that holds out nothing fails before any training
+if val_slice is not None:
+    val_slice.rows(labels)  # a slice that holds out nothing fails before any training
 
 
 def build():
@@ -36,20 +38,26 @@ scores = score_clips(
     model, ClipDataset(load_clips(snakemake.input.test), emotion_labels(index, "test")), job.device
 )
 test = scores.record(EMOTIONS)  # acc, correct, per_class, n, hits (the federated F_u's are the same)
-with job.resumable(snakemake.output.metrics) as state:
-    val = validation_record(
-        build,
-        clips,
-        labels,
-        val_slice,
-        job.train_settings(),
-        job.run(f"utility_val_{rep}", state),
-        p.model["augment"],
-    )
+val = {}
+if val_slice is not None:
+    with job.resumable(snakemake.output.metrics) as state:
+        val = validation_record(
+            build,
+            clips,
+            labels,
+            val_slice,
+            job.train_settings(),
+            job.run(f"utility_val_{rep}", state),
+            p.model["augment"],
+        )
 job.log(
     f"{rep}: ACC {test['acc']:.2f}% "
     + " ".join(f"{k} {v:.1f}" for k, v in test["per_class"].items())
-    + f"; validation slice ACC {val['val_acc']:.2f}% ({val['val_correct']}/{val['val_n']})"
+    + (
+        f"; validation slice ACC {val['val_acc']:.2f}% ({val['val_correct']}/{val['val_n']})"
+        if val
+        else "; no validation slice (read only by the blur matching)"
+    )
 )
 write_json(
     snakemake.output.metrics,
