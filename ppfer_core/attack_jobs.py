@@ -6,9 +6,11 @@ One function per metrics file, each building its record from the library's attac
 - :func:`ppfer_core.evaluation.leakage_record`: V_pl's PLR (``metrics/leakage/{rep}.json``); the one
   leakage scoring, called by the rule ``leakage`` (representations that are not attacked) and here;
 - :func:`adaptive_record`: the adaptive attacker (``metrics/adaptive/{rep}.json``);
-- :func:`frames_record`: V_pl by voting, V_pl on the recovery's output and the scratch CNN
-  (``metrics/attacks/frames/{rep}.json``);
-- :func:`clip_record`: the video attacker (``metrics/attacks/clips/{rep}.json``).
+- :func:`frames_record`: V_pl by voting and the scratch CNN (``metrics/attacks/frames/{rep}.json``);
+- :func:`clip_record`: the video attacker (``metrics/attacks/clips/{rep}.json``);
+- :func:`recovered_records`: written by the rule ``recover``, beside the recovered frames: the leakage
+  of ``recovered-{rep}`` (``metrics/leakage/recovered-{rep}.json``) and V_pl on them, one frame and by
+  voting (``metrics/attacks/recovered/{rep}.json``).
 
 A record depends only on its own inputs and settings, not on which records the job wrote before it:
 each trained attacker starts from the job's seed (:func:`ppfer_core.training.seed_everything`), as it
@@ -36,7 +38,7 @@ from ppfer_core.attacks import (
     score_frames,
     slice_scores,
 )
-from ppfer_core.evaluation import load_scorer
+from ppfer_core.evaluation import LeakageScorers, leakage_record, load_scorer
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job
 from ppfer_core.threat import adaptive_leakage
@@ -115,15 +117,13 @@ def frames_record(
     data: AttackData,
     model: Mapping[str, Any],
     validator: str | Path,
-    recovered: np.ndarray | None,
     scratch: Mapping[str, Any],
     convergence: Mapping[str, Any],
     state: Path,
     leakage_seed: int,
 ) -> dict[str, Any]:
     """V_pl on one random frame per test clip and by voting (with its counts on the scratch attacker's
-    validation slice of train: optimistic, V_pl was trained on these clips' originals), V_pl on the
-    recovery's output (``recovered``: its test clips, None where the recovery did not run) and the
+    validation slice of train: optimistic, V_pl was trained on these clips' originals) and the
     scratch CNN (``scratch``: its width and training; :func:`frame_attack`)."""
     seed_everything(job.seed)
     conv = Convergence.from_config(convergence)
@@ -135,8 +135,6 @@ def frames_record(
             **slice_scores(net, data.train, data.y_train, conv, job.seed, job.device, leakage_seed),
         },
     }
-    if recovered is not None:
-        out["recovered"] = score_frames(frame_logits(net, recovered, job.device), data.y_test, leakage_seed)
     out["scratch"] = frame_attack(
         build_small_cnn(len(data.actors), scratch["width"]),
         data.train,
@@ -148,9 +146,8 @@ def frames_record(
         job.run(f"scratch_{data.rep}", state),
         leakage_seed,
     )
-    for k in ("validator", "recovered", "scratch"):
-        if k in out:
-            job.log(f"{data.rep}: {k} PLR {out[k]['plr']:.2f}% one frame, {out[k]['plr_vote']:.2f}% voting")
+    for k in ("validator", "scratch"):
+        job.log(f"{data.rep}: {k} PLR {out[k]['plr']:.2f}% one frame, {out[k]['plr_vote']:.2f}% voting")
     s = out["scratch"]
     job.log(f"{data.rep}: scratch attacker {s['status']} after {s['epochs']} epochs ({s['stopped']})")
     return out
@@ -194,3 +191,29 @@ def clip_record(
         f"{m['train_acc']:.4f}, {m['status']} after {m['epochs']} epochs ({m['stopped']})"
     )
     return {"rep": data.rep, "arch": settings.arch, **m}
+
+
+def recovered_records(
+    job: Job,
+    rep: str,
+    recovered: np.ndarray,
+    index: str | Path,
+    readers: Mapping[str, Any],
+    validator: str | Path,
+    vpl: str | Path,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The recovery attack's readings of the recovered test clips of ``rep`` (paper §4.5), by the PLR's
+    readers (``readers``: ``validator_model`` with checkpoint ``validator``, ``model`` (V_pl) with ``vpl``,
+    and the ``seed`` of the frame per clip): the leakage record of ``recovered-{rep}`` (the independent
+    validator, V_pl under ``vpl``) and V_pl's record on that frame and by voting (the suite's attacker
+    ``recovered``: Table 3's ``plr_recovered``, ``plr_recovered_vote``)."""
+    y_test, actors = identity_labels(pd.read_parquet(index), "test")
+    scorers = LeakageScorers.load(
+        (readers["validator_model"], validator), (readers["model"], vpl), len(actors)
+    )
+    leakage = leakage_record(job, f"recovered-{rep}", scorers, recovered, index, readers["seed"])
+    m = score_frames(frame_logits(scorers.vpl, recovered, job.device), y_test, readers["seed"])
+    job.log(
+        f"{rep}: V_pl on the recovered frames: PLR {m['plr']:.2f}% one frame, {m['plr_vote']:.2f}% voting"
+    )
+    return leakage, {"rep": rep, **m}

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import pandas as pd
 
 from ppfer_core.baselines import MATCH_ACC, MATCH_PLR
+from ppfer_core.families import BLUR_REFERENCE
 
 BLUR_MATCH_LABELS = {
     "plr_worst": "plr_worst's attacker on the validation slice of train",
@@ -44,18 +45,6 @@ def blur_match_plr(
     if match_on == "validator":
         return {r: leakage[r]["plr"] for r in reps}
     raise ValueError(f"baselines.blur.match must be one of {', '.join(BLUR_MATCH)}, got {match_on!r}")
-
-
-BLUR_REFERENCE = "ours"
-"""The representation the blur rows are matched to (Ours)."""
-
-
-def blur_match_reps(blur_sweep: Sequence[str]) -> list[str]:
-    """The representations the blur matching reads, Ours and the blur sweep: their validation figures
-    (Blur 1's PLR figure, and F_u's ``val_acc`` for Blur 2: a sibling F_u trained on the train clips
-    outside ``utility.val_fraction``'s slice). Rule ``utility`` trains that sibling for these only
-    (issue 30: nothing else reads it)."""
-    return list(dict.fromkeys([BLUR_REFERENCE, *blur_sweep]))
 
 
 BLUR_ACC_LABEL = "F_u's validation slice of train"

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ppfer_core.design_checks import check_names, check_plan
 from ppfer_core.families import (  # noqa: F401 (re-exported: the plan's config-made representations)
     BOTTLENECK_DEFAULT,
     ROBUST_DEFAULT,
@@ -171,15 +172,15 @@ class Plan:
 
     @property
     def threat_reps(self) -> list[str]:
-        """Representations the recovery attack runs on: Table 3's approaches' and every blur sigma."""
-        return [rep for name, rep in self.table1 if name in self.table3 and rep not in self.matched] + list(
-            self.blur_sweep
-        )
+        """Table 3's representations known before any job: its approaches' but the matched blur rows',
+        whose sigmas the checkpoint ``blur_match`` picks (the recovery attack runs on those two only)."""
+        return [rep for name, rep in self.table1 if name in self.table3 and rep not in self.matched]
 
     @property
     def recovered_reps(self) -> list[str]:
-        """Representations the recovery attack runs on (:attr:`threat_reps` and the robust sweep's):
-        their ``attack_suite`` job also scores V_pl on ``recovered-{rep}``."""
+        """Representations the recovery attack runs on, known before any job (:attr:`threat_reps` and
+        the robust sweep's; the matched blur sigmas join them at run time): rule ``recover`` also scores
+        V_pl on ``recovered-{rep}``."""
         return list(dict.fromkeys([*self.threat_reps, *self.robust_sweep_reps]))
 
     @property
@@ -240,14 +241,20 @@ class Plan:
         """Representations that are a function of a code (:class:`Coding`): name -> its coding."""
         return {rep: r.coding for rep, r in self.representations.items() if r.coding is not None}
 
-    def attacker_reps(self, attacker: Attacker, reps: Sequence[str]) -> list[str]:
+    def attacker_reps(
+        self, attacker: Attacker, reps: Sequence[str], recovered: Sequence[str] = ()
+    ) -> list[str]:
         """The representations of ``reps`` that have records of ``attacker``: all of them, or for an
-        attacker that ``needs`` a code, the coded ones (:attr:`coded`)."""
+        attacker that ``needs`` a code, the coded ones (:attr:`coded`), for one that needs the recovery
+        attack, :attr:`recovered_reps` and ``recovered`` (the blur sigmas matched at run time)."""
+        having = {"coding": self.coded, "recovery": [*self.recovered_reps, *recovered]}
         if attacker.needs is None:
             return list(reps)
-        if attacker.needs != "coding":
-            raise ValueError(f"attacker {attacker.name!r} needs {attacker.needs!r}: the plan knows 'coding'")
-        return [rep for rep in reps if rep in self.coded]
+        if attacker.needs not in having:
+            raise ValueError(
+                f"attacker {attacker.name!r} needs {attacker.needs!r}: the plan knows {', '.join(having)}"
+            )
+        return [rep for rep in reps if rep in having[attacker.needs]]
 
     @property
     def compensated(self) -> dict[str, tuple[str, str]]:
@@ -300,21 +307,26 @@ class Plan:
             if r.compensate and self.representations.get(r.compensate.input, Representation("", "")).enhancers
         ]
 
-    def suite_inputs(self, reps: Sequence[str]) -> dict[str, list[str] | str]:
+    def suite_inputs(
+        self, reps: Sequence[str], recovered: Sequence[str] = (), selectable: bool = False
+    ) -> dict[str, list[str] | str]:
         """The attack suite's metric files of ``reps`` by kind (a table rule's inputs, read by
         :func:`ppfer_core.suite.read_suite`), and the index whose test actors cluster its intervals
-        (input :data:`ppfer_core.suite.SUITE_INDEX`). Every rep must be one of :attr:`attacked_reps`."""
+        (input :data:`ppfer_core.suite.SUITE_INDEX`). Every rep must be one of :attr:`attacked_reps`.
+        ``recovered``: representations the recovery attack ran on beyond :attr:`recovered_reps` (the
+        matched blur sigmas); ``selectable``: only the kinds of attackers ``plr_worst`` may choose."""
         attacked = self.attacked_reps
         if outside := [rep for rep in reps if rep not in attacked]:
             raise ValueError(
                 f"the attack suite does not run on {', '.join(map(repr, outside))}: the plan's attacked "
                 f"representations (ppfer_core.design.Plan.attacked_reps) are {', '.join(attacked)}"
             )
-        kinds = {a.kind: a for a in self.attackers}
+        attackers = [a for a in self.attackers if a.selectable or not selectable]
+        kinds = {a.kind: a for a in attackers}
         return {
             **{
-                kind: [pattern.format(rep=rep) for rep in self.attacker_reps(kinds[kind], reps)]
-                for kind, pattern in suite_files(self.attackers).items()
+                kind: [pattern.format(rep=rep) for rep in self.attacker_reps(kinds[kind], reps, recovered)]
+                for kind, pattern in suite_files(tuple(attackers)).items()
             },
             SUITE_INDEX: f"{RES}/data/cremad/index.parquet",
         }
@@ -410,47 +422,6 @@ def design_rows(rows: Sequence[Mapping[str, Any]], sweep: Mapping[str, float]) -
             fill = dict(rep=rep, sigma=sigma)
             out.append((r["approach"].format(**fill), r["representation"].format(**fill)))
     return tuple(out)
-
-
-def check_names(where: str, kind: str, names: Sequence[str], valid: Sequence[str]) -> None:
-    """Raise naming every name of ``names`` that is not in ``valid``, and the valid ones."""
-    unknown = [n for n in names if n not in valid]
-    if unknown:
-        raise ValueError(
-            f"config/design.yaml {where}: unknown {kind} {', '.join(map(repr, unknown))} "
-            f"(valid: {', '.join(map(repr, dict.fromkeys(valid)))})"
-        )
-
-
-def check_plan(plan: Plan) -> None:
-    """Every name the design sheet uses refers to something it defines: Table 3's approaches are
-    Table 1's, Table 5's method and reference its own rows, every table's representation a known one."""
-    approaches = [a for a, _ in plan.table1]
-    check_names("table3", "Table 1 approach", plan.table3, approaches)
-    paired = [plan.paired_tests["reference"], *plan.paired_tests["with"]]
-    check_names("paired_tests", "Table 1 approach", paired, approaches)
-    check_names(
-        "table5_method / table5_reference",
-        "Table 5 approach",
-        [plan.table5_method, plan.table5_reference],
-        [a for a, _ in plan.table5],
-    )
-    known = [*plan.representations, *plan.blur_sweep, *(OPEN + r for r in plan.blur_sweep)]
-    check_names("table1", "representation", [r for _, r in plan.table1 if r not in plan.matched], known)
-    for where, rows in (("table2", plan.table2), ("table5", plan.table5)):
-        check_names(where, "representation", [r for _, r in rows], known)
-    check_names("table4", "representation", plan.ablation_reps, known)
-    check_names("frame_grid", "representation", [r.representation for r in plan.frame_grid], known)
-    for rep, r in plan.representations.items():
-        if r.compensate is not None:
-            check_names(
-                f"representations.{rep}.compensate",
-                "representation",
-                [r.compensate.input, *filter(None, [r.compensate.target])],
-                known,
-            )
-        if r.applies is not None:
-            check_names(f"representations.{rep}.applies", "method", [r.applies], plan.methods)
 
 
 def build_plan(design: Mapping[str, Any], config: Mapping[str, Any]) -> Plan:

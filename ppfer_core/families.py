@@ -32,6 +32,18 @@ def blur_sweep(fractions: Sequence[float], size: Sequence[int]) -> dict[str, flo
     return sweep
 
 
+BLUR_REFERENCE = "ours"
+"""The representation the blur rows are matched to (Ours)."""
+
+
+def blur_match_reps(blur_sweep: Sequence[str]) -> list[str]:
+    """The representations the blur matching reads, Ours and the blur sweep: their validation figures
+    (Blur 1's PLR figure, and F_u's ``val_acc`` for Blur 2: a sibling F_u trained on the train clips
+    outside ``utility.val_fraction``'s slice). Rule ``utility`` trains that sibling for these only
+    (issue 30: nothing else reads it)."""
+    return list(dict.fromkeys([BLUR_REFERENCE, *blur_sweep]))
+
+
 @dataclass(frozen=True)
 class RobustPoint:
     """One "Ours (robust)" training: its L1 anchor weight, adversary steps per enhancer step, number of

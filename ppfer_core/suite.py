@@ -48,13 +48,13 @@ class Attacker:
     attacker's record is that file, or its entry ``record`` when one job scores several attackers.
     ``column`` / ``vote_column``: its PLR columns (one random frame per clip / voting over the frames;
     None where it has no vote); ``train_acc``: the attacker is trained here and its record has its
-    train accuracy and status (columns ``train_acc_{name}``, ``status_{name}``); ``optional``: only
-    some representations have its record (those the recovery attack ran on); ``selectable``: it may be
+    train accuracy and status (columns ``train_acc_{name}``, ``status_{name}``); ``selectable``: it may be
     chosen as ``plr_worst``'s attacker on the validation slice (V_pl is not: it was trained on the
     originals of those clips, so its validation figure is optimistic; nor is V_pl on the recovered
     frames, which has no validation figure). ``needs``: the attacker reads something only some
     representations have (``coding``: the code a representation is a function of,
-    :class:`ppfer_core.design.Coding`); only those have its file (the plan lists which,
+    :class:`ppfer_core.design.Coding`; ``recovery``: the recovery attack's output, which runs on Table 3's
+    methods and the blur sigmas Table 1 matched); only those have its file (the plan lists which,
     :meth:`ppfer_core.design.Plan.attacker_reps`). ``counted``: False for an attacker of the
     representation's *input* (the raw landmarks a code is computed from), reported in its column
     beside the suite but neither chosen as ``plr_worst`` nor counted in ``plr_max_test``."""
@@ -67,7 +67,6 @@ class Attacker:
     vote_column: str | None = None
     record: str | None = None
     train_acc: bool = False
-    optional: bool = False
     selectable: bool = True
     needs: str | None = None
     counted: bool = True
@@ -111,17 +110,17 @@ ATTACKERS = (
     Attacker(
         "clip", "attack_suite", "clip", "results/metrics/attacks/clips/{rep}.json", "plr_clip", train_acc=True
     ),
-    # V_pl on the recovery attack's output (Table 3's threat model)
+    # V_pl on the recovery attack's output (Table 3's threat model), scored by the rule that recovers
+    # it; only where the recovery attack ran (Table 3's methods, the blur sigmas Table 1 matched)
     Attacker(
         "recovered",
-        "attack_suite",
-        "frames",
-        FRAMES,
+        "recover",
+        "recovered",
+        "results/metrics/attacks/recovered/{rep}.json",
         "plr_recovered",
         "plr_recovered_vote",
-        record="recovered",
-        optional=True,
         selectable=False,
+        needs="recovery",
     ),
     # issue 27: a representation that is a function of a code (the bottleneck) leaks no more identity
     # than its code, so the attackers on the code sequences are its attackers too (one per clip)
@@ -208,15 +207,15 @@ def suite_columns(attackers: tuple[Attacker, ...] = ATTACKERS) -> tuple[str, ...
 def attacker_record(
     attacker: Attacker, metrics: Mapping[str, Mapping[str, Mapping]], rep: str
 ) -> Mapping | None:
-    """An attacker's metrics record of one representation (None for an optional attacker without one,
-    or for an attacker that ``needs`` what the representation has not: no file of its kind)."""
+    """An attacker's metrics record of one representation (None for an attacker that ``needs`` what the
+    representation has not: no file of its kind)."""
     file = metrics.get(attacker.kind, {}).get(rep)
     if file is None:
         if attacker.needs is not None:
             return None
         raise KeyError(f"no {attacker.metrics.format(rep=rep)} among the suite's {attacker.kind!r} files")
     record = file if attacker.record is None else file.get(attacker.record)
-    if record is None and not attacker.optional:
+    if record is None:
         raise KeyError(f"{attacker.metrics.format(rep=rep)} has no record {attacker.record!r}")
     return record
 

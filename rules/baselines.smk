@@ -1,7 +1,35 @@
 # Paper §4.3 baselines, each a producer of a representation reps/{rep}/{split}.npy; PLR and ACC come
 # from the generic leakage / utility rules (rules/evaluation.smk), the blur rows of Table 1 from the
-# sweep by ppfer_core.blur_match (in the tables rule).
+# sweep by ppfer_core.blur_match (the checkpoint blur_match).
 BASELINES = config["baselines"]
+MATCH_REPS = blur_match_reps(BLUR_SWEEP)  # Ours and the sweep
+
+
+# Table 1's two blur rows picked from the sweep on validation figures only (ppfer_core.blur_match):
+# a checkpoint, so that the recovery attack (rules/threat.smk) runs on the two sigmas picked, not on
+# every sigma (issue 30; the sweep table has no recovery column). It reads the selectable attackers'
+# files (plr_worst's validation figure), the leakage and F_u files of Ours and the sweep.
+checkpoint blur_match:
+    input:
+        **PLAN.suite_inputs(MATCH_REPS, selectable=True),
+        leakage=expand(f"{RES}/metrics/leakage/{{rep}}.json", rep=MATCH_REPS),
+        utility=expand(f"{RES}/metrics/utility/{{rep}}.json", rep=MATCH_REPS),
+    output:
+        match=BLUR_MATCH,
+        blur_sweep=f"{RES}/tables/blur_sweep.csv",
+    log:
+        "logs/blur_match.log",
+    benchmark:
+        "benchmarks/blur_match.tsv"
+    conda:
+        "../envs/ppfer.yaml"
+    threads: 1
+    params:
+        table1=TABLE1,
+        blur_sweep=BLUR_SWEEP,
+        blur_match=BASELINES["blur"]["match"],
+    script:
+        "../workflow_scripts/blur_match.py"
 
 
 rule blur:

@@ -3,6 +3,7 @@
 # only read PLAN (and the names below, taken from it); none adds to it, so their order does not matter.
 # Standard library only at parse time: ppfer_core.design / .suite and rules/planning.py import no
 # numpy, pandas or torch.
+import json
 from pathlib import Path
 
 import yaml
@@ -15,6 +16,7 @@ from planning import (
     gpu_rule_policy,
     rule_stages,
 )
+from ppfer_core.families import blur_match_reps
 from ppfer_core.design import OPEN, RES, SPLITS, build_plan, rep_pattern
 from ppfer_core.validator import check_independent, check_validator_inputs
 
@@ -155,6 +157,22 @@ TABLE2 = list(PLAN.table2)
 TABLE1_REPS = PLAN.table1_reps
 TABLE3 = list(PLAN.table3)  # Table 1 approaches attacked in Table 3 (rules/threat.smk)
 THREAT_REPS = PLAN.threat_reps
+BLUR_MATCH = f"{RES}/metrics/blur_match.json"  # the checkpoint blur_match's pick (rules/baselines.smk)
+
+
+def matched_blur_reps(wildcards=None):
+    """The blur sigmas Table 1's blur rows took (checkpoint blur_match): the recovery attack's
+    representations beyond THREAT_REPS. Calling it makes the caller wait for the checkpoint.
+    """
+    with open(checkpoints.blur_match.get().output.match) as f:
+        return list(dict.fromkeys(json.load(f)["reps"].values()))
+
+
+def threat_reps(wildcards=None):
+    """Every representation the recovery attack runs on for Table 3: its methods and the matched blurs."""
+    return [*THREAT_REPS, *matched_blur_reps()]
+
+
 COMPENSATED = PLAN.compensated  # rep -> (input representation, compensator loss)
 COMPENSATION_TARGET = PLAN.compensation_target
 # Table 4: the ablation tasks as method specifications

@@ -3,9 +3,16 @@
 # representation recovered-{rep}, scored by SSIM / PSNR here and by the generic leakage rule (PLR).
 # Beyond the paper: the adaptive attacker, an identity classifier trained on a method's outputs, and
 # the rest of the attack suite (attack_suite; ppfer_core.attacks): plr_worst per rep.
-# Every blur sigma of the sweep is attacked; Table 3's blur rows are picked at table time (as Table 1's).
+# Every blur sigma of the sweep gets the attack suite (Gaussian Blur 1 is matched on it); the recovery
+# attack runs on the two sigmas the checkpoint blur_match picks for Table 1's blur rows.
 THREAT = config["threat"]
 ATTACKS = THREAT["attacks"]  # the attack suite (issue 14)
+# the PLR's readers (the independent validator, V_pl) and the seed of their frame per clip
+LEAKAGE_READERS = dict(
+    model=config["models"]["identity"],
+    validator_model=config["models"]["validator"],
+    seed=config["leakage"]["seed"],
+)
 if THREAT["recovery_init"] == "identity" and THREAT["unet"] not in (
     None,
     config["models"]["unet"],
@@ -22,10 +29,16 @@ rule recover:
         test=lambda w: rep_clips(w.rep, "test"),
         original_train=clips("cremad", "train"),
         original_test=clips("cremad", "test"),
+        validator=VALIDATOR_MODEL,  # with V_pl, the readers of the recovered frames
+        vpl=IDENTITY_MODEL,
+        index=INDEX,
     output:
         clips=f"{RES}/reps/recovered-{{rep}}/test.npy",
         model=f"{RES}/models/recovery/{{rep}}.pt",
         metrics=f"{RES}/metrics/recovery/{{rep}}.json",
+        # the leakage of recovered-{rep} and the suite's attacker "recovered" (V_pl, one frame and vote)
+        leakage=f"{RES}/metrics/leakage/recovered-{{rep}}.json",
+        attack=f"{RES}/metrics/attacks/recovered/{{rep}}.json",
     log:
         "logs/threat/recover/{rep}.log",
     benchmark:
@@ -42,6 +55,7 @@ rule recover:
         unet=THREAT["unet"] or config["models"]["unet"],
         init=THREAT["recovery_init"],
         train=dict(THREAT["recovery"]),
+        leakage=LEAKAGE_READERS,
     script:
         "../workflow_scripts/recover.py"
 
@@ -52,41 +66,31 @@ rule recover:
 # sweep's) reads its clips once and writes one metrics file per record (ppfer_core.attack_jobs): V_pl's
 # PLR (the leakage file, which rule leakage writes for every other rep), the adaptive attacker
 # (fine-tuned V_pl, threat.adaptive), V_pl by voting and a 4-layer CNN from scratch (attacks/frames)
-# and the video attacker (attacks/clips, threat.attacks.clip). attack_suite_recovered: the same for
-# the reps the recovery attack ran on (PLAN.recovered_reps), plus V_pl on recovered-{rep} (its leakage
-# file and the frames file's `recovered`). Editing one attacker's settings (params by attacker) reruns
-# these jobs, so all their records.
-RECOVERED_REPS = PLAN.recovered_reps
-SUITE_INPUT = dict(
-    validator=VALIDATOR_MODEL,  # the independent validator: the PLR column (leakage file)
-    vpl=IDENTITY_MODEL,  # V_pl: its PLR beside it; the adaptive attacker and the voting start from it
-    weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
-    train=lambda w: rep_clips(w.rep, "train"),
-    test=lambda w: rep_clips(w.rep, "test"),
-    index=INDEX,
-)
-SUITE_OUTPUT = dict(
-    leakage=f"{RES}/metrics/leakage/{{rep}}.json",
-    adaptive=f"{RES}/metrics/adaptive/{{rep}}.json",
-    frames=f"{RES}/metrics/attacks/frames/{{rep}}.json",
-    clips=f"{RES}/metrics/attacks/clips/{{rep}}.json",
-)
-
-
-ruleorder: attack_suite_recovered > attack_suite > leakage
+# and the video attacker (attacks/clips, threat.attacks.clip). V_pl on recovered-{rep} is scored by
+# rule recover. Editing one attacker's settings (params by attacker) reruns these jobs, so all their
+# records.
+ruleorder: recover > attack_suite > leakage
 
 
 rule attack_suite:
     input:
-        **SUITE_INPUT,
+        validator=VALIDATOR_MODEL,  # the independent validator: the PLR column (leakage file)
+        vpl=IDENTITY_MODEL,  # V_pl: its PLR beside it; the adaptive attacker and the voting start from it
+        weights=weights_file("identity") if THREAT["adaptive_init"] == "scratch" else [],
+        train=lambda w: rep_clips(w.rep, "train"),
+        test=lambda w: rep_clips(w.rep, "test"),
+        index=INDEX,
     output:
-        **SUITE_OUTPUT,
+        leakage=f"{RES}/metrics/leakage/{{rep}}.json",
+        adaptive=f"{RES}/metrics/adaptive/{{rep}}.json",
+        frames=f"{RES}/metrics/attacks/frames/{{rep}}.json",
+        clips=f"{RES}/metrics/attacks/clips/{{rep}}.json",
     log:
         "logs/threat/attack_suite/{rep}.log",
     benchmark:
         "benchmarks/attack_suite/{rep}.tsv"
     wildcard_constraints:
-        rep=rep_pattern([r for r in PLAN.attacked_reps if r not in RECOVERED_REPS]),
+        rep=rep_pattern(PLAN.attacked_reps),
     conda:
         "../envs/ppfer.yaml"
     threads: gpu_threads
@@ -94,11 +98,7 @@ rule attack_suite:
         **GPU,
     params:
         seed=config["seed"],
-        leakage=dict(
-            model=config["models"]["identity"],
-            validator_model=config["models"]["validator"],
-            seed=config["leakage"]["seed"],
-        ),
+        leakage=LEAKAGE_READERS,
         adaptive=dict(
             init=THREAT["adaptive_init"],
             train=dict(THREAT["adaptive"]),
@@ -110,21 +110,6 @@ rule attack_suite:
         clip=dict(ATTACKS["clip"], convergence=dict(ATTACKS["convergence"])),
     script:
         "../workflow_scripts/attack_suite.py"
-
-
-use rule attack_suite as attack_suite_recovered with:
-    input:
-        **SUITE_INPUT,
-        recovered=lambda w: rep_clips(f"recovered-{w.rep}", "test"),
-    output:
-        **SUITE_OUTPUT,
-        recovered_leakage=f"{RES}/metrics/leakage/recovered-{{rep}}.json",
-    log:
-        "logs/threat/attack_suite_recovered/{rep}.log",
-    benchmark:
-        "benchmarks/attack_suite_recovered/{rep}.tsv"
-    wildcard_constraints:
-        rep=rep_pattern(RECOVERED_REPS),
 
 
 # Issue 27: a representation that is a function of a code (design.yaml `coding`: the bottleneck's renders
@@ -160,10 +145,17 @@ rule attack_codes:
 rule table3:
     input:
         # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
-        **PLAN.suite_inputs(THREAT_REPS),
+        # Table 3's methods and the blur sigmas Table 1 took (checkpoint blur_match)
+        unpack(
+            lambda w: PLAN.suite_inputs(threat_reps(), recovered=matched_blur_reps())
+        ),
         table1=f"{RES}/tables/table1.csv",
-        recovery=expand(f"{RES}/metrics/recovery/{{rep}}.json", rep=THREAT_REPS),
-        leakage=expand(f"{RES}/metrics/leakage/recovered-{{rep}}.json", rep=THREAT_REPS),
+        recovery=lambda w: expand(
+            f"{RES}/metrics/recovery/{{rep}}.json", rep=threat_reps()
+        ),
+        leakage=lambda w: expand(
+            f"{RES}/metrics/leakage/recovered-{{rep}}.json", rep=threat_reps()
+        ),
     output:
         table3=report(
             f"{RES}/tables/table3.csv",

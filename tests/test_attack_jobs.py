@@ -16,7 +16,9 @@ from ppfer_core.attack_jobs import (
     adaptive_record,
     clip_record,
     frames_record,
+    recovered_records,
 )
+from ppfer_core.attacks import frame_logits, score_frames
 from ppfer_core.evaluation import LeakageScorers, leakage_record, load_scorer, privacy_leakage
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job
@@ -75,9 +77,7 @@ def test_a_record_does_not_depend_on_the_records_the_job_wrote_before(rep):
     validator = rep / "validator.pt"
 
     def frames(state):  # a state file of its own: the second run must train, not resume the first
-        return frames_record(
-            job, data, MODEL, validator, None, {"width": 4, "train": TRAIN}, CONVERGENCE, state, 0
-        )
+        return frames_record(job, data, MODEL, validator, {"width": 4, "train": TRAIN}, CONVERGENCE, state, 0)
 
     seed_everything(job.seed)
     alone = frames(rep / "alone.state")
@@ -100,9 +100,7 @@ def test_the_video_attackers_record_is_the_same_in_the_suite_job_as_alone(rep):
     settings = ClipSettings("r3d_small", 4, 1, TRAIN, CONVERGENCE)
     seed_everything(job.seed)
     alone = clip_record(job, data, settings, rep / "alone.state")
-    frames_record(
-        job, data, MODEL, rep / "vpl.pt", None, {"width": 4, "train": TRAIN}, CONVERGENCE, rep / "f", 0
-    )
+    frames_record(job, data, MODEL, rep / "vpl.pt", {"width": 4, "train": TRAIN}, CONVERGENCE, rep / "f", 0)
     after = clip_record(job, data, settings, rep / "after.state")
     assert without_seconds(after) == without_seconds(alone)
     assert after["rep"] == "x" and after["arch"] == "r3d_small" and after["n"] == 6
@@ -126,3 +124,24 @@ def test_leakage_record_is_the_validators_plr_of_the_clips_it_is_given(rep):
         "scorer": "validator",
         "vpl": privacy_leakage(vpl, test, y, 3, 3, CPU),
     }
+
+
+def test_the_recover_jobs_records_are_the_leakage_of_recovered_rep_and_vpl_on_its_frames(rep):
+    """Issue 30: rule recover scores the frames it recovers: the leakage record of recovered-{rep} (the
+    independent validator, V_pl beside it) and the suite's attacker ``recovered``, V_pl on the same
+    seeded frame per clip and by voting, as the attack_suite job scored them before."""
+    job = Job(QUIET, CPU, 0, 0, None)
+    recovered = np.load(rep / "test.npy")
+    readers = {"validator_model": MODEL, "model": MODEL, "seed": 3}
+    leakage, attack = recovered_records(
+        job, "x", recovered, rep / "index.parquet", readers, rep / "validator.pt", rep / "vpl.pt"
+    )
+    validator = load_scorer(MODEL, 3, rep / "validator.pt")
+    vpl = load_scorer(MODEL, 3, rep / "vpl.pt")
+    expected = leakage_record(
+        job, "recovered-x", LeakageScorers(validator, vpl), recovered, rep / "index.parquet", 3
+    )
+    assert leakage == expected
+    y = np.repeat(np.arange(3), 2)
+    assert attack == {"rep": "x", **score_frames(frame_logits(vpl, recovered, CPU), y, 3)}
+    assert attack["plr"] == leakage["vpl"]["plr"] and len(attack["hits_vote"]) == 6

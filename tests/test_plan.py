@@ -210,12 +210,25 @@ def test_suite_columns_and_rule_inputs_come_from_the_registry():
         "frames": ["results/metrics/attacks/frames/ours.json"],
         "adaptive": ["results/metrics/adaptive/ours.json"],
         "clip": ["results/metrics/attacks/clips/ours.json"],
+        "recovered": ["results/metrics/attacks/recovered/ours.json"],  # rule recover's (Table 3's method)
         "codes": [],  # issue 27: only a coded representation has code attackers
         "suite_index": "results/data/cremad/index.parquet",  # the test actors of the intervals
     }
     assert plan.suite_inputs(["ours", "bottleneck"])["codes"] == [
         "results/metrics/attacks/codes/bottleneck.json"
     ]
+    # issue 30: a blur sigma has the recovery attack's file only once the checkpoint blur_match took it,
+    # and the match itself reads only the attackers plr_worst may choose (no recovery: no wait for it)
+    assert plan.suite_inputs(["blur-s2", "blur-s4"])["recovered"] == []
+    taken = plan.suite_inputs(["blur-s2", "blur-s4"], recovered=["blur-s2"])["recovered"]
+    assert taken == ["results/metrics/attacks/recovered/blur-s2.json"]
+    assert set(plan.suite_inputs(["ours"], selectable=True)) == {
+        "frames",
+        "adaptive",
+        "clip",
+        "codes",
+        "suite_index",
+    }
     assert suite_columns()[:9] == (
         "plr",
         "plr_vote",
@@ -229,7 +242,8 @@ def test_suite_columns_and_rule_inputs_come_from_the_registry():
     )
     assert {a.rule for a in ATTACKERS} <= set(planning.rule_stages(ROOT / "Snakefile"))
     # issue 30: one suite job per rep, every pixel attacker; issue 27: the code attackers of a coded rep
-    assert {a.rule for a in ATTACKERS} == {"attack_suite", "attack_codes"}
+    # the recovery attack's rule scores V_pl on the frames it recovers
+    assert {a.rule for a in ATTACKERS} == {"attack_suite", "attack_codes", "recover"}
 
 
 def test_rep_pattern_matches_exactly_the_names_it_is_given():
@@ -246,16 +260,18 @@ def test_the_attacked_reps_are_every_suite_input_and_include_the_recovered_ones(
     assert set(plan.attacked_reps) == suite_reps >= set(plan.table1_reps) | set(plan.robust_sweep_reps)
     assert set(plan.recovered_reps) == set(plan.threat_reps) | set(plan.robust_sweep_reps)
     assert set(plan.recovered_reps) < set(plan.attacked_reps)  # e.g. the originals: no recovery attack
+    # issue 30: no blur sigma before the checkpoint blur_match picks Table 1's two
+    assert not set(plan.recovered_reps) & set(plan.blur_sweep)
     assert len(plan.attacked_reps) == len(set(plan.attacked_reps))
 
 
 def test_one_suite_job_writes_an_attacked_reps_leakage_and_the_leakage_rule_the_rest(tmp_path):
-    """Issue 30: the leakage file of an attacked rep (and of its recovered-{rep}) comes from its
-    attack_suite(_recovered) job, every other one from rule leakage; no AmbiguousRuleException."""
+    """Issue 30: the leakage file of an attacked rep comes from its attack_suite job, that of a
+    recovered-{rep} from its recover job, every other one from rule leakage; no AmbiguousRuleException."""
     targets = {
         "original": "attack_suite",
-        "ours": "attack_suite_recovered",
-        "recovered-ours": "attack_suite_recovered",
+        "ours": "attack_suite",
+        "recovered-ours": "recover",
         "G": "attack_suite",
         "joint-wavelet": "attack_suite",
         "open-original": "leakage",  # no table attacks it: the generic rule
@@ -264,7 +280,8 @@ def test_one_suite_job_writes_an_attacked_reps_leakage_and_the_leakage_rule_the_
     jobs = _jobs(ROOT / "Snakefile", tmp_path, ["config.yaml", "config/tiny.yaml"], files)
     writer = {out: rule for rule, outputs, _, _ in jobs for out in outputs or ()}
     assert {rep: writer[f] for rep, f in zip(targets, files)} == targets
-    assert writer["results/metrics/attacks/frames/ours.json"] == "attack_suite_recovered"
+    assert writer["results/metrics/attacks/frames/ours.json"] == "attack_suite"
+    assert writer["results/metrics/attacks/recovered/ours.json"] == "recover"
 
 
 def test_a_new_attacker_is_one_registry_entry():

@@ -326,7 +326,7 @@ def test_editing_one_stage_resubmits_only_it_and_its_dependents(slurm_run):
         rep for rep, comp in APPLIES_COMPENSATOR.items() if comp in compensators
     }
     for rule, wildcards in submitted.values():
-        if rule in {"leakage", "utility", "recover", "attack_suite", "attack_suite_recovered"}:
+        if rule in {"leakage", "utility", "recover", "attack_suite"}:
             assert wildcards.removeprefix("recovered-") in compensated, (rule, wildcards)
     assert {"tables", "table3", "table4"} <= set(rules)
     assert len(submitted) < len(first)

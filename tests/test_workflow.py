@@ -178,6 +178,17 @@ def test_tiny_run_matches_blur_2_on_the_validation_acc(tiny_run):
         assert abs(row["acc"] - records[row["rep"]]["acc"]) < 1e-9, row["rep"]
     t1 = pd.read_csv(tiny_run / "results/tables/table1.csv", keep_default_na=False).set_index("approach")
     assert t1.loc["Gaussian Blur 2", "setting"].endswith("ACC matched on F_u's validation slice of train")
+    # issue 30: the checkpoint blur_match's pick is Table 1's, and the recovery attack ran on those sigmas only
+    match = json.loads((tiny_run / "results/metrics/blur_match.json").read_text())
+    blur_rows = t1.loc[["Gaussian Blur 1", "Gaussian Blur 2"]]
+    assert match["reps"] == dict(zip(blur_rows.index, blur_rows["representation"]))
+    recovered = {f.stem for f in (tiny_run / "results/metrics/recovery").glob("blur-*.json")}
+    assert recovered == set(blur_rows["representation"]) and len(sweep) > len(recovered)
+    assert (blur_rows["plr_recovered"] != "").all()
+    t3 = pd.read_csv(tiny_run / "results/tables/table3.csv").set_index("approach")
+    assert list(t3.loc[["Gaussian Blur 1", "Gaussian Blur 2"], "representation"]) == list(
+        blur_rows["representation"]
+    )
 
 
 def test_tiny_run_yields_threat_table_and_report(tiny_run):
@@ -213,7 +224,7 @@ def test_tiny_run_yields_threat_table_and_report(tiny_run):
         "train_validator",
         "recover",
         "attack_suite",
-        "attack_suite_recovered",
+        "blur_match",
         "tables",
         "table3",
         "train_robust",
@@ -221,6 +232,8 @@ def test_tiny_run_yields_threat_table_and_report(tiny_run):
         "attack_codes",
     } <= set(runtime["rule"])
     assert "attack_clips" not in set(runtime["rule"])  # issue 30: the video attacker runs in attack_suite
+    # issue 30: V_pl on the recovered frames is scored by rule recover; no second suite rule
+    assert "attack_suite_recovered" not in set(runtime["rule"])
     # every representation a table reads is attacked: its leakage file comes from its attack_suite job
     assert "leakage" not in set(runtime["rule"])
     assert (runtime["s"] >= 0).all() and "report" not in set(runtime["rule"])
@@ -282,7 +295,8 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
         "results/reps/ours-robust/test.npy",
         "results/metrics/attacks/frames/flow.json",
         "results/metrics/attacks/clips/ours-robust.json",
-        "benchmarks/attack_suite_recovered/ours-robust.tsv",
+        "benchmarks/attack_suite/ours-robust.tsv",
+        "results/metrics/attacks/recovered/ours-robust.json",
     ):
         assert (tiny_run / rel).exists(), rel
 

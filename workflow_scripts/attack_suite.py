@@ -1,11 +1,9 @@
-"""Rules attack_suite and attack_suite_recovered (the attack suite, beyond the paper): every
-scoring of one attacked representation in one process, its clips read once, one metrics file per
-record (ppfer_core.attack_jobs): the PLR by the independent validator and V_pl (metrics/leakage; also
-of recovered-{rep} where the recovery attack ran), the adaptive attacker (metrics/adaptive), V_pl by
-voting, V_pl on the recovery's output and the scratch CNN (metrics/attacks/frames), and the video
-attacker (metrics/attacks/clips)."""
+"""Rule attack_suite (the attack suite, beyond the paper): every scoring of one attacked representation
+in one process, its clips read once, one metrics file per record (ppfer_core.attack_jobs): the PLR by
+the independent validator and V_pl (metrics/leakage), the adaptive attacker (metrics/adaptive), V_pl by
+voting and the scratch CNN (metrics/attacks/frames), and the video attacker (metrics/attacks/clips).
+V_pl on the recovery attack's output is rule recover's."""
 
-from ppfer_core.arrays import load_clips
 from ppfer_core.attack_jobs import (
     AdaptiveSettings,
     AttackData,
@@ -26,12 +24,6 @@ scorers = LeakageScorers.load(
     (leakage["validator_model"], inp.validator), (leakage["model"], inp.vpl), len(data.actors)
 )
 write_json(out.leakage, leakage_record(job, data.rep, scorers, data.test, inp.index, leakage["seed"]))
-recovered = load_clips(inp.recovered) if "recovered" in inp.keys() else None
-if recovered is not None:  # V_pl on the recovery attack's output: the leakage of recovered-{rep}
-    write_json(
-        out.recovered_leakage,
-        leakage_record(job, f"recovered-{data.rep}", scorers, recovered, inp.index, leakage["seed"]),
-    )
 with job.resumable(out.adaptive) as state:
     adaptive = adaptive_record(
         job,
@@ -49,7 +41,6 @@ with job.resumable(out.frames) as state:
         data,
         leakage["model"],
         inp.vpl,
-        recovered,
         p.frames["scratch"],
         p.frames["convergence"],
         state,

@@ -1,9 +1,12 @@
 """Rule recover (paper §4.5): the recovery attack on a method. A U-Net learns, with L1, to map the
 method's train outputs back to the original train frames, in full passes until the L1 of a validation
 slice of the train clips plateaus (status converged, else budget), keeping its best-validation weights; its recovery of the method's test outputs
-is the representation recovered-{rep}, with SSIM / PSNR against the original test frames."""
+is the representation recovered-{rep}, with SSIM / PSNR against the original test frames, its PLR by the
+independent validator and V_pl (metrics/leakage/recovered-{rep}) and V_pl's one-frame and voting record
+(metrics/attacks/recovered/{rep}: the suite's attacker "recovered")."""
 
 from ppfer_core.arrays import load_clips, npy_output
+from ppfer_core.attack_jobs import recovered_records
 from ppfer_core.registry import create_model
 from ppfer_core.runtime import Job, write_json
 from ppfer_core.threat import RecoveryStop, fit_recovery, frame_quality, recover_clips
@@ -47,3 +50,14 @@ write_json(
         "history": result.history,
     },
 )
+leakage, attack = recovered_records(
+    job,
+    rep,
+    load_clips(snakemake.output.clips),
+    snakemake.input.index,
+    p.leakage,
+    snakemake.input.validator,
+    snakemake.input.vpl,
+)
+write_json(snakemake.output.leakage, leakage)
+write_json(snakemake.output.attack, attack)

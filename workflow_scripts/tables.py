@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.blur_match import BLUR_MATCH_LABELS, blur_match_plr, blur_match_reps, resolve_table1_rows
 from ppfer_core.runtime import job_logger, read_json
-from ppfer_core.suite import append_suite_columns, read_suite, worst_hits, worst_on_validation
+from ppfer_core.suite import append_suite_columns, read_suite, worst_hits
 from ppfer_core.tables import (
     Scored,
     acc_chance,
@@ -26,25 +25,9 @@ utility = {Path(f).stem: read_json(f) for f in snakemake.input.utility}
 index = pd.read_parquet(snakemake.input.suite_index)  # with the suite's metric files
 actors = test_actors(index)  # the clusters of the intervals, in the hits' order
 suite = read_suite(dict(snakemake.input.items()))  # the attack suite's metric files by kind
-# Gaussian Blur 1 matched to Ours on baselines.blur.match (default: plr_worst on the validation slice, no test clip);
-# Gaussian Blur 2 on F_u's validation ACC (resolve_table1_rows: val_acc of metrics/utility, no test clip)
-match_plr = blur_match_plr(
-    params.blur_match, blur_match_reps(params.blur_sweep), leakage, lambda r: worst_on_validation(r, suite)
-)
-rows, settings, sweep = resolve_table1_rows(
-    params.table1,
-    leakage,
-    utility,
-    params.blur_sweep,
-    log=log,
-    match_plr=match_plr,
-    match_label=BLUR_MATCH_LABELS[params.blur_match],
-)
-sweep.to_csv(snakemake.output.blur_sweep, index=False)
-log(
-    f"Gaussian Blur 1 matched to Ours on {params.blur_match} ({match_plr['ours']:.3f} for Ours); Gaussian Blur 2 "
-    f"on F_u's validation ACC ({utility['ours']['val_acc']:.3f} for Ours): {settings}"
-)
+# Table 1's blur rows as the checkpoint blur_match picked them from the sweep (validation figures only)
+match = read_json(snakemake.input.match)
+rows, settings = [tuple(r) for r in match["rows"]], match["settings"]
 t1 = table1(rows, leakage, utility, settings)
 after_chance = list(t1.columns).index("chance") + 1
 t1.insert(after_chance, "acc_chance", acc_chance(index))
