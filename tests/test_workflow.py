@@ -183,7 +183,7 @@ def test_tiny_run_matches_blur_2_on_the_validation_acc(tiny_run):
     blur_rows = t1.loc[["Gaussian Blur 1", "Gaussian Blur 2"]]
     assert match["reps"] == dict(zip(blur_rows.index, blur_rows["representation"]))
     recovered = {f.stem for f in (tiny_run / "results/metrics/recovery").glob("blur-*.json")}
-    assert recovered == set(blur_rows["representation"]) and len(sweep) > len(recovered)
+    assert recovered == set(blur_rows["representation"])  # config/tiny.yaml: 2 sigmas, both may be taken
     assert (blur_rows["plr_recovered"] != "").all()
     t3 = pd.read_csv(tiny_run / "results/tables/table3.csv").set_index("approach")
     assert list(t3.loc[["Gaussian Blur 1", "Gaussian Blur 2"], "representation"]) == list(
