@@ -342,10 +342,14 @@ def suite_table(
 
 def read_suite(files: Mapping[str, list[str]]) -> dict[str, dict[str, Mapping]]:
     """The suite's metric files by kind and representation; ``files``: kind -> its files (a rule's
-    inputs named by kind, as :func:`suite_files` names them)."""
+    inputs named by kind, as :func:`suite_files` names them; a kind it lacks is read as no file, so
+    that a record asked of it is None for an attacker that ``needs`` it, else a KeyError naming it:
+    :func:`attacker_record`)."""
     from ppfer_core.runtime import read_json
 
-    return {kind: {Path(f).stem: read_json(f) for f in files[kind]} for kind in suite_files()}
+    return {
+        kind: {Path(f).stem: read_json(f) for f in files[kind]} for kind in suite_files() if kind in files
+    }
 
 
 def append_suite_columns(

@@ -15,7 +15,7 @@ import yaml
 from workflow_facts import GPU_RULES, planning
 
 from ppfer_core.design import build_plan, rep_pattern
-from ppfer_core.suite import ATTACKERS, suite_columns, suite_table
+from ppfer_core.suite import ATTACKERS, attacker_record, read_suite, suite_columns, suite_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGN = yaml.safe_load((ROOT / "config" / "design.yaml").read_text())
@@ -244,6 +244,18 @@ def test_suite_columns_and_rule_inputs_come_from_the_registry():
     # issue 30: one suite job per rep, every pixel attacker; issue 27: the code attackers of a coded rep
     # the recovery attack's rule scores V_pl on the frames it recovers
     assert {a.rule for a in ATTACKERS} == {"attack_suite", "attack_codes", "recover"}
+
+
+def test_a_kind_a_rule_does_not_read_is_no_file_for_the_attackers_that_need_it(tmp_path):
+    """The checkpoint blur_match reads only the selectable attackers' files: the recovery attack's kind
+    is absent, so its record is None; an attacker every representation has still fails, naming its file."""
+    (tmp_path / "x.json").write_text('{"validator": {"plr": 5.0}, "scratch": {"plr": 7.0}}')
+    metrics = read_suite({"frames": [str(tmp_path / "x.json")]})
+    by_name = {a.name: a for a in ATTACKERS}
+    assert attacker_record(by_name["recovered"], metrics, "x") is None
+    assert attacker_record(by_name["scratch"], metrics, "x") == {"plr": 7.0}
+    with pytest.raises(KeyError, match=r"results/metrics/adaptive/x.json"):
+        attacker_record(by_name["adaptive"], metrics, "x")
 
 
 def test_rep_pattern_matches_exactly_the_names_it_is_given():
