@@ -247,7 +247,9 @@ def test_tiny_run_reports_the_attack_suite_and_the_robust_row(tiny_run):
 
     always = ["plr_vote", "plr_adaptive", "plr_adaptive_vote", "plr_scratch", "plr_scratch_vote", "plr_clip"]
     trained = {c: a.name for a in ATTACKERS if a.selectable for c in a.columns}
-    codes = [c for a in ATTACKERS if a.needs and a.counted for c in a.columns]  # issue 27: coded rows only
+    codes = [
+        c for a in ATTACKERS if a.needs == "coding" and a.counted for c in a.columns
+    ]  # issue 27: coded rows only
     for name in ("table1.csv", "table3.csv"):
         t = pd.read_csv(tiny_run / "results/tables" / name, keep_default_na=False, na_values=[""])
         assert "Ours (robust)" in set(t["approach"]), name
@@ -341,7 +343,7 @@ def test_tiny_run_reports_the_bottleneck_with_its_code_attackers(tiny_run):
     from ppfer_core.suite import ATTACKERS, read_suite, worst_on_validation
 
     tables = tiny_run / "results/tables"
-    codes = [c for a in ATTACKERS if a.needs and a.counted for c in a.columns]
+    codes = [c for a in ATTACKERS if a.needs == "coding" and a.counted for c in a.columns]
     assert codes == ["plr_code_logreg", "plr_code_mlp", "plr_code_gru"]
     t1 = pd.read_csv(tables / "table1.csv", keep_default_na=False, na_values=[""]).set_index("approach")
     t4 = pd.read_csv(tables / "table4.csv", keep_default_na=False, na_values=[""]).set_index("representation")
