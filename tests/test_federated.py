@@ -358,3 +358,29 @@ def test_round_learning_rate_follows_a_cosine_over_the_rounds():
     assert FedSettings.from_run_config(c.to_run_config()).lr_decay == "cosine"
     with pytest.raises(ValueError, match="lr_decay"):
         FedSettings(**{**s.__dict__, "lr_decay": "step"})
+
+
+def test_the_sites_ray_workers_keep_the_jobs_niceness():
+    """Issue 30: the Ray instance a Flower job starts (backend_config's init_args, as Flower passes
+    them to ray.init) runs the sites' actors at the job's own niceness, not Ray's default +15, under
+    which a federated job crawled whenever another job ran beside it."""
+    import os
+
+    import ray
+
+    from ppfer_core.federated.simulation import backend_config
+
+    init_args = dict(
+        backend_config(1, 3, cuda=False)["init_args"], logging_level="error", include_dashboard=False
+    )
+    ray.init(**init_args)
+    try:
+
+        @ray.remote(num_cpus=1)
+        class Site:
+            def niceness(self) -> int:
+                return os.nice(0)
+
+        assert ray.get(Site.remote().niceness.remote()) == os.nice(0)
+    finally:
+        ray.shutdown()
