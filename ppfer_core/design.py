@@ -23,6 +23,7 @@ from ppfer_core.families import (  # noqa: F401 (re-exported: the plan's config-
     BottleneckPoint,
     RobustPoint,
     Table6Row,
+    blur_match_reps,
     blur_sweep,
     bottleneck_points,
     compensated_name,

@@ -16,8 +16,7 @@ from planning import (
     gpu_rule_policy,
     rule_stages,
 )
-from ppfer_core.families import blur_match_reps
-from ppfer_core.design import OPEN, RES, SPLITS, build_plan, rep_pattern
+from ppfer_core.design import OPEN, RES, SPLITS, blur_match_reps, build_plan, rep_pattern
 from ppfer_core.validator import check_independent, check_validator_inputs
 
 # the workflow's folder (Snakefile, config/, rules/), also when another Snakefile includes this one
