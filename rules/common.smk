@@ -16,7 +16,14 @@ from planning import (
     gpu_rule_policy,
     rule_stages,
 )
-from ppfer_core.design import OPEN, RES, SPLITS, blur_match_reps, build_plan, rep_pattern
+from ppfer_core.design import (
+    OPEN,
+    RES,
+    SPLITS,
+    blur_match_reps,
+    build_plan,
+    rep_pattern,
+)
 from ppfer_core.validator import check_independent, check_validator_inputs
 
 # the workflow's folder (Snakefile, config/, rules/), also when another Snakefile includes this one
