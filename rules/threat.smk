@@ -1,6 +1,6 @@
 # Paper §4.5 threat model (Table 3): per method, a U-Net trained with L1 to recover the original
 # train frames from the method's train outputs; its recovery of the test outputs is the
-# representation recovered-{rep}, scored by SSIM / PSNR here and by the generic leakage rule (PLR).
+# representation recovered-{rep}, scored here: SSIM / PSNR, its PLR and V_pl on it by voting.
 # Beyond the paper: the adaptive attacker, an identity classifier trained on a method's outputs, and
 # the rest of the attack suite (attack_suite; ppfer_core.attacks): plr_worst per rep.
 # Every blur sigma of the sweep gets the attack suite (Gaussian Blur 1 is matched on it); the recovery
