@@ -174,7 +174,7 @@ def matched_blur_reps(wildcards=None):
         return list(dict.fromkeys(json.load(f)["reps"].values()))
 
 
-def threat_reps(wildcards=None):
+def table3_reps(wildcards=None):
     """Every representation the recovery attack runs on for Table 3: its methods and the matched blurs."""
     return [*THREAT_REPS, *matched_blur_reps()]
 

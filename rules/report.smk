@@ -12,7 +12,7 @@ rule report:
         table3=f"{RES}/tables/table3.csv",
         table6=f"{RES}/tables/table6.csv",
         reps=[rep_clips(rep, "test") for rep in FRAME_REPS],
-        recovered=lambda w: [rep_clips(f"recovered-{r}", "test") for r in threat_reps()],
+        recovered=lambda w: [rep_clips(f"recovered-{r}", "test") for r in table3_reps()],
     output:
         figure1=report(
             f"{RES}/report/figure1_privacy_utility.png",
@@ -49,7 +49,7 @@ rule report:
     params:
         reps=FRAME_REPS,
         frame_grid=[(r.label, r.representation) for r in PLAN.frame_grid],
-        recovered=threat_reps,
+        recovered=table3_reps,
         clips=config["report"]["clips"],
         frames=config["report"]["frames"],
         benchmarks="benchmarks",  # benchmarks/{rule}/{wildcards}.tsv or benchmarks/{rule}.tsv

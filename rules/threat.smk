@@ -147,14 +147,14 @@ rule table3:
         # the attack suite's metric files by kind (ppfer_core.suite.ATTACKERS)
         # Table 3's methods and the blur sigmas Table 1 took (checkpoint blur_match)
         unpack(
-            lambda w: PLAN.suite_inputs(threat_reps(), recovered=matched_blur_reps())
+            lambda w: PLAN.suite_inputs(table3_reps(), recovered=matched_blur_reps())
         ),
         table1=f"{RES}/tables/table1.csv",
         recovery=lambda w: expand(
-            f"{RES}/metrics/recovery/{{rep}}.json", rep=threat_reps()
+            f"{RES}/metrics/recovery/{{rep}}.json", rep=table3_reps()
         ),
         leakage=lambda w: expand(
-            f"{RES}/metrics/leakage/recovered-{{rep}}.json", rep=threat_reps()
+            f"{RES}/metrics/leakage/recovered-{{rep}}.json", rep=table3_reps()
         ),
     output:
         table3=report(
