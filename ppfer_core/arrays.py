@@ -161,14 +161,15 @@ def batched(
     batch: int,
     device: torch.device,
     desc: str | None = None,
+    cpu_dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Outputs of a model function on every uint8 frame ``[M, H, W, 3]`` (as float ``[B, 3, H, W]`` in
-    [0, 1] on ``device``, under :func:`~ppfer_core.training.autocast`), batch by batch in order,
-    concatenated on the CPU."""
+    [0, 1] on ``device``, under :func:`~ppfer_core.training.autocast` with ``cpu_dtype``), batch by batch
+    in order, concatenated on the CPU."""
     out = []
     for sl in batches(len(frames), batch, desc):
         x = frames_to_tensor(frames[sl]).to(device)
-        with autocast(device):
+        with autocast(device, cpu_dtype):
             out.append(fn(x).cpu())
     return torch.cat(out)
 

@@ -54,7 +54,16 @@ from ppfer_core.plateau import (
     status,
 )
 from ppfer_core.registry import create_model
-from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit
+from ppfer_core.training import (
+    Player,
+    Run,
+    TrainResult,
+    TrainSettings,
+    autocast,
+    cpu_dtype_for,
+    fit,
+    to_device,
+)
 
 # --------------------------------------------------------------------------------------------- models
 
@@ -141,12 +150,20 @@ class TrainSplit:
 
 
 @torch.no_grad()
-def frame_logits(model: nn.Module, clips: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
-    """Logits of every frame of uint8 clips ``[N, T, H, W, 3]``: float32 ``[N, T, classes]``."""
-    model.to(device).eval()
+def frame_logits(
+    model: nn.Module,
+    clips: np.ndarray,
+    device: torch.device,
+    batch: int = 256,
+    cpu_dtype: torch.dtype = torch.float32,
+) -> np.ndarray:
+    """Logits of every frame of uint8 clips ``[N, T, H, W, 3]``: float32 ``[N, T, classes]`` (computed under
+    :func:`~ppfer_core.training.autocast` with ``cpu_dtype``: an attacker is scored in the dtype it trained in)."""
+    to_device(model, device).eval()
     n, t = clips.shape[:2]
+    frames = clips.reshape(n * t, *clips.shape[2:])
     return (
-        batched(lambda x: model(x).float(), clips.reshape(n * t, *clips.shape[2:]), batch, device)
+        batched(lambda x: model(x).float(), frames, batch, device, cpu_dtype=cpu_dtype)
         .reshape(n, t, -1)
         .numpy()
     )
@@ -223,7 +240,7 @@ def clip_predictions(
     model: nn.Module, clips: np.ndarray, device: torch.device, batch: int = 16
 ) -> np.ndarray:
     """Clip-level predictions of a video classifier over uint8 clips ``[N, T, H, W, 3]``."""
-    model.to(device).eval()
+    to_device(model, device).eval()
     preds = []
     for sl in batches(len(clips), batch):
         x = frames_to_tensor(np.asarray(clips[sl])).movedim(1, 2).to(device)
@@ -366,17 +383,21 @@ def frame_attack(
     minus a validation slice of them, its best-validation weights scored on the test clips by one
     frame and by voting (:func:`score_frames`), with its record (:class:`AttackerRun`)."""
     split = TrainSplit.of(train_clips, train_ids, conv, run.seed)
+    dtype = cpu_dtype_for([model], run.cpu_dtype)  # scored in the dtype it trains in
 
     def evaluate() -> dict[str, float | int] | None:
         if not len(split.val):
             return None
-        return validation_scores(frame_logits(model, split.val, run.device), split.val_ids, leakage_seed)
+        logits = frame_logits(model, split.val, run.device, cpu_dtype=dtype)
+        return validation_scores(logits, split.val_ids, leakage_seed)
 
     per_clip = 1 if conv.frames == "one" else None
     record = fit_attacker(
         model, FlipShiftFrames(split.fit, split.fit_ids, conv.shift, per_clip), evaluate, settings, conv, run
     )
-    scores = score_frames(frame_logits(model, test_clips, run.device), test_ids, leakage_seed)
+    scores = score_frames(
+        frame_logits(model, test_clips, run.device, cpu_dtype=dtype), test_ids, leakage_seed
+    )
     return {**scores, **record.summary(), **split.sizes()}
 
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit
+from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit, to_device
 
 
 def cross_entropy_loss(model: nn.Module) -> Callable:
@@ -56,7 +56,7 @@ def predict_labels(
     model: nn.Module, dataset: Dataset, device: torch.device, batch_size: int = 64
 ) -> tuple[np.ndarray, np.ndarray]:
     """Predicted and true labels of every item of ``dataset`` (in order)."""
-    model.to(device).eval()
+    to_device(model, device).eval()
     preds, labels = [], []
     for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
         with autocast(device):

@@ -22,7 +22,7 @@ from ppfer_core.arrays import FrameDataset, PairedFrameDataset, map_frames
 from ppfer_core.attacks import validation_split
 from ppfer_core.classifiers import predict_labels
 from ppfer_core.plateau import CONVERGED, BestOnValidation, FromConfig, Plateau
-from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit
+from ppfer_core.training import Player, Run, TrainResult, TrainSettings, fit, to_device
 
 LOSSES = ("ce", "mse")
 
@@ -76,7 +76,7 @@ class CompensatorStop(FromConfig):
 @torch.no_grad()
 def compensate(compensator: nn.Module, clips: np.ndarray, device: torch.device) -> np.ndarray:
     """F_fc(clips) as uint8 clips, quantised as the written representation is."""
-    compensator.to(device).eval()
+    to_device(compensator, device).eval()
     return map_frames(lambda x: compensator(x.to(device)).float(), clips, np.empty_like(clips))
 
 

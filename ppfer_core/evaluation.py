@@ -20,7 +20,7 @@ from torch import nn
 
 from ppfer_core.arrays import batches, frames_to_tensor, identity_labels
 from ppfer_core.registry import create_model
-from ppfer_core.training import autocast, load_weights
+from ppfer_core.training import autocast, load_weights, to_device
 
 if TYPE_CHECKING:
     from ppfer_core.runtime import Job
@@ -45,7 +45,7 @@ def privacy_leakage(
     and ``hits`` (1 per clip re-identified, in the clips' order: the test index rows' order), for the
     actor-clustered intervals and paired tests of the tables."""
     frames = leakage_frames(len(clips), clips.shape[1], seed)
-    validator.to(device).eval()
+    to_device(validator, device).eval()
     preds = []
     for sl in batches(len(clips), batch):
         idx = np.arange(len(clips))[sl]

@@ -22,6 +22,7 @@ from torch import nn
 from ppfer_core import wavelet
 from ppfer_core.arrays import batches, frames_to_tensor, write_representation
 from ppfer_core.enhancer import apply_enhancers
+from ppfer_core.training import to_device
 
 if TYPE_CHECKING:
     from ppfer_core.bundle import Bundle
@@ -47,7 +48,7 @@ class PrivacyPipeline:
     ):
         self.device = torch.device(device)
         self.enhancer_low, self.enhancer_high, self.compensator = (
-            None if m is None else m.to(self.device).eval()
+            None if m is None else to_device(m, self.device).eval()
             for m in (enhancer_low, enhancer_high, compensator)
         )
         self.wavelet_name, self.level, self.size = wavelet_name, int(level), (int(size[0]), int(size[1]))

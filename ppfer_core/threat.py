@@ -27,7 +27,7 @@ from torch import nn
 from ppfer_core.arrays import PairedFrameDataset, batches, frames_to_tensor, map_frames
 from ppfer_core.attacks import Convergence, frame_attack
 from ppfer_core.plateau import CONVERGED, BestOnValidation, FromConfig, Plateau
-from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit
+from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit, to_device
 
 PSNR_CAP = 100.0
 """PSNR (dB) reported for a frame recovered exactly (scikit-image returns inf), so that means stay finite."""
@@ -117,7 +117,7 @@ def recovery_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.n
 @torch.no_grad()
 def recovery_l1(model: nn.Module, outputs: np.ndarray, originals: np.ndarray, device: torch.device) -> float:
     """Mean L1 (pixels in [0, 1]) of the model's recovery of every frame of ``outputs`` against ``originals``."""
-    model.to(device).eval()
+    to_device(model, device).eval()
     src = outputs.reshape(-1, *outputs.shape[-3:])
     dst = originals.reshape(-1, *originals.shape[-3:])
     total = 0.0
@@ -191,7 +191,7 @@ def recover_clips(
     model: nn.Module, clips: np.ndarray, out: np.ndarray, device: torch.device, batch: int = 64
 ) -> np.ndarray:
     """Recovered uint8 clips of a method's outputs, written into ``out`` (e.g. a memory map)."""
-    model.to(device).eval()
+    to_device(model, device).eval()
     return map_frames(lambda x: model(x.to(device)).float(), clips, out, batch)
 
 

@@ -137,3 +137,51 @@ def test_rule_metrics_name_the_dtype_the_job_trained_in(tmp_path):
         metrics = read_json(out / "init.json")
         assert metrics["train_dtype"] == expected
         assert len(metrics["history"]) == 1
+
+
+def test_channels_last_changes_strides_of_convolution_weights_only():
+    from ppfer_core.nets import build_video_classifier
+
+    net = build_video_classifier("frame_cnn", 6, width=8)  # 2-D convolutions beside 5-D normalisation buffers
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    training.channels_last(net)  # net.to(memory_format=torch.channels_last) raises on the 5-D buffers
+    for name, p in net.named_parameters():
+        assert torch.equal(p, before[name])
+        if p.dim() == 4:
+            assert p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous(), name
+    assert all(b.is_contiguous() for b in net.buffers())
+    video = training.channels_last(nn.Conv3d(3, 4, 3))
+    assert video.weight.is_contiguous(memory_format=torch.channels_last_3d) and not video.weight.is_contiguous()
+    x = torch.rand(2, 3, 4, 16, 16)
+    net.eval()
+    with torch.no_grad():
+        plain = copy.deepcopy(net)
+        for p in plain.parameters():
+            p.data = p.data.contiguous()
+        assert torch.allclose(net(x), plain(x), atol=1e-5)
+
+
+def test_depthwise_models_train_in_float32_whatever_cpu_dtype_says():
+    from ppfer_core.nets import build_image_classifier
+
+    mobile = build_image_classifier("mobilenetv3_small_100", 4)  # the validator: depthwise convolutions
+    resnet = build_image_classifier("resnet18", 4)
+    assert training.has_depthwise(mobile) and not training.has_depthwise(resnet)
+    assert training.cpu_dtype_for([mobile], BF16) == torch.float32
+    assert training.cpu_dtype_for([resnet], BF16) == BF16
+    assert training.cpu_dtype_for([resnet, mobile], BF16) == torch.float32
+    assert training.cpu_dtype_for([resnet], torch.float32) == torch.float32
+
+
+def test_an_attacker_is_scored_in_the_dtype_it_trains_in():
+    from ppfer_core.attacks import frame_logits
+
+    seen = []
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    net.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    clips = np.random.default_rng(0).integers(0, 255, (2, 3, 8, 8, 3), dtype=np.uint8)
+    fp32 = frame_logits(net, clips, CPU)
+    bf16 = frame_logits(net, clips, CPU, cpu_dtype=BF16)
+    assert seen == [torch.float32, BF16]
+    assert fp32.dtype == bf16.dtype == np.float32 and fp32.shape == bf16.shape == (2, 3, 4)
+    assert np.allclose(fp32, bf16, atol=0.05)
