@@ -27,7 +27,16 @@ from torch import nn
 from ppfer_core.arrays import PairedFrameDataset, batches, frames_to_tensor, map_frames
 from ppfer_core.attacks import Convergence, frame_attack
 from ppfer_core.plateau import CONVERGED, BestOnValidation, FromConfig, Plateau
-from ppfer_core.training import Player, Run, TrainResult, TrainSettings, autocast, fit, to_device
+from ppfer_core.training import (
+    Player,
+    Run,
+    TrainResult,
+    TrainSettings,
+    autocast,
+    cpu_dtype_for,
+    fit,
+    to_device,
+)
 
 PSNR_CAP = 100.0
 """PSNR (dB) reported for a frame recovered exactly (scikit-image returns inf), so that means stay finite."""
@@ -115,16 +124,24 @@ def recovery_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.n
 
 
 @torch.no_grad()
-def recovery_l1(model: nn.Module, outputs: np.ndarray, originals: np.ndarray, device: torch.device) -> float:
-    """Mean L1 (pixels in [0, 1]) of the model's recovery of every frame of ``outputs`` against ``originals``."""
+def recovery_l1(
+    model: nn.Module,
+    outputs: np.ndarray,
+    originals: np.ndarray,
+    device: torch.device,
+    cpu_dtype: torch.dtype = torch.float32,
+) -> float:
+    """Mean L1 (pixels in [0, 1]) of the model's recovery of every frame of ``outputs`` against ``originals``
+    (the forward pass under :func:`~ppfer_core.training.autocast` with ``cpu_dtype``; the L1 in fp32)."""
     to_device(model, device).eval()
     src = outputs.reshape(-1, *outputs.shape[-3:])
     dst = originals.reshape(-1, *originals.shape[-3:])
     total = 0.0
     for sl in batches(len(src), 64):
         x, y = frames_to_tensor(src[sl]).to(device), frames_to_tensor(dst[sl]).to(device)
-        with autocast(device):
-            total += float((model(x).float() - y).abs().mean(dim=(1, 2, 3)).sum())
+        with autocast(device, cpu_dtype):
+            recovered = model(x)
+        total += float((recovered.float() - y).abs().mean(dim=(1, 2, 3)).sum())
     return total / len(src)
 
 
@@ -168,8 +185,12 @@ def fit_recovery(
         )
     val_out, val_orig = np.asarray(outputs[val_rows]), np.asarray(originals[val_rows])
 
-    def evaluate() -> dict[str, float] | None:
-        return {"val_l1": recovery_l1(model, val_out, val_orig, run.device)} if len(val_rows) else None
+    def evaluate() -> dict[str, float] | None:  # the validation pass in the dtype the U-Net trains in
+        if not len(val_rows):
+            return None
+        return {
+            "val_l1": recovery_l1(model, val_out, val_orig, run.device, cpu_dtype_for([model], run.cpu_dtype))
+        }
 
     opt = s.make_optimizer(model.parameters())
     monitor = BestOnValidation(model, opt, evaluate, "val_l1", "min", stop.plateau(), log=run.log)

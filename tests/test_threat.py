@@ -230,3 +230,19 @@ def test_report_figures_are_written(tmp_path):
     frame_grid([("original", clips), ("inverted", 255 - clips)], [0, 2], [0, 3], tmp_path / "frames.png")
     for name in ("fig1.png", "t2.png", "frames.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_recovery_l1_runs_the_u_net_in_the_dtype_asked_and_the_l1_in_fp32():
+    from ppfer_core.threat import recovery_l1
+
+    torch.manual_seed(0)
+    net = UNet(base_width=4, depth=2)
+    seen = []
+    net.outc.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    rng = np.random.default_rng(0)
+    outputs, originals = (rng.integers(0, 255, (2, 3, 16, 16, 3), dtype=np.uint8) for _ in range(2))
+    cpu = torch.device("cpu")
+    fp32 = recovery_l1(net, outputs, originals, cpu)
+    bf16 = recovery_l1(net, outputs, originals, cpu, torch.bfloat16)
+    assert seen == [torch.float32, torch.bfloat16]
+    assert 0.0 < fp32 < 1.0 and abs(fp32 - bf16) < 5e-3
