@@ -8,7 +8,8 @@ memory. Prints process-CPU milliseconds per item (one torch thread, as a CPU-pol
 figures hold on a loaded machine better than wall time does, and the ratio each change buys.
 
     python bench/memory_format.py                       # every family
-    python bench/memory_format.py --families resnet18 unet --steps 10
+    python bench/memory_format.py --families resnet18 unet16x3 --steps 10
+    python bench/memory_format.py --size 48             # what a smaller ingest.size would cost
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ class Family:
     targets: Callable[[], torch.Tensor | None]
 
 
-def families() -> list[Family]:
-    """The default config's convolutional families (models.*, threat.attacks.*), at its frame size (64 px)."""
-    frames = lambda b, px=64: lambda: torch.rand(b, 3, px, px)  # noqa: E731
+def families(size: int = 64) -> list[Family]:
+    """The default config's convolutional families (models.*, threat.attacks.*) at frame size ``size`` (the
+    default's 64 px; the clip attacker's pooled frames at half of it)."""
+    frames = lambda b, px=size: lambda: torch.rand(b, 3, px, px)  # noqa: E731
     labels = lambda b, k: lambda: torch.randint(0, k, (b,))  # noqa: E731
     clips = lambda b, px: lambda: torch.rand(b, 3, 8, px, px)  # noqa: E731
     return [
@@ -54,9 +56,9 @@ def families() -> list[Family]:
         Family("small_cnn16", "scratch attacker", lambda: build_image_classifier("small_cnn", 18, width=16), frames(64), labels(64, 18)),
         Family("small_cnn32", "C_fc", lambda: build_image_classifier("small_cnn", 6, width=32), frames(64), labels(64, 6)),
         Family("mobilenetv3", "independent validator", lambda: build_image_classifier("mobilenetv3_small_100", 18), frames(64), labels(64, 18)),
-        Family("unet16x3", "F_lpr / F_hpr, recovery U-Net", lambda: UNet(base_width=16, depth=3), frames(32), lambda: None),
-        Family("frame_cnn16", "F_u", lambda: build_video_classifier("frame_cnn", 6, width=16), clips(16, 64), labels(16, 6)),
-        Family("r3d_small8", "clip attacker (pool 2: 32 px)", lambda: build_video_classifier("r3d_small", 18, width=8), clips(16, 32), labels(16, 18)),
+        Family("unet16x3", "recovery U-Net (F_lpr / F_hpr: on bands)", lambda: UNet(base_width=16, depth=3), frames(32), lambda: None),
+        Family("frame_cnn16", "F_u", lambda: build_video_classifier("frame_cnn", 6, width=16), clips(16, size), labels(16, 6)),
+        Family("r3d_small8", "clip attacker (pool 2: 32 px)", lambda: build_video_classifier("r3d_small", 18, width=8), clips(16, size // 2), labels(16, 18)),
     ]  # fmt: skip
 
 
@@ -93,13 +95,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--families", nargs="*", default=None, help="names to run (default: all)")
     ap.add_argument("--steps", type=int, default=6, help="timed steps per cell (after 2 warm-up steps)")
+    ap.add_argument("--size", type=int, default=64, help="frame side in px (ingest.size; default 64)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     cells = [(d, cl) for d in (torch.float32, torch.bfloat16) for cl in (False, True)]
     head = "fp32 | fp32 CL | bf16 | bf16 CL"
     print(f"| family | used as | pass | {head} | CL gain fp32 | CL gain bf16 | bf16 CL / fp32 |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for fam in families():
+    for fam in families(args.size):
         if args.families and fam.name not in args.families:
             continue
         for train in (True, False):

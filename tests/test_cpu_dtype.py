@@ -151,7 +151,9 @@ def test_channels_last_changes_strides_of_convolution_weights_only():
             assert p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous(), name
     assert all(b.is_contiguous() for b in net.buffers())
     video = training.channels_last(nn.Conv3d(3, 4, 3))
-    assert video.weight.is_contiguous(memory_format=torch.channels_last_3d) and not video.weight.is_contiguous()
+    assert (
+        video.weight.is_contiguous(memory_format=torch.channels_last_3d) and not video.weight.is_contiguous()
+    )
     x = torch.rand(2, 3, 4, 16, 16)
     net.eval()
     with torch.no_grad():
@@ -185,3 +187,16 @@ def test_an_attacker_is_scored_in_the_dtype_it_trains_in():
     assert seen == [torch.float32, BF16]
     assert fp32.dtype == bf16.dtype == np.float32 and fp32.shape == bf16.shape == (2, 3, 4)
     assert np.allclose(fp32, bf16, atol=0.05)
+
+
+def test_memory_format_bench_prints_a_row_per_pass_with_its_gains(capsys, monkeypatch):
+    bench = runpy.run_path(str(ROOT / "bench" / "memory_format.py"), run_name="bench")
+    monkeypatch.setattr(
+        sys, "argv", ["memory_format.py", "--families", "small_cnn16", "--steps", "1", "--size", "16"]
+    )
+    bench["main"]()
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| small_cnn16")]
+    assert [r.split(" | ")[2] for r in rows] == ["train", "infer"]
+    for r in rows:
+        cells = r.strip("| ").split(" | ")
+        assert all(float(c) > 0 for c in cells[3:7]) and all(c.endswith("x") for c in cells[7:])
