@@ -126,6 +126,8 @@ def channels_last(module: nn.Module) -> nn.Module:
     Only strides change, not values: convolutions then take oneDNN's channels-last kernels, on CPU 1.1-1.6x
     faster to train and 1.1-1.9x faster to apply (bench/README.md, issue 30)."""
     for p in module.parameters():
+        if nn.parameter.is_lazy(p):  # a lazy module's weights take their shape at its first forward
+            continue
         fmt = {4: torch.channels_last, 5: torch.channels_last_3d}.get(p.dim())
         if fmt is not None and not p.is_contiguous(memory_format=fmt):
             p.data = p.data.contiguous(memory_format=fmt)

@@ -200,3 +200,9 @@ def test_memory_format_bench_prints_a_row_per_pass_with_its_gains(capsys, monkey
     for r in rows:
         cells = r.strip("| ").split(" | ")
         assert all(float(c) > 0 for c in cells[3:7]) and all(c.endswith("x") for c in cells[7:])
+
+
+def test_channels_last_leaves_a_lazy_module_to_its_first_forward():
+    net = training.channels_last(nn.Sequential(nn.LazyConv2d(4, 3), nn.Conv2d(4, 2, 1)))
+    assert net[1].weight.is_contiguous(memory_format=torch.channels_last)
+    assert net(torch.rand(1, 3, 8, 8)).shape == (1, 2, 6, 6)
