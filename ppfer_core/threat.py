@@ -184,13 +184,10 @@ def fit_recovery(
             f"{len(data)} train frames: its epochs are full passes (set threat.recovery.items_per_epoch: null)"
         )
     val_out, val_orig = np.asarray(outputs[val_rows]), np.asarray(originals[val_rows])
+    dtype = cpu_dtype_for([model], run.cpu_dtype)  # validated in the dtype it trains in, as frame_attack
 
-    def evaluate() -> dict[str, float] | None:  # the validation pass in the dtype the U-Net trains in
-        if not len(val_rows):
-            return None
-        return {
-            "val_l1": recovery_l1(model, val_out, val_orig, run.device, cpu_dtype_for([model], run.cpu_dtype))
-        }
+    def evaluate() -> dict[str, float] | None:
+        return {"val_l1": recovery_l1(model, val_out, val_orig, run.device, dtype)} if len(val_rows) else None
 
     opt = s.make_optimizer(model.parameters())
     monitor = BestOnValidation(model, opt, evaluate, "val_l1", "min", stop.plateau(), log=run.log)
