@@ -18,6 +18,7 @@ directory, then prints:
     python bench/dag_time.py --config tiny --workdir /tmp/dagtime --clean --json /tmp/dagtime.json
     python bench/dag_time.py --analyse DIR                 # a finished run in DIR (wall time from its log)
     python bench/dag_time.py --analyse DIR --wall S        # ... resumed after a stop: its parts' wall sum
+    python bench/dag_time.py --analyse DIR --free attack_suite recover   # ... and with those rules free
 
 It also prints the wall time the DAG would take on ``--cores`` cores from its per-job times alone
 (``estimate_wall``): the job graph (``snakemake --dag``) list-scheduled, ready jobs in graph order,
@@ -168,9 +169,20 @@ def estimate_wall(durations: dict[int, float], edges: list[tuple[int, int]], cor
     return now
 
 
-def wall_estimate(workdir: Path, configs: list[str], extra: list[str], cores: int) -> dict[str, float]:
+def without(
+    durations: dict[int, float], jobs: dict[int, tuple[str, dict]], free: frozenset[str]
+) -> dict[int, float]:
+    """``durations`` with the jobs of the ``free`` rules taking no time."""
+    return {j: 0.0 if jobs[j][0] in free else d for j, d in durations.items()}
+
+
+def wall_estimate(
+    workdir: Path, configs: list[str], extra: list[str], cores: int, free: frozenset[str] = frozenset()
+) -> dict[str, float]:
     """Estimated wall time on ``cores`` from every job's benchmark ``cpu_time`` (and, for comparison,
-    its wall ``s``); empty when a job of the graph has no benchmark file."""
+    its wall ``s``); empty when a job of the graph has no benchmark file. With ``free`` rules, also
+    ``cpu_time_free``: the same with those rules' jobs taking no time (a lower bound on what is left
+    if they cost nothing)."""
     from ppfer_core.report import pattern_regex, read_benchmark
 
     patterns = benchmark_patterns()
@@ -207,6 +219,8 @@ def wall_estimate(workdir: Path, configs: list[str], extra: list[str], cores: in
             print(f"estimate skipped: {len(missing)} jobs without a benchmark file, e.g. {missing[0]}")
             return {}
         est[col] = estimate_wall(durations, edges, cores)
+        if free and col == "cpu_time":
+            est["cpu_time_free"] = estimate_wall(without(durations, jobs, free), edges, cores)
     return est
 
 
@@ -250,6 +264,13 @@ def parse_args() -> argparse.Namespace:
         metavar="S",
         help="with --analyse: the run's wall seconds, for a run that was stopped and resumed (the sum of "
         "its parts; the newest log has only the last part's)",
+    )
+    ap.add_argument(
+        "--free",
+        nargs="+",
+        default=[],
+        metavar="RULE",
+        help="also estimate the wall time with these rules' jobs taking no time (what is left without them)",
     )
     ap.add_argument("extra", nargs="*", help="further snakemake arguments (after --)")
     return ap.parse_args()
@@ -359,13 +380,15 @@ def main() -> None:
     summary = summarise(args, workdir, wall, startup)
     print_per_rule(workdir, summary)
     print_summary(summary)
-    est = wall_estimate(workdir, configs, args.extra, args.cores)
+    est = wall_estimate(workdir, configs, args.extra, args.cores, frozenset(args.free))
     if est:
         summary["estimated_wall_s"] = est
         print(
             f"estimated wall on {args.cores} cores from per-job cpu_time: {est['cpu_time']:9.1f} s "
             f"(from per-job wall s: {est['s']:.1f} s; summed cpu_time {summary['cpu_time_sum']:.1f} s)"
         )
+        if "cpu_time_free" in est:
+            print(f"  with {', '.join(args.free)} taking no time: {est['cpu_time_free']:9.1f} s")
     if args.json:
         summary.update(commit=code_commit(), machine=machine())
         args.json.write_text(json.dumps(summary, indent=2, default=float) + "\n")
