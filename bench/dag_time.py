@@ -33,6 +33,7 @@ benchmarks/ and .snakemake/ first.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import statistics
@@ -97,19 +98,8 @@ def logged_wall_seconds(workdir: Path) -> float:
 
 
 def benchmark_patterns() -> dict[str, str]:
-    """rule -> benchmark file pattern, read from the rule files (rules/*.smk; rules/planning.py's
-    rule_blocks: a rule derived by ``use rule ... with:`` has its own pattern or inherits its base's)."""
-    import re
-
-    sys.path.insert(0, str(ROOT / "rules"))
-    from planning import rule_blocks
-
-    out = {}
-    for rule, (_, block) in rule_blocks(sorted((ROOT / "rules").glob("*.smk"))).items():
-        m = re.search(r'benchmark:\s*\n\s*"([^"]+)"', block)
-        if m:
-            out[rule] = m.group(1)
-    return out
+    """rule -> benchmark file pattern (:func:`directive_patterns`)."""
+    return directive_patterns("benchmark")
 
 
 def job_graph(
@@ -176,17 +166,59 @@ def without(
     return {j: 0.0 if jobs[j][0] in free else d for j, d in durations.items()}
 
 
-def wall_estimate(
-    workdir: Path, configs: list[str], extra: list[str], cores: int, free: frozenset[str] = frozenset()
-) -> dict[str, float]:
-    """Estimated wall time on ``cores`` from every job's benchmark ``cpu_time`` (and, for comparison,
-    its wall ``s``); empty when a job of the graph has no benchmark file. With ``free`` rules, also
-    ``cpu_time_free``: the same with those rules' jobs taking no time (a lower bound on what is left
-    if they cost nothing)."""
-    from ppfer_core.report import pattern_regex, read_benchmark
+@functools.cache
+def directive_patterns(directive: str) -> dict[str, str]:
+    """rule -> the file pattern of its ``benchmark:`` or ``log:`` directive, read from the rule files
+    (rules/*.smk; rules/planning.py's rule_blocks: a rule derived by ``use rule ... with:`` has its own
+    pattern or inherits its base's)."""
+    import re
 
-    patterns = benchmark_patterns()
-    jobs, edges = job_graph(workdir, configs, extra)
+    sys.path.insert(0, str(ROOT / "rules"))
+    from planning import rule_blocks
+
+    out = {}
+    for rule, (_, block) in rule_blocks(sorted((ROOT / "rules").glob("*.smk"))).items():
+        m = re.search(directive + r':\s*\n\s*"([^"]+)"', block)
+        if m:
+            out[rule] = m.group(1)
+    return out
+
+
+def wildcards_of(pattern: str, path: str) -> dict[str, str] | None:
+    """The wildcards of a file ``path`` made from a Snakemake ``pattern`` (None if it does not match)."""
+    import re
+
+    regex, seen, pos = "", set(), 0
+    for m in re.finditer(r"\{(\w+)(?:,[^{}]*(?:\{[^{}]*\}[^{}]*)*)?\}", pattern):
+        name = m.group(1)
+        regex += re.escape(pattern[pos : m.start()]) + (
+            f"(?P={name})" if name in seen else f"(?P<{name}>.*?)"
+        )
+        seen.add(name)
+        pos = m.end()
+    m = re.fullmatch(regex + re.escape(pattern[pos:]), path)
+    return m.groupdict() if m else None
+
+
+def logged_cpu(log: Path) -> float | None:
+    """A job's exact CPU seconds from the last ``process CPU`` line of its log (ppfer_core.runtime), if any."""
+    from ppfer_core.runtime import PROCESS_CPU
+
+    if not log.is_file():
+        return None
+    lines = [ln for ln in log.read_text(errors="replace").splitlines() if PROCESS_CPU in ln]
+    return float(lines[-1].split(PROCESS_CPU, 1)[1].split()[0]) if lines else None
+
+
+def job_files(
+    workdir: Path, jobs: dict[int, tuple[str, dict]], edges: list[tuple[int, int]], patterns: dict[str, str]
+) -> dict[int, Path]:
+    """Each job's benchmark file. Snakemake's ``--dag`` leaves the wildcards out of some labels: those jobs
+    get the rule's remaining files in order (the same rule, so the same place in the graph). Files left
+    over belong to jobs a checkpoint added after ``--dag`` saw the graph (e.g. most ``recover`` jobs):
+    each becomes a job with the edges of one of its rule's jobs (``jobs`` and ``edges`` grow)."""
+    from ppfer_core.report import pattern_regex
+
     files = {}
     for j, (rule, wcs) in jobs.items():
         if rule in patterns:
@@ -194,33 +226,67 @@ def wall_estimate(
                 files[j] = workdir / patterns[rule].format(**wcs)
             except KeyError:  # wildcards missing from the label
                 pass
-    # Snakemake's --dag leaves the wildcards out of some labels: those jobs get the rule's remaining
-    # benchmark files in order (the same rule, so the same place in the graph up to its wildcards).
+    bench = sorted((workdir / "benchmarks").rglob("*.tsv"))
     for rule, pattern in patterns.items():
-        unlabeled = [j for j, (r, _) in jobs.items() if r == rule and j not in files]
         taken = {str(f) for j, f in files.items() if jobs[j][0] == rule}
-        rest = sorted(
-            f
-            for f in (workdir / "benchmarks").rglob("*.tsv")
-            if pattern_regex(pattern).fullmatch(str(f.relative_to(workdir))) and str(f) not in taken
-        )
+        rest = [f for f in bench if pattern_regex(pattern).fullmatch(str(f.relative_to(workdir)))]
+        rest = [f for f in rest if str(f) not in taken]
+        unlabeled = [j for j, (r, _) in jobs.items() if r == rule and j not in files]
         files.update(zip(unlabeled, rest))
-    est = {}
-    for col in ("cpu_time", "s"):
-        durations, missing = {}, []
-        for j, (rule, _) in jobs.items():
-            if rule not in patterns:
-                durations[j] = 0.0  # e.g. rule all
-            elif j in files and files[j].exists():
-                durations[j] = read_benchmark(files[j])[col]
-            else:
-                missing.append(f"{rule} (job {j})")
-        if missing:
-            print(f"estimate skipped: {len(missing)} jobs without a benchmark file, e.g. {missing[0]}")
-            return {}
-        est[col] = estimate_wall(durations, edges, cores)
-        if free and col == "cpu_time":
-            est["cpu_time_free"] = estimate_wall(without(durations, jobs, free), edges, cores)
+        sibling = next((j for j, (r, _) in jobs.items() if r == rule), None)
+        for f in rest[len(unlabeled) :]:
+            new = max(jobs) + 1
+            jobs[new], files[new] = (rule, {}), f
+            if sibling is not None:
+                edges += [(a, new) for a, b in list(edges) if b == sibling]
+                edges += [(new, b) for a, b in list(edges) if a == sibling]
+    return files
+
+
+def job_cpu(workdir: Path, rule: str, bench: Path, sampled: float) -> tuple[float, bool]:
+    """(CPU seconds, exact?) of one job: its log's ``process CPU`` line, else the benchmark's sampled
+    ``cpu_time``."""
+    logs, patterns = directive_patterns("log"), directive_patterns("benchmark")
+    wcs = wildcards_of(patterns[rule], str(bench.relative_to(workdir)))
+    exact = logged_cpu(workdir / logs[rule].format(**wcs)) if wcs is not None and rule in logs else None
+    return (sampled, False) if exact is None else (exact, True)
+
+
+def wall_estimate(
+    workdir: Path, configs: list[str], extra: list[str], cores: int, free: frozenset[str] = frozenset()
+) -> dict[str, float]:
+    """Estimated wall time on ``cores`` from every job's CPU seconds (``cpu_time``: its log's exact figure
+    where the job wrote one, else the benchmark's sampled one; ``cpu_logged_jobs`` says how many) and,
+    for comparison, its wall ``s``; empty when a job of the graph has no benchmark file. With ``free``
+    rules, also ``cpu_time_free``: the same with those rules' jobs taking no time (what is left if they
+    cost nothing)."""
+    from ppfer_core.report import read_benchmark
+
+    patterns = benchmark_patterns()
+    jobs, edges = job_graph(workdir, configs, extra)
+    files = job_files(workdir, jobs, edges, patterns)
+    missing = [
+        f"{r} (job {j})"
+        for j, (r, _) in jobs.items()
+        if r in patterns and not (j in files and files[j].exists())
+    ]
+    if missing:
+        print(f"estimate skipped: {len(missing)} jobs without a benchmark file, e.g. {missing[0]}")
+        return {}
+    bench = {j: read_benchmark(files[j]) for j in files}
+    cpu = {j: job_cpu(workdir, jobs[j][0], files[j], bench[j]["cpu_time"]) for j in files}
+    durations = {
+        "cpu_time": {j: cpu[j][0] if j in cpu else 0.0 for j in jobs},  # 0: e.g. rule all
+        "s": {j: bench[j]["s"] if j in bench else 0.0 for j in jobs},
+    }
+    est = {col: estimate_wall(d, edges, cores) for col, d in durations.items()}
+    est.update(
+        jobs=len(files),
+        cpu_logged_jobs=sum(exact for _, exact in cpu.values()),
+        cpu_sum=sum(c for c, _ in cpu.values()),
+    )
+    if free:
+        est["cpu_time_free"] = estimate_wall(without(durations["cpu_time"], jobs, free), edges, cores)
     return est
 
 
@@ -386,6 +452,10 @@ def main() -> None:
         print(
             f"estimated wall on {args.cores} cores from per-job cpu_time: {est['cpu_time']:9.1f} s "
             f"(from per-job wall s: {est['s']:.1f} s; summed cpu_time {summary['cpu_time_sum']:.1f} s)"
+        )
+        print(
+            f"  jobs {est['jobs']:.0f}, CPU {est['cpu_sum']:.1f} s: exact (the job's log) for "
+            f"{est['cpu_logged_jobs']:.0f}, the rest Snakemake's sampled cpu_time (misses up to 30 s of a job's end)"
         )
         if "cpu_time_free" in est:
             print(f"  with {', '.join(args.free)} taking no time: {est['cpu_time_free']:9.1f} s")

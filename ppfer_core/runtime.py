@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,7 +33,28 @@ def job_logger(log_path: str | Path | None, name: str = "ppfer") -> Callable[[st
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     logger.addHandler(handler)
     logging.captureWarnings(True)
+    if log_path is not None and not _CPU_AT_EXIT:
+        _CPU_AT_EXIT.append(atexit.register(log_process_cpu, name))
     return logger.info
+
+
+_CPU_AT_EXIT: list = []  # one exit record per process, however often job_logger is called
+
+
+PROCESS_CPU = "process CPU"
+"""The last line of every job's log starts with this: the job's exact CPU seconds (``os.times``: user +
+system of the process and its waited-for children). Snakemake's ``benchmark:`` ``cpu_time`` is sampled
+(every 0.5 s for the first 15 s, then every 30 s) and misses up to 30 s of each job's end; ``bench/dag_time.py``
+reads this line instead where it is present."""
+
+
+def log_process_cpu(name: str = "ppfer") -> None:
+    """Log this process's CPU seconds to the job's log (at exit: the job's whole CPU time)."""
+    t = os.times()
+    own, children = t.user + t.system, t.children_user + t.children_system
+    logging.getLogger(name).info(
+        f"{PROCESS_CPU} {own + children:.2f} s (own {own:.2f} s, children {children:.2f} s)"
+    )
 
 
 def write_json(path: str | Path, obj: Any) -> None:
