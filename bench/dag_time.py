@@ -201,7 +201,8 @@ def wildcards_of(pattern: str, path: str) -> dict[str, str] | None:
 
 
 def logged_cpu(log: Path) -> float | None:
-    """A job's exact CPU seconds from the last ``process CPU`` line of its log (ppfer_core.runtime), if any."""
+    """A job's CPU seconds up to its exit hook, from the last ``process CPU`` line of its log
+    (ppfer_core.runtime), if any."""
     from ppfer_core.runtime import PROCESS_CPU
 
     if not log.is_file():
@@ -244,18 +245,20 @@ def job_files(
 
 
 def job_cpu(workdir: Path, rule: str, bench: Path, sampled: float) -> tuple[float, bool]:
-    """(CPU seconds, exact?) of one job: its log's ``process CPU`` line, else the benchmark's sampled
-    ``cpu_time``."""
+    """(CPU seconds, logged?) of one job: the larger of its log's ``process CPU`` line and the benchmark's
+    sampled ``cpu_time``. Both are lower bounds: the sample misses up to 30 s of the job's end, the log
+    line the interpreter's teardown after it (~0.5 s with torch loaded) and processes the job does not
+    wait for (Flower's Ray workers, which the sample counts while they run)."""
     logs, patterns = directive_patterns("log"), directive_patterns("benchmark")
     wcs = wildcards_of(patterns[rule], str(bench.relative_to(workdir)))
-    exact = logged_cpu(workdir / logs[rule].format(**wcs)) if wcs is not None and rule in logs else None
-    return (sampled, False) if exact is None else (exact, True)
+    logged = logged_cpu(workdir / logs[rule].format(**wcs)) if wcs is not None and rule in logs else None
+    return (sampled, False) if logged is None else (max(logged, sampled), True)
 
 
 def wall_estimate(
     workdir: Path, configs: list[str], extra: list[str], cores: int, free: frozenset[str] = frozenset()
 ) -> dict[str, float]:
-    """Estimated wall time on ``cores`` from every job's CPU seconds (``cpu_time``: its log's exact figure
+    """Estimated wall time on ``cores`` from every job's CPU seconds (``cpu_time``: the larger of its log's figure
     where the job wrote one, else the benchmark's sampled one; ``cpu_logged_jobs`` says how many) and,
     for comparison, its wall ``s``; empty when a job of the graph has no benchmark file. With ``free``
     rules, also ``cpu_time_free``: the same with those rules' jobs taking no time (what is left if they
@@ -282,7 +285,7 @@ def wall_estimate(
     est = {col: estimate_wall(d, edges, cores) for col, d in durations.items()}
     est.update(
         jobs=len(files),
-        cpu_logged_jobs=sum(exact for _, exact in cpu.values()),
+        cpu_logged_jobs=sum(logged for _, logged in cpu.values()),
         cpu_sum=sum(c for c, _ in cpu.values()),
     )
     if free:
@@ -454,7 +457,7 @@ def main() -> None:
             f"(from per-job wall s: {est['s']:.1f} s; summed cpu_time {summary['cpu_time_sum']:.1f} s)"
         )
         print(
-            f"  jobs {est['jobs']:.0f}, CPU {est['cpu_sum']:.1f} s: exact (the job's log) for "
+            f"  jobs {est['jobs']:.0f}, CPU {est['cpu_sum']:.1f} s: the job's log line (or the sample, if larger) for "
             f"{est['cpu_logged_jobs']:.0f}, the rest Snakemake's sampled cpu_time (misses up to 30 s of a job's end)"
         )
         if "cpu_time_free" in est:

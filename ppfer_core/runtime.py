@@ -42,14 +42,15 @@ _CPU_AT_EXIT: list = []  # one exit record per process, however often job_logger
 
 
 PROCESS_CPU = "process CPU"
-"""The last line of every job's log starts with this: the job's exact CPU seconds (``os.times``: user +
+"""The last line of every job's log starts with this: the job's CPU seconds (``os.times``: user +
 system of the process and its waited-for children). Snakemake's ``benchmark:`` ``cpu_time`` is sampled
-(every 0.5 s for the first 15 s, then every 30 s) and misses up to 30 s of each job's end; ``bench/dag_time.py``
-reads this line instead where it is present."""
+(every 0.5 s for the first 15 s, then every 30 s) and misses up to 30 s of each job's end; this line misses
+only what follows the exit hook (the interpreter's teardown, ~0.5 s with torch loaded) and processes not
+waited for (Flower's Ray workers). ``bench/dag_time.py`` takes the larger of the two."""
 
 
 def log_process_cpu(name: str = "ppfer") -> None:
-    """Log this process's CPU seconds to the job's log (at exit: the job's whole CPU time)."""
+    """Log this process's CPU seconds to the job's log (at exit: the job's CPU time up to its teardown)."""
     t = os.times()
     own, children = t.user + t.system, t.children_user + t.children_system
     logging.getLogger(name).info(

@@ -56,7 +56,7 @@ def test_jobs_a_checkpoint_added_join_the_graph_with_a_siblings_edges(tmp_path):
     assert all((0, j) in edges and (j, 2) in edges for j in added)
 
 
-def test_a_jobs_exact_cpu_is_the_last_line_its_process_logs_at_exit(tmp_path):
+def test_a_jobs_cpu_is_the_last_line_its_process_logs_at_exit(tmp_path):
     import subprocess
 
     log = tmp_path / "job.log"
