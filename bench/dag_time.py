@@ -184,22 +184,6 @@ def directive_patterns(directive: str) -> dict[str, str]:
     return out
 
 
-def wildcards_of(pattern: str, path: str) -> dict[str, str] | None:
-    """The wildcards of a file ``path`` made from a Snakemake ``pattern`` (None if it does not match)."""
-    import re
-
-    regex, seen, pos = "", set(), 0
-    for m in re.finditer(r"\{(\w+)(?:,[^{}]*(?:\{[^{}]*\}[^{}]*)*)?\}", pattern):
-        name = m.group(1)
-        regex += re.escape(pattern[pos : m.start()]) + (
-            f"(?P={name})" if name in seen else f"(?P<{name}>.*?)"
-        )
-        seen.add(name)
-        pos = m.end()
-    m = re.fullmatch(regex + re.escape(pattern[pos:]), path)
-    return m.groupdict() if m else None
-
-
 def logged_cpu(log: Path) -> float | None:
     """A job's CPU seconds up to its exit hook, from the last ``process CPU`` line of its log
     (ppfer_core.runtime), if any."""
@@ -249,8 +233,10 @@ def job_cpu(workdir: Path, rule: str, bench: Path, sampled: float) -> tuple[floa
     sampled ``cpu_time``. Both are lower bounds: the sample misses up to 30 s of the job's end, the log
     line the interpreter's teardown after it (~0.5 s with torch loaded) and processes the job does not
     wait for (Flower's Ray workers, which the sample counts while they run)."""
+    from ppfer_core.report import pattern_wildcards
+
     logs, patterns = directive_patterns("log"), directive_patterns("benchmark")
-    wcs = wildcards_of(patterns[rule], str(bench.relative_to(workdir)))
+    wcs = pattern_wildcards(patterns[rule], str(bench.relative_to(workdir)))
     logged = logged_cpu(workdir / logs[rule].format(**wcs)) if wcs is not None and rule in logs else None
     return (sampled, False) if logged is None else (max(logged, sampled), True)
 

@@ -28,12 +28,29 @@ def _pyplot():
 # --------------------------------------------------------------------------------------------- run time
 
 
+WILDCARD = re.compile(r"\{(\w*)[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
+"""A ``{wildcard}`` of a Snakemake file pattern, with or without a constraint (group 1: its name)."""
+
+
 def pattern_regex(pattern: str) -> re.Pattern:
     """Regex of a Snakemake file pattern: every ``{wildcard}`` (with or without a constraint) matches
     any run of characters, the empty one included (a constraint may allow it: the bottleneck rules'
-    ``{scope}`` is "" for the closed set), the rest literally."""
-    parts = re.split(r"\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}", pattern)
-    return re.compile(".*?".join(re.escape(p) for p in parts) + r"\Z")
+    ``{scope}`` is "" for the closed set), the rest literally; a wildcard named twice matches the same
+    text twice, and each is a named group (:func:`pattern_wildcards`)."""
+    regex, seen, pos = "", set(), 0
+    for m in WILDCARD.finditer(pattern):
+        name = m.group(1)
+        group = f"(?P={name})" if name in seen else f"(?P<{name}>.*?)" if name else ".*?"
+        regex += re.escape(pattern[pos : m.start()]) + group
+        seen.add(name)
+        pos = m.end()
+    return re.compile(regex + re.escape(pattern[pos:]) + r"\Z")
+
+
+def pattern_wildcards(pattern: str, path: str) -> dict[str, str] | None:
+    """The wildcards of a file ``path`` made from ``pattern`` (None if it does not match)."""
+    m = pattern_regex(pattern).match(path)
+    return m.groupdict() if m else None
 
 
 def rule_of(path: str | Path, root: str | Path = "benchmarks") -> str:

@@ -7,6 +7,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from ppfer_core.report import pattern_wildcards
+
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("dag_time", ROOT / "bench" / "dag_time.py")
 dag_time = importlib.util.module_from_spec(spec)
@@ -34,13 +36,13 @@ def test_free_rules_take_no_time_and_keep_the_order():
 
 def test_wildcards_of_a_file_read_back_from_its_pattern():
     pattern = "benchmarks/bottleneck/{scope}render_{k,k[0-9]+}/{rep}.tsv"
-    assert dag_time.wildcards_of(pattern, "benchmarks/bottleneck/open-render_k4/ours.tsv") == {
+    assert pattern_wildcards(pattern, "benchmarks/bottleneck/open-render_k4/ours.tsv") == {
         "scope": "open-",
         "k": "k4",
         "rep": "ours",
     }
-    assert dag_time.wildcards_of("logs/{rep}/{rep}.log", "logs/a/a.log") == {"rep": "a"}
-    assert dag_time.wildcards_of("logs/{rep}/{rep}.log", "logs/a/b.log") is None
+    assert pattern_wildcards("logs/{rep}/{rep}.log", "logs/a/a.log") == {"rep": "a"}
+    assert pattern_wildcards("logs/{rep}/{rep}.log", "logs/a/b.log") is None
 
 
 def test_jobs_a_checkpoint_added_join_the_graph_with_a_siblings_edges(tmp_path):
