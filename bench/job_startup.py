@@ -11,7 +11,11 @@ the rule's script, whose imports come first. This prints, in process CPU seconds
   demand by the jobs that build a timm model: V_pl, the validator, the U-ViT compensator);
 - every workflow script's top-level imports (``workflow_scripts/*.py``, or ``--scripts``), with the
   heavy modules they pull in. A job pays its script's figure, plus torch._dynamo if it trains and
-  timm if it builds a timm model, plus its own work.
+  timm if it builds a timm model, plus its own work;
+- a job's exit with torch, torch._dynamo and pandas loaded, as the whole process's CPU seconds (the
+  parent's ``RUSAGE_CHILDREN``, so the interpreter's teardown after the last Python line counts):
+  the interpreter's own exit against :func:`ppfer_core.runtime.end_job`, the last statement of every
+  workflow script, which runs the exit hooks and leaves without the teardown.
 
     python bench/job_startup.py                     # every workflow script, 3 repeats
     python bench/job_startup.py --scripts utility leakage tables --repeats 5
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,6 +53,11 @@ COMPONENTS = {
     "+ pandas": "import snakemake.script, torch, torch._dynamo, pandas",
     "+ timm (and torchvision)": "import snakemake.script, torch, torch._dynamo, pandas, timm",
 }
+LOADED = "import snakemake.script, torch, torch._dynamo, pandas, ppfer_core.runtime\n"
+EXITS = {
+    "interpreter's exit (teardown)": LOADED,
+    "end_job() (no teardown)": LOADED + "ppfer_core.runtime.end_job()",
+}
 PROBE = (
     "\nimport json as _j, resource as _r, sys as _s\n_u = _r.getrusage(_r.RUSAGE_SELF)\n"
     "print(_j.dumps([_u.ru_utime + _u.ru_stime, [m for m in {heavy!r} if m in _s.modules]]))"
@@ -71,6 +81,17 @@ def cpu_seconds(code: str, repeats: int) -> tuple[float, list[str]]:
     return statistics.median(runs), mods
 
 
+def process_cpu_seconds(code: str, repeats: int) -> float:
+    """Median CPU seconds of a fresh interpreter running ``code``, its exit included (``RUSAGE_CHILDREN``)."""
+    runs = []
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        runs.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(runs)
+
+
 def script_imports(path: Path) -> str:
     """The top-level import statements of a workflow script (what runs before its first line of work)."""
     tree = ast.parse(path.read_text())
@@ -83,12 +104,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
-    out: dict[str, dict] = {"components": {}, "scripts": {}}
+    out: dict[str, dict] = {"components": {}, "exits": {}, "scripts": {}}
     print("start-up components (cumulative), process CPU s:")
     for name, code in COMPONENTS.items():
         cpu, _ = cpu_seconds(code, args.repeats)
         out["components"][name] = cpu
         print(f"  {name:36s} {cpu:6.2f}")
+    print("\na job's exit with torch, torch._dynamo and pandas loaded, whole-process CPU s:")
+    for name, code in EXITS.items():
+        out["exits"][name] = process_cpu_seconds(code, args.repeats)
+        print(f"  {name:36s} {out['exits'][name]:6.2f}")
     names = args.scripts or sorted(p.stem for p in (ROOT / "workflow_scripts").glob("*.py"))
     print("\nworkflow script: its top-level imports, process CPU s, heavy modules loaded")
     for name in names:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import inspect
 import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +58,31 @@ def log_process_cpu(name: str = "ppfer") -> None:
     logging.getLogger(name).info(
         f"{PROCESS_CPU} {own + children:.2f} s (own {own:.2f} s, children {children:.2f} s)"
     )
+
+
+def end_job() -> None:
+    """The last statement of every workflow script: the job ran to its end, so end its process now.
+
+    Runs the exit hooks as the interpreter would (this job's CPU line, logging's flush, finalizers such
+    as temporary directories, multiprocessing's and Ray's clean-up), flushes the standard streams and
+    leaves with status 0 without the interpreter's teardown: freeing every module and a last full
+    garbage collection over torch's objects, about 0.7 s of each job's 2-5 s of start-up and exit
+    (``python bench/dag_time.py --startup``). Nothing is lost: every output is written and closed
+    by then. A job that raises never gets here and exits as Python does, with its traceback and
+    status 1. It returns, and the interpreter ends the process as usual, when the caller is not the
+    program's main module (a script run in-process, as the tests do with ``runpy``) or while a
+    non-daemon thread still runs (it is joined first)."""
+    main_module = sys.modules.get("__main__")
+    if main_module is None or inspect.currentframe().f_back.f_globals is not vars(main_module):
+        return None
+    main = threading.main_thread()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not main):
+        return None
+    atexit._run_exitfuncs()
+    for stream in {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__}:
+        if stream is not None and not stream.closed:
+            stream.flush()
+    os._exit(0)
 
 
 def write_json(path: str | Path, obj: Any) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ppfer_core.anonymize import Anonymizer, Options
 from ppfer_core.bundle import load_bundle
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 options = Options(**snakemake.params.options, device=str(job.device))
@@ -16,3 +16,4 @@ job.log(
     f"{r.fallback_frames} frames with a face given the fallback, {r.no_face_frames} frames without a face; "
     f"audio {options.audio}; {r.seconds:.1f} s ({r.timings})"
 )
+end_job()

@@ -6,7 +6,7 @@ from ppfer_core.anonymize.bottleneck import BottleneckParts
 from ppfer_core.bottleneck.realface import TemplateSettings
 from ppfer_core.bundle import load_bundle, settings_from_config, write_bundle
 from ppfer_core.design import BOTTLENECK_METHOD
-from ppfer_core.runtime import job_logger
+from ppfer_core.runtime import end_job, job_logger
 
 log = job_logger(snakemake.log[0])
 p = snakemake.params
@@ -22,3 +22,4 @@ bundle = load_bundle(snakemake.output.bundle)
 log(
     f"wrote {snakemake.output.bundle}: methods {', '.join(bundle.methods)} (default {bundle.default_method}); {settings}"
 )
+end_job()

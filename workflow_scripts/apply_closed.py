@@ -4,7 +4,7 @@ through the same privacy pipeline as the DAG's G and the anonymiser (ppfer_core.
 
 from ppfer_core.arrays import load_clips
 from ppfer_core.pipeline import PrivacyPipeline
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 p = snakemake.params
@@ -20,3 +20,4 @@ pipeline = PrivacyPipeline.from_files(
 )
 pipeline.write(sources, [snakemake.output.train, snakemake.output.test])
 job.log(f"closed-set F_lpr/F_hpr + F_fc applied to the open split: {[s.shape for s in sources]}")
+end_job()

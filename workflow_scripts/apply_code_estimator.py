@@ -3,7 +3,7 @@
 federated basis. No landmark and no label is read."""
 
 from ppfer_core.bottleneck import ExpressionBasis, load_estimator, write_codes
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 basis = ExpressionBasis.load(snakemake.input.basis)
@@ -16,3 +16,4 @@ for split in ("train", "test"):
     out, estimates = getattr(snakemake.output, split), getattr(snakemake.output, f"estimates_{split}")
     n = write_codes(net, basis, getattr(snakemake.input, split), estimates, out)
     job.log(f"codes of {split}: {n} clips -> {out}")
+end_job()

@@ -21,7 +21,7 @@ from ppfer_core.bottleneck.suite_attacks import (
     attack_sequences,
     best_on_validation,
 )
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 
 job = Job.from_snakemake(snakemake)
 p, inp, rep = snakemake.params, snakemake.input, snakemake.wildcards.rep
@@ -71,3 +71,4 @@ write_json(
         "coding": coding,
     },
 )
+end_job()

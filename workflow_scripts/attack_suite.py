@@ -13,7 +13,7 @@ from ppfer_core.attack_jobs import (
     frames_record,
 )
 from ppfer_core.evaluation import LeakageScorers, leakage_record
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 
 job = Job.from_snakemake(snakemake)
 p, inp, out = snakemake.params, snakemake.input, snakemake.output
@@ -50,3 +50,4 @@ write_json(out.frames, frames)
 with job.resumable(out.clips) as state:
     clips = clip_record(job, data, ClipSettings(**p.clip), state)
 write_json(out.clips, clips)
+end_job()

@@ -10,7 +10,7 @@ from skimage.io import imsave
 
 from ppfer_core.arrays import npy_output
 from ppfer_core.baselines import DlibLandmarks, choose_donor, swap_clip
-from ppfer_core.runtime import job_logger
+from ppfer_core.runtime import end_job, job_logger
 
 log = job_logger(snakemake.log[0])
 cfg = snakemake.params.swap
@@ -53,3 +53,4 @@ for i_split, split in enumerate(("train", "test")):
     log(
         f"swap {split} {src.shape}: {missing} of {src.shape[0] * src.shape[1]} frames without landmarks left unchanged"
     )
+end_job()

@@ -9,7 +9,7 @@ from torch import nn
 from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_representation
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.tradeoff import anonymiser_loss, build_privacy_encoder, privacy_loss, utility_loss
 from ppfer_core.training import Player, fit, optimizer, save_weights
 
@@ -64,3 +64,4 @@ write_representation(
 write_json(
     snakemake.output.metrics, {"history": result.history, "train_dtype": result.dtype, "settings": cfg}
 )
+end_job()

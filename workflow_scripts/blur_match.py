@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ppfer_core.blur_match import BLUR_MATCH_LABELS, blur_match_plr, resolve_table1_rows
 from ppfer_core.families import blur_match_reps
-from ppfer_core.runtime import job_logger, read_json, write_json
+from ppfer_core.runtime import end_job, job_logger, read_json, write_json
 from ppfer_core.suite import read_suite, worst_on_validation
 
 log = job_logger(snakemake.log[0])
@@ -34,3 +34,4 @@ log(
 )
 sweep.to_csv(snakemake.output.blur_sweep, index=False)
 write_json(snakemake.output.match, {"rows": [list(r) for r in rows], "settings": settings, "reps": picked})
+end_job()

@@ -10,7 +10,7 @@ import numpy as np
 from ppfer_core.arrays import load_clips
 from ppfer_core.bottleneck import dlib_landmarks
 from ppfer_core.npyfiles import npy_output
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 source, ingest = job.params.source, Path(job.params.ingest)
@@ -33,3 +33,4 @@ else:
             out[i] = dlib_landmarks(np.asarray(clips[i]))
             missing += int((~np.isfinite(out[i]).all(axis=(1, 2))).sum())
     job.log(f"train landmarks by dlib: {len(clips)} clips, {missing} frames without a face (NaN)")
+end_job()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.runtime import end_job, job_logger, read_json
 from ppfer_core.suite import read_suite, suite_actors
 from ppfer_core.sweep import bottleneck_sweep_table, plot_bottleneck_sweep
 
@@ -21,3 +21,4 @@ robust = pd.read_csv(inp.robust) if len(inp.robust) else None
 chance = read_json(inp.frames[0])["validator"]["chance"]
 plot_bottleneck_sweep(table, snakemake.output.figure, chance, robust)
 log("\n" + table.to_string(index=False))
+end_job()

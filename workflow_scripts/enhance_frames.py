@@ -7,7 +7,7 @@ import pandas as pd
 from ppfer_core.arrays import FrameDataset, identity_labels, load_clips, write_representation
 from ppfer_core.enhancer import fit_enhancer
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import load_weights, save_weights
 
 job = Job.from_snakemake(snakemake)
@@ -41,3 +41,4 @@ write_json(
         "settings": p.enhancer,
     },
 )
+end_job()

@@ -11,7 +11,7 @@ from ppfer_core.bottleneck import (
     write_codes,
 )
 from ppfer_core.bottleneck.landmarks import train_clips_and_landmarks
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 settings = BottleneckSettings.from_config(job.params.bottleneck)
@@ -29,3 +29,4 @@ for split in ("train", "test"):
     out, estimates = getattr(snakemake.output, split), getattr(snakemake.output, f"estimates_{split}")
     n = write_codes(net, basis, getattr(snakemake.input, split), estimates, out)
     job.log(f"codes of {split}: {n} clips -> {out}")
+end_job()

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ppfer_core.arrays import load_clips
 from ppfer_core.falsification import clip_embeddings, falsification_record, recognition_priors
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 
 job = Job.from_snakemake(snakemake)
 p, inp = snakemake.params, snakemake.input
@@ -19,3 +19,4 @@ gallery = load_clips(inp.gallery)
 galleries = {name: clip_embeddings(net, gallery, job.device) for name, net in priors.items()}
 for rep, query, metrics in zip(p.reps, inp.query, snakemake.output.metrics, strict=True):
     write_json(metrics, falsification_record(rep, load_clips(query), priors, galleries, p.seed, actors, job))
+end_job()

@@ -11,7 +11,7 @@ import pandas as pd
 from ppfer_core.arrays import load_clips
 from ppfer_core.federated.code_task import write_code_site
 from ppfer_core.federated.partition import check_partition, site_rows
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 index = pd.read_parquet(snakemake.input.index)
@@ -39,3 +39,4 @@ for k in range(1, n_sites + 1):
     rows = site_rows(index, partition, k, "train")
     write_code_site(folder, k, clips[rows], landmarks[rows])
     job.log(f"site {k}: {len(rows)} train clips and their landmarks -> {folder}")
+end_job()

@@ -8,7 +8,7 @@ from ppfer_core.bottleneck import synthetic_template
 from ppfer_core.federated.code_apps import CodeOutputs, simulate_codes
 from ppfer_core.federated.code_task import CodeFedSettings
 from ppfer_core.federated.server_app import FedOutputs
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 p = job.params
@@ -35,3 +35,4 @@ out = CodeOutputs(
 )
 sites_dir = Path(snakemake.input.sites[0]).parent.parent
 simulate_codes(settings, out, canonical, sites_dir, snakemake.threads, job.log)
+end_job()

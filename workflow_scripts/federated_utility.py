@@ -9,7 +9,7 @@ from ppfer_core.arrays import load_clips
 from ppfer_core.federated.server_app import FedOutputs
 from ppfer_core.federated.simulation import simulate
 from ppfer_core.federated.task import FedSettings
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 p, w = snakemake.params, snakemake.wildcards
@@ -44,3 +44,4 @@ simulate(
     job.log,
     {"rep": w.rep},
 )
+end_job()

@@ -5,7 +5,7 @@ shape. No identity label, no test clip."""
 import numpy as np
 
 from ppfer_core.bottleneck import BottleneckSettings, fit_basis, synthetic_template
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 
 job = Job.from_snakemake(snakemake)
 p = job.params
@@ -22,3 +22,4 @@ write_json(
     {"k": settings.basis.k, "reference": settings.basis.reference, "eigenvalues": basis.eigenvalues.tolist(),
      "share_of_retained": explained.tolist(), "code_rms": basis.code_rms},
 )  # fmt: skip
+end_job()

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ppfer_core.runtime import job_logger
+from ppfer_core.runtime import end_job, job_logger
 from ppfer_core.synthetic import generate_cremad
 
 log = job_logger(snakemake.log[0])
@@ -17,3 +17,4 @@ listing = generate_cremad(
     seed=snakemake.params.seed,
 )
 log(f"wrote {len(listing)} clips of {listing['actor'].nunique()} actors to {snakemake.output.videos}")
+end_job()

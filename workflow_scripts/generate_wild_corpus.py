@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ppfer_core.runtime import job_logger
+from ppfer_core.runtime import end_job, job_logger
 from ppfer_core.synthetic import generate_dfew
 
 log = job_logger(snakemake.log[0])
@@ -17,3 +17,4 @@ listing = generate_dfew(
     first_actor=5001,
 )
 log(f"wrote {len(listing)} in-the-wild clips to {Path(snakemake.output.clips).parent}")
+end_job()

@@ -5,7 +5,7 @@ from pathlib import Path
 from ppfer_core.datasets import list_cremad, list_dfew
 from ppfer_core.faces import FaceSettings
 from ppfer_core.ingest import ingest
-from ppfer_core.runtime import job_logger
+from ppfer_core.runtime import end_job, job_logger
 
 log = job_logger(snakemake.log[0])
 p = snakemake.params
@@ -35,3 +35,4 @@ ingest(
     workers=snakemake.threads,
     face=FaceSettings(margin=p.ingest.get("face_margin", 0.25)),
 )
+end_job()

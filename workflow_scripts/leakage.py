@@ -6,7 +6,7 @@ import pandas as pd
 
 from ppfer_core.arrays import identity_labels, load_clips
 from ppfer_core.evaluation import LeakageScorers, leakage_record
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 
 job = Job.from_snakemake(snakemake)
 p, inp = snakemake.params, snakemake.input
@@ -14,3 +14,4 @@ _, actors = identity_labels(pd.read_parquet(inp.index), "test")
 scorers = LeakageScorers.load((p.validator_model, inp.validator), (p.vpl_model, inp.vpl), len(actors))
 record = leakage_record(job, snakemake.wildcards.rep, scorers, load_clips(inp.test), inp.index, p.seed)
 write_json(snakemake.output.metrics, record)
+end_job()

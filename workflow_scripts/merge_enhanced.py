@@ -4,7 +4,7 @@ import numpy as np
 
 from ppfer_core.arrays import npy_output
 from ppfer_core.pipeline import PrivacyPipeline
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 p = snakemake.params
@@ -15,3 +15,4 @@ pipeline = PrivacyPipeline.from_files(
 with npy_output(snakemake.output.clips, (*low.shape[:2], *pipeline.size, 3)) as out:
     pipeline.enhance_bands(low, highs, out)
 job.log(f"wrote G {out.shape} to {snakemake.output.clips}")
+end_job()

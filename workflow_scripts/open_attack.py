@@ -8,7 +8,7 @@ import pandas as pd
 from ppfer_core.arrays import load_clips
 from ppfer_core.attacks import Convergence
 from ppfer_core.open_attack import open_train_labels, retrained_attack, unseen_actors
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 
 job = Job.from_snakemake(snakemake)
 p, inp, rep = snakemake.params, snakemake.input, snakemake.wildcards.rep
@@ -34,3 +34,4 @@ job.log(
     f"{o['rank1']:.2f}% (chance {o['chance']:.2f}%), same-actor AUC {o['auc']:.3f}"
 )
 write_json(snakemake.output.metrics, {"rep": rep, **out})
+end_job()

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ppfer_core.arrays import load_clips, npy_output
 from ppfer_core.openset import closed_training_index
-from ppfer_core.runtime import job_logger
+from ppfer_core.runtime import end_job, job_logger
 
 log = job_logger(snakemake.log[0])
 index = closed_training_index(
@@ -19,3 +19,4 @@ for name in ("train", "test"):
         out[:] = source[rows]
     log(f"{name}: {len(rows)} clips of actors {sorted(index[index['split'] == name]['actor'].unique())}")
 index.to_parquet(snakemake.output.index, index=False)
+end_job()

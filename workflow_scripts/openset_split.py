@@ -6,7 +6,7 @@ import pandas as pd
 
 from ppfer_core.arrays import load_clips, npy_output
 from ppfer_core.openset import copy_rows, copy_train_landmarks, identity_disjoint_split, open_indexes
-from ppfer_core.runtime import job_logger, write_json
+from ppfer_core.runtime import end_job, job_logger, write_json
 
 log = job_logger(snakemake.log[0])
 p = snakemake.params
@@ -38,3 +38,4 @@ log(
     f"unseen test actors {list(split.test_actors)} (emotion distribution L1 gap {split.emotion_gap:.4f}); "
     f"index columns {list(labels.columns)}"
 )
+end_job()

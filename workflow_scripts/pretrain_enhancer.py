@@ -7,7 +7,7 @@ from torch.utils.data import ConcatDataset
 from ppfer_core.arrays import band_dataset
 from ppfer_core.enhancer import l1_identity_loss
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import Player, fit, save_weights
 
 job = Job.from_snakemake(snakemake)
@@ -27,3 +27,4 @@ with job.resumable(snakemake.output.model) as state:
     )
     save_weights(model, snakemake.output.model)
 write_json(snakemake.output.metrics, {"history": result.history, "train_dtype": result.dtype})
+end_job()

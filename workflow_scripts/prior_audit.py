@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from ppfer_core.openset import negative_pair_audit
-from ppfer_core.runtime import job_logger, write_json
+from ppfer_core.runtime import end_job, job_logger, write_json
 
 log = job_logger(snakemake.log[0])
 ids = pd.read_parquet(snakemake.input.identities)
@@ -17,3 +17,4 @@ log(
     f"({100 * audit['observed_rate']:.2f} %) were the same actor; random batches: {100 * audit['expected_rate']:.2f} %"
 )
 write_json(snakemake.output.metrics, audit)
+end_job()

@@ -8,7 +8,7 @@ independent validator and V_pl (metrics/leakage/recovered-{rep}) and V_pl's one-
 from ppfer_core.arrays import load_clips, npy_output
 from ppfer_core.attack_jobs import recovered_records
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.threat import RecoveryStop, fit_recovery, frame_quality, recover_clips
 from ppfer_core.training import load_weights, save_weights
 
@@ -61,3 +61,4 @@ leakage, attack = recovered_records(
 )
 write_json(snakemake.output.leakage, leakage)
 write_json(snakemake.output.attack, attack)
+end_job()

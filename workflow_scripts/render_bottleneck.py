@@ -7,7 +7,7 @@ from skimage.io import imsave
 
 from ppfer_core.bottleneck import BottleneckSettings, ExpressionBasis, render_codes, synthetic_template
 from ppfer_core.npyfiles import npy_output
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 p = job.params
@@ -27,3 +27,4 @@ for split in ("train", "test"):
         render_codes(codes, template, basis, out)
     job.log(f"rendered {split}: {codes.shape[0]} clips -> {getattr(snakemake.output, split)}")
 imsave(snakemake.output.template, template.image, check_contrast=False)
+end_job()

@@ -15,7 +15,7 @@ from ppfer_core.report import (
     read_benchmarks,
     runtime_summary,
 )
-from ppfer_core.runtime import job_logger
+from ppfer_core.runtime import end_job, job_logger
 
 log = job_logger(snakemake.log[0])
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
@@ -46,3 +46,4 @@ summary = runtime_summary(jobs)
 summary.to_csv(out.runtime, index=False)
 plot_runtime(summary, out.runtime_plot)
 log(f"{len(jobs)} benchmark files, {jobs['s'].sum():.1f} s summed\n" + summary.to_string(index=False))
+end_job()

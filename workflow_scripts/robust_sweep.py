@@ -5,7 +5,7 @@ Ours (bottleneck) beside it (both sweeps' frontiers on one figure: rule bottlene
 
 from pathlib import Path
 
-from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.runtime import end_job, job_logger, read_json
 from ppfer_core.suite import read_suite, suite_actors
 from ppfer_core.sweep import plot_robust_sweep, reference_points, robust_sweep_table
 
@@ -20,3 +20,4 @@ table.to_csv(snakemake.output.table, index=False)
 chance = read_json(inp.frames[0])["validator"]["chance"]
 plot_robust_sweep(table, snakemake.output.figure, chance, references=references)
 log("\n" + table.to_string(index=False) + "\nbeside it:\n" + references.to_string(index=False))
+end_job()

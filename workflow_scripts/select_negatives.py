@@ -25,7 +25,7 @@ from ppfer_core.open_training import (
 )
 from ppfer_core.openset import VideoPairDataset
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
 from ppfer_core.training import TrainSettings, freeze, load_weights
 
@@ -88,3 +88,4 @@ write_json(
         "candidates": {k: f.as_dict() for k, f in figures.items()},
     },
 )
+end_job()

@@ -5,7 +5,7 @@ inter-ocular distance."""
 import numpy as np
 
 from ppfer_core.bottleneck import point_errors
-from ppfer_core.runtime import job_logger, write_json
+from ppfer_core.runtime import end_job, job_logger, write_json
 
 log = job_logger(snakemake.log[0])
 estimated, truth = np.load(snakemake.input.test), np.load(snakemake.params.true_landmarks)
@@ -19,3 +19,4 @@ write_json(
     snakemake.output.metrics,
     {"test_error_px": px, "test_error_iod": iod, "frames": int(np.prod(truth.shape[:2]))},
 )
+end_job()

@@ -8,7 +8,7 @@ from ppfer_core.arrays import load_clips
 from ppfer_core.bottleneck import RegressorSettings, predict_landmarks, save_regressor, train_regressor
 from ppfer_core.bottleneck.landmarks import train_clips_and_landmarks
 from ppfer_core.npyfiles import npy_output
-from ppfer_core.runtime import Job
+from ppfer_core.runtime import Job, end_job
 
 job = Job.from_snakemake(snakemake)
 settings = RegressorSettings(**job.params.regressor)
@@ -21,3 +21,4 @@ for split in ("train", "test"):
     with npy_output(getattr(snakemake.output, split), marks.shape, np.float32) as out:
         out[:] = marks
     job.log(f"landmarks of {split}: {marks.shape} -> {getattr(snakemake.output, split)}")
+end_job()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.runtime import end_job, job_logger, read_json
 from ppfer_core.suite import append_suite_columns, read_suite, suite_actors
 from ppfer_core.tables import add_interval_columns, table3
 
@@ -31,3 +31,4 @@ t3 = add_interval_columns(t3, "plr_vpl", [r["vpl"] for r in rec], actors)
 t3 = append_suite_columns(t3, suite, actors)
 t3.to_csv(snakemake.output.table3, index=False)
 log("\n" + t3.to_string(index=False))
+end_job()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.runtime import end_job, job_logger, read_json
 from ppfer_core.suite import append_suite_columns, read_suite
 from ppfer_core.tables import acc_chance, add_plr_acc_intervals, add_task_column, table4, test_actors
 
@@ -22,3 +22,4 @@ t4 = add_plr_acc_intervals(t4, leakage, utility, actors)  # 95 %, bootstrap over
 t4 = add_task_column(t4, snakemake.params.tasks, "mse_target")  # task 4's MSE target
 t4.to_csv(snakemake.output.table, index=False)
 log("\n" + t4.to_string(index=False))
+end_job()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.runtime import job_logger, read_json, write_json
+from ppfer_core.runtime import end_job, job_logger, read_json, write_json
 from ppfer_core.tables import RETRAINED, open_set_goals, table5
 
 log = job_logger(snakemake.log[0])
@@ -32,3 +32,4 @@ log(
     f"goals of {snakemake.params.method} under {recognisers}: {goals}; "
     f"video prior same-actor negatives {100 * audit['observed_rate']:.2f} %"
 )
+end_job()

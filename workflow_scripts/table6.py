@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ppfer_core.federated.table6 import table6
-from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.runtime import end_job, job_logger, read_json
 from ppfer_core.tables import acc_chance, test_actors
 
 log = job_logger(snakemake.log[0])
@@ -19,3 +19,4 @@ t6 = table6(snakemake.params.rows, central, federated, test_actors(index))  # ac
 t6.insert(list(t6.columns).index("acc_central_hi") + 1, "acc_chance", acc_chance(index))
 t6.to_csv(snakemake.output.table6, index=False)
 log("\n" + t6.to_string(index=False))
+end_job()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ppfer_core.runtime import job_logger, read_json
+from ppfer_core.runtime import end_job, job_logger, read_json
 from ppfer_core.suite import append_suite_columns, read_suite, worst_hits
 from ppfer_core.tables import (
     Scored,
@@ -60,3 +60,4 @@ for approach, rep in zip(t1["approach"], t1["representation"]):
 paired = paired_tests(params.paired["reference"], params.paired["with"], scored)
 paired.to_csv(snakemake.output.paired_tests, index=False)
 log("\n" + t1.to_string(index=False) + "\n" + paired.to_string(index=False))
+end_job()

@@ -9,7 +9,7 @@ from ppfer_core.arrays import FrameDataset, emotion_labels, load_clips, write_re
 from ppfer_core.classifiers import predict_labels
 from ppfer_core.compensator import CompensationData, fit_compensator
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import freeze, load_weights, save_weights
 from ppfer_core.uvit import load_uvit_blocks
 
@@ -50,3 +50,4 @@ if controller is not None:
         f"C_fc accuracy on test frames: G {metrics['controller_acc_G_test']:.2f}% -> C {metrics['controller_acc_C_test']:.2f}%"
     )
 write_json(snakemake.output.metrics, metrics)
+end_job()

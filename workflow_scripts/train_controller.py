@@ -7,7 +7,7 @@ import pandas as pd
 from ppfer_core.arrays import FrameDataset, band_dataset, identity_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, predict_labels
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import load_weights, save_weights
 
 job = Job.from_snakemake(snakemake)
@@ -47,3 +47,4 @@ write_json(
         "train_dtype": result.dtype,
     },
 )
+end_job()

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ppfer_core.arrays import emotion_labels, load_clips
 from ppfer_core.open_training import groups_for, resolve_negatives, train_video_prior
-from ppfer_core.runtime import Job, read_json, write_json
+from ppfer_core.runtime import Job, end_job, read_json, write_json
 from ppfer_core.training import save_weights
 
 job = Job.from_snakemake(snakemake)
@@ -39,3 +39,4 @@ write_json(
         "resumed_from": result.resumed_from,
     },
 )
+end_job()

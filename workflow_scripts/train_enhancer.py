@@ -7,7 +7,7 @@ import pandas as pd
 from ppfer_core.arrays import band_dataset, identity_labels
 from ppfer_core.enhancer import fit_enhancer
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import load_weights, save_weights
 
 job = Job.from_snakemake(snakemake)
@@ -38,3 +38,4 @@ write_json(
         "settings": p.enhancer,
     },
 )
+end_job()

@@ -8,7 +8,7 @@ from ppfer_core import EMOTIONS
 from ppfer_core.arrays import FlipShiftFrames, FrameDataset, emotion_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, per_class_accuracy, predict_labels
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import save_weights
 
 job = Job.from_snakemake(snakemake)
@@ -44,3 +44,4 @@ for name, clips_path, index in (
     metrics[f"{name}_per_class"] = per_class_accuracy(pred, true, EMOTIONS)
     job.log(f"C_fc frame accuracy on {name}: {metrics[f'{name}_acc']:.2f}%")
 write_json(snakemake.output.metrics, metrics)
+end_job()

@@ -5,7 +5,7 @@ import pandas as pd
 from ppfer_core.arrays import FrameDataset, identity_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, predict_labels
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import save_weights
 
 job = Job.from_snakemake(snakemake)
@@ -29,3 +29,4 @@ write_json(
     snakemake.output.metrics,
     {"test_acc": acc, "n_identities": len(actors), "history": result.history, "train_dtype": result.dtype},
 )
+end_job()

@@ -9,7 +9,7 @@ from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips, write_representation
 from ppfer_core.enhancer import enhance_frames, joint_utility_loss
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import Player, fit, save_weights
 
 job = Job.from_snakemake(snakemake)
@@ -50,3 +50,4 @@ write_representation(
 write_json(
     snakemake.output.metrics, {"history": result.history, "train_dtype": result.dtype, "transform": transform}
 )
+end_job()

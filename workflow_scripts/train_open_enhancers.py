@@ -13,7 +13,7 @@ from ppfer_core.enhancer import enhance_frames
 from ppfer_core.open_training import EnhancerSettings, groups_for, resolve_negatives, train_open_enhancers
 from ppfer_core.openset import VideoPairDataset
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, read_json, write_json
+from ppfer_core.runtime import Job, end_job, read_json, write_json
 from ppfer_core.tradeoff import build_privacy_encoder
 from ppfer_core.training import freeze, load_weights, save_weights, train_dtype
 
@@ -60,3 +60,4 @@ write_json(
         "negatives": negatives,
     },
 )
+end_job()

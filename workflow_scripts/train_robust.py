@@ -10,7 +10,7 @@ from ppfer_core.arrays import identity_labels, npy_output
 from ppfer_core.enhancer import enhance_bands
 from ppfer_core.registry import create_model
 from ppfer_core.robust import BandClips, JointEnhancer, RobustSettings, fit_robust
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import load_weights, save_weights
 
 job = Job.from_snakemake(snakemake)
@@ -50,3 +50,4 @@ write_json(
     out.metrics,
     {"rep": snakemake.wildcards.grep, "settings": settings.config(), "train": p.train, **result.summary()},
 )
+end_job()

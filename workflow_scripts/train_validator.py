@@ -6,7 +6,7 @@ import pandas as pd
 from ppfer_core.arrays import identity_labels, load_clips
 from ppfer_core.attacks import Convergence
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import save_weights
 from ppfer_core.validator import train_validator
 
@@ -34,3 +34,4 @@ write_json(
     snakemake.output.metrics,
     {"arch": p.model["arch"], "seed": job.seed, "n_identities": len(actors), **result},
 )
+end_job()

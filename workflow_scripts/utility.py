@@ -11,7 +11,7 @@ from ppfer_core import EMOTIONS
 from ppfer_core.arrays import ClipDataset, emotion_labels, load_clips
 from ppfer_core.classifiers import fit_classifier, score_clips
 from ppfer_core.registry import create_model
-from ppfer_core.runtime import Job, write_json
+from ppfer_core.runtime import Job, end_job, write_json
 from ppfer_core.training import save_weights
 from ppfer_core.utility import UtilitySlice, validation_record
 
@@ -63,3 +63,4 @@ write_json(
     snakemake.output.metrics,
     {"rep": rep, **test, "history": result.history, "train_dtype": result.dtype, **val},
 )
+end_job()

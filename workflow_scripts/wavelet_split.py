@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ppfer_core.arrays import npy_output
-from ppfer_core.runtime import job_logger
+from ppfer_core.runtime import end_job, job_logger
 from ppfer_core.wavelet import clips_to_bands
 
 log = job_logger(snakemake.log[0])
@@ -21,3 +21,4 @@ with ExitStack() as outputs:  # every band file is renamed into place once all a
         alloc=lambda name, shape: outputs.enter_context(npy_output(paths[name], shape, np.float32)),
     )
 log(f"{snakemake.input.clips} {clips.shape} -> low {low.shape}, high {[h.shape for h in highs]} ({p})")
+end_job()

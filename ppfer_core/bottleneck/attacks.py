@@ -14,11 +14,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 
@@ -97,6 +92,13 @@ def code_attacks(
 ) -> list[AttackScore]:
     """Identity accuracy of logistic regression, an MLP and a GRU trained on ``train_seqs`` [N, T, ...]
     with identity labels (ints), scored on the validation slice and on ``test_seqs``."""
+    # scikit-learn on use: 1.2 s of import the jobs that only read this package's basis skip
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     xtr, xte = _clean(train_seqs), _clean(test_seqs)
     ytr, yte = np.asarray(train_ids, dtype=np.int64), np.asarray(test_ids, dtype=np.int64)
     # at least one validation clip per identity (a tiny corpus); sklearn's own rounding otherwise
@@ -134,6 +136,10 @@ def coding_figures(
     per point in px and as a share of the inter-ocular distance, and as RMS code error / RMS true code;
     and an emotion probe (logistic regression on the clips' code summaries, trained on train, % on
     test): does the code keep the expression?"""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     from ppfer_core.bottleneck.basis import encode
     from ppfer_core.bottleneck.estimator import code_point_errors
 
