@@ -231,8 +231,8 @@ def job_files(
 def job_cpu(workdir: Path, rule: str, bench: Path, sampled: float) -> tuple[float, bool]:
     """(CPU seconds, logged?) of one job: the larger of its log's ``process CPU`` line and the benchmark's
     sampled ``cpu_time``. Both are lower bounds: the sample misses up to 30 s of the job's end, the log
-    line the interpreter's teardown after it (~0.5 s with torch loaded) and processes the job does not
-    wait for (Flower's Ray workers, which the sample counts while they run)."""
+    line processes the job does not wait for (Flower's Ray workers, which the sample counts while they
+    run) and, before every script ended with ``end_job`` (c4da53e), the interpreter's teardown after it."""
     from ppfer_core.report import pattern_wildcards
 
     logs, patterns = directive_patterns("log"), directive_patterns("benchmark")

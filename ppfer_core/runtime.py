@@ -52,8 +52,9 @@ PROCESS_CPU = "process CPU"
 """The last line of every job's log starts with this: the job's CPU seconds (``os.times``: user +
 system of the process and its waited-for children). Snakemake's ``benchmark:`` ``cpu_time`` is sampled
 (every 0.5 s for the first 15 s, then every 30 s) and misses up to 30 s of each job's end; this line misses
-only what follows the exit hook (the interpreter's teardown, ~0.5 s with torch loaded) and processes not
-waited for (Flower's Ray workers). ``bench/dag_time.py`` takes the larger of the two."""
+only processes not waited for (Flower's Ray workers) and, in a job that does not end with :func:`end_job`,
+the interpreter's teardown after the hook (~0.7-1.3 s with torch loaded). ``bench/dag_time.py`` takes
+the larger of the two."""
 
 
 def log_process_cpu(name: str = "ppfer") -> None:
