@@ -75,3 +75,37 @@ def test_a_script_run_in_process_returns(tmp_path):
 def test_every_workflow_script_ends_with_end_job(script):
     body = ast.parse((ROOT / "workflow_scripts" / script).read_text()).body
     assert ast.unparse(body[-1]) == "end_job()", f"{script}: its last statement is not end_job()"
+
+
+def test_dataloader_workers_still_running_are_stopped(tmp_path):
+    """A DataLoader iterator still alive at the end (the paper config has ``workers: 6``): its worker
+    processes end with the job, none is left running."""
+    import os
+    import time
+
+    pids = tmp_path / "pids.txt"
+    code = (
+        "import pathlib, torch\n"
+        "from torch.utils.data import DataLoader, TensorDataset\n"
+        "from ppfer_core.runtime import end_job\n"
+        "it = iter(DataLoader(TensorDataset(torch.arange(64.0)), batch_size=4, num_workers=2))\n"
+        "next(it)\n"
+        f"pathlib.Path({str(pids)!r}).write_text(' '.join(str(w.pid) for w in it._workers))\n"
+        "end_job()\n"
+    )
+    res = run(code)
+    assert res.returncode == 0, res.stderr
+    workers = [int(p) for p in pids.read_text().split()]
+    assert len(workers) == 2
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+    deadline = time.time() + 5
+    while any(alive(p) for p in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in workers)
