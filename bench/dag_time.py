@@ -97,11 +97,6 @@ def logged_wall_seconds(workdir: Path) -> float:
     raise SystemExit(f"no complete Snakemake run logged in {workdir / '.snakemake' / 'log'}")
 
 
-def benchmark_patterns() -> dict[str, str]:
-    """rule -> benchmark file pattern (:func:`directive_patterns`)."""
-    return directive_patterns("benchmark")
-
-
 def job_graph(
     workdir: Path, configs: list[str], extra: list[str]
 ) -> tuple[dict[int, tuple[str, dict]], list[tuple[int, int]]]:
@@ -251,7 +246,7 @@ def wall_estimate(
     cost nothing)."""
     from ppfer_core.report import read_benchmark
 
-    patterns = benchmark_patterns()
+    patterns = directive_patterns("benchmark")
     jobs, edges = job_graph(workdir, configs, extra)
     files = job_files(workdir, jobs, edges, patterns)
     missing = [

@@ -36,16 +36,21 @@ def job_logger(log_path: str | Path | None, name: str = "ppfer") -> Callable[[st
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     logger.addHandler(handler)
     logging.captureWarnings(True)
-    if log_path is not None and not _CPU_AT_EXIT:
-        _CPU_AT_EXIT.append(atexit.register(log_process_cpu, name))
-        # the job's modules are imported by now (torch, pandas, ppfer_core: objects that live as long as
-        # the process): out of the garbage collector's sight, every later full collection skips them
-        # (0.2-0.3 s of a short job: a job script replayed with and without, bench/README.md)
-        gc.freeze()
+    if log_path is not None and not _JOB_PROCESS:
+        _start_job_process(name)
     return logger.info
 
 
-_CPU_AT_EXIT: list = []  # one exit record per process, however often job_logger is called
+_JOB_PROCESS: list = []  # set by the first job_logger with a log file: once per process, however often called
+
+
+def _start_job_process(name: str) -> None:
+    """Once per job process, its modules imported by now (torch, pandas, ppfer_core: objects that live as
+    long as the process): register the exit record (:data:`PROCESS_CPU`) and freeze those objects out
+    of the garbage collector's sight, so that every later full collection skips them (0.2-0.3 s of a
+    short job: a job script replayed with and without, bench/README.md)."""
+    _JOB_PROCESS.append(atexit.register(log_process_cpu, name))
+    gc.freeze()
 
 
 PROCESS_CPU = "process CPU"
@@ -74,16 +79,16 @@ def end_job() -> None:
     leaves with status 0 without the interpreter's teardown: freeing every module and a last full
     garbage collection over torch's objects: 1.3 CPU s for a job that trained, 0.6 s for one that only
     imported torch (``python bench/job_startup.py``, its exit rows). Nothing is lost: every output is
-    written and closed by then. A job that raises never gets here and exits as Python does, with its traceback and
-    status 1. It returns, and the interpreter ends the process as usual, when the caller is not the
-    program's main module (a script run in-process, as the tests do with ``runpy``) or while a
-    non-daemon thread still runs (it is joined first)."""
+    written and closed by then. A job that raises never gets here and exits as Python does, with its
+    traceback and status 1. It returns, and the interpreter ends the process as usual, when the caller
+    is not the program's main module (a script run in-process, as the tests do with ``runpy``) or while
+    a non-daemon thread still runs (it is joined first)."""
     main_module = sys.modules.get("__main__")
     if main_module is None or inspect.currentframe().f_back.f_globals is not vars(main_module):
-        return None
+        return
     main = threading.main_thread()
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not main):
-        return None
+        return
     atexit._run_exitfuncs()
     for stream in {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__}:
         if stream is not None and not stream.closed:
